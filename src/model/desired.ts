@@ -1,0 +1,62 @@
+/**
+ * What HAProxy should do, derived purely from a Snapshot by src/plan. Every string in here has
+ * passed the grammar in ./grammar.ts: it is safe to place in a config file, a map file or a
+ * runtime API command without quoting.
+ */
+import type { InstanceHealth, RoutingMode } from "./snapshot.ts"
+
+export interface Server {
+  /** HAProxy server name, derived from the Cloud Map instance id (stable, unique per backend). */
+  readonly name: string
+  readonly instanceId: string
+  /** IPv4 or IPv6 literal (net.isIP). */
+  readonly address: string
+  readonly port: number
+  readonly health: InstanceHealth | undefined
+}
+
+export interface Backend {
+  /** HAProxy backend name, `be_<route>`; unique. */
+  readonly name: string
+  readonly namespace: string
+  /** Normalised service name (`_web._tcp` -> `web`). */
+  readonly service: string
+  readonly serviceId: string
+  readonly mode: RoutingMode
+  /** `web.example.com` in host mode, `example.com/web` in path mode. */
+  readonly route: string
+  /** Sorted by name. Empty means the route answers 503. */
+  readonly servers: ReadonlyArray<Server>
+}
+
+/** `<host>` -> backend (host mode). */
+export interface HostRoute {
+  readonly host: string
+  readonly backend: string
+}
+
+/** `<domain>` + first path segment `<service>` -> backend (path mode; prefix stripped). */
+export interface PathRoute {
+  readonly domain: string
+  readonly segment: string
+  readonly backend: string
+}
+
+/** A record left out of routing, with the reason an operator can act on. */
+export interface Quarantined {
+  readonly namespace: string
+  readonly service: string
+  /** Absent when the whole service (or namespace) was quarantined. */
+  readonly instanceId?: string
+  readonly reason: string
+}
+
+export interface Desired {
+  /** Sorted by name. */
+  readonly backends: ReadonlyArray<Backend>
+  /** Sorted by host. */
+  readonly hostRoutes: ReadonlyArray<HostRoute>
+  /** Sorted by domain, then segment. */
+  readonly pathRoutes: ReadonlyArray<PathRoute>
+  readonly quarantined: ReadonlyArray<Quarantined>
+}
