@@ -1,0 +1,47 @@
+/**
+ * Client-side token bucket shared by every Cloud Map call. Cloud Map's quota is per account and
+ * Region and shared with every other consumer, so the agent keeps well under it. Throttling
+ * answers are a signal to slow down: `slowDown` halves the rate, which then recovers additively
+ * (AIMD) back to the configured rate.
+ */
+import { Clock, Effect, Ref } from "effect"
+
+export interface RateLimiter {
+  /** Waits until one request may be sent. */
+  readonly acquire: Effect.Effect<void>
+  /** Called on a throttling answer. */
+  readonly slowDown: Effect.Effect<void>
+  /** The current rate in requests per second. */
+  readonly currentRate: Effect.Effect<number>
+}
+
+interface Bucket {
+  readonly tokens: number
+  readonly rate: number
+  readonly at: number
+}
+
+/** Pure step: refill since `at`, recover the rate, take one token; returns the wait in ms. */
+export const takeToken = (bucket: Bucket, now: number, maxRate: number): { bucket: Bucket; waitMs: number } => {
+  const elapsed = Math.max(0, now - bucket.at) / 1000
+  const rate = Math.min(maxRate, bucket.rate + elapsed * maxRate * 0.05)
+  const burst = Math.max(1, rate)
+  const tokens = Math.min(burst, bucket.tokens + elapsed * rate) - 1
+  return { bucket: { tokens, rate, at: now }, waitMs: tokens >= 0 ? 0 : (-tokens / rate) * 1000 }
+}
+
+export const makeRateLimiter = (requestsPerSecond: number): Effect.Effect<RateLimiter> =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const ref = yield* Ref.make<Bucket>({ tokens: Math.max(1, requestsPerSecond), rate: requestsPerSecond, at: start })
+    const acquire = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const waitMs = yield* Ref.modify(ref, (b) => {
+        const next = takeToken(b, now, requestsPerSecond)
+        return [next.waitMs, next.bucket]
+      })
+      if (waitMs > 0) yield* Effect.sleep(Math.ceil(waitMs))
+    })
+    const slowDown = Ref.update(ref, (b) => ({ ...b, rate: Math.max(requestsPerSecond / 20, b.rate / 2, 0.5) }))
+    return { acquire, slowDown, currentRate: Effect.map(Ref.get(ref), (b) => b.rate) }
+  })

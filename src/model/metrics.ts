@@ -1,0 +1,57 @@
+/**
+ * The agent's own Prometheus metrics (served at the agent's /metrics). Definitions only: the
+ * modules that observe something update these, src/http formats them.
+ */
+import { Metric } from "effect"
+
+const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+export const cloudMapCalls = Metric.counter("cloudmap_haproxy_cloudmap_calls_total", {
+  description: "Cloud Map API attempts by operation and outcome (ok, throttled, error, denied, timeout)",
+  incremental: true
+})
+export const cloudMapCallSeconds = Metric.histogram("cloudmap_haproxy_cloudmap_call_seconds", {
+  description: "Duration of Cloud Map API attempts",
+  boundaries: seconds
+})
+export const refreshes = Metric.counter("cloudmap_haproxy_refreshes_total", {
+  description: "Refreshes by kind (full, fast) and outcome (ok, partial, failed)",
+  incremental: true
+})
+export const refreshSeconds = Metric.histogram("cloudmap_haproxy_refresh_seconds", {
+  description: "Duration of refreshes",
+  boundaries: seconds
+})
+export const lastSuccessTimestamp = Metric.gauge("cloudmap_haproxy_last_success_timestamp_seconds", {
+  description: "Unix time of the last refresh that reached Cloud Map successfully"
+})
+export const servicesGauge = Metric.gauge("cloudmap_haproxy_services", { description: "Routed services" })
+export const instancesGauge = Metric.gauge("cloudmap_haproxy_instances", { description: "Routed instances" })
+export const quarantinedGauge = Metric.gauge("cloudmap_haproxy_quarantined", {
+  description: "Cloud Map records left out of routing (see /status for reasons)"
+})
+export const failedServicesGauge = Metric.gauge("cloudmap_haproxy_failed_services", {
+  description: "Services whose last Cloud Map read failed (their previous instances are kept)"
+})
+export const reloads = Metric.counter("cloudmap_haproxy_reloads_total", {
+  description: "HAProxy reloads by reason and outcome",
+  incremental: true
+})
+export const runtimeUpdates = Metric.counter("cloudmap_haproxy_runtime_updates_total", {
+  description: "Changes applied through the HAProxy runtime API without a reload, by kind and outcome",
+  incremental: true
+})
+export const validationFailures = Metric.counter("cloudmap_haproxy_validation_failures_total", {
+  description: "Candidate configurations rejected by haproxy -c",
+  incremental: true
+})
+export const configGeneration = Metric.gauge("cloudmap_haproxy_config_generation", {
+  description: "Number of configurations applied since start"
+})
+export const haproxyWorkers = Metric.gauge("cloudmap_haproxy_haproxy_workers", {
+  description: "HAProxy worker processes (current plus old ones still draining)"
+})
+export const suppressedRemovals = Metric.counter("cloudmap_haproxy_suppressed_removals_total", {
+  description: "Instance removals held back by the anti-flap guard",
+  incremental: true
+})
