@@ -9,7 +9,7 @@
 import { cpus } from "node:os"
 import { isAbsolute } from "node:path"
 import { Redacted, Result, Schema } from "effect"
-import { hostnameProblem } from "../model/grammar.ts"
+import { normaliseHostname } from "../model/grammar.ts"
 import type { NamespaceMapping } from "../model/snapshot.ts"
 
 export type HealthFilter = "HEALTHY" | "HEALTHY_OR_ELSE_ALL" | "ALL"
@@ -170,9 +170,8 @@ class Reader {
 
   hostname(name: string, value: string | undefined): string | undefined {
     if (value === undefined) return undefined
-    const lower = value.toLowerCase()
-    const why = hostnameProblem(lower)
-    return why === undefined ? lower : this.problem(name, value, `a DNS hostname (${why})`)
+    const checked = normaliseHostname(value)
+    return checked._tag === "Valid" ? checked.value : this.problem(name, value, `a DNS hostname (it ${checked.reason})`)
   }
 
   credentials(enabledVar: string, userVar: string, defaultUser: string, passwordVar: string): Credentials | undefined {

@@ -1,0 +1,57 @@
+/**
+ * `cloudmap-haproxy render [--out DIR]`: one discovery with the agent's configuration, then the
+ * rendered haproxy.cfg and maps (printed, or written to DIR) and a summary of routes and
+ * quarantined records on stderr. Touches no running HAProxy.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import process from "node:process"
+import { Effect } from "effect"
+import { discover } from "../cloudmap/discovery.ts"
+import { toRenderSettings } from "../config/render-settings.ts"
+import { plan } from "../plan/plan.ts"
+import { render, renderSummary } from "../render/render.ts"
+import { parseArgs } from "./args.ts"
+import { cloudMapLayer } from "./cloudmap-layer.ts"
+import { loadConfig } from "./load-config.ts"
+
+const USAGE = `usage: cloudmap-haproxy render [--out DIR]
+
+Runs one Cloud Map discovery with the agent's environment (AWS_REGION, NAMESPACE_MAP, ...) and
+prints haproxy.cfg, hosts.map and paths.map to stdout, or writes them to DIR (map paths inside
+haproxy.cfg then point into DIR). A summary of routes and quarantined records goes to stderr.
+Exit codes: 0 rendered, 2 Cloud Map could not be read, 78 invalid configuration.
+`
+
+export const renderCommand = (argv: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const args = parseArgs(argv, ["out"])
+    if (args.switches.has("help")) {
+      process.stdout.write(USAGE)
+      return 0
+    }
+    const config = yield* loadConfig
+    const out = args.flags.get("out")
+    const settings = toRenderSettings(config)
+    const effectiveSettings = out === undefined ? settings : { ...settings, configDir: resolve(out) }
+    const snapshot = yield* discover(config.namespaces, config.region, config.healthFilter).pipe(
+      Effect.provide(cloudMapLayer(config))
+    )
+    const desired = plan(snapshot, { defaultInstancePort: config.defaultInstancePort })
+    const files = render(desired, effectiveSettings)
+    const failures = snapshot.namespaces.flatMap((n) =>
+      n._tag === "Failed"
+        ? [`namespace ${n.mapping.namespace}: ${n.error}`]
+        : n.services.flatMap((s) => (s._tag === "Failed" ? [`service ${n.mapping.namespace}/${s.name}: ${s.error}`] : []))
+    )
+    process.stderr.write(renderSummary(desired))
+    if (failures.length > 0) process.stderr.write(`\nCloud Map errors:\n${failures.map((f) => `  ${f}`).join("\n")}\n`)
+    if (out === undefined) {
+      for (const [name, content] of Object.entries(files)) process.stdout.write(`# ===== ${name} =====\n${content}`)
+    } else {
+      mkdirSync(resolve(out), { recursive: true })
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(resolve(out), name), content)
+      process.stderr.write(`wrote ${Object.keys(files).join(", ")} to ${resolve(out)}\n`)
+    }
+    return failures.length > 0 ? 2 : 0
+  })

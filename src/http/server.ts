@@ -1,0 +1,74 @@
+/**
+ * The agent's own endpoints (HEALTH_ADDRESS:HEALTH_PORT): /healthz, /readyz, /metrics
+ * (Prometheus text) and /status (JSON). Plain node:http: four read-only routes need no framework.
+ */
+import { createServer, type Server } from "node:http"
+import { Effect, Schema } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+import { liveness, readiness, type Status } from "../reconcile/status.ts"
+import { statusDocument } from "./status-document.ts"
+
+export class HttpListenFailed extends Schema.TaggedError<HttpListenFailed>()("HttpListenFailed", {
+  message: Schema.String
+}) {}
+
+export interface AgentHttpOptions {
+  readonly address: string
+  readonly port: number
+  readonly status: () => Status
+  readonly maxStalenessMs: number
+  readonly maxHeartbeatAgeMs: number
+  readonly dryRun: boolean
+}
+
+const send = (res: import("node:http").ServerResponse, code: number, type: string, body: string) => {
+  res.writeHead(code, { "content-type": type, "cache-control": "no-store" })
+  res.end(body)
+}
+
+export const serveAgentHttp = (options: AgentHttpOptions) =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<never>()
+    const server: Server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0]
+      if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n")
+      const now = Date.now()
+      const status = options.status()
+      switch (path) {
+        case "/healthz": {
+          const v = liveness(status, now, options.maxHeartbeatAgeMs)
+          return send(res, v.ok ? 200 : 503, "text/plain", `${v.reason}\n`)
+        }
+        case "/readyz": {
+          const v = readiness(status, now, options.maxStalenessMs, options.dryRun)
+          return send(res, v.ok ? 200 : 503, "text/plain", `${v.reason}\n`)
+        }
+        case "/metrics":
+          return send(res, 200, "text/plain; version=0.0.4", PrometheusMetrics.formatUnsafe(context))
+        case "/status":
+          return send(
+            res,
+            200,
+            "application/json",
+            JSON.stringify(statusDocument(status, now, options.maxStalenessMs, options.dryRun), null, 2) + "\n"
+          )
+        default:
+          return send(res, 404, "text/plain", "not found: try /healthz /readyz /metrics /status\n")
+      }
+    })
+    yield* Effect.acquireRelease(
+      Effect.callback<void, HttpListenFailed>((resume) => {
+        server.once("error", (e) =>
+          resume(Effect.fail(new HttpListenFailed({
+            message: `cannot listen on ${options.address}:${options.port} (${e.message}): set HEALTH_PORT/HEALTH_ADDRESS`
+          }))))
+        server.listen(options.port, options.address, () => resume(Effect.void))
+      }),
+      () => Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+    )
+    const address = server.address()
+    return { port: typeof address === "object" && address !== null ? address.port : options.port }
+  })

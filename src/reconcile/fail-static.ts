@@ -1,0 +1,48 @@
+/**
+ * Fail static: a refresh in which some Cloud Map calls failed keeps the last good instances of
+ * the services (or whole namespaces) it could not read. A service leaves routing only when a
+ * successful ListServices no longer returns it. Pure.
+ */
+import type { DiscoveredNamespace, DiscoveredService, Snapshot } from "../model/snapshot.ts"
+
+/** A Cloud Map read that failed this round, kept for /status and metrics. */
+export interface ReadFailure {
+  readonly namespace: string
+  /** Absent when the namespace's ListServices failed. */
+  readonly service?: string
+  readonly error: string
+  /** True when previous data is being served in its place. */
+  readonly servingPrevious: boolean
+}
+
+export interface MergedSnapshot {
+  readonly snapshot: Snapshot
+  readonly failures: ReadonlyArray<ReadFailure>
+}
+
+const namespaceKey = (n: DiscoveredNamespace) => `${n.mapping.namespace}\u0000${n.mapping.domain}\u0000${n.mapping.mode}`
+
+export const mergeWithPrevious = (previous: Snapshot | undefined, current: Snapshot): MergedSnapshot => {
+  const failures: Array<ReadFailure> = []
+  const previousByKey = new Map((previous?.namespaces ?? []).map((n) => [namespaceKey(n), n]))
+  const namespaces = current.namespaces.map((ns): DiscoveredNamespace => {
+    const before = previousByKey.get(namespaceKey(ns))
+    if (ns._tag === "Failed") {
+      const keep = before?._tag === "Ok" ? before : undefined
+      failures.push({ namespace: ns.mapping.namespace, error: ns.error, servingPrevious: keep !== undefined })
+      return keep ?? ns
+    }
+    const previousServices = new Map(
+      before?._tag === "Ok" ? before.services.map((s) => [s.id, s] as const) : []
+    )
+    const services = ns.services.map((s): DiscoveredService => {
+      if (s._tag === "Ok") return s
+      const keep = previousServices.get(s.id)
+      const usable = keep?._tag === "Ok" ? keep : undefined
+      failures.push({ namespace: ns.mapping.namespace, service: s.name, error: s.error, servingPrevious: usable !== undefined })
+      return usable ?? s
+    })
+    return { ...ns, services }
+  })
+  return { snapshot: { namespaces, takenAt: current.takenAt }, failures }
+}

@@ -1,0 +1,102 @@
+import { Redacted, Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { formatConfigProblems, readAgentConfig } from "../../src/config/agent-config.ts"
+
+const base = {
+  AWS_REGION: "us-east-1",
+  NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "Example.COM", mode: "host" }]),
+  STATS_PASSWD: "s3cret-stats",
+  PROM_PASSWD: "s3cret-prom"
+}
+
+const problems = (env: Record<string, string>) => {
+  const r = readAgentConfig(env)
+  if (Result.isSuccess(r)) throw new Error("expected problems")
+  return r.failure
+}
+
+describe("readAgentConfig", () => {
+  it("reads the original image's variables with documented defaults", () => {
+    const r = readAgentConfig(base)
+    if (Result.isFailure(r)) throw new Error(formatConfigProblems(r.failure))
+    const c = r.success
+    expect(c.region).toBe("us-east-1")
+    expect(c.namespaces).toEqual([{ namespace: "apps", domain: "example.com", mode: "host" }])
+    expect(c.refreshSeconds).toBe(30)
+    expect(c.applyMode).toBe("on")
+    expect(c.listenPort).toBe(80)
+    expect(c.healthPort).toBe(3000)
+    expect(c.healthAddress).toBe("127.0.0.1")
+    expect(c.healthFilter).toBe("HEALTHY_OR_ELSE_ALL")
+    expect(c.stats?.user).toBe("stats_user")
+    expect(c.metrics?.user).toBe("stats")
+    expect(Redacted.value(c.stats!.password)).toBe("s3cret-stats")
+    expect(String(c.stats!.password)).not.toContain("s3cret")
+    expect(c.cloudMap.endpoint).toBeUndefined()
+    expect(c.defaultDomain).toBeUndefined()
+  })
+
+  it("defaults mode to host and accepts path mode", () => {
+    const r = readAgentConfig({
+      ...base,
+      NAMESPACE_MAP: JSON.stringify([{ namespace: "a", domainname: "a.example.com" }, { namespace: "b", domainname: "b.example.com", mode: "path" }])
+    })
+    expect(Result.isSuccess(r) && r.success.namespaces.map((n) => n.mode)).toEqual(["host", "path"])
+  })
+
+  it("reports every bad variable at once, naming the variable, the value and what is expected", () => {
+    const found = problems({
+      NAMESPACE_MAP: "[{\"namespace\": \"apps\"}]",
+      REFRESH_RATE: "soon",
+      LISTEN_PORT: "70000",
+      APPLY_MODE: "maybe",
+      DEFAULT_DOMAIN: "bad domain",
+      HEALTH_FILTER: "UNHEALTHY",
+      AWS_ENDPOINT_URL_SERVICEDISCOVERY: "not a url"
+    })
+    const vars = found.map((p) => p.variable)
+    expect(vars).toEqual(expect.arrayContaining([
+      "AWS_REGION",
+      "NAMESPACE_MAP",
+      "REFRESH_RATE",
+      "LISTEN_PORT",
+      "APPLY_MODE",
+      "DEFAULT_DOMAIN",
+      "HEALTH_FILTER",
+      "AWS_ENDPOINT_URL_SERVICEDISCOVERY",
+      "STATS_PASSWD",
+      "PROM_PASSWD"
+    ]))
+    const port = found.find((p) => p.variable === "LISTEN_PORT")!
+    expect(port.value).toBe("70000")
+    expect(port.expected).toContain("1 to 65535")
+    const text = formatConfigProblems(found)
+    expect(text).toContain("REFRESH_RATE=\"soon\" is invalid")
+    expect(text).toContain("STATS_PASSWD is not set")
+    expect(text).toContain("STATS_ENABLED=false")
+  })
+
+  it("never echoes a secret", () => {
+    const found = problems({ ...base, AWS_REGION: "nowhere", STATS_USER: "bad user", STATS_PASSWD: "hunter2" })
+    expect(JSON.stringify(found)).not.toContain("hunter2")
+  })
+
+  it("rejects hostnames that would be unsafe in a config or map", () => {
+    for (const domain of ["example.com\nlisten pwn", "exa mple.com", "ex#ample.com", "exämple.com", "-bad.com", `${"a".repeat(64)}.com`]) {
+      const found = problems({ ...base, NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: domain }]) })
+      expect(found.map((p) => p.variable)).toContain("NAMESPACE_MAP[0].domainname")
+    }
+  })
+
+  it("turns pages off without passwords", () => {
+    const r = readAgentConfig({ ...base, STATS_PASSWD: "", PROM_PASSWD: "", STATS_ENABLED: "false", METRICS_ENABLED: "false" })
+    expect(Result.isSuccess(r) && r.success.stats === undefined && r.success.metrics === undefined).toBe(true)
+  })
+
+  it("uses a custom endpoint from AWS_ENDPOINT_URL_SERVICEDISCOVERY or AWS_ENDPOINT_URL", () => {
+    const a = readAgentConfig({ ...base, AWS_ENDPOINT_URL: "http://127.0.0.1:4566" })
+    const b = readAgentConfig({ ...base, AWS_ENDPOINT_URL: "http://x:1", AWS_ENDPOINT_URL_SERVICEDISCOVERY: "http://127.0.0.1:9999" })
+    expect(Result.isSuccess(a) && a.success.cloudMap.endpoint).toBe("http://127.0.0.1:4566")
+    expect(Result.isSuccess(b) && b.success.cloudMap.endpoint).toBe("http://127.0.0.1:9999")
+  })
+})
