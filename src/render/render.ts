@@ -1,0 +1,285 @@
+/**
+ * Desired + RenderSettings -> haproxy.cfg and the two map files, pure and deterministic: the same
+ * inputs give the same bytes (everything sorted, no timestamps), so "did anything change" is a
+ * byte compare and replicas agree.
+ *
+ * Everything placed in the files comes from a Desired (whose strings passed ../model/grammar.ts
+ * in the planner) or from RenderSettings (validated by src/config; checked again here, and a bad
+ * value throws, since it is a programming error rather than bad discovery data).
+ *
+ * Valid on HAProxy 2.6 and 3.x: nothing used here was added after 2.6 or is deprecated in 3.x.
+ * Verified on 2.6.12 (see test/render): set-var + concat + map for the routing key, an ABSOLUTE
+ * map path (2.6 cannot open a relative map path in a log-format/sample expression), `[v6]:port`
+ * servers, single-quoted SHA-512-crypt hashes, `mworker-max-reloads`, `idle-close-on-response`.
+ */
+import type { Backend, Desired, Server } from "../model/desired.ts"
+import {
+  checkIdentifier,
+  checkIpv4,
+  checkIpv6,
+  checkPortNumber,
+  type Checked,
+  normaliseHostname,
+  quote
+} from "../model/grammar.ts"
+import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
+import { isIP } from "node:net"
+
+export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
+
+export type RenderedFiles = Readonly<Record<RenderedFileName, string>>
+
+export const RENDERED_FILE_NAMES: ReadonlyArray<RenderedFileName> = ["haproxy.cfg", "hosts.map", "paths.map"]
+
+/** Backend serving the stats page; never clashes with a route backend (those all contain a `.`). */
+export const STATS_BACKEND = "be_stats"
+export const STATS_USERLIST = "ul_stats"
+export const METRICS_USERLIST = "ul_metrics"
+export const FRONTEND = "fe_http"
+
+/** Health-check and retry knobs written on every server line (dynamic servers don't inherit default-server). */
+export const SERVER_OPTIONS = "check inter 2s fall 3 rise 2"
+
+const INDENT = "    "
+
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Directory without a trailing slash (`/` stays `/`). */
+const normaliseDir = (dir: string): string => (dir.length > 1 && dir.endsWith("/") ? dir.replace(/\/+$/, "") : dir)
+
+/** Absolute path of a rendered file inside settings.configDir (as referenced from haproxy.cfg). */
+export const renderedFilePath = (settings: Pick<RenderSettings, "configDir">, file: RenderedFileName | "admin.sock"): string => {
+  const dir = normaliseDir(settings.configDir)
+  return dir === "/" ? `/${file}` : `${dir}/${file}`
+}
+
+const SAFE_PATH = /^\/(?:[A-Za-z0-9_.@+-]+\/?)*$/
+const SAFE_USER = /^[A-Za-z0-9_.-]{1,64}$/
+/** SHA-512-crypt as crypt(3) writes it: `$6$[rounds=N$]salt$hash`. */
+const SHA512_CRYPT = /^\$6\$(?:rounds=[1-9][0-9]{3,8}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$/
+
+const must = <A>(what: string, checked: Checked<A>): A => {
+  if (checked._tag === "Invalid") throw new Error(`render: invalid settings: ${what}: ${checked.reason}`)
+  return checked.value
+}
+
+const mustHold = (what: string, ok: boolean, reason: string): void => {
+  if (!ok) throw new Error(`render: invalid settings: ${what}: ${reason}`)
+}
+
+const checkUser = (what: string, user: MonitoringUser): void => {
+  mustHold(`${what}.user`, SAFE_USER.test(user.user), `${quote(user.user)} is not 1-64 of [A-Za-z0-9_.-]`)
+  // Never quote the hash itself in the error: it is a secret.
+  mustHold(`${what}.passwordHash`, SHA512_CRYPT.test(user.passwordHash), "not a SHA-512-crypt hash ($6$...)")
+}
+
+/** The bind address as HAProxy wants it: `*`, `1.2.3.4`, or `[::1]` (wildcards allowed here). */
+const bindAddress = (address: string): string => {
+  if (address === "*") return "*"
+  const family = /^[0-9A-Fa-f:.]+$/.test(address) ? isIP(address) : 0
+  mustHold("listenAddress", family !== 0, `${quote(address)} is not "*" or an IP address`)
+  return family === 6 ? `[${address.toLowerCase()}]` : address
+}
+
+const validateSettings = (settings: RenderSettings): void => {
+  mustHold("configDir", SAFE_PATH.test(settings.configDir) && !settings.configDir.includes("/../") &&
+    !settings.configDir.endsWith("/.."), `${quote(settings.configDir)} is not an absolute path of [A-Za-z0-9_.@+-] segments`)
+  must("listenPort", checkPortNumber(settings.listenPort))
+  mustHold("nbthread", Number.isInteger(settings.nbthread) && settings.nbthread >= 1 && settings.nbthread <= 4096,
+    `${settings.nbthread} is not an integer in 1-4096`)
+  mustHold("hardStopAfterSeconds",
+    Number.isInteger(settings.hardStopAfterSeconds) && settings.hardStopAfterSeconds >= 1,
+    `${settings.hardStopAfterSeconds} is not a positive integer`)
+  if (settings.defaultDomain !== undefined) must("defaultDomain", normaliseHostname(settings.defaultDomain))
+  if (settings.stats !== undefined) checkUser("stats", settings.stats)
+  if (settings.metrics !== undefined) checkUser("metrics", settings.metrics)
+}
+
+/** Defense in depth: the planner already guarantees these; a violation is a bug, so throw. */
+const validateDesired = (desired: Desired): void => {
+  const assertId = (what: string, name: string) => {
+    const checked = checkIdentifier(name)
+    if (checked._tag === "Invalid") throw new Error(`render: invalid Desired: ${what} ${quote(name)}: ${checked.reason}`)
+  }
+  const assertKey = (what: string, key: string) => {
+    if (!/^[a-z0-9.-]+(?:\/[a-z0-9-]+)?$/.test(key)) throw new Error(`render: invalid Desired: ${what} ${quote(key)}`)
+  }
+  for (const backend of desired.backends) {
+    assertId("backend", backend.name)
+    for (const server of backend.servers) {
+      assertId("server", server.name)
+      const family = server.address.includes(":") ? checkIpv6(server.address) : checkIpv4(server.address)
+      if (family._tag === "Invalid") throw new Error(`render: invalid Desired: server ${server.name}: ${family.reason}`)
+      if (checkPortNumber(server.port)._tag === "Invalid") {
+        throw new Error(`render: invalid Desired: server ${server.name}: port ${server.port}`)
+      }
+    }
+  }
+  for (const route of desired.hostRoutes) {
+    assertKey("host", route.host)
+    assertId("backend", route.backend)
+  }
+  for (const route of desired.pathRoutes) {
+    assertKey("path route", `${route.domain}/${route.segment}`)
+    assertId("backend", route.backend)
+  }
+}
+
+/** `addr:port`, IPv6 in brackets. */
+export const serverAddress = (server: Pick<Server, "address" | "port">): string =>
+  server.address.includes(":") ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`
+
+export const serverLine = (server: Server): string =>
+  `server ${server.name} ${serverAddress(server)} ${SERVER_OPTIONS}`
+
+const renderBackend = (backend: Backend): string => {
+  const servers = [...backend.servers].sort((a, b) => compareStrings(a.name, b.name))
+  return [`backend ${backend.name}`, ...servers.map((s) => INDENT + serverLine(s))].join("\n") + "\n"
+}
+
+const section = (header: string, lines: ReadonlyArray<string>): string =>
+  [header, ...lines.map((line) => (line === "" ? "" : INDENT + line))].join("\n") + "\n"
+
+const renderFrontend = (settings: RenderSettings): string => {
+  const hostsMap = renderedFilePath(settings, "hosts.map")
+  const pathsMap = renderedFilePath(settings, "paths.map")
+  const lines: Array<string> = [`bind ${bindAddress(settings.listenAddress)}:${settings.listenPort}`]
+
+  if (settings.metrics !== undefined) {
+    lines.push(
+      "",
+      "# Prometheus exporter on every host; the auth rule must stay before use-service.",
+      "acl is_metrics path /metrics",
+      `http-request auth realm metrics if is_metrics !{ http_auth(${METRICS_USERLIST}) }`,
+      "http-request use-service prometheus-exporter if is_metrics"
+    )
+  }
+  if (settings.stats !== undefined) {
+    lines.push(
+      "",
+      "# Stats page on every host. Decided on the original path, before any rewrite.",
+      "acl is_stats path /stats",
+      "acl is_stats path_beg /stats;",
+      `http-request auth realm stats if is_stats !{ http_auth(${STATS_USERLIST}) }`,
+      "http-request set-var(txn.stats) bool(1) if is_stats"
+    )
+  }
+  const monitoring = settings.stats !== undefined ? " || { var(txn.stats) -m bool }" : ""
+  lines.push(
+    "",
+    "# Routing: Host lowercased, port and one trailing dot stripped; exact map lookups only.",
+    "http-request set-var(txn.host) req.hdr(host),lower,field(1,:),regsub([.]$,)",
+    "http-request set-var(txn.segment) path,field(2,/)",
+    `http-request set-var(txn.route) var(txn.host),concat(/,txn.segment),map(${pathsMap})`,
+    "http-request set-var(txn.strip) bool(1) if { var(txn.route) -m found }",
+    `http-request set-var(txn.route) var(txn.host),map(${hostsMap}) unless { var(txn.route) -m found }`
+  )
+  if (settings.defaultDomain !== undefined) {
+    const domain = must("defaultDomain", normaliseHostname(settings.defaultDomain))
+    lines.push(
+      `http-request redirect location http://${domain}/ code 302 unless { var(txn.route) -m found }${monitoring} || { var(txn.host) -m str ${domain} }`
+    )
+  }
+  lines.push(
+    `http-request return status 404 unless { var(txn.route) -m found }${monitoring}`,
+    "# Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).",
+    "http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }"
+  )
+  if (settings.stats !== undefined) lines.push(`use_backend ${STATS_BACKEND} if { var(txn.stats) -m bool }`)
+  lines.push("use_backend %[var(txn.route)] if { var(txn.route) -m found }")
+  return section(`frontend ${FRONTEND}`, lines)
+}
+
+const renderConfig = (desired: Desired, settings: RenderSettings): string => {
+  const parts: Array<string> = [
+    "# Generated by cloudmap-haproxy from AWS Cloud Map. Do not edit: it is rewritten on every change.\n",
+    section("global", [
+      `stats socket ${renderedFilePath(settings, "admin.sock")} mode 600 level admin`,
+      `nbthread ${settings.nbthread}`,
+      `hard-stop-after ${settings.hardStopAfterSeconds}s`,
+      "mworker-max-reloads 50"
+    ]),
+    section("defaults", [
+      "mode http",
+      "option idle-close-on-response",
+      "option redispatch",
+      "option forwardfor",
+      "retries 3",
+      "retry-on conn-failure empty-response response-timeout",
+      "balance roundrobin",
+      "timeout connect 5s",
+      "timeout client 30s",
+      "timeout server 30s",
+      "timeout http-keep-alive 10s",
+      "timeout http-request 10s"
+    ])
+  ]
+  // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy.md §5).
+  if (settings.stats !== undefined) {
+    parts.push(section(`userlist ${STATS_USERLIST}`, [`user ${settings.stats.user} password '${settings.stats.passwordHash}'`]))
+  }
+  if (settings.metrics !== undefined) {
+    parts.push(
+      section(`userlist ${METRICS_USERLIST}`, [`user ${settings.metrics.user} password '${settings.metrics.passwordHash}'`])
+    )
+  }
+  parts.push(renderFrontend(settings))
+  if (settings.stats !== undefined) {
+    parts.push(section(`backend ${STATS_BACKEND}`, ["stats enable", "stats uri /stats", "stats refresh 10s"]))
+  }
+  const backends = [...desired.backends].sort((a, b) => compareStrings(a.name, b.name))
+  parts.push(...backends.map(renderBackend))
+  return parts.join("\n")
+}
+
+const mapFile = (entries: ReadonlyArray<readonly [string, string]>): string =>
+  [...entries]
+    .sort((a, b) => compareStrings(a[0], b[0]))
+    .map(([key, value]) => `${key} ${value}\n`)
+    .join("")
+
+export const render = (desired: Desired, settings: RenderSettings): RenderedFiles => {
+  validateSettings(settings)
+  bindAddress(settings.listenAddress)
+  validateDesired(desired)
+  return {
+    "haproxy.cfg": renderConfig(desired, settings),
+    "hosts.map": mapFile(desired.hostRoutes.map((r) => [r.host, r.backend] as const)),
+    "paths.map": mapFile(desired.pathRoutes.map((r) => [`${r.domain}/${r.segment}`, r.backend] as const))
+  }
+}
+
+/**
+ * Human-readable summary for the `render` CLI subcommand: every route with its backend and
+ * instance count, then every quarantined record with its reason. Quarantined values are raw
+ * Cloud Map strings, so they are printed quoted and escaped (never raw control characters).
+ */
+export const renderSummary = (desired: Desired): string => {
+  const serverCount = new Map(desired.backends.map((b) => [b.name, b.servers.length]))
+  const instances = (backend: string): string => {
+    const n = serverCount.get(backend)
+    if (n === undefined) return "no such backend"
+    if (n === 0) return "0 instances (answers 503)"
+    return n === 1 ? "1 instance" : `${n} instances`
+  }
+  const routes = [
+    ...desired.hostRoutes.map((r) => ({ key: `host ${r.host}`, backend: r.backend })),
+    ...desired.pathRoutes.map((r) => ({ key: `path ${r.domain}/${r.segment}`, backend: r.backend }))
+  ]
+  const width = Math.max(0, ...routes.map((r) => r.key.length))
+  const bwidth = Math.max(0, ...routes.map((r) => r.backend.length))
+  const lines: Array<string> = [
+    `Routes: ${routes.length} (${desired.hostRoutes.length} host, ${desired.pathRoutes.length} path)`
+  ]
+  // Reasons come from the planner (untrusted values already quoted); escape anyway.
+  const printable = (text: string): string =>
+    text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  for (const r of routes) lines.push(`  ${r.key.padEnd(width)}  -> ${r.backend.padEnd(bwidth)}  ${instances(r.backend)}`)
+  lines.push(`Quarantined: ${desired.quarantined.length}`)
+  for (const q of desired.quarantined) {
+    const where = `namespace ${quote(q.namespace)} service ${quote(q.service)}` +
+      (q.instanceId !== undefined ? ` instance ${quote(q.instanceId)}` : "")
+    lines.push(`  ${where}: ${printable(q.reason)}`)
+  }
+  return lines.join("\n") + "\n"
+}
