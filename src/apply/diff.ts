@@ -1,0 +1,94 @@
+/**
+ * What changed between two Desired states, per backend and per route. Pure. Used to name the
+ * reason of every reload and to decide whether a change can go through the runtime API.
+ */
+import type { Backend, Desired, Server } from "../model/desired.ts"
+
+export interface ServerMove {
+  readonly before: Server
+  readonly after: Server
+}
+
+export interface BackendChange {
+  readonly backend: string
+  readonly added: ReadonlyArray<Server>
+  readonly removed: ReadonlyArray<Server>
+  /** Same server name, new address or port. */
+  readonly moved: ReadonlyArray<ServerMove>
+}
+
+export interface DesiredDiff {
+  readonly addedBackends: ReadonlyArray<string>
+  readonly removedBackends: ReadonlyArray<string>
+  readonly changedBackends: ReadonlyArray<BackendChange>
+  readonly hostRoutesChanged: boolean
+  readonly pathRoutesChanged: boolean
+}
+
+const byName = <A extends { readonly name: string }>(xs: ReadonlyArray<A>) => new Map(xs.map((x) => [x.name, x]))
+
+const diffServers = (before: Backend, after: Backend): BackendChange => {
+  const a = byName(before.servers)
+  const b = byName(after.servers)
+  return {
+    backend: after.name,
+    added: after.servers.filter((s) => !a.has(s.name)),
+    removed: before.servers.filter((s) => !b.has(s.name)),
+    moved: after.servers.flatMap((s) => {
+      const old = a.get(s.name)
+      return old !== undefined && (old.address !== s.address || old.port !== s.port) ? [{ before: old, after: s }] : []
+    })
+  }
+}
+
+const sameRoutes = <A>(x: ReadonlyArray<A>, y: ReadonlyArray<A>) => JSON.stringify(x) === JSON.stringify(y)
+
+export const diffDesired = (before: Desired | undefined, after: Desired): DesiredDiff => {
+  const a = byName(before?.backends ?? [])
+  const b = byName(after.backends)
+  return {
+    addedBackends: after.backends.filter((x) => !a.has(x.name)).map((x) => x.name),
+    removedBackends: (before?.backends ?? []).filter((x) => !b.has(x.name)).map((x) => x.name),
+    changedBackends: after.backends.flatMap((x) => {
+      const old = a.get(x.name)
+      if (old === undefined) return []
+      const change = diffServers(old, x)
+      return change.added.length + change.removed.length + change.moved.length > 0 ? [change] : []
+    }),
+    hostRoutesChanged: !sameRoutes(before?.hostRoutes ?? [], after.hostRoutes),
+    pathRoutesChanged: !sameRoutes(before?.pathRoutes ?? [], after.pathRoutes)
+  }
+}
+
+export const isEmptyDiff = (d: DesiredDiff) =>
+  d.addedBackends.length + d.removedBackends.length + d.changedBackends.length === 0 && !d.hostRoutesChanged &&
+  !d.pathRoutesChanged
+
+/** Short human reason, e.g. `new service be_a.example.com; instances of be_web.example.com (+1 -0 ~0)`. */
+export const describeDiff = (d: DesiredDiff, limit = 5): string => {
+  const parts: Array<string> = []
+  const list = (xs: ReadonlyArray<string>) => xs.slice(0, limit).join(", ") + (xs.length > limit ? ` and ${xs.length - limit} more` : "")
+  if (d.addedBackends.length > 0) parts.push(`new service ${list(d.addedBackends)}`)
+  if (d.removedBackends.length > 0) parts.push(`removed service ${list(d.removedBackends)}`)
+  if (d.changedBackends.length > 0) {
+    parts.push(
+      `instances of ${
+        list(d.changedBackends.map((c) => `${c.backend} (+${c.added.length} -${c.removed.length} ~${c.moved.length})`))
+      }`
+    )
+  }
+  if (parts.length === 0 && (d.hostRoutesChanged || d.pathRoutesChanged)) parts.push("routes")
+  return parts.length === 0 ? "settings" : parts.join("; ")
+}
+
+/** A coarse label for metrics (bounded cardinality). */
+export const reasonLabel = (d: DesiredDiff): string =>
+  d.addedBackends.length > 0
+    ? "new_service"
+    : d.removedBackends.length > 0
+    ? "removed_service"
+    : d.changedBackends.length > 0
+    ? "instances"
+    : d.hostRoutesChanged || d.pathRoutesChanged
+    ? "routes"
+    : "settings"

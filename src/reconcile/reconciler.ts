@@ -1,0 +1,201 @@
+/**
+ * Keeps HAProxy in step with Cloud Map. A full refresh reads the topology and every service;
+ * the fast path asks each service for its InstancesRevision and re-reads only the services whose
+ * revision changed. Every result is merged with the last good snapshot (fail static), planned,
+ * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
+ */
+import { Clock, Effect, Metric, Ref } from "effect"
+import type { Applied, ApplyOutcome } from "../apply/applier.ts"
+import { CloudMap, type HealthFilter } from "../cloudmap/client.ts"
+import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
+import type { Desired } from "../model/desired.ts"
+import * as M from "../model/metrics.ts"
+import type { NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import { plan } from "../plan/plan.ts"
+import { guardRemovals } from "./anti-flap.ts"
+import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
+import { knownRevision, replaceServices } from "./snapshot-update.ts"
+import { routedCounts, type Status } from "./status.ts"
+
+export interface ReconcilerOptions {
+  readonly mappings: ReadonlyArray<NamespaceMapping>
+  readonly region: string
+  readonly healthFilter: HealthFilter
+  readonly defaultInstancePort: number | undefined
+  readonly maxRemovalPercent: number
+  readonly apply: (previous: Applied | undefined, desired: Desired) => Effect.Effect<ApplyOutcome>
+  readonly status: Ref.Ref<Status>
+}
+
+interface State {
+  readonly topology: Topology | undefined
+  /** The merged snapshot behind the applied (or last attempted) configuration. */
+  readonly snapshot: Snapshot | undefined
+  readonly applied: Applied | undefined
+  /** Hash of a candidate that failed validation: not retried until the desired state changes. */
+  readonly rejectedHash: string | undefined
+}
+
+/** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
+const reachedCloudMap = (snapshot: Snapshot) => {
+  const services = snapshot.namespaces.flatMap((n) => (n._tag === "Ok" ? n.services : []))
+  return snapshot.namespaces.some((n) => n._tag === "Ok") &&
+    (services.length === 0 || services.some((s) => s._tag === "Ok"))
+}
+
+export const makeReconciler = (options: ReconcilerOptions) =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make<State>({ topology: undefined, snapshot: undefined, applied: undefined, rejectedHash: undefined })
+    const updateStatus = (f: (s: Status) => Status) => Ref.update(options.status, f)
+
+    const publishCounts = (desired: Desired, failures: ReadonlyArray<ReadFailure>) => {
+      const counts = routedCounts(desired)
+      return Effect.all([
+        Metric.update(M.servicesGauge, counts.services),
+        Metric.update(M.instancesGauge, counts.instances),
+        Metric.update(M.quarantinedGauge, counts.quarantined),
+        Metric.update(M.failedServicesGauge, failures.length)
+      ])
+    }
+
+    /** Plan, guard and apply a new snapshot (already fetched). */
+    const converge = (kind: "full" | "fast", fresh: Snapshot, started: number) =>
+      Effect.gen(function*() {
+        const current = yield* Ref.get(state)
+        const merged = mergeWithPrevious(current.snapshot, fresh)
+        const guarded = guardRemovals(current.snapshot, merged.snapshot, options.maxRemovalPercent)
+        for (const s of guarded.suppressed) {
+          yield* Effect.logWarning("large instance removal held back", { ...s })
+          yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
+        }
+        const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
+        for (const f of merged.failures) {
+          yield* Effect.logWarning("Cloud Map read failed; keeping previous data", { ...f })
+        }
+        const key = desiredKey(desired)
+        const outcome: ApplyOutcome = key === current.rejectedHash
+          ? { _tag: "Unchanged" }
+          : yield* options.apply(current.applied, desired)
+        const now = yield* Clock.currentTimeMillis
+        const ok = reachedCloudMap(fresh)
+        yield* publishCounts(desired, merged.failures)
+        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome: ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed" }), 1)
+        yield* Metric.update(Metric.withAttributes(M.refreshSeconds, { kind }), (now - started) / 1000)
+        if (ok) yield* Metric.update(M.lastSuccessTimestamp, now / 1000)
+        yield* Ref.update(state, (s) => ({
+          ...s,
+          snapshot: guarded.snapshot,
+          applied: outcome._tag === "Applied" ? outcome.applied : s.applied,
+          rejectedHash: outcome._tag === "Rejected" && outcome.stage === "validate"
+            ? key
+            : outcome._tag === "Applied"
+            ? undefined
+            : s.rejectedHash
+        }))
+        yield* updateStatus((s) => ({
+          ...s,
+          desired,
+          failures: merged.failures,
+          suppressed: guarded.suppressed,
+          lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: "Cloud Map answered no service" }) },
+          lastSuccessAt: ok ? now : s.lastSuccessAt
+        }))
+        yield* report(outcome, now)
+      })
+
+    const report = (outcome: ApplyOutcome, now: number) =>
+      Effect.gen(function*() {
+        if (outcome._tag === "Unchanged") return
+        const record = {
+          at: now,
+          method: outcome._tag === "Applied" ? outcome.method : outcome.stage === "start" ? "start" as const : "reload" as const,
+          reason: outcome.reason,
+          ok: outcome._tag === "Applied",
+          durationMs: outcome.durationMs,
+          ...(outcome._tag === "Rejected" ? { error: outcome.error } : {})
+        }
+        if (outcome._tag === "Applied") {
+          const a = outcome.applied
+          const counter = outcome.method === "runtime" ? M.runtimeUpdates : M.reloads
+          if (outcome.method !== "dry-run") {
+            yield* Metric.update(Metric.withAttributes(counter, { reason: outcome.label, outcome: "ok" }), 1)
+          }
+          yield* Metric.update(M.configGeneration, a.generation)
+          yield* Effect.logInfo(outcome.method === "dry-run" ? "would apply configuration (APPLY_MODE=off)" : "configuration applied", {
+            method: outcome.method,
+            reason: outcome.reason,
+            generation: a.generation,
+            hash: a.hash,
+            durationMs: outcome.durationMs,
+            ...routedCounts(a.desired)
+          })
+          yield* updateStatus((s) => ({
+            ...s,
+            appliedHash: a.hash,
+            generation: a.generation,
+            lastApply: record,
+            firstAppliedAt: s.firstAppliedAt ?? now
+          }))
+        } else {
+          if (outcome.stage === "validate") yield* Metric.update(M.validationFailures, 1)
+          yield* Metric.update(Metric.withAttributes(M.reloads, { reason: outcome.label, outcome: "failed" }), 1)
+          yield* Effect.logError("configuration rejected; still serving the previous one", {
+            stage: outcome.stage,
+            reason: outcome.reason,
+            error: outcome.error
+          })
+          yield* updateStatus((s) => ({ ...s, lastApplyError: record }))
+        }
+      })
+
+    const failRefresh = (kind: "full" | "fast", started: number, error: string) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* Effect.logError("Cloud Map refresh failed; routing unchanged", { kind, error })
+        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome: "failed" }), 1)
+        yield* updateStatus((s) => ({ ...s, lastRefresh: { at: now, kind, ok: false, error, durationMs: now - started } }))
+      })
+
+    /** Topology (namespaces + services) then every service's instances. */
+    const fullRefresh: Effect.Effect<void, never, CloudMap> = Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const topology = yield* Effect.result(readTopology(options.mappings, options.region))
+      if (topology._tag === "Failure") return yield* failRefresh("full", started, topology.failure.message)
+      yield* Ref.update(state, (s) => ({ ...s, topology: topology.success }))
+      const snapshot = yield* readInstances(topology.success, options.healthFilter)
+      yield* converge("full", snapshot, started)
+    })
+
+    /**
+     * Fast change detection: DiscoverInstancesRevision for every known service; DiscoverInstances
+     * only where the revision differs (inequality, not "greater than"). Health changes do not
+     * bump revisions: the full refresh catches those.
+     */
+    const fastRefresh: Effect.Effect<void, never, CloudMap> = Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      const current = yield* Ref.get(state)
+      if (current.topology === undefined || current.snapshot === undefined) return
+      const snapshot = current.snapshot
+      const cloudMap = yield* CloudMap
+      const changed = yield* Effect.forEach(
+        current.topology,
+        (entry) =>
+          entry._tag === "Failed" ? Effect.succeed([]) : Effect.forEach(entry.services, (service) =>
+            Effect.gen(function*() {
+              const known = knownRevision(snapshot, entry.mapping, service.id)
+              const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
+              if (revision._tag === "Failure" || revision.success === known) return []
+              const fresh = yield* readService(entry.namespace, service, options.healthFilter)
+              return [{ mapping: entry.mapping, service: fresh }]
+            }), { concurrency: "unbounded" }).pipe(Effect.map((xs) => xs.flat())),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.map((xs) => xs.flat()))
+      if (changed.length === 0) return
+      yield* Effect.logDebug("revision changed", { services: changed.map((c) => `${c.mapping.namespace}/${c.service.name}`) })
+      yield* converge("fast", replaceServices(snapshot, changed, yield* Clock.currentTimeMillis), started)
+    })
+
+    return { fullRefresh, fastRefresh, state }
+  })
+
+const desiredKey = (d: Desired) => JSON.stringify(d)
