@@ -1,5 +1,5 @@
 /** Builders shared by the plan and render tests (plain data, no I/O except writeRendered). */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type {
@@ -89,11 +89,46 @@ export const settings = (overrides: Partial<RenderSettings> = {}): RenderSetting
   ...overrides
 })
 
+const created: Array<string> = []
+
 /** A fresh temp directory (its path is what settings.configDir must be for `haproxy -c`). */
-export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `cmh-${prefix}-`))
+export const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), `cmh-${prefix}-`))
+  created.push(dir)
+  return dir
+}
+
+/** Removes every directory tempDir created in this test file (call from afterAll). */
+export const removeTempDirs = (): void => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
 
 export const writeRendered = (dir: string, files: RenderedFiles): string => {
   mkdirSync(dir, { recursive: true })
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content)
   return join(dir, "haproxy.cfg")
 }
+
+/** Host mode: two instances, an SRV-style IPv6 service, a zero-instance service, one quarantined. */
+export const hostModeSnapshot = (): Snapshot =>
+  snapshot([
+    namespace(hostNs("apps", "example.com"), [
+      service("web", [
+        instance("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "10.0.1.11", "8080"),
+        instance("7c3a9e1b2d4f60718293a4b5c6d7e8f9", "10.0.1.12", "8080")
+      ]),
+      service("_api._tcp", [ipv6Instance("arn:task/API-1", "2001:db8::10", "8443")]),
+      service("idle", []),
+      service("bad name", [])
+    ])
+  ])
+
+/** Path mode: two services under one domain, a reserved segment (quarantined). */
+export const pathModeSnapshot = (): Snapshot =>
+  snapshot([
+    namespace(pathNs("internal", "example.net"), [
+      service("web", [instance("task-1", "10.0.2.21", "80"), instance("task-2", "10.0.2.22", "80")]),
+      service("docs", [instance("task-3", "10.0.2.23", undefined)]),
+      service("metrics", [instance("task-4", "10.0.2.24", "9100")])
+    ])
+  ])
