@@ -183,7 +183,8 @@ const renderFrontend = (settings: RenderSettings): string => {
   lines.push(
     `http-request return status 404 unless { var(txn.route) -m found }${monitoring}`,
     "# Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).",
-    "http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }"
+    "http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }",
+    ""
   )
   if (settings.stats !== undefined) lines.push(`use_backend ${STATS_BACKEND} if { var(txn.stats) -m bool }`)
   lines.push("use_backend %[var(txn.route)] if { var(txn.route) -m found }")

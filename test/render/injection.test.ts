@@ -214,3 +214,54 @@ describe("injection corpus", () => {
     expect(result.ok, result.output).toBe(true)
   })
 })
+
+describe("random hostile input (seeded)", () => {
+  /** mulberry32: a tiny deterministic PRNG, so a failure is reproducible. */
+  const prng = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const ALPHABET = [
+    ..."abcXYZ019._-/:@ \t\n\r#\"'\\$;%{}[]()<>,=!?*&|~^`+",
+    "\u0000", "\u007f", "\u00e9", "\uff57", "\u2028", "\u202e", "\u212a", "\ud83d\ude00"
+  ]
+
+  it("plan + render never throw and never emit anything outside the grammar", () => {
+    const random = prng(20261125)
+    const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(random() * xs.length)]!
+    const word = (max: number): string =>
+      Array.from({ length: 1 + Math.floor(random() * max) }, () => (random() < 0.7 ? pick([..."abcdefgh0123-"]) : pick(ALPHABET))).join("")
+    const mutate = (good: string): string => (random() < 0.5 ? good : word(12))
+    for (let round = 0; round < 200; round++) {
+      const services = Array.from({ length: 6 }, (_, i) =>
+        service(
+          mutate(`svc${i}`),
+          Array.from({ length: 3 }, (_, j) => ({
+            id: mutate(`id${i}-${j}`),
+            attributes: random() < 0.8
+              ? { AWS_INSTANCE_IPV4: mutate(`10.0.${i}.${j + 1}`), AWS_INSTANCE_PORT: mutate(String(8000 + j)) }
+              : { AWS_INSTANCE_IPV6: mutate(`2001:db8::${j + 1}`) },
+            health: "HEALTHY" as const
+          })),
+          mutate(`srv-${i}`)
+        )
+      )
+      const snap = snapshot([
+        namespace(hostNs("h", "example.com"), services.slice(0, 3)),
+        namespace(pathNs("p", "example.net"), services.slice(3))
+      ])
+      const files = render(plan(snap, { defaultInstancePort: 8080 }), settings())
+      const all = Object.values(files).join("")
+      expect(all).toMatch(/^[\x20-\x7e\n]*$/)
+      for (const line of files["hosts.map"].split("\n").filter(Boolean)) expect(line).toMatch(/^[a-z0-9.-]+ be_[a-z0-9.-]+$/)
+      for (const line of files["paths.map"].split("\n").filter(Boolean)) {
+        expect(line).toMatch(/^example\.net\/[a-z0-9-]+ be_example\.net_[a-z0-9-]+$/)
+      }
+      for (const line of files["haproxy.cfg"].split("\n").filter((l) => l.trim().startsWith("server "))) {
+        expect(line).toMatch(/^ {4}server [ih]-[a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2$/)
+      }
+    }
+  })
+})
