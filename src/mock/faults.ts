@@ -15,7 +15,7 @@
  * - `accessDenied` → `{"__type":"AccessDeniedException"}`, HTTP 400
  * `code` and `message` override the error's `__type` and `Message`.
  */
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
 
 export const FaultKind = Schema.Literals(["throttle", "5xx", "latency", "malformed", "accessDenied"])
 export type FaultKind = typeof FaultKind.Type
@@ -88,8 +88,18 @@ export const makeFaultRule = (spec: FaultSpec, id: string): FaultRule => {
   }
 }
 
-export const faultSpecs = (request: FaultRequest): ReadonlyArray<FaultSpec> =>
-  "faults" in request ? request.faults : [request]
+const FaultList = Schema.Struct({ faults: Schema.Array(FaultSpec) })
+
+/** Decodes a `POST /_mock/faults` body (parsed JSON) into rules, or a message naming the bad paths. */
+export const decodeFaultRequest = (json: unknown): Result.Result<ReadonlyArray<FaultSpec>, string> => {
+  const options = { errors: "all", onExcessProperty: "error" } as const
+  if (typeof json === "object" && json !== null && "faults" in json) {
+    const r = Schema.decodeUnknownResult(FaultList)(json, options)
+    return Result.isFailure(r) ? Result.fail(r.failure.message) : Result.succeed(r.success.faults)
+  }
+  const r = Schema.decodeUnknownResult(FaultSpec)(json, options)
+  return Result.isFailure(r) ? Result.fail(r.failure.message) : Result.succeed([r.success])
+}
 
 export interface CallInfo {
   readonly operation: string

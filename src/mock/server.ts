@@ -44,11 +44,10 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { Effect, Result, Schema, type Scope } from "effect"
 import {
   decideFaults,
+  decodeFaultRequest,
   faultReply,
-  FaultRequest,
   faultRuleJson,
   type FaultRule,
-  faultSpecs,
   makeFaultRule,
   malformedBody
 } from "./faults.ts"
@@ -250,14 +249,17 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
     return reply(200, text, "ok", service)
   }
 
-  const decodeJson = <A>(schema: Schema.Decoder<A>, body: string): Result.Result<A, string> => {
-    let parsed: unknown
+  const parseJson = (body: string): Result.Result<unknown, string> => {
     try {
-      parsed = body.trim() === "" ? {} : JSON.parse(body)
+      return Result.succeed(body.trim() === "" ? {} : JSON.parse(body))
     } catch {
       return Result.fail("body is not valid JSON")
     }
-    const r = Schema.decodeUnknownResult(schema)(parsed, { errors: "all", onExcessProperty: "error" })
+  }
+  const decodeJson = <A>(schema: Schema.Decoder<A>, body: string): Result.Result<A, string> => {
+    const parsed = parseJson(body)
+    if (Result.isFailure(parsed)) return Result.fail(parsed.failure)
+    const r = Schema.decodeUnknownResult(schema)(parsed.success, { errors: "all", onExcessProperty: "error" })
     return Result.isFailure(r) ? Result.fail(r.failure.message) : Result.succeed(r.success)
   }
 
@@ -275,9 +277,10 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
     }
     if (method === "GET" && path === "/_mock/faults") return sendJson(res, 200, { faults: faults.map(faultRuleJson) })
     if (method === "POST" && path === "/_mock/faults") {
-      const r = decodeJson(FaultRequest, body)
+      const parsed = parseJson(body)
+      const r = Result.isFailure(parsed) ? Result.fail(parsed.failure) : decodeFaultRequest(parsed.success)
       if (Result.isFailure(r)) return sendJson(res, 400, { error: `invalid fault rule: ${r.failure}` })
-      const added = faultSpecs(r.success).map((spec) => makeFaultRule(spec, `f${++faultCounter}`))
+      const added = r.success.map((spec) => makeFaultRule(spec, `f${++faultCounter}`))
       faults = [...faults, ...added]
       logLine("INFO", "faults added", { faults: added.map(faultRuleJson) })
       return sendJson(res, 200, { ids: added.map((f) => f.id) })
