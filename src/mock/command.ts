@@ -114,6 +114,8 @@ export const runMockCloudMap = (
     const fixture = args.fixture === undefined ? demoFixture : yield* loadFixture(args.fixture)
     yield* Effect.scoped(
       Effect.gen(function*() {
+        let stopLine: string | undefined
+        yield* Effect.addFinalizer(() => Effect.sync(() => stopLine !== undefined && console.log(stopLine)))
         const { url, port } = yield* mockCloudMapResource({
           port: args.port,
           host: args.host,
@@ -131,9 +133,7 @@ export const runMockCloudMap = (
           namespaces: fixture.namespaces.length,
           services: fixture.namespaces.reduce((n, ns) => n + (ns.services?.length ?? 0), 0)
         }))
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => console.log(JSON.stringify({ level: "INFO", message: "mock Cloud Map stopped", url })))
-        )
+        stopLine = JSON.stringify({ level: "INFO", message: "mock Cloud Map stopped", url })
         return yield* Effect.never
       })
     )

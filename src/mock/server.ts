@@ -37,6 +37,7 @@
  *   POST   /_mock/reset            back to the fixture: state, random seed, faults and call
  *                                  statistics (revisions keep growing, they never go back)
  */
+import { Buffer } from "node:buffer"
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"

@@ -25,6 +25,7 @@
  *   ListNamespaces/ListServices look at a window of entries per page and filter afterwards, so a
  *   page can be empty while NextToken is set (Cloud Map's documented behaviour).
  */
+import { Buffer } from "node:buffer"
 import { createHash } from "node:crypto"
 import { Result } from "effect"
 import type { Fixture } from "./fixture.ts"
