@@ -163,7 +163,8 @@ export const runAgent = (config: AgentConfig) =>
         defaultInstancePort: config.defaultInstancePort,
         maxRemovalPercent: config.maxRemovalPercent,
         apply: applier.apply,
-        status
+        status,
+        rejectedRetryMs: Math.max(10, 2 * config.refreshSeconds) * 1000
       })
 
       // One refresh at a time: the fast path and the full refresh share state and HAProxy.

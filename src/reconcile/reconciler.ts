@@ -25,6 +25,7 @@ export interface ReconcilerOptions {
   readonly maxRemovalPercent: number
   readonly apply: (previous: Applied | undefined, desired: Desired) => Effect.Effect<ApplyOutcome>
   readonly status: Ref.Ref<Status>
+  readonly rejectedRetryMs: number
 }
 
 interface State {
@@ -32,8 +33,12 @@ interface State {
   /** The merged snapshot behind the applied (or last attempted) configuration. */
   readonly snapshot: Snapshot | undefined
   readonly applied: Applied | undefined
-  /** Hash of a candidate that failed validation: not retried until the desired state changes. */
+  /**
+   * A desired state that was rejected (validation or reload): not retried until it changes or
+   * `rejectedRetryMs` has passed (the cause may be outside the input: a taken port, a full disk).
+   */
   readonly rejectedHash: string | undefined
+  readonly rejectedAt: number
 }
 
 /** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
@@ -45,7 +50,13 @@ const reachedCloudMap = (snapshot: Snapshot) => {
 
 export const makeReconciler = (options: ReconcilerOptions) =>
   Effect.gen(function*() {
-    const state = yield* Ref.make<State>({ topology: undefined, snapshot: undefined, applied: undefined, rejectedHash: undefined })
+    const state = yield* Ref.make<State>({
+      topology: undefined,
+      snapshot: undefined,
+      applied: undefined,
+      rejectedHash: undefined,
+      rejectedAt: 0
+    })
     const updateStatus = (f: (s: Status) => Status) => Ref.update(options.status, f)
 
     const publishCounts = (desired: Desired, failures: ReadonlyArray<ReadFailure>) => {
@@ -73,7 +84,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           yield* Effect.logWarning("Cloud Map read failed; keeping previous data", { ...f })
         }
         const key = desiredKey(desired)
-        const outcome: ApplyOutcome = key === current.rejectedHash
+        const heldBack = key === current.rejectedHash && started - current.rejectedAt < options.rejectedRetryMs
+        const outcome: ApplyOutcome = heldBack
           ? { _tag: "Unchanged" }
           : yield* options.apply(current.applied, desired)
         const now = yield* Clock.currentTimeMillis
@@ -86,11 +98,12 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           ...s,
           snapshot: guarded.snapshot,
           applied: outcome._tag === "Applied" ? outcome.applied : s.applied,
-          rejectedHash: outcome._tag === "Rejected" && outcome.stage === "validate"
+          rejectedHash: outcome._tag === "Rejected"
             ? key
             : outcome._tag === "Applied"
             ? undefined
-            : s.rejectedHash
+            : s.rejectedHash,
+          rejectedAt: outcome._tag === "Rejected" ? now : s.rejectedAt
         }))
         yield* updateStatus((s) => ({
           ...s,

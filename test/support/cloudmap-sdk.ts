@@ -1,0 +1,42 @@
+/** The real AWS SDK pointed at a mock Cloud Map, for tests that change registrations. */
+import {
+  CreateServiceCommand,
+  DeregisterInstanceCommand,
+  ListNamespacesCommand,
+  RegisterInstanceCommand,
+  ServiceDiscoveryClient
+} from "@aws-sdk/client-servicediscovery"
+
+export const sdkFor = (url: string) =>
+  new ServiceDiscoveryClient({
+    region: "us-east-1",
+    endpoint: url,
+    disableHostPrefix: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" }
+  })
+
+export const namespaceId = async (client: ServiceDiscoveryClient, name: string) => {
+  const r = await client.send(new ListNamespacesCommand({}))
+  const ns = r.Namespaces?.find((n) => n.Name === name)
+  if (ns?.Id === undefined) throw new Error(`no namespace ${name}`)
+  return ns.Id
+}
+
+export const register = (client: ServiceDiscoveryClient, serviceId: string, instanceId: string, port: number, ip = "127.0.0.1") =>
+  client.send(new RegisterInstanceCommand({
+    ServiceId: serviceId,
+    InstanceId: instanceId,
+    Attributes: { AWS_INSTANCE_IPV4: ip, AWS_INSTANCE_PORT: String(port) }
+  }))
+
+export const deregister = (client: ServiceDiscoveryClient, serviceId: string, instanceId: string) =>
+  client.send(new DeregisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId }))
+
+export const createService = async (client: ServiceDiscoveryClient, namespace: string, name: string) => {
+  const r = await client.send(new CreateServiceCommand({
+    NamespaceId: namespace,
+    Name: name,
+    HealthCheckCustomConfig: {}
+  }))
+  return r.Service!.Id!
+}
