@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Local demo: the mock Cloud Map (fixtures/demo.json), five sample backends, and the agent with a
+# real HAProxy. Installs what is missing (haproxy via apt-get, npm packages). Ctrl-C stops all.
+#   scripts/demo.sh            run until Ctrl-C
+#   scripts/demo.sh --check    start, send one request through HAProxy, stop (used by the tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LISTEN_PORT="${LISTEN_PORT:-8080}"
+HEALTH_PORT="${HEALTH_PORT:-3000}"
+MOCK_PORT="${MOCK_PORT:-4566}"
+RUN_DIR="${RUN_DIR:-$PWD/.run/demo}"
+
+if ! command -v haproxy >/dev/null 2>&1; then
+  echo "installing haproxy (apt-get)..."
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq haproxy >/dev/null; fi
+fi
+[ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund
+BUN=node_modules/.bin/bun
+
+mkdir -p "$RUN_DIR"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+
+"$BUN" scripts/sample-backends.ts web-1=9001 web-2=9002 api-1=9003 api-2=9004 admin-1=9005 web-3=9006 >"$RUN_DIR/backends.log" 2>&1 &
+pids+=($!)
+"$BUN" src/main.ts mock-cloudmap --port "$MOCK_PORT" --fixture fixtures/demo.json >"$RUN_DIR/mock.log" 2>&1 &
+pids+=($!)
+
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
+export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
+export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
+export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
+export REFRESH_RATE="${REFRESH_RATE:-10}" REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
+"$BUN" src/main.ts run >"$RUN_DIR/agent.log" 2>&1 &
+agent=$!
+pids+=($agent)
+
+for _ in $(seq 1 100); do
+  curl -fs "http://127.0.0.1:$HEALTH_PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$agent" 2>/dev/null || { echo "the agent stopped:"; tail -20 "$RUN_DIR/agent.log"; exit 1; }
+  sleep 0.2
+done
+
+if [ "${1:-}" = "--check" ]; then
+  curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"
+  curl -fsS "http://127.0.0.1:$LISTEN_PORT/api/hello" -H "Host: localhost"
+  echo "demo OK"
+  exit 0
+fi
+
+cat <<MSG
+
+cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
+
+  curl -H 'Host: web.apps.localhost' http://127.0.0.1:$LISTEN_PORT/        # host mode, round robin web-1/web-2
+  curl http://127.0.0.1:$LISTEN_PORT/api/users -H 'Host: localhost'        # path mode, prefix stripped
+  curl -H 'Host: admin.apps.localhost' http://127.0.0.1:$LISTEN_PORT/      # SRV-style name _admin._tcp
+  curl -u stats_user:$STATS_PASSWD http://127.0.0.1:$LISTEN_PORT/stats     # HAProxy stats page
+  curl -u stats:$PROM_PASSWD http://127.0.0.1:$LISTEN_PORT/metrics         # HAProxy Prometheus metrics
+  curl http://127.0.0.1:$HEALTH_PORT/status                               # routes, instances, quarantine
+  curl http://127.0.0.1:$HEALTH_PORT/metrics                              # the agent's own metrics
+
+Change Cloud Map while it runs (applied within ~1 s, without an HAProxy reload):
+
+  $BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 9006
+  $BUN scripts/cloudmap.ts deregister apps web web-1
+  $BUN scripts/cloudmap.ts list apps
+
+Press Ctrl-C to stop everything.
+MSG
+wait "$agent"
