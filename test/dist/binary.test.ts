@@ -39,7 +39,7 @@ beforeAll(async () => {
     fixture: {
       namespaces: [{
         name: "apps",
-        services: [{ name: "web", instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-1").port) } }] }, ...demoFixture.namespaces[0]!.services.slice(1)]
+        services: [{ name: "web", instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-1").port) } }] }, ...(demoFixture.namespaces[0]?.services ?? []).slice(1)]
       }]
     }
   })
