@@ -1,0 +1,55 @@
+# cloudmap-haproxy: the official HAProxy image plus one binary, the agent, which starts and
+# supervises HAProxy itself.
+#
+#   docker build -t cloudmap-haproxy .
+#   docker run --init -p 80:80 -e AWS_REGION=us-east-1 -e NAMESPACE_MAP='[...]' \
+#     -e STATS_PASSWD=... -e PROM_PASSWD=... cloudmap-haproxy
+#
+# Both base images are pinned. HAProxy 3.2 is an LTS branch; the agent renders nothing newer
+# than 2.6 and nothing deprecated in 3.x, so any LTS from 2.6 on works. To move to another
+# release, pass e.g. --build-arg HAPROXY_IMAGE=haproxy:3.4.2-trixie (keep a Debian-based
+# tag: the binary needs glibc).
+ARG NODE_IMAGE=node:22.23.2-bookworm-slim
+ARG HAPROXY_IMAGE=haproxy:3.2.21-trixie
+
+# ---- build: compile src/main.ts into one self-contained executable with bun ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+# --bytecode without --format=esm exits 0 but writes a broken binary, so run the result once.
+RUN npm run build && ./dist/cloudmap-haproxy version
+
+# ---- runtime: the official HAProxy image ----
+FROM ${HAPROXY_IMAGE}
+
+# The base image ends with USER haproxy; creating the config directory needs root.
+USER root
+COPY --from=build /src/dist/cloudmap-haproxy /usr/local/bin/cloudmap-haproxy
+# CONFIG_DIR (haproxy.cfg, maps, sockets, rejected candidates), owned by the unprivileged user.
+RUN install -d -o haproxy -g haproxy -m 0750 /var/lib/cloudmap-haproxy \
+    && cloudmap-haproxy version \
+    && haproxy -v
+
+USER haproxy
+WORKDIR /var/lib/cloudmap-haproxy
+
+# HTTP traffic (LISTEN_PORT) and the agent's /healthz /readyz /metrics /status (HEALTH_PORT).
+# Port 80 as a non-root user: Docker 20.10+ sets net.ipv4.ip_unprivileged_port_start=0 in the
+# container's network namespace. With host networking or another runtime, set LISTEN_PORT=8080
+# (the ECS examples do) or that sysctl.
+EXPOSE 80 3000
+
+# The agent handles SIGTERM: /readyz goes false, HAProxy is soft-stopped and drained for
+# DRAIN_SECONDS, then it exits 0. The base image's SIGUSR1 would not reach HAProxy.
+STOPSIGNAL SIGTERM
+
+# Exits 0 when /readyz answers 200 (no curl in the image). HEALTH_ADDRESS/HEALTH_PORT are read
+# from the same environment as the agent.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["cloudmap-haproxy", "healthcheck"]
+
+# Replaces the base image's docker-entrypoint.sh: the agent starts HAProxy itself.
+ENTRYPOINT ["cloudmap-haproxy"]
+CMD ["run"]
