@@ -178,7 +178,9 @@ export const makeHaproxyProcess = (
         ? { code: result.success as number, signal: null, lastLines: lastLines() }
         : {
           code: null,
-          signal: SIGNAL_IN_MESSAGE.exec(String(result.failure.message))?.[1] ?? "UNKNOWN",
+          // The platform error wraps `Error("Process interrupted due to receipt of signal: 'SIGKILL'")`.
+          signal: SIGNAL_IN_MESSAGE.exec(`${result.failure.message} ${String(result.failure.cause)}`)?.[1] ??
+            "UNKNOWN",
           lastLines: lastLines()
         }
       yield* Deferred.succeed(exitDeferred, info)

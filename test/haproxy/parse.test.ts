@@ -205,7 +205,9 @@ const fakeSocket = (path: string, onConnection: (socket: Socket) => void) =>
       const server = createServer(onConnection)
       server.listen(path, () => resume(Effect.succeed(server)))
     }),
-    (server) => Effect.callback<void>((resume) => server.close(() => resume(Effect.void)))
+    (server) => Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   )
 
 describe("socket-client transport", () => {

@@ -1,0 +1,298 @@
+/**
+ * RuntimeApi against a real HAProxy (2.6 here): every change is verified by HTTP answers that name the
+ * backend server (`a` or `b`), with no reload in between (the worker PID must not change).
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import { createServer, type Server } from "node:net"
+import { join } from "node:path"
+import { makeHaproxyProcess } from "../../src/haproxy/process.ts"
+import { makeRuntimeApi, type MapEntry } from "../../src/haproxy/runtime-api.ts"
+import { MAX_REQUEST_BYTES } from "../../src/haproxy/socket-client.ts"
+import {
+  haproxyBin,
+  httpBodies,
+  httpGet,
+  killPids,
+  namedBackend,
+  renderConfig,
+  tempDir,
+  writeFile
+} from "../support/haproxy-fixtures.ts"
+import { freePort } from "../support/ports.ts"
+
+const timing = (label: string, ms: number) => Effect.sync(() => console.log(`[timing] ${label}: ${ms} ms`))
+
+/** One HAProxy with: fe_direct → be_app (s1→a, s2→b), fe_dyn → be_dyn (s1→a), fe_map → Host map. */
+const setup = Effect.gen(function*() {
+  const tracked: Array<number> = []
+  yield* Effect.addFinalizer(() => killPids(tracked))
+  const dir = yield* tempDir
+  const a = yield* namedBackend("a")
+  const b = yield* namedBackend("b")
+  const [direct, dyn, mapped] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+  const adminSocket = join(dir, "admin.sock")
+  const userSocket = join(dir, "user.sock")
+  const mapPath = join(dir, "hosts.map")
+  yield* writeFile(mapPath, "app.example.com be_a\n")
+  const cfg = join(dir, "haproxy.cfg")
+  yield* writeFile(
+    cfg,
+    renderConfig({
+      adminSocket,
+      globalLines: [`stats socket ${userSocket} mode 600 level user`],
+      frontends: [
+        { name: "fe_direct", port: direct!, backend: "be_app" },
+        { name: "fe_dyn", port: dyn!, backend: "be_dyn" },
+        { name: "fe_map", port: mapped!, map: { path: mapPath, fallback: "be_default" } }
+      ],
+      backends: [
+        {
+          name: "be_app",
+          servers: [
+            { name: "s1", addr: "127.0.0.1", port: a.port },
+            { name: "s2", addr: "127.0.0.1", port: b.port, extra: "disabled" }
+          ]
+        },
+        { name: "be_dyn", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
+        { name: "be_a", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
+        { name: "be_b", servers: [{ name: "s1", addr: "127.0.0.1", port: b.port }] },
+        { name: "be_default", lines: ["http-request return status 404 content-type text/plain string nohost"] }
+      ]
+    })
+  )
+  const hx = yield* makeHaproxyProcess({ bin: haproxyBin, cfgPath: cfg, masterSocket: join(dir, "master.sock") })
+  const proc = yield* hx.showProc
+  tracked.push(hx.pid, ...proc.workers.map((w) => w.pid))
+  const workerPid = proc.workers[0]!.pid
+  /** Asserts that nothing was reloaded: the same single worker is still current. */
+  const assertNoReload = Effect.gen(function*() {
+    const now = yield* hx.showProc
+    assert.deepStrictEqual(now.workers.map((w) => w.pid), [workerPid])
+    assert.strictEqual(now.master.reloads, proc.master.reloads)
+  })
+  return {
+    api: makeRuntimeApi(adminSocket),
+    userApi: makeRuntimeApi(userSocket),
+    a,
+    b,
+    ports: { direct: direct!, dyn: dyn!, mapped: mapped! },
+    mapPath,
+    assertNoReload
+  }
+})
+
+const sorted = (xs: ReadonlyArray<string>) => [...xs].sort()
+
+describe("RuntimeApi (real haproxy admin socket)", () => {
+  it.live("set server addr/port/state moves traffic without a reload", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const state = yield* s.api.showServersState("be_app")
+      assert.deepStrictEqual(
+        state.map((r) => [r.serverName, r.address, r.port, r.adminState, r.operationalState]),
+        [["s1", "127.0.0.1", s.a.port, "ready", "running"], ["s2", "127.0.0.1", s.b.port, "maint", "stopped"]]
+      )
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 3), ["200 a", "200 a", "200 a"])
+
+      // Re-point s1 from backend server a to b by address/port.
+      const answer = yield* s.api.setServerAddr("be_app", "s1", "127.0.0.1", s.b.port)
+      assert.match(answer, /port changed from/)
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 3), ["200 b", "200 b", "200 b"])
+      const moved = yield* s.api.showServersState("be_app")
+      assert.strictEqual(moved[0]!.port, s.b.port)
+
+      // Back to a, then bring s2 (b) in: round robin over both.
+      yield* s.api.setServerAddr("be_app", "s1", "127.0.0.1", s.a.port)
+      yield* s.api.setServerState("be_app", "s2", "ready")
+      assert.deepStrictEqual(sorted(yield* httpBodies(s.ports.direct, 4)), ["200 a", "200 a", "200 b", "200 b"])
+
+      // Drain s1: no new traffic to it; maint: same, and the state is reported.
+      yield* s.api.setServerState("be_app", "s1", "drain")
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 3), ["200 b", "200 b", "200 b"])
+      assert.strictEqual((yield* s.api.showServersState("be_app"))[0]!.adminState, "drain")
+      yield* s.api.setServerState("be_app", "s1", "maint")
+      assert.strictEqual((yield* s.api.showServersState("be_app"))[0]!.adminState, "maint")
+      yield* s.api.setServerState("be_app", "s2", "maint")
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 1), ["503 <html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>"])
+      yield* s.api.setServerState("be_app", "s1", "ready")
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 2), ["200 a", "200 a"])
+      yield* s.assertNoReload
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("add server + enable health + ready adds one; drain, wait idle, maint, del removes it", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      assert.deepStrictEqual(yield* httpBodies(s.ports.dyn, 2), ["200 a", "200 a"])
+      yield* s.api.addServer("be_dyn", "s2", "127.0.0.1", s.b.port, { check: true, interMs: 200, rise: 1 })
+      const added = (yield* s.api.showServersState("be_dyn")).find((r) => r.serverName === "s2")
+      assert.strictEqual(added?.adminState, "maint") // dynamic servers start in maint
+      yield* s.api.enableHealth("be_dyn", "s2")
+      yield* s.api.setServerState("be_dyn", "s2", "ready")
+      // Wait for the first health check to pass (rise 1, inter 200 ms).
+      yield* Effect.sleep("600 millis")
+      const stat = (yield* s.api.showStat("be_dyn")).find((r) => r.service === "s2")
+      assert.match(stat?.status ?? "", /^UP/)
+      assert.deepStrictEqual(sorted(yield* httpBodies(s.ports.dyn, 4)), ["200 a", "200 a", "200 b", "200 b"])
+
+      // A slow request on s2 keeps it busy while it drains.
+      yield* s.api.setServerState("be_dyn", "s1", "maint") // so the slow request surely lands on s2
+      const slow = yield* Effect.forkChild(httpGet(s.ports.dyn, "/?ms=800"))
+      yield* Effect.sleep("150 millis")
+      yield* s.api.setServerState("be_dyn", "s1", "ready")
+      yield* s.api.setServerState("be_dyn", "s2", "drain")
+      assert.strictEqual(yield* s.api.serverSessions("be_dyn", "s2"), 1)
+      // Deleting now is refused with HAProxy's reason, as a typed error.
+      const early = yield* Effect.flip(s.api.delServer("be_dyn", "s2"))
+      assert.strictEqual(early._tag, "RuntimeCommandFailed")
+      if (early._tag === "RuntimeCommandFailed") {
+        assert.strictEqual(early.command, "del server be_dyn/s2")
+        assert.match(early.answer, /maintenance mode/)
+      }
+      const drainStarted = Date.now()
+      yield* s.api.waitServerIdle("be_dyn", "s2", { timeout: "5 seconds", interval: "50 millis" })
+      yield* timing("drain wait for an 800 ms request", Date.now() - drainStarted)
+      const reply = yield* Fiber.join(slow)
+      assert.deepStrictEqual(reply, { status: 200, body: "b\n" })
+      yield* s.api.setServerState("be_dyn", "s2", "maint")
+      yield* s.api.delServer("be_dyn", "s2")
+      assert.deepStrictEqual((yield* s.api.showServersState("be_dyn")).map((r) => r.serverName), ["s1"])
+      assert.deepStrictEqual(yield* httpBodies(s.ports.dyn, 3), ["200 a", "200 a", "200 a"])
+      yield* s.assertNoReload
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("add/set/del map changes the routing of a Host", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const get = (host: string) => httpBodies(s.ports.mapped, 1, { host })
+      assert.deepStrictEqual(yield* get("app.example.com"), ["200 a"])
+      assert.deepStrictEqual(yield* get("new.example.com"), ["404 nohost"])
+
+      yield* s.api.addMap(s.mapPath, "new.example.com", "be_b")
+      assert.deepStrictEqual(yield* get("new.example.com"), ["200 b"])
+      assert.deepStrictEqual(yield* get("NEW.example.com:8080"), ["200 b"]) // lower + port stripped by the rule
+
+      yield* s.api.setMap(s.mapPath, "app.example.com", "be_b")
+      assert.deepStrictEqual(yield* get("app.example.com"), ["200 b"])
+      assert.deepStrictEqual(yield* s.api.showMap(s.mapPath), [
+        { key: "app.example.com", value: "be_b" },
+        { key: "new.example.com", value: "be_b" }
+      ])
+
+      yield* s.api.delMap(s.mapPath, "new.example.com")
+      assert.deepStrictEqual(yield* get("new.example.com"), ["404 nohost"])
+      const missing = yield* Effect.flip(s.api.delMap(s.mapPath, "new.example.com"))
+      assert.strictEqual(missing._tag, "RuntimeCommandFailed")
+      if (missing._tag === "RuntimeCommandFailed") assert.match(missing.answer, /not found/)
+      yield* s.assertNoReload
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("prepare → add @ver in chunks (> 15 KB total) → verify → commit loads exactly 2,000 entries", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const entries: Array<MapEntry> = Array.from({ length: 2000 }, (_, i) => ({
+        key: `host-${String(i).padStart(4, "0")}.bulk.example.com`,
+        value: i % 2 === 0 ? "be_a" : "be_b"
+      }))
+      const payloadBytes = entries.reduce((n, e) => n + e.key.length + e.value.length + 2, 0)
+      assert.isAbove(payloadBytes, MAX_REQUEST_BYTES * 3)
+
+      const result = yield* s.api.replaceMap(s.mapPath, entries)
+      yield* timing(`replaceMap 2000 entries (${payloadBytes} bytes, ${result.chunks} chunks)`, result.durationMs)
+      assert.strictEqual(result.entries, 2000)
+      assert.isAtLeast(result.chunks, 4)
+      const live = yield* s.api.showMap(s.mapPath)
+      assert.strictEqual(live.length, 2000)
+      assert.deepStrictEqual(live[1999], { key: "host-1999.bulk.example.com", value: "be_b" })
+      // The commit replaced the old contents atomically: app.example.com is gone.
+      assert.isUndefined(live.find((e) => e.key === "app.example.com"))
+      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "host-0000.bulk.example.com" }), ["200 a"])
+      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "host-1999.bulk.example.com" }), ["200 b"])
+      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "app.example.com" }), ["404 nohost"])
+
+      // A version that was never loaded is empty: that is why the count is checked before commit.
+      const v = yield* s.api.prepareMap(s.mapPath)
+      assert.deepStrictEqual(yield* s.api.showMapVersion(v, s.mapPath), [])
+      yield* s.api.clearMapVersion(v, s.mapPath)
+      yield* s.assertNoReload
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("HAProxy's refusals become RuntimeCommandFailed with command and answer", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const noServer = yield* Effect.flip(s.api.setServerState("be_app", "nope", "maint"))
+      assert.strictEqual(noServer._tag, "RuntimeCommandFailed")
+      if (noServer._tag === "RuntimeCommandFailed") {
+        assert.strictEqual(noServer.command, "set server be_app/nope state maint")
+        assert.strictEqual(noServer.answer.trim(), "No such server.")
+        assert.include(noServer.message, "reload")
+      }
+      const noBackend = yield* Effect.flip(s.api.showServersState("be_nope"))
+      assert.strictEqual(noBackend._tag, "RuntimeCommandFailed")
+      const noMap = yield* Effect.flip(s.api.showMap("/nonexistent/x.map"))
+      assert.strictEqual(noMap._tag, "RuntimeCommandFailed")
+      if (noMap._tag === "RuntimeCommandFailed") assert.match(noMap.answer, /Unknown map identifier/)
+      const wrongLevel = yield* Effect.flip(s.userApi.setServerState("be_app", "s1", "maint"))
+      assert.strictEqual(wrongLevel._tag, "RuntimeCommandFailed")
+      if (wrongLevel._tag === "RuntimeCommandFailed") {
+        console.log(`[answer] level user → ${JSON.stringify(wrongLevel.answer)}`)
+        assert.include(wrongLevel.message, "level admin")
+      }
+      // Still serving, nothing changed.
+      assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 1), ["200 a"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("RuntimeApi argument checks", () => {
+  /** A unix socket that only counts connections: proves a rejected command never reached the wire. */
+  const countingSocket = Effect.gen(function*() {
+    const dir = yield* tempDir
+    const path = join(dir, "count.sock")
+    let connections = 0
+    yield* Effect.acquireRelease(
+      Effect.callback<Server>((resume) => {
+        const server = createServer((socket) => {
+          connections++
+          socket.resume() // read (and drop) the request so the peer's FIN is seen and the socket closes
+          socket.end()
+        })
+        server.listen(path, () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
+    )
+    return { path, connections: () => connections }
+  })
+
+  it.live("rejects ';', newlines, spaces and non-literals before anything is sent", () =>
+    Effect.gen(function*() {
+      const sock = yield* countingSocket
+      const api = makeRuntimeApi(sock.path)
+      const attempts = [
+        api.setServerState("be_app", "s1;set server be_app/s2 state maint", "ready"),
+        api.setServerState("be_app\nshow info", "s1", "ready"),
+        api.setServerState("be_app", "s1", "ready;" as "ready"),
+        api.setServerAddr("be_app", "s1", "127.0.0.1 port 1", 80),
+        api.setServerAddr("be_app", "s1", "example.com", 80),
+        api.setServerAddr("be_app", "s1", "127.0.0.1", 80.5),
+        api.setServerAddr("be_app", "s1", "127.0.0.1", 70000),
+        api.addServer("be_dyn", "s2", "127.0.0.1", 80, { weight: 1e9 }),
+        api.addMap("/tmp/x.map", "evil.example.com be_a\nx.example.com", "be_b"),
+        api.addMap("/tmp/x.map", "a.example.com", "be_a;set map /tmp/x.map app be_b"),
+        api.addMap("/tmp/x y.map", "a.example.com", "be_a"),
+        api.delMap("/tmp/../etc/x.map", "a"),
+        api.replaceMap("/tmp/x.map", [{ key: "ok.example.com", value: "be_a" }, { key: "bad key", value: "be_a" }]),
+        api.showServersState("be app")
+      ]
+      for (const attempt of attempts) {
+        const e = yield* Effect.flip(attempt)
+        assert.strictEqual(e._tag, "InvalidRuntimeArgument", String(e))
+      }
+      assert.strictEqual(sock.connections(), 0)
+      // A valid command does reach the socket (the counter works).
+      yield* Effect.ignore(api.setServerState("be_app", "s1", "ready"))
+      assert.strictEqual(sock.connections(), 1)
+    }))
+})
