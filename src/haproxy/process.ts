@@ -16,7 +16,7 @@
  */
 import process from "node:process"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Schema, type Scope, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, Layer, Schema, type Scope, Semaphore, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import {
   reload as masterReload,
@@ -94,7 +94,10 @@ export interface HaproxyProcessShape {
   /** Snapshot of the ring buffer, oldest first. */
   readonly recentLogs: Effect.Effect<ReadonlyArray<LogLine>>
   readonly showProc: Effect.Effect<ShowProc, ShowProcError>
-  /** master-cli `reload`, with `ReloadFailed.logLines` filled from what HAProxy printed meanwhile. */
+  /**
+   * master-cli `reload`, serialised (concurrent calls queue), with `ReloadFailed.logLines` filled from
+   * what HAProxy printed meanwhile.
+   */
   readonly reload: (options?: ReloadOptions) => Effect.Effect<ReloadResult, ReloadError>
   /** SIGUSR1 (graceful), wait up to `grace`, then SIGTERM, then SIGKILL. */
   readonly softStop: (grace: Duration.Input) => Effect.Effect<ExitInfo>
@@ -255,8 +258,10 @@ export const makeHaproxyProcess = (
         return yield* stop
       })
 
+    // One reload at a time: the show proc bookkeeping (R, W) assumes nobody else reloads meanwhile.
+    const reloadLock = yield* Semaphore.make(1)
     const reload = (reloadOptions?: ReloadOptions): Effect.Effect<ReloadResult, ReloadError> =>
-      Effect.suspend(() => {
+      reloadLock.withPermit(Effect.suspend(() => {
         const mark = ring.total()
         return masterReload(masterSocket, reloadOptions).pipe(
           Effect.catchTag("ReloadFailed", (e) =>
@@ -276,7 +281,7 @@ export const makeHaproxyProcess = (
               ))
             ))
         )
-      })
+      }))
 
     return {
       pid,

@@ -10,6 +10,7 @@
  * Runtime changes live in memory only: a reload forgets them, so the caller
  * must also write them to the config and map files.
  */
+import { Buffer } from "node:buffer"
 import { isIP } from "node:net"
 import { Context, Duration, Effect, Layer, Schema } from "effect"
 import {

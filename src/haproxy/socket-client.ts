@@ -15,6 +15,7 @@
  *   silently drops requests larger than `tune.bufsize` (16 384), so an
  *   oversized request is an error here, never a truncation.
  */
+import { Buffer } from "node:buffer"
 import { connect } from "node:net"
 import { Duration, Effect, Schema } from "effect"
 

@@ -101,6 +101,15 @@ describe("HaproxyProcess (real haproxy)", () => {
       assert.strictEqual(after.master.failed, 0)
       assert.deepStrictEqual(after.workers.map((w) => w.pid), [result.newWorkerPid])
       assert.deepStrictEqual(yield* httpBodies(s.port, 3), ["200 b", "200 b", "200 b"])
+
+      // Concurrent reloads are serialised: each one gets its own verdict and its own new worker.
+      yield* writeFile(s.cfg, s.config("a"))
+      const [r1, r2] = yield* Effect.all([hx.reload(), hx.reload()], { concurrency: "unbounded" })
+      yield* s.track(r1.newWorkerPid, r2.newWorkerPid)
+      assert.strictEqual(r2.masterReloads, r1.masterReloads + 1)
+      assert.notStrictEqual(r1.newWorkerPid, r2.newWorkerPid)
+      assert.deepStrictEqual((yield* hx.showProc).workers.map((w) => w.pid), [r2.newWorkerPid])
+      assert.deepStrictEqual(yield* httpBodies(s.port, 2), ["200 a", "200 a"])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("a reload that passes -c but cannot bind is ReloadFailed and the old worker keeps serving", () =>
@@ -192,6 +201,8 @@ describe("HaproxyProcess (real haproxy)", () => {
         yield* s.track(...all)
         assert.deepStrictEqual(proc.workers.map((w) => w.pid), [r.newWorkerPid])
         assert.strictEqual(proc.oldWorkers.length, 1)
+        // The draining worker is reported by reload() too.
+        assert.deepStrictEqual(r.oldWorkerPids, proc.oldWorkers.map((w) => w.pid))
         assert.isTrue(all.every(isAlive))
         return all
       }))
