@@ -1,0 +1,110 @@
+/**
+ * Hitless changes: runtime API first, a verified reload when the runtime path cannot be used,
+ * removed instances drained before they go away.
+ */
+import { renameSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { showProc } from "../../src/haproxy/master-cli.ts"
+import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
+import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
+import { type Backends, startBackends } from "../support/backends.ts"
+import { deregister, register, sdkFor } from "../support/cloudmap-sdk.ts"
+
+const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test" }])
+const reloads = async (a: AgentProcess) => (await Effect.runPromise(showProc(join(a.configDir, "master.sock")))).master.reloads
+
+/** A backend that answers after `?ms=` milliseconds, naming itself. */
+const slowBackend = (name: string) =>
+  new Promise<{ server: Server; port: number }>((resolve) => {
+    const server = createServer((req, res) => {
+      const ms = Number(new URL(req.url ?? "/", "http://x").searchParams.get("ms") ?? "0")
+      setTimeout(() => res.end(JSON.stringify({ server: name, path: req.url })), ms)
+    }).listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as AddressInfo).port }))
+  })
+
+describe("runtime updates", () => {
+  let backends: Backends
+  let slow: { server: Server; port: number }
+  let mock: MockCloudMapHandle
+  let agent: AgentProcess
+
+  beforeAll(async () => {
+    backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "web-3" }])
+    slow = await slowBackend("slow-1")
+    mock = await startMockCloudMap({
+      fixture: {
+        namespaces: [{
+          name: "apps",
+          services: [
+            { name: "web", id: "srv-web", instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-1").port) } }] },
+            {
+              name: "slow",
+              id: "srv-slow",
+              instances: [
+                { id: "slow-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(slow.port) } },
+                { id: "web-3", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-3").port) } }
+              ]
+            }
+          ]
+        }]
+      }
+    })
+    agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, MAX_REMOVAL_PERCENT: "100" })
+    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+  })
+
+  afterAll(async () => {
+    await agent?.stop()
+    await mock?.close()
+    await backends?.close()
+    slow?.server.closeAllConnections()
+    slow?.server.close()
+  })
+
+  it("drains a removed instance: its in-flight request completes, new requests avoid it", async () => {
+    const before = await reloads(agent)
+    // Pin a slow request on slow-1 (round robin: retry until one lands there).
+    let inflight: Promise<{ status: number; body: string }> | undefined
+    for (let i = 0; i < 6 && inflight === undefined; i++) {
+      const started = Date.now()
+      const p = viaHaproxy(agent.listenPort, "slow.example.test", "/?ms=3000")
+      const winner = await Promise.race([p.then(() => "fast"), new Promise((r) => setTimeout(() => r("slow"), 300))])
+      if (winner === "slow") inflight = p
+      else expect(Date.now() - started).toBeLessThan(3000)
+    }
+    expect(inflight).toBeDefined()
+    await deregister(sdkFor(mock.url), "srv-slow", "slow-1")
+    const reply = await inflight!
+    expect(reply.status).toBe(200)
+    expect(JSON.parse(reply.body).server).toBe("slow-1")
+    await eventually("slow-1 gone from HAProxy", async () => {
+      const s = JSON.parse((await agent.get("/status")).body)
+      return s.routes.find((r: { route: string }) => r.route === "slow.example.test").instances.length === 1
+    })
+    for (let i = 0; i < 6; i++) {
+      expect(JSON.parse((await viaHaproxy(agent.listenPort, "slow.example.test")).body).server).toBe("web-3")
+    }
+    expect(await reloads(agent)).toBe(before)
+  })
+
+  it("falls back to a verified reload when the runtime API cannot be used", async () => {
+    const before = await reloads(agent)
+    // Hide the admin socket: runtime commands fail, the change must still arrive, by a reload.
+    renameSync(join(agent.configDir, "admin.sock"), join(agent.configDir, "admin.sock.hidden"))
+    await register(sdkFor(mock.url), "srv-web", "web-2", backends.byName("web-2").port)
+    await eventually("web-2 serving", async () => {
+      for (let i = 0; i < 4; i++) {
+        if (JSON.parse((await viaHaproxy(agent.listenPort, "web.example.test")).body).server === "web-2") return true
+      }
+      return false
+    })
+    expect(await reloads(agent)).toBe(before + 1)
+    expect(agent.logs.some((l) => l.includes("runtime update could not be verified"))).toBe(true)
+    const metrics = (await agent.get("/metrics")).body
+    expect(metrics).toMatch(/cloudmap_haproxy_reloads_total\{[^}]*reason="instances"[^}]*outcome="ok"|cloudmap_haproxy_reloads_total\{[^}]*outcome="ok"[^}]*reason="instances"/)
+  })
+})
