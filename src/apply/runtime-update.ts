@@ -10,8 +10,7 @@ import { Duration, Effect } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import type { RuntimeApiShape, ServerStateRecord } from "../haproxy/runtime-api.ts"
-/** Must match the options render writes on every server line (checked by test/apply). */
-export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2 } as const
+import { SERVER_CHECK } from "../render/render.ts"
 import type { DesiredDiff } from "./diff.ts"
 
 export interface RuntimeUpdaterOptions {

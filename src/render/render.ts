@@ -37,8 +37,15 @@ export const STATS_USERLIST = "ul_stats"
 export const METRICS_USERLIST = "ul_metrics"
 export const FRONTEND = "fe_http"
 
-/** Health-check and retry knobs written on every server line (dynamic servers don't inherit default-server). */
-export const SERVER_OPTIONS = "check inter 2s fall 3 rise 2"
+/**
+ * Health checks and slow start written on every server line. Dynamic servers added through the
+ * runtime API don't inherit default-server, so src/apply/runtime-update.ts passes the same values.
+ */
+export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2, slowstartMs: 10_000 } as const
+
+export const SERVER_OPTIONS =
+  `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise} ` +
+  `slowstart ${SERVER_CHECK.slowstartMs / 1000}s`
 
 const INDENT = "    "
 
