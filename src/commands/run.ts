@@ -164,7 +164,8 @@ export const runAgent = (config: AgentConfig) =>
         maxRemovalPercent: config.maxRemovalPercent,
         apply: applier.apply,
         status,
-        rejectedRetryMs: Math.max(10, 2 * config.refreshSeconds) * 1000
+        rejectedRetryMs: Math.max(10, 2 * config.refreshSeconds) * 1000,
+        serviceListMs: config.serviceListSeconds * 1000
       })
 
       // One refresh at a time: the fast path and the full refresh share state and HAProxy.

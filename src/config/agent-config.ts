@@ -99,7 +99,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "DRAIN_SECONDS", default: "20", meaning: "On SIGTERM: seconds HAProxy may drain in-flight requests before it is stopped." },
   { name: "HAPROXY_RESTART", default: "false", meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task." },
   { name: "REVISION_POLL_RATE", default: "5", meaning: "Seconds between DiscoverInstancesRevision checks per service (fast change detection)." },
-  { name: "SERVICE_LIST_RATE", default: "60", meaning: "Seconds between re-listing namespaces and services." },
+  { name: "SERVICE_LIST_RATE", default: "30", meaning: "Seconds between re-listing namespaces and services (new and deleted services); checked at each full refresh." },
   { name: "MAX_REMOVAL_PERCENT", default: "50", meaning: "At most this share of a service's instances may disappear in one step; larger drops are held back and reported." }
 ]
 
@@ -286,7 +286,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
   const drainSeconds = r.number("DRAIN_SECONDS", 20, { min: 0, max: 3_600 })
   const restartHaproxy = r.boolean("HAPROXY_RESTART", false)
   const revisionPollSeconds = r.number("REVISION_POLL_RATE", 5, { min: 0.2, max: 86_400 })
-  const serviceListSeconds = r.number("SERVICE_LIST_RATE", 60, { min: 1, max: 86_400 })
+  const serviceListSeconds = r.number("SERVICE_LIST_RATE", 30, { min: 1, max: 86_400 })
   const maxRemovalPercent = r.number("MAX_REMOVAL_PERCENT", 50, { min: 1, max: 100 })
 
   if (r.problems.length > 0 || region === undefined) return Result.fail(r.problems)

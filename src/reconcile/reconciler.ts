@@ -26,10 +26,14 @@ export interface ReconcilerOptions {
   readonly apply: (previous: Applied | undefined, desired: Desired) => Effect.Effect<ApplyOutcome>
   readonly status: Ref.Ref<Status>
   readonly rejectedRetryMs: number
+  /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
+  readonly serviceListMs: number
 }
 
 interface State {
   readonly topology: Topology | undefined
+  /** When the topology was last listed (epoch ms). */
+  readonly topologyAt: number
   /** The merged snapshot behind the applied (or last attempted) configuration. */
   readonly snapshot: Snapshot | undefined
   readonly applied: Applied | undefined
@@ -52,6 +56,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
   Effect.gen(function*() {
     const state = yield* Ref.make<State>({
       topology: undefined,
+      topologyAt: 0,
       snapshot: undefined,
       applied: undefined,
       rejectedHash: undefined,
@@ -169,13 +174,18 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         yield* updateStatus((s) => ({ ...s, lastRefresh: { at: now, kind, ok: false, error, durationMs: now - started } }))
       })
 
-    /** Topology (namespaces + services) then every service's instances. */
+    /** Topology (namespaces + services, on its own interval) then every service's instances. */
     const fullRefresh: Effect.Effect<void, never, CloudMap> = Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
-      const topology = yield* Effect.result(readTopology(options.mappings, options.region))
-      if (topology._tag === "Failure") return yield* failRefresh("full", started, topology.failure.message)
-      yield* Ref.update(state, (s) => ({ ...s, topology: topology.success }))
-      const snapshot = yield* readInstances(topology.success, options.healthFilter)
+      const current = yield* Ref.get(state)
+      let topology = current.topology
+      if (topology === undefined || started - current.topologyAt >= options.serviceListMs) {
+        const listed = yield* Effect.result(readTopology(options.mappings, options.region))
+        if (listed._tag === "Failure") return yield* failRefresh("full", started, listed.failure.message)
+        topology = listed.success
+        yield* Ref.update(state, (s) => ({ ...s, topology: listed.success, topologyAt: started }))
+      }
+      const snapshot = yield* readInstances(topology, options.healthFilter)
       yield* converge("full", snapshot, started)
     })
 
