@@ -50,6 +50,7 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
       LISTEN_PORT: String(listenPort),
       HEALTH_PORT: String(healthPort),
       REFRESH_RATE: "1",
+      SERVICE_LIST_RATE: "1",
       REVISION_POLL_RATE: "0.5",
       RELOAD_MIN_INTERVAL: "0",
       DRAIN_SECONDS: "5",
