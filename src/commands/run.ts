@@ -112,7 +112,11 @@ export const runAgent = (config: AgentConfig) =>
         yield* setHaproxy(true, h.pid)
         yield* Effect.logInfo("HAProxy started", { pid: h.pid })
         // Runs before the process' own finalizer (finalizers run in reverse order).
-        yield* Scope.addFinalizer(scope, Effect.suspend(() => (statusNow().haproxy.running ? gracefulStop(h) : Effect.void)))
+        // Only the current process is drained (after a restart, the dead one's finalizer does nothing).
+        yield* Scope.addFinalizer(
+          scope,
+          Effect.flatMap(Ref.get(handle), (current) => (current === h ? gracefulStop(h) : Effect.void))
+        )
         yield* Effect.forkIn(
           Effect.gen(function*() {
             const exit = yield* h.exited
