@@ -64,3 +64,30 @@ it("HAPROXY_RESTART=true restarts a dead HAProxy and recovers readiness", async 
     expect(exit.code).toBe(0)
   }
 })
+
+it("SIGTERM: readiness goes false first, in-flight requests finish, then exit 0", async () => {
+  const { createServer } = await import("node:http")
+  const slow = createServer((req, res) => setTimeout(() => res.end("slow done"), 1500))
+  await new Promise<void>((r) => slow.listen(0, "127.0.0.1", () => r()))
+  const port = (slow.address() as import("node:net").AddressInfo).port
+  const slowMock = await startMockCloudMap({
+    fixture: { namespaces: [{ name: "apps", services: [{ name: "slow", instances: [{ id: "s-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(port) } }] }] }] }
+  })
+  const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: slowMock.url, NAMESPACE_MAP })
+  try {
+    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    const inflight = viaHaproxy(agent.listenPort, "slow.example.test")
+    await new Promise((r) => setTimeout(r, 300))
+    process.kill(agent.pid, "SIGTERM")
+    await eventually("readyz false while draining", async () => (await agent.get("/readyz")).status === 503, 1000)
+    const reply = await inflight
+    expect(reply.status).toBe(200)
+    expect(reply.body).toBe("slow done")
+    expect((await agent.exited).code).toBe(0)
+  } finally {
+    await agent.stop()
+    await slowMock.close()
+    slow.closeAllConnections()
+    slow.close()
+  }
+})
