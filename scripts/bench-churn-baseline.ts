@@ -1,0 +1,222 @@
+/**
+ * The "reload-every-change" baseline of the churn benchmark (scripts/bench-churn.ts): what the
+ * original image did, rebuilt from this project's pure pieces so that the ONLY difference from
+ * the agent is how a change reaches HAProxy.
+ *
+ * Every `pollMs` (fixed rate, no jitter) it reads the whole namespace with the AWS SDK —
+ * ListNamespaces, ListServices (NAMESPACE_ID filter, paginated), then DiscoverInstances for
+ * every service (HEALTHY_OR_ELSE_ALL, 8 in flight, no rate limit, no revision checks) — builds a
+ * Snapshot, plans it with src/plan/plan.ts `plan` and renders it with src/render/render.ts
+ * `render` (so haproxy.cfg is byte-for-byte what the agent would write for the same
+ * registrations, including `option idle-close-on-response`, retries and `hard-stop-after`).
+ * When the rendered files differ from the last applied ones, it writes them (atomically,
+ * src/apply/files.ts) and reloads HAProxy through the master CLI (src/haproxy/master-cli.ts
+ * `reload`, verified with `show proc`). One reload per poll round that saw any change; no
+ * validation step, no runtime API, no drain, no coalescing beyond the poll interval, no
+ * fail-static merging (a failed poll round is skipped and the running config kept).
+ *
+ * HAProxy is started as `haproxy -W -db -S <configDir>/master.sock,mode,600 -f haproxy.cfg`
+ * (the agent's own command line) and stopped by PID.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+import {
+  DiscoverInstancesCommand,
+  type HttpInstanceSummary,
+  ListNamespacesCommand,
+  ListServicesCommand,
+  ServiceDiscoveryClient,
+  type ServiceSummary
+} from "@aws-sdk/client-servicediscovery"
+import { Effect } from "effect"
+import { writeFileSet } from "../src/apply/files.ts"
+import { reload, showProc } from "../src/haproxy/master-cli.ts"
+import type { RenderSettings } from "../src/model/render-settings.ts"
+import type { DiscoveredService, NamespaceMapping, Snapshot } from "../src/model/snapshot.ts"
+import { plan } from "../src/plan/plan.ts"
+import { render } from "../src/render/render.ts"
+
+export interface BaselineOptions {
+  readonly endpoint: string
+  readonly mapping: NamespaceMapping
+  readonly settings: RenderSettings
+  readonly haproxyBin: string
+  readonly pollMs: number
+  readonly log: (line: string) => void
+}
+
+export interface BaselineHandle {
+  readonly masterSocket: string
+  readonly haproxyPid: () => number | undefined
+  /** Poll rounds done, reloads done (ok / failed), poll rounds that failed. */
+  readonly counters: () => { polls: number; pollFailures: number; reloadsOk: number; reloadsFailed: number; applied: number }
+  /** Resolves once the first configuration is running. */
+  readonly ready: Promise<void>
+  readonly stop: () => Promise<void>
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Runs `f` over `xs` with at most `n` in flight, keeping the order of the results. */
+const mapLimit = async <A, B>(xs: ReadonlyArray<A>, n: number, f: (a: A) => Promise<B>): Promise<Array<B>> => {
+  const out = new Array<B>(xs.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(n, xs.length) }, async () => {
+    while (next < xs.length) {
+      const i = next++
+      out[i] = await f(xs[i]!)
+    }
+  }))
+  return out
+}
+
+export const startBaseline = (options: BaselineOptions): BaselineHandle => {
+  const { settings, mapping } = options
+  const configDir = settings.configDir
+  const masterSocket = join(configDir, "master.sock")
+  const client = new ServiceDiscoveryClient({
+    region: "us-east-1",
+    endpoint: options.endpoint,
+    disableHostPrefix: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    maxAttempts: 1
+  })
+  let child: ChildProcess | undefined
+  let stopped = false
+  let lastApplied: string | undefined
+  const counters = { polls: 0, pollFailures: 0, reloadsOk: 0, reloadsFailed: 0, applied: 0 }
+  let markReady: () => void = () => {}
+  const ready = new Promise<void>((r) => (markReady = r))
+
+  const readSnapshot = async (): Promise<Snapshot> => {
+    let nsToken: string | undefined
+    let namespace: { id: string; httpName: string } | undefined
+    do {
+      const r = await client.send(new ListNamespacesCommand({ NextToken: nsToken }))
+      const found = r.Namespaces?.find((n) => n.Name === mapping.namespace)
+      if (found?.Id !== undefined) namespace = { id: found.Id, httpName: found.Properties?.HttpProperties?.HttpName ?? found.Name! }
+      nsToken = r.NextToken
+    } while (nsToken !== undefined && namespace === undefined)
+    if (namespace === undefined) throw new Error(`namespace ${mapping.namespace} not found`)
+    const services: Array<ServiceSummary> = []
+    let token: string | undefined
+    do {
+      const r = await client.send(new ListServicesCommand({
+        NextToken: token,
+        Filters: [{ Name: "NAMESPACE_ID", Values: [namespace.id], Condition: "EQ" }]
+      }))
+      services.push(...(r.Services ?? []))
+      token = r.NextToken
+    } while (token !== undefined && token !== "")
+    const ns = namespace
+    const discovered = await mapLimit(services, 8, async (s): Promise<DiscoveredService> => {
+      const r = await client.send(new DiscoverInstancesCommand({
+        NamespaceName: ns.httpName,
+        ServiceName: s.Name!,
+        HealthStatus: "HEALTHY_OR_ELSE_ALL",
+        MaxResults: 1000
+      }))
+      return {
+        _tag: "Ok",
+        id: s.Id!,
+        name: s.Name!,
+        revision: r.InstancesRevision,
+        instances: (r.Instances ?? []).map((i: HttpInstanceSummary) => ({
+          id: i.InstanceId!,
+          attributes: { ...(i.Attributes ?? {}) },
+          health: i.HealthStatus as "HEALTHY" | "UNHEALTHY" | "UNKNOWN" | undefined
+        }))
+      }
+    })
+    return {
+      namespaces: [{ _tag: "Ok", mapping, id: ns.id, httpName: ns.httpName, services: discovered }],
+      takenAt: Date.now()
+    }
+  }
+
+  const startHaproxy = async () => {
+    const c = spawn(options.haproxyBin, ["-W", "-db", "-S", `${masterSocket},mode,600`, "-f", join(configDir, "haproxy.cfg")], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    child = c
+    const onLine = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) if (line.trim() !== "") options.log(`haproxy: ${line}`)
+    }
+    c.stdout?.on("data", onLine)
+    c.stderr?.on("data", onLine)
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`baseline HAProxy exited during start-up`)
+      const p = await Effect.runPromise(Effect.result(showProc(masterSocket)))
+      if (p._tag === "Success" && p.success.workers.length > 0) return
+      await sleep(50)
+    }
+    throw new Error("baseline HAProxy did not start within 30 s")
+  }
+
+  const round = async () => {
+    counters.polls++
+    let snapshot: Snapshot
+    try {
+      snapshot = await readSnapshot()
+    } catch (e) {
+      counters.pollFailures++
+      options.log(`baseline poll failed: ${(e as Error).message}`)
+      return
+    }
+    const files = render(plan(snapshot, { defaultInstancePort: undefined }), settings)
+    const key = JSON.stringify(files)
+    if (key === lastApplied) return
+    Effect.runSync(writeFileSet(configDir, files))
+    if (child === undefined) {
+      await startHaproxy()
+      lastApplied = key
+      counters.applied++
+      markReady()
+      return
+    }
+    const r = await Effect.runPromise(Effect.result(reload(masterSocket)))
+    if (r._tag === "Success") {
+      counters.reloadsOk++
+      counters.applied++
+      lastApplied = key
+    } else {
+      counters.reloadsFailed++
+      options.log(`baseline reload failed: ${r.failure.message}`)
+    }
+  }
+
+  const loop = (async () => {
+    const started = Date.now()
+    for (let k = 0; !stopped; k++) {
+      try {
+        await round()
+      } catch (e) {
+        options.log(`baseline round failed: ${(e as Error).message}`)
+      }
+      const next = started + (k + 1) * options.pollMs
+      while (!stopped && Date.now() < next) await sleep(Math.min(100, next - Date.now()))
+    }
+  })()
+
+  return {
+    masterSocket,
+    haproxyPid: () => child?.pid,
+    counters: () => ({ ...counters }),
+    ready,
+    stop: async () => {
+      stopped = true
+      await loop
+      options.log("stopping")
+      client.destroy()
+      const c = child
+      if (c !== undefined && c.exitCode === null && c.signalCode === null) {
+        const exited = new Promise<void>((r) => c.once("exit", () => r()))
+        c.kill("SIGTERM")
+        const timer = setTimeout(() => c.kill("SIGKILL"), 5_000)
+        await exited
+        clearTimeout(timer)
+      }
+    }
+  }
+}

@@ -1,0 +1,960 @@
+/**
+ * Churn benchmark: `npm run bench:churn` (= `bun scripts/bench-churn.ts`), `--quick` for a smoke
+ * run, `--write` / `--no-write` to force or skip updating the `## Churn` section of BENCHMARKS.md
+ * (a full run writes it, a quick run does not).
+ *
+ * Two systems under test, run one after the other in the same invocation, against the same
+ * scenario on a fresh mock Cloud Map (src/mock/server.ts) each:
+ *   (a) the agent (`bun src/main.ts run`) at its default settings (REVISION_POLL_RATE 5,
+ *       REFRESH_RATE 30, RELOAD_MIN_INTERVAL 5, ...). Only addresses, ports, directories, the
+ *       mock endpoint, passwords and DRAIN_SECONDS=1 (shutdown only) are set;
+ *   (b) the reload-every-change baseline of scripts/bench-churn-baseline.ts: a poller that
+ *       renders with the project's own plan + render and reloads HAProxy on every change.
+ *
+ * Scenario (full run): 15 "churn" services (3 instances each) get 12 changes each — add, move
+ * (re-register the same instance id with a new port) and remove, in turn — and 10 "health"
+ * services (3 instances each) get 2 health flips each (UNHEALTHY, then HEALTHY again, so
+ * HEALTHY_OR_ELSE_ALL drops the instance while its siblings are healthy); that is 200 instance
+ * changes. Meanwhile 20 new services are created (one every 4 s, one instance each). A service's
+ * next change starts a random 0–10 s (health: 0–30 s) after its previous one converged (or timed
+ * out), so changes hit the pollers at a random phase; services churn in parallel.
+ *
+ * While that runs, a keep-alive load (12 raw keep-alive connections, scripts/bench-churn-http.ts)
+ * goes through HAProxy to every churn and health host (and to each new host once it answers),
+ * and one probe per affected host sends a request every 50 ms. Every non-2xx answer, reset,
+ * closed connection or timeout is a failed request (new hosts: only after their first 2xx).
+ *
+ * Convergence is measured on the backends: each instance is its own tiny HTTP server that
+ * records when it served requests. From the moment the Cloud Map SDK call returned:
+ *   add / move / healthy / new service → the new instance (or new port) serves its first request;
+ *   remove / unhealthy → the instance's last request (confirmed by 1.5 s of silence while the
+ *   probe keeps hitting the host every 50 ms).
+ *
+ * Reloads: `show proc` on the master socket (src/haproxy/master-cli.ts) before and after.
+ * Cloud Map calls per minute: the mock's `GET /_mock/calls`, zeroed once the system is ready,
+ * read after a window of 2 × REFRESH_RATE, for 100 and 1,000 services (syntheticFixture, one
+ * instance each, ports nobody listens on).
+ *
+ * Everything listens on 127.0.0.1; every loop has a deadline; every process started here (the
+ * agent, the HAProxy it started, the baseline's HAProxy) is killed by PID at the end.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { cpus, loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
+import process from "node:process"
+import {
+  CreateServiceCommand,
+  DeregisterInstanceCommand,
+  RegisterInstanceCommand,
+  ServiceDiscoveryClient,
+  UpdateInstanceCustomHealthStatusCommand
+} from "@aws-sdk/client-servicediscovery"
+import { Effect, Result } from "effect"
+import { readAgentConfig } from "../src/config/agent-config.ts"
+import { toRenderSettings } from "../src/config/render-settings.ts"
+import { showProc, type ShowProc } from "../src/haproxy/master-cli.ts"
+import { type Fixture, type FixtureService, syntheticFixture } from "../src/mock/fixture.ts"
+import { type MockCloudMapHandle, startMockCloudMap } from "../src/mock/server.ts"
+import { startBaseline, type BaselineHandle } from "./bench-churn-baseline.ts"
+import {
+  type EchoBackend,
+  type FailureEvent,
+  type LoadHandle,
+  type ProbeHandle,
+  RequestStats,
+  runLoad,
+  startEchoBackend,
+  startProbe
+} from "./bench-churn-http.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+const ARGS = process.argv.slice(2)
+const QUICK = ARGS.includes("--quick")
+const WRITE = ARGS.includes("--write") || (!QUICK && !ARGS.includes("--no-write"))
+const ROOT = new URL("..", import.meta.url).pathname
+const BUN = join(ROOT, "node_modules/.bin/bun")
+const HAPROXY = existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy"
+
+const P = QUICK
+  ? {
+    churnServices: 4,
+    changesPerChurnService: 6,
+    healthServices: 2,
+    flipsPerHealthService: 2,
+    newServices: 4,
+    newServiceSpacingMs: 4_000,
+    callsWindowS: 20,
+    callsScales: [100, 1000]
+  }
+  : {
+    churnServices: 15,
+    changesPerChurnService: 12,
+    healthServices: 10,
+    flipsPerHealthService: 2,
+    newServices: 20,
+    newServiceSpacingMs: 4_000,
+    callsWindowS: 60,
+    callsScales: [100, 1000]
+  }
+/**
+ * Random pause before every churn change / health flip, so changes land at a uniformly random
+ * phase of the pollers' cycles (5 s revision poll / baseline poll, 30 s full refresh). Without it
+ * a change issued right after the previous one converged is phase-locked to the poll that
+ * converged it, which biases every number.
+ */
+const CHURN_PAUSE_MS = 10_000
+const HEALTH_PAUSE_MS = 30_000
+const INITIAL_INSTANCES = 3
+const LOAD_CONNECTIONS = 12
+const LOAD_GAP_MS = 20
+const REQUEST_TIMEOUT_MS = 5_000
+const PROBE_INTERVAL_MS = 50
+const QUIET_MS = 1_500
+/** Per change: revision-visible changes, health flips and new services. */
+const TIMEOUT_REVISION_MS = 45_000
+const TIMEOUT_SLOW_MS = 80_000
+/** No new change starts after this long in a churn phase; the phase itself ends by then + timeouts. */
+const PHASE_CHANGE_WINDOW_MS = 6 * 60_000
+const BASELINE_POLL_MS = 5_000
+const DOMAIN = "bench.test"
+const NAMESPACE = "apps"
+const NAMESPACE_MAP = JSON.stringify([{ namespace: NAMESPACE, domainname: DOMAIN, mode: "host" }])
+/** Hard stop for the whole run. */
+const RUN_DEADLINE = Date.now() + 25 * 60_000
+
+const started = Date.now()
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`
+const say = (line: string) => process.stdout.write(`[${elapsed()}] ${line}\n`)
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+const WORK = mkdtempSync(join(tmpdir(), "bench-churn-"))
+const cleanups: Array<() => Promise<void> | void> = []
+
+/** Deterministic pseudo-random numbers (mulberry32) so runs are comparable. */
+const makeRandom = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      if (address === null || typeof address === "string") return reject(new Error("no port"))
+      server.close(() => resolve(address.port))
+    })
+  })
+
+/** PIDs of HAProxy processes whose command line mentions `configDir` (read from /proc, no pattern tools). */
+const haproxyPidsFor = (configDir: string): Array<number> => {
+  const out: Array<number> = []
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
+      if ((argv[0] ?? "").endsWith("haproxy") && argv.some((a) => a.includes(configDir))) out.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+/** A function that runs at most once; later calls get the first call's promise. */
+const once = (f: () => Promise<void>): (() => Promise<void>) => {
+  let p: Promise<void> | undefined
+  return () => (p ??= f())
+}
+
+const killPids = (pids: ReadonlyArray<number>) => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+const percentile = (sorted: ReadonlyArray<number>, p: number): number | undefined => {
+  if (sorted.length === 0) return undefined
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]
+}
+
+interface Summary {
+  readonly n: number
+  readonly timeouts: number
+  readonly p50: number | undefined
+  readonly p95: number | undefined
+  readonly max: number | undefined
+}
+
+const summarize = (values: ReadonlyArray<number | undefined>): Summary => {
+  const done = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b)
+  return {
+    n: values.length,
+    timeouts: values.length - done.length,
+    p50: percentile(done, 50),
+    p95: percentile(done, 95),
+    max: done[done.length - 1]
+  }
+}
+
+const secs = (ms: number | undefined) => (ms === undefined ? "–" : `${(ms / 1000).toFixed(2)} s`)
+const fmtSummary = (s: Summary) =>
+  s.n === 0
+    ? "–"
+    : `${secs(s.p50)} / ${secs(s.p95)} / ${secs(s.max)} (n=${s.n}${s.timeouts > 0 ? `, ${s.timeouts} timed out` : ""})`
+
+// ---------------------------------------------------------------------------------------------
+// Cloud Map helpers
+
+const sdkFor = (url: string) =>
+  new ServiceDiscoveryClient({
+    region: "us-east-1",
+    endpoint: url,
+    disableHostPrefix: true,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    maxAttempts: 3
+  })
+
+const instanceAttrs = (port: number) => ({ AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(port) })
+
+const mockCalls = async (mock: MockCloudMapHandle) => {
+  const r = await fetch(`${mock.url}/_mock/calls`)
+  const body = (await r.json()) as { total: number; operations: Record<string, { total: number }> }
+  return body
+}
+
+const resetMockCalls = async (mock: MockCloudMapHandle) => {
+  await fetch(`${mock.url}/_mock/calls/reset`, { method: "POST" })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Systems under test
+
+interface SystemUnderTest {
+  readonly label: string
+  readonly listenPort: number
+  readonly masterSocket: string
+  /** Resolves when HAProxy routes `expected` services with `instances` instances (or rejects at the deadline). */
+  readonly waitRouted: (services: number, instances: number | undefined, timeoutMs: number) => Promise<void>
+  readonly details: () => Promise<Record<string, number>>
+  readonly logProblems: () => Array<string>
+  readonly stop: () => Promise<void>
+}
+
+const agentEnv = (mock: MockCloudMapHandle, configDir: string, listenPort: number, healthPort: number): Record<string, string> => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: process.env.HOME ?? "/tmp",
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "test",
+  AWS_SECRET_ACCESS_KEY: "test",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
+  NAMESPACE_MAP,
+  STATS_PASSWD: "bench-stats",
+  PROM_PASSWD: "bench-prom",
+  CONFIG_DIR: configDir,
+  HAPROXY_BIN: HAPROXY,
+  LISTEN_ADDRESS: "127.0.0.1",
+  LISTEN_PORT: String(listenPort),
+  HEALTH_PORT: String(healthPort),
+  // Shutdown only: how long HAProxy may drain after SIGTERM. Irrelevant to every measurement.
+  DRAIN_SECONDS: "1"
+})
+
+/** Settings the agent uses besides the defaults (documented in BENCHMARKS.md). */
+const AGENT_NON_DEFAULTS = "LISTEN_ADDRESS=127.0.0.1, LISTEN_PORT/HEALTH_PORT=free ports, CONFIG_DIR=temp dir, " +
+  "AWS_ENDPOINT_URL_SERVICEDISCOVERY=mock, STATS_PASSWD/PROM_PASSWD set, DRAIN_SECONDS=1 (shutdown only)"
+
+const parseMetrics = (text: string): Record<string, number> => {
+  const out: Record<string, number> = {}
+  for (const line of text.split("\n")) {
+    const m = /^(cloudmap_haproxy_(?:reloads_total|runtime_updates_total|refreshes_total))\{([^}]*)\}\s+([0-9.e+]+)/.exec(line)
+    if (m === null) continue
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]))
+    const name = m[1]!.replace("cloudmap_haproxy_", "").replace("_total", "")
+    const key = name === "refreshes" ? `refreshes ${labels["kind"]} ${labels["outcome"]}` : `${name} ${labels["reason"]} ${labels["outcome"]}`
+    out[key] = (out[key] ?? 0) + Number(m[3])
+  }
+  return out
+}
+
+const startAgentSut = async (mock: MockCloudMapHandle, label: string): Promise<SystemUnderTest> => {
+  const configDir = mkdtempSync(join(WORK, "agent-"))
+  const listenPort = await freePort()
+  const healthPort = await freePort()
+  const logPath = join(WORK, `${label}.log`)
+  const logFile = createWriteStream(logPath)
+  const problems: Array<string> = []
+  const child: ChildProcess = spawn(BUN, [join(ROOT, "src/main.ts"), "run"], {
+    env: agentEnv(mock, configDir, listenPort, healthPort),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let buffer = ""
+  const onData = (chunk: Buffer) => {
+    logFile.write(chunk)
+    buffer += chunk.toString()
+    const lines = buffer.split("\n")
+    buffer = lines.pop() ?? ""
+    for (const line of lines) {
+      if (/"level":"(WARN|ERROR|FATAL)"|"level":"(warn|error)"|could not be verified|rejected/i.test(line) && problems.length < 200) {
+        problems.push(line.slice(0, 400))
+      }
+    }
+  }
+  child.stdout?.on("data", onData)
+  child.stderr?.on("data", onData)
+  const exited = new Promise<void>((r) => child.once("exit", () => r()))
+  const get = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${healthPort}${path}`)
+    return { status: res.status, body: await res.text() }
+  }
+  const stop = once(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+    await exited
+    clearTimeout(timer)
+    killPids(haproxyPidsFor(configDir))
+    logFile.end()
+    rmSync(configDir, { recursive: true, force: true })
+  })
+  cleanups.push(stop)
+  say(`${label}: agent pid ${child.pid}, HAProxy on 127.0.0.1:${listenPort}, log ${logPath}`)
+  return {
+    label,
+    listenPort,
+    masterSocket: join(configDir, "master.sock"),
+    waitRouted: async (services, instances, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs
+      let last = ""
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`${label}: the agent exited (code ${child.exitCode}); see ${logPath}`)
+        try {
+          const s = JSON.parse((await get("/status")).body) as {
+            counts: { services: number; instances: number }
+            haproxy: { running: boolean }
+          }
+          last = JSON.stringify(s.counts)
+          if (
+            s.haproxy.running && s.counts.services === services && (instances === undefined || s.counts.instances === instances)
+          ) return
+        } catch (e) {
+          last = String(e)
+        }
+        await sleep(250)
+      }
+      throw new Error(`${label}: not routed within ${timeoutMs} ms (last counts ${last})`)
+    },
+    details: async () => parseMetrics((await get("/metrics")).body),
+    logProblems: () => problems,
+    stop
+  }
+}
+
+const startBaselineSut = async (mock: MockCloudMapHandle, label: string): Promise<SystemUnderTest> => {
+  const configDir = mkdtempSync(join(WORK, "baseline-"))
+  const listenPort = await freePort()
+  const config = readAgentConfig(agentEnv(mock, configDir, listenPort, await freePort()))
+  if (Result.isFailure(config)) throw new Error(`baseline settings: ${JSON.stringify(config.failure)}`)
+  const settings = toRenderSettings(config.success)
+  const logPath = join(WORK, `${label}.log`)
+  const logFile = createWriteStream(logPath)
+  const problems: Array<string> = []
+  let stopping = false
+  const handle: BaselineHandle = startBaseline({
+    endpoint: mock.url,
+    mapping: { namespace: NAMESPACE, domain: DOMAIN, mode: "host" },
+    settings,
+    haproxyBin: HAPROXY,
+    pollMs: BASELINE_POLL_MS,
+    log: (line) => {
+      logFile.write(`${new Date().toISOString()} ${line}\n`)
+      if (line === "stopping") stopping = true
+      if (!stopping && /fail|ALERT/i.test(line) && problems.length < 200) problems.push(line.slice(0, 400))
+    }
+  })
+  const stop = once(async () => {
+    await handle.stop()
+    killPids(haproxyPidsFor(configDir))
+    logFile.end()
+    rmSync(configDir, { recursive: true, force: true })
+  })
+  cleanups.push(stop)
+  say(`${label}: baseline poller (every ${BASELINE_POLL_MS / 1000} s), HAProxy on 127.0.0.1:${listenPort}, log ${logPath}`)
+  return {
+    label,
+    listenPort,
+    masterSocket: handle.masterSocket,
+    waitRouted: async (_services, _instances, timeoutMs) => {
+      const timeout = sleep(timeoutMs).then(() => {
+        throw new Error(`${label}: the baseline did not start HAProxy within ${timeoutMs} ms`)
+      })
+      await Promise.race([handle.ready, timeout])
+    },
+    details: async () => {
+      const c = handle.counters()
+      return { "poll rounds": c.polls, "failed poll rounds": c.pollFailures, "reloads ok": c.reloadsOk, "reloads failed": c.reloadsFailed }
+    },
+    logProblems: () => problems,
+    stop
+  }
+}
+
+const readShowProc = async (socket: string): Promise<ShowProc | undefined> => {
+  const r = await Effect.runPromise(Effect.result(showProc(socket)))
+  return r._tag === "Success" ? r.success : undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// The churn phase
+
+type ChangeKind = "add" | "move" | "remove" | "unhealthy" | "healthy" | "new service"
+
+interface ChangeResult {
+  readonly kind: ChangeKind
+  readonly service: string
+  readonly instance: string
+  readonly at: number
+  /** ms from the SDK call's return to convergence; undefined = timed out. */
+  readonly convergedMs: number | undefined
+  /** move only: ms until the OLD port stopped receiving requests. */
+  readonly oldStoppedMs?: number | undefined
+}
+
+interface ChurnResult {
+  readonly label: string
+  readonly changes: ReadonlyArray<ChangeResult>
+  readonly requests: RequestStats
+  readonly loadConnects: number
+  readonly reloadsBefore: number | undefined
+  readonly reloadsAfter: number | undefined
+  readonly oldWorkersAtEnd: number | undefined
+  readonly details: Record<string, number>
+  readonly detailsBefore: Record<string, number>
+  readonly durationMs: number
+  readonly logProblems: ReadonlyArray<string>
+  readonly sdkErrors: number
+}
+
+/** Waits until `backend` got no request for QUIET_MS after `since`; the last request's offset, or undefined at the deadline. */
+const waitQuiet = async (backend: EchoBackend, since: number, deadline: number): Promise<number | undefined> => {
+  while (Date.now() < deadline) {
+    const last = backend.lastHitAt() ?? 0
+    if (Date.now() - Math.max(last, since) >= QUIET_MS) return Math.max(0, last - since)
+    await sleep(100)
+  }
+  return undefined
+}
+
+const runChurn = async (
+  label: string,
+  startSut: (mock: MockCloudMapHandle, label: string) => Promise<SystemUnderTest>,
+  seed: number
+): Promise<ChurnResult> => {
+  const backends: Array<EchoBackend> = []
+  const newBackend = async (id: string) => {
+    const b = await startEchoBackend(id)
+    backends.push(b)
+    return b
+  }
+  try {
+    // Initial registrations, each instance backed by its own server.
+    const churn: Array<{ name: string; id: string; live: Array<{ id: string; backend: EchoBackend }>; seq: number }> = []
+    const health: Array<{ name: string; id: string; live: Array<{ id: string; backend: EchoBackend }> }> = []
+    const services: Array<FixtureService> = []
+    for (let c = 0; c < P.churnServices; c++) {
+      const live = []
+      for (let i = 1; i <= INITIAL_INSTANCES; i++) live.push({ id: `c${c}-${i}`, backend: await newBackend(`c${c}-${i}`) })
+      churn.push({ name: `c${c}`, id: `srv-c${c}`, live, seq: INITIAL_INSTANCES })
+    }
+    for (let h = 0; h < P.healthServices; h++) {
+      const live = []
+      for (let i = 1; i <= INITIAL_INSTANCES; i++) live.push({ id: `h${h}-${i}`, backend: await newBackend(`h${h}-${i}`) })
+      health.push({ name: `h${h}`, id: `srv-h${h}`, live })
+    }
+    for (const s of [...churn, ...health]) {
+      services.push({ name: s.name, id: s.id, instances: s.live.map((l) => ({ id: l.id, attributes: instanceAttrs(l.backend.port) })) })
+    }
+    const fixture: Fixture = { namespaces: [{ name: NAMESPACE, id: "ns-bench", services }] }
+    const mock = await startMockCloudMap({ fixture })
+    cleanups.push(() => mock.close())
+    const sdk = sdkFor(mock.url)
+    cleanups.push(() => sdk.destroy())
+
+    const sut = await startSut(mock, label)
+    const initialServices = churn.length + health.length
+    await sut.waitRouted(initialServices, initialServices * INITIAL_INSTANCES, 120_000)
+    say(`${label}: ${initialServices} services routed; starting the load`)
+
+    const phaseStart = Date.now()
+    const changeDeadline = Math.min(RUN_DEADLINE - 3 * 60_000, phaseStart + PHASE_CHANGE_WINDOW_MS)
+    const hardDeadline = changeDeadline + TIMEOUT_SLOW_MS + 30_000
+    const requests = new RequestStats()
+    const loadHosts: Array<string> = [...churn, ...health].map((s) => `${s.name}.${DOMAIN}`)
+    const load: LoadHandle = runLoad({
+      port: sut.listenPort,
+      hosts: () => loadHosts,
+      connections: LOAD_CONNECTIONS,
+      gapMs: LOAD_GAP_MS,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      deadline: hardDeadline,
+      maxRequests: 5_000_000,
+      stats: requests
+    })
+    const probes: Array<ProbeHandle> = []
+    const probe = (host: string, countFromStart: boolean) =>
+      probes.push(startProbe(sut.listenPort, host, requests, {
+        intervalMs: PROBE_INTERVAL_MS,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        deadline: hardDeadline,
+        countFromStart
+      }))
+    for (const h of loadHosts) probe(h, true)
+    await sleep(3_000)
+    const cold = backends.filter((b) => b.hits() === 0).map((b) => b.name)
+    if (cold.length > 0) say(`${label}: WARNING: initial instances without traffic after warm-up: ${cold.join(", ")}`)
+
+    const before = await readShowProc(sut.masterSocket)
+    const detailsBefore = await sut.details()
+    const changes: Array<ChangeResult> = []
+    let sdkErrors = 0
+    const record = (r: ChangeResult) => {
+      changes.push(r)
+      if (r.convergedMs === undefined) say(`${label}: ${r.kind} ${r.service}/${r.instance} did not converge`)
+    }
+    const sdkCall = async <A>(f: () => Promise<A>): Promise<A | undefined> => {
+      try {
+        return await f()
+      } catch (e) {
+        sdkErrors++
+        say(`${label}: Cloud Map call failed: ${(e as Error).message}`)
+        return undefined
+      }
+    }
+
+    // Churn services: add, move, remove in turn (offset per service so kinds interleave).
+    const ops: ReadonlyArray<"add" | "move" | "remove"> = ["add", "move", "remove"]
+    const churnWorkers = churn.map(async (svc, k) => {
+      const random = makeRandom(seed + k)
+      for (let n = 0; n < P.changesPerChurnService && Date.now() < changeDeadline; n++) {
+        await sleep(Math.floor(random() * CHURN_PAUSE_MS))
+        const kind = ops[(n + k) % 3]!
+        if (kind === "add" || (kind === "remove" && svc.live.length <= 2)) {
+          const id = `c${k}-${++svc.seq}`
+          const b = await newBackend(id)
+          if ((await sdkCall(() => sdk.send(new RegisterInstanceCommand({ ServiceId: svc.id, InstanceId: id, Attributes: instanceAttrs(b.port) })))) === undefined) continue
+          const t0 = Date.now()
+          svc.live.push({ id, backend: b })
+          const hit = await b.firstHitAfter(0, t0 + TIMEOUT_REVISION_MS)
+          record({ kind: "add", service: svc.name, instance: id, at: t0, convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0) })
+        } else if (kind === "move") {
+          const target = svc.live.shift()!
+          const b = await newBackend(target.id)
+          if ((await sdkCall(() => sdk.send(new RegisterInstanceCommand({ ServiceId: svc.id, InstanceId: target.id, Attributes: instanceAttrs(b.port) })))) === undefined) {
+            svc.live.unshift(target)
+            continue
+          }
+          const t0 = Date.now()
+          svc.live.push({ id: target.id, backend: b })
+          const [hit, oldStop] = await Promise.all([
+            b.firstHitAfter(0, t0 + TIMEOUT_REVISION_MS),
+            waitQuiet(target.backend, t0, t0 + TIMEOUT_REVISION_MS)
+          ])
+          record({
+            kind: "move",
+            service: svc.name,
+            instance: target.id,
+            at: t0,
+            convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0),
+            oldStoppedMs: oldStop
+          })
+        } else {
+          const target = svc.live.shift()!
+          if ((await sdkCall(() => sdk.send(new DeregisterInstanceCommand({ ServiceId: svc.id, InstanceId: target.id })))) === undefined) {
+            svc.live.unshift(target)
+            continue
+          }
+          const t0 = Date.now()
+          const quiet = await waitQuiet(target.backend, t0, t0 + TIMEOUT_REVISION_MS)
+          record({ kind: "remove", service: svc.name, instance: target.id, at: t0, convergedMs: quiet })
+        }
+      }
+    })
+
+    // Health services: one instance at a time goes UNHEALTHY, then HEALTHY again.
+    const healthWorkers = health.map(async (svc, k) => {
+      const random = makeRandom(seed + 1000 + k)
+      for (let f = 0; f < P.flipsPerHealthService && Date.now() < changeDeadline; f++) {
+        await sleep(Math.floor(random() * HEALTH_PAUSE_MS))
+        const target = svc.live[Math.floor(f / 2) % svc.live.length]!
+        const status = f % 2 === 0 ? "UNHEALTHY" : "HEALTHY"
+        if ((await sdkCall(() => sdk.send(new UpdateInstanceCustomHealthStatusCommand({ ServiceId: svc.id, InstanceId: target.id, Status: status })))) === undefined) continue
+        const t0 = Date.now()
+        if (status === "UNHEALTHY") {
+          const quiet = await waitQuiet(target.backend, t0, t0 + TIMEOUT_SLOW_MS)
+          record({ kind: "unhealthy", service: svc.name, instance: target.id, at: t0, convergedMs: quiet })
+        } else {
+          const hit = await target.backend.firstHitAfter(t0, t0 + TIMEOUT_SLOW_MS)
+          record({ kind: "healthy", service: svc.name, instance: target.id, at: t0, convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0) })
+        }
+      }
+    })
+
+    // New services: one every newServiceSpacingMs, one instance each.
+    const newServiceWork = (async () => {
+      const waits: Array<Promise<void>> = []
+      for (let j = 0; j < P.newServices && Date.now() < changeDeadline; j++) {
+        const due = phaseStart + j * P.newServiceSpacingMs
+        if (due > Date.now()) await sleep(due - Date.now())
+        const name = `n${j}`
+        const created = await sdkCall(() =>
+          sdk.send(new CreateServiceCommand({ NamespaceId: "ns-bench", Name: name, HealthCheckCustomConfig: {} }))
+        )
+        const serviceId = created?.Service?.Id
+        if (serviceId === undefined) continue
+        const id = `${name}-1`
+        const b = await newBackend(id)
+        if ((await sdkCall(() => sdk.send(new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: id, Attributes: instanceAttrs(b.port) })))) === undefined) continue
+        const t0 = Date.now()
+        const host = `${name}.${DOMAIN}`
+        probe(host, false)
+        waits.push((async () => {
+          const hit = await b.firstHitAfter(0, t0 + TIMEOUT_SLOW_MS)
+          record({ kind: "new service", service: name, instance: id, at: t0, convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0) })
+          if (hit !== undefined) loadHosts.push(host)
+        })())
+      }
+      await Promise.all(waits)
+    })()
+
+    const progress = setInterval(() => {
+      const rps = requests.total / ((Date.now() - phaseStart) / 1000)
+      say(`${label}: ${changes.length} changes done, ${requests.total} requests (${rps.toFixed(0)}/s), ${requests.failed} failed`)
+    }, 20_000)
+    await Promise.all([...churnWorkers, ...healthWorkers, newServiceWork]).finally(() => clearInterval(progress))
+    // Let the last changes settle under load, then stop.
+    await sleep(2_000)
+    const after = await readShowProc(sut.masterSocket)
+    const details = await sut.details()
+    await Promise.all(probes.map((p) => p.stop()))
+    await load.stop()
+    const durationMs = Date.now() - phaseStart
+    say(`${label}: churn done in ${(durationMs / 1000).toFixed(0)} s: ${changes.length} changes, ${requests.total} requests, ${requests.failed} failed`)
+    const result: ChurnResult = {
+      label,
+      changes,
+      requests,
+      loadConnects: load.connects(),
+      reloadsBefore: before?.master.reloads,
+      reloadsAfter: after?.master.reloads,
+      oldWorkersAtEnd: after?.oldWorkers.length,
+      details,
+      detailsBefore,
+      durationMs,
+      logProblems: sut.logProblems(),
+      sdkErrors
+    }
+    await sut.stop()
+    await mock.close()
+    sdk.destroy()
+    return result
+  } finally {
+    await Promise.all(backends.map((b) => b.close()))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cloud Map calls at steady state
+
+interface CallsResult {
+  readonly label: string
+  readonly services: number
+  readonly windowS: number
+  readonly perMinute: Record<string, number>
+  readonly totalPerMinute: number
+  readonly readyAfterS: number
+}
+
+const measureCalls = async (
+  label: string,
+  services: number,
+  startSut: (mock: MockCloudMapHandle, label: string) => Promise<SystemUnderTest>
+): Promise<CallsResult> => {
+  const fixture = syntheticFixture({ namespaces: 1, servicesPerNamespace: services, instancesPerService: 1, basePort: 40_000 })
+  const mock = await startMockCloudMap({ fixture })
+  cleanups.push(() => mock.close())
+  const t0 = Date.now()
+  const sut = await startSut(mock, `${label}-${services}`)
+  try {
+    await sut.waitRouted(services, undefined, 180_000)
+    const readyAfterS = (Date.now() - t0) / 1000
+    // One more beat so the first full refresh's own calls are behind us.
+    await sleep(2_000)
+    await resetMockCalls(mock)
+    const windowStart = Date.now()
+    const windowEnd = windowStart + P.callsWindowS * 1000
+    while (Date.now() < windowEnd) await sleep(Math.min(1_000, windowEnd - Date.now()))
+    const calls = await mockCalls(mock)
+    const windowS = (Date.now() - windowStart) / 1000
+    const perMinute: Record<string, number> = {}
+    for (const [op, v] of Object.entries(calls.operations)) perMinute[op] = (v.total * 60) / windowS
+    say(`${label}-${services}: ${Math.round((calls.total * 60) / windowS)} Cloud Map calls/min over ${windowS.toFixed(0)} s`)
+    return { label, services, windowS, perMinute, totalPerMinute: (calls.total * 60) / windowS, readyAfterS }
+  } finally {
+    await sut.stop()
+    await mock.close()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const haproxyVersion = () => {
+  try {
+    return execFileSync(HAPROXY, ["-v"], { encoding: "utf8" }).split("\n")[0]!.replace(/ - https?:.*$/, "").replace("HAProxy version ", "")
+  } catch {
+    return "unknown"
+  }
+}
+
+const kindsOrder: ReadonlyArray<ChangeKind> = ["add", "move", "remove", "unhealthy", "healthy", "new service"]
+
+const reloadDelta = (r: ChurnResult) =>
+  r.reloadsBefore === undefined || r.reloadsAfter === undefined ? undefined : r.reloadsAfter - r.reloadsBefore
+
+const metricDelta = (r: ChurnResult, prefix: string) => {
+  const out: Array<string> = []
+  for (const [k, v] of Object.entries(r.details)) {
+    if (!k.startsWith(prefix)) continue
+    const d = v - (r.detailsBefore[k] ?? 0)
+    if (d > 0) out.push(`${k.slice(prefix.length).trim()}: ${d}`)
+  }
+  return out.join(", ") || "0"
+}
+
+const report = (a: ChurnResult, b: ChurnResult, calls: ReadonlyArray<CallsResult>, meta: Record<string, string>) => {
+  const lines: Array<string> = []
+  const row = (cells: ReadonlyArray<string>) => lines.push(`| ${cells.join(" | ")} |`)
+  const instanceKinds = (r: ChurnResult, kinds: ReadonlyArray<ChangeKind>) =>
+    summarize(r.changes.filter((c) => kinds.includes(c.kind)).map((c) => c.convergedMs))
+  const failures = (r: ChurnResult) => {
+    const f = r.requests.failures
+    const parts = Object.entries(f).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`)
+    const src = Object.entries(r.requests.bySource).map(([k, v]) => `${k} ${v.failed}/${v.total.toLocaleString("en-US")}`).join(", ")
+    return `**${r.requests.failed}** of ${r.requests.total.toLocaleString("en-US")} (${src})${parts.length > 0 ? `; ${parts.join(", ")}` : ""}`
+  }
+  const instChanges = (r: ChurnResult) => r.changes.filter((c) => c.kind !== "new service").length
+  const newSvc = (r: ChurnResult) => r.changes.filter((c) => c.kind === "new service").length
+
+  row(["", `(a) agent, default settings`, `(b) reload-every-change baseline (poll ${BASELINE_POLL_MS / 1000} s)`])
+  row(["---", "---", "---"])
+  row(["changes driven", `${instChanges(a)} instance changes + ${newSvc(a)} new services`, `${instChanges(b)} instance changes + ${newSvc(b)} new services`])
+  row(["churn phase duration", `${(a.durationMs / 1000).toFixed(0)} s`, `${(b.durationMs / 1000).toFixed(0)} s`])
+  row(["failed requests under load", failures(a), failures(b)])
+  row(["HAProxy reloads (`show proc`)", `**${reloadDelta(a) ?? "?"}**`, `**${reloadDelta(b) ?? "?"}**`])
+  row(["reloads by reason (agent metrics)", metricDelta(a, "reloads"), "every poll round with a change"])
+  row(["runtime updates (agent metrics)", metricDelta(a, "runtime_updates"), "–"])
+  row(["old workers still alive at the end", String(a.oldWorkersAtEnd ?? "?"), String(b.oldWorkersAtEnd ?? "?")])
+  row(["client connections opened (12 load conns)", String(a.loadConnects), String(b.loadConnects)])
+  row(["**convergence p50 / p95 / max**", "", ""])
+  row(["add / move / remove (revision visible)", fmtSummary(instanceKinds(a, ["add", "move", "remove"])), fmtSummary(instanceKinds(b, ["add", "move", "remove"]))])
+  for (const k of kindsOrder) row([`– ${k}`, fmtSummary(instanceKinds(a, [k])), fmtSummary(instanceKinds(b, [k]))])
+  row([
+    "– move: old port stops receiving",
+    fmtSummary(summarize(a.changes.filter((c) => c.kind === "move").map((c) => c.oldStoppedMs))),
+    fmtSummary(summarize(b.changes.filter((c) => c.kind === "move").map((c) => c.oldStoppedMs)))
+  ])
+  row(["all instance changes", fmtSummary(instanceKinds(a, ["add", "move", "remove", "unhealthy", "healthy"])), fmtSummary(instanceKinds(b, ["add", "move", "remove", "unhealthy", "healthy"]))])
+  lines.push("")
+
+  const scales = [...new Set(calls.map((c) => c.services))].sort((x, y) => x - y)
+  const ops = [...new Set(calls.flatMap((c) => Object.keys(c.perMinute)))].sort()
+  const header = ["Cloud Map calls / min (steady state)"]
+  for (const n of scales) for (const l of ["(a) agent", "(b) baseline"]) header.push(`${l}, ${n.toLocaleString("en-US")} services`)
+  row(header)
+  row(header.map(() => "---"))
+  const cell = (n: number, label: string, op: string | undefined) => {
+    const c = calls.find((x) => x.services === n && x.label === label)
+    if (c === undefined) return "–"
+    const v = op === undefined ? c.totalPerMinute : c.perMinute[op] ?? 0
+    return op === undefined ? `**${Math.round(v).toLocaleString("en-US")}**` : Math.round(v).toLocaleString("en-US")
+  }
+  for (const op of ops) {
+    const cells = [op]
+    for (const n of scales) for (const l of ["agent", "baseline"]) cells.push(cell(n, l, op))
+    row(cells)
+  }
+  const totals = ["total"]
+  for (const n of scales) for (const l of ["agent", "baseline"]) totals.push(cell(n, l, undefined))
+  row(totals)
+  const readyRow = ["first configuration served after"]
+  for (const n of scales) {
+    for (const l of ["agent", "baseline"]) {
+      const c = calls.find((x) => x.services === n && x.label === l)
+      readyRow.push(c === undefined ? "–" : `${c.readyAfterS.toFixed(0)} s`)
+    }
+  }
+  row(readyRow)
+  const windowRow = ["measured window"]
+  for (const n of scales) {
+    for (const l of ["agent", "baseline"]) {
+      const c = calls.find((x) => x.services === n && x.label === l)
+      windowRow.push(c === undefined ? "–" : `${c.windowS.toFixed(0)} s`)
+    }
+  }
+  row(windowRow)
+  void meta
+  return lines.join("\n")
+}
+
+const failureDigest = (r: ChurnResult): string => {
+  if (r.requests.events.length === 0) return `${r.label}: no failed request.`
+  const byKey = new Map<string, { n: number; first: FailureEvent }>()
+  for (const e of r.requests.events) {
+    const key = `${e.kind}${e.status === undefined ? "" : ` ${e.status}`} (${e.reused ? "reused connection" : "fresh connection"}): ${e.detail}`
+    const cur = byKey.get(key)
+    if (cur === undefined) byKey.set(key, { n: 1, first: e })
+    else cur.n++
+  }
+  return `${r.label}: ` + [...byKey].map(([k, v]) => `${v.n}× ${k} (first on ${v.first.host}, +${((v.first.at - started) / 1000).toFixed(1)} s)`).join("; ")
+}
+
+const writeSection = (section: string) => {
+  const path = join(ROOT, "BENCHMARKS.md")
+  // Re-read right before writing: other sections belong to other people.
+  const current = existsSync(path) ? readFileSync(path, "utf8") : ""
+  const lines = current.split("\n")
+  const start = lines.findIndex((l) => /^## Churn\s*$/.test(l))
+  let next: string
+  if (start < 0) {
+    next = current === "" ? `# Benchmarks\n\n${section}\n` : `${current.replace(/\n*$/, "\n")}\n${section}\n`
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^## /.test(l))
+    if (end < 0) end = lines.length
+    const head = lines.slice(0, start).join("\n")
+    const tail = lines.slice(end).join("\n")
+    next = `${head.replace(/\n*$/, "\n\n")}${section}\n${tail === "" ? "" : `\n${tail}`}`
+  }
+  writeFileSync(path, next.replace(/\n{3,}/g, "\n\n"))
+  say(`wrote the ## Churn section of ${path}`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const main = async () => {
+  const load0 = loadavg()
+  say(`bench:churn${QUICK ? " --quick" : ""}: ${cpus().length} vCPU, HAProxy ${haproxyVersion()}, bun ${process.versions.bun ?? "?"}, load average ${load0.map((x) => x.toFixed(2)).join(" ")}`)
+  say(`work directory ${WORK}`)
+
+  const a = await runChurn("agent", startAgentSut, 0xa11ce)
+  const b = await runChurn("baseline", startBaselineSut, 0xa11ce)
+
+  const calls: Array<CallsResult> = []
+  for (const n of P.callsScales) {
+    if (Date.now() > RUN_DEADLINE - 2 * 60_000) {
+      say(`skipping the ${n}-service calls measurement: run deadline`)
+      continue
+    }
+    // Both systems at once (separate mocks, separate HAProxys): call counts are driven by timers, not CPU.
+    const [ca, cb] = await Promise.all([measureCalls("agent", n, startAgentSut), measureCalls("baseline", n, startBaselineSut)])
+    calls.push(ca, cb)
+  }
+
+  const load1 = loadavg()
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z")
+  const table = report(a, b, calls, {})
+  const digestA = failureDigest(a)
+  const digestB = failureDigest(b)
+  process.stdout.write(`\n${table}\n\n${digestA}\n${digestB}\n`)
+  for (const r of [a, b]) {
+    if (r.logProblems.length > 0) {
+      process.stdout.write(`\n${r.label}: ${r.logProblems.length} warning/error log lines, first ones:\n${r.logProblems.slice(0, 8).join("\n")}\n`)
+    }
+    if (r.sdkErrors > 0) process.stdout.write(`${r.label}: ${r.sdkErrors} Cloud Map SDK calls failed\n`)
+  }
+  const meta = {
+    date,
+    machine: `${cpus().length} vCPU, HAProxy ${haproxyVersion()}, bun ${process.versions.bun ?? "?"}`,
+    load: `load average ${load0.map((x) => x.toFixed(2)).join(" ")} at start, ${load1.map((x) => x.toFixed(2)).join(" ")} at the end`
+  }
+  const results = { meta, table, digestA, digestB, a: { ...a, requests: { ...a.requests, failed: a.requests.failed } }, b: { ...b, requests: { ...b.requests, failed: b.requests.failed } }, calls }
+  const jsonPath = join(WORK, "results.json")
+  writeFileSync(jsonPath, JSON.stringify(results, null, 2))
+  say(`raw results: ${jsonPath}`)
+  if (WRITE) writeSection(renderSection(table, meta, a, b, calls, digestA, digestB))
+}
+
+/** The BENCHMARKS.md section; the reading is filled in from the numbers of this run. */
+const renderSection = (
+  table: string,
+  meta: Record<string, string>,
+  a: ChurnResult,
+  b: ChurnResult,
+  calls: ReadonlyArray<CallsResult>,
+  digestA: string,
+  digestB: string
+): string => {
+  const readingPath = join(ROOT, "scripts", "bench-churn-reading.md")
+  const reading = existsSync(readingPath) ? readFileSync(readingPath, "utf8").trim() : "_(no reading written yet)_"
+  void calls
+  void a
+  void b
+  return [
+    "## Churn",
+    "",
+    "Command: `npm run bench:churn` (= `bun scripts/bench-churn.ts`; `--quick` for a smoke run).",
+    `Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`,
+    "",
+    table,
+    "",
+    `Failed requests in detail — ${digestA} ${digestB}`,
+    "",
+    reading
+  ].join("\n")
+}
+
+const shutdown = async () => {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c()
+    } catch {
+      // best effort
+    }
+  }
+}
+
+const hardStop = setTimeout(() => {
+  say("run deadline reached: stopping everything")
+  void shutdown().then(() => process.exit(2))
+}, RUN_DEADLINE - Date.now() + 60_000)
+hardStop.unref()
+process.on("SIGINT", () => void shutdown().then(() => process.exit(130)))
+
+try {
+  await main()
+  await shutdown()
+  process.exit(0)
+} catch (e) {
+  say(`FAILED: ${(e as Error).stack ?? String(e)}`)
+  await shutdown()
+  process.exit(1)
+}
