@@ -12,7 +12,7 @@
  */
 import { Buffer } from "node:buffer"
 import { isIP } from "node:net"
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import {
   type CommandRejected,
   encodePayloadCommand,
@@ -21,7 +21,8 @@ import {
   sendCommand,
   sendPayloadCommand,
   type SocketError,
-  type SocketRequestOptions
+  type SocketRequestOptions,
+  SocketUnavailable
 } from "./socket-client.ts"
 
 // ---------------------------------------------------------------------------
@@ -297,6 +298,8 @@ export interface RuntimeApiOptions {
   readonly socket?: SocketRequestOptions | undefined
   /** Largest request sent for one payload chunk; default and maximum {@link MAX_REQUEST_BYTES}. */
   readonly maxChunkBytes?: number | undefined
+  /** Retries (100 ms apart) when the socket cannot be connected to (nothing was sent). Default 3. */
+  readonly connectRetries?: number | undefined
 }
 
 export interface RuntimeApiShape {
@@ -377,10 +380,22 @@ export const chunkMapLines = (
 export const makeRuntimeApi = (socketPath: string, options?: RuntimeApiOptions): RuntimeApiShape => {
   const socketOptions = options?.socket
   const maxChunkBytes = Math.min(options?.maxChunkBytes ?? MAX_REQUEST_BYTES, MAX_REQUEST_BYTES)
+  const connectRetries = Math.max(0, options?.connectRetries ?? 3)
 
   const failed = (command: string, answer: string) => new RuntimeCommandFailed({ socketPath, command, answer })
 
-  const run = (command: string) => sendCommand(socketPath, command, socketOptions)
+  /**
+   * Connect-phase failures are retried: the request is only written after the connection is
+   * established, so nothing reached HAProxy (and a reloading worker briefly refuses or resets).
+   */
+  const retryConnect = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    effect.pipe(Effect.retry({
+      times: connectRetries,
+      schedule: Schedule.spaced(Duration.millis(100)),
+      while: (e) => e instanceof SocketUnavailable && e.phase === "connect"
+    }))
+
+  const run = (command: string) => retryConnect(sendCommand(socketPath, command, socketOptions))
 
   /** Commands whose only success answer is empty output. */
   const runExpectEmpty = (command: string): Effect.Effect<void, RuntimeError> =>
@@ -545,7 +560,7 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeApiOptions):
       for (const chunk of chunks) {
         // Encode first so an oversized chunk fails here, before anything is sent.
         yield* encodePayloadCommand(command, chunk)
-        const answer = yield* sendPayloadCommand(socketPath, command, chunk, socketOptions)
+        const answer = yield* retryConnect(sendPayloadCommand(socketPath, command, chunk, socketOptions))
         if (answer.trim() !== "") return yield* failed(`${command} << (${chunk.length} lines)`, answer)
       }
       return chunks.length

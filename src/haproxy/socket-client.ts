@@ -109,6 +109,7 @@ export const commandProblem = (command: string): string | undefined => {
   if (command.includes(";")) return "it contains ';', which HAProxy treats as a command separator"
   if (!printable(command)) return "it contains non-printable or non-ASCII characters"
   if (command !== command.trim()) return "it has leading or trailing whitespace"
+  if (command.length > MAX_REQUEST_BYTES - 1) return `it is longer than ${MAX_REQUEST_BYTES - 1} characters`
   return undefined
 }
 
@@ -175,8 +176,25 @@ const messageOf = (error: unknown): string => error instanceof Error ? error.mes
 /**
  * Sends an already-encoded request and returns the whole answer as text.
  * `label` is what errors show (the command without its payload).
+ *
+ * The size limit is enforced here too: on 2.6.12 an oversized CLI request was
+ * measured to be either silently dropped, left hanging, or to make the worker
+ * abort ("A bogus APPCTX ... is spinning ... aborting now!", SIGSEGV), after
+ * which the master exits (exit-on-failure) and HAProxy is gone.
  */
 export const sendRaw = (
+  socketPath: string,
+  label: string,
+  request: string,
+  options?: SocketRequestOptions
+): Effect.Effect<string, SocketError | PayloadTooLarge> => {
+  const bytes = Buffer.byteLength(request)
+  return bytes > MAX_REQUEST_BYTES
+    ? Effect.fail(new PayloadTooLarge({ command: label, bytes, limit: MAX_REQUEST_BYTES }))
+    : transport(socketPath, label, request, options)
+}
+
+const transport = (
   socketPath: string,
   label: string,
   request: string,
@@ -265,7 +283,7 @@ export const sendCommand = (
   command: string,
   options?: SocketRequestOptions
 ): Effect.Effect<string, SocketError | CommandRejected> =>
-  Effect.flatMap(encodeCommand(command), (request) => sendRaw(socketPath, command, request, options))
+  Effect.flatMap(encodeCommand(command), (request) => transport(socketPath, command, request, options))
 
 /** Sends `add map|acl [@ver] <ref> <<` with payload lines; errors never include the payload. */
 export const sendPayloadCommand = (
@@ -276,5 +294,5 @@ export const sendPayloadCommand = (
 ): Effect.Effect<string, RequestError> =>
   Effect.flatMap(
     encodePayloadCommand(command, lines),
-    (request) => sendRaw(socketPath, `${command} << (${lines.length} lines)`, request, options)
+    (request) => transport(socketPath, `${command} << (${lines.length} lines)`, request, options)
   )
