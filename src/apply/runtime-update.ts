@@ -37,7 +37,8 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           check: true,
           interMs: SERVER_CHECK.interMs,
           rise: SERVER_CHECK.rise,
-          fall: SERVER_CHECK.fall
+          fall: SERVER_CHECK.fall,
+          slowstartMs: SERVER_CHECK.slowstartMs
         })
         yield* api.enableHealth(backend, s.name)
         yield* api.setServerState(backend, s.name, "ready")

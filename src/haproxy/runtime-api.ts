@@ -285,6 +285,8 @@ export interface AddServerOptions {
   readonly weight?: number | undefined
   readonly maxconn?: number | undefined
   readonly checkPort?: number | undefined
+  /** Ramp the weight up over this many ms after the server comes up (`slowstart`). */
+  readonly slowstartMs?: number | undefined
 }
 
 export interface MapLoadResult {
@@ -467,6 +469,9 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeApiOptions):
         words.push("maxconn", String(yield* assertInt("maxconn", opts.maxconn, 0, 1_000_000)))
       }
       if (opts?.checkPort !== undefined) words.push("port", String(yield* assertPort("check port", opts.checkPort)))
+      if (opts?.slowstartMs !== undefined) {
+        words.push("slowstart", `${yield* assertInt("slowstart", opts.slowstartMs, 0, 86_400_000)}ms`)
+      }
       const target = a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`
       const command = [`add server ${ref} ${target}`, ...words].join(" ")
       yield* runExpect(command, (answer) => /^New server registered\.?$/.test(answer.trim()))
