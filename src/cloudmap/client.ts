@@ -92,7 +92,7 @@ const NOT_FOUND_CODES = new Set(["NamespaceNotFound", "ServiceNotFound", "Instan
 /** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
 export const classifyError = (operation: string, error: unknown): CloudMapError => {
   const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
-  const code = String(e?.name ?? e?.code ?? "UnknownError")
+  const code = String((e?.name !== undefined && e.name !== "Error" ? e.name : undefined) ?? e?.code ?? "UnknownError")
   const status = e?.$metadata?.httpStatusCode
   const text = String(e?.message ?? error).split("\n")[0]!.slice(0, 300)
   if (THROTTLE_CODES.has(code) || status === 429) {

@@ -34,9 +34,15 @@ export const renderCommand = (argv: ReadonlyArray<string>) =>
     const out = args.flags.get("out")
     const settings = toRenderSettings(config)
     const effectiveSettings = out === undefined ? settings : { ...settings, configDir: resolve(out) }
-    const snapshot = yield* discover(config.namespaces, config.region, config.healthFilter).pipe(
-      Effect.provide(cloudMapLayer(config))
+    const discovered = yield* discover(config.namespaces, config.region, config.healthFilter).pipe(
+      Effect.provide(cloudMapLayer(config)),
+      Effect.result
     )
+    if (discovered._tag === "Failure") {
+      process.stderr.write(`Cloud Map could not be read: ${discovered.failure.message}\n`)
+      return 2
+    }
+    const snapshot = discovered.success
     const desired = plan(snapshot, { defaultInstancePort: config.defaultInstancePort })
     const files = render(desired, effectiveSettings)
     const failures = snapshot.namespaces.flatMap((n) =>
