@@ -114,3 +114,12 @@ describe("Deno", () => {
     expect(stdout).toContain("backend be_web.example.test")
   })
 })
+
+describe("Node", () => {
+  it("runs the same entry with type stripping (Node 22) and renders", async () => {
+    const node = join(ROOT, "node_modules/.bin/node")
+    const { stdout, stderr } = await run(node, [join(ROOT, "src/main.ts"), "render"], { cwd: ROOT, env: agentEnv(), timeout: 120_000 })
+    expect(stderr).toContain("web.example.test")
+    expect(stdout).toContain("backend be_web.example.test")
+  })
+})
