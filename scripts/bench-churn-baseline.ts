@@ -177,6 +177,7 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
     }
     const r = await Effect.runPromise(Effect.result(reload(masterSocket)))
     if (r._tag === "Success") {
+      options.log(`reloaded in ${r.success.durationMs} ms (worker ${r.success.newWorkerPid}, ${r.success.oldWorkerPids.length} old)`)
       counters.reloadsOk++
       counters.applied++
       lastApplied = key

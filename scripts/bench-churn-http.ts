@@ -17,7 +17,15 @@
  */
 import { Buffer } from "node:buffer"
 import { createServer, type Server } from "node:http"
+import { randomBytes } from "node:crypto"
 import { connect, type Socket } from "node:net"
+
+/**
+ * Sent by every client request of this process and required by every backend of this process:
+ * other HAProxy instances on the machine (other test runs) may still point at a port number the
+ * kernel has since handed to one of our backends; their requests must not count as ours.
+ */
+export const RUN_TOKEN = randomBytes(8).toString("hex")
 
 // ---------------------------------------------------------------------------------------------
 // Backends
@@ -29,6 +37,8 @@ export interface EchoBackend {
   readonly firstHitAt: () => number | undefined
   readonly lastHitAt: () => number | undefined
   readonly hits: () => number
+  /** Requests without this run's token (someone else's proxy pointing at a recycled port). */
+  readonly foreignHits: () => number
   /** Resolves at the first request served at or after `since` (epoch ms), or undefined at the deadline. */
   readonly firstHitAfter: (since: number, deadline: number) => Promise<number | undefined>
   readonly close: () => Promise<void>
@@ -40,8 +50,16 @@ export const startEchoBackend = (instanceId: string): Promise<EchoBackend> =>
     const times: Array<number> = []
     const waiters = new Set<{ since: number; done: (t: number) => void }>()
     let name = instanceId
+    let foreign = 0
     const server: Server = createServer((req, res) => {
       const now = Date.now()
+      if (req.headers["x-bench-run"] !== RUN_TOKEN) {
+        foreign++
+        res.writeHead(421, { "content-type": "text/plain", "content-length": "0" })
+        res.end()
+        req.resume()
+        return
+      }
       times.push(now)
       for (const w of waiters) {
         if (now >= w.since) {
@@ -66,6 +84,7 @@ export const startEchoBackend = (instanceId: string): Promise<EchoBackend> =>
         firstHitAt: () => times[0],
         lastHitAt: () => times[times.length - 1],
         hits: () => times.length,
+        foreignHits: () => foreign,
         firstHitAfter: (since, deadline) => {
           // Binary search: the first recorded request at or after `since`.
           let lo = 0
@@ -270,7 +289,7 @@ export class KeepAliveConnection {
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => this.drop("timeout", `no response within ${timeoutMs} ms`), timeoutMs)
       this.pending = { resolve, timer, reused, gotBytes: false }
-      s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bench-churn\r\n\r\n`)
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bench-churn\r\nX-Bench-Run: ${RUN_TOKEN}\r\n\r\n`)
     })
   }
 
