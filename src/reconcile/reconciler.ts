@@ -85,8 +85,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
         }
         const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
-        for (const f of merged.failures) {
-          yield* Effect.logWarning("Cloud Map read failed; keeping previous data", { ...f })
+        if (merged.failures.length > 0) {
+          yield* Effect.logWarning("Cloud Map read failed; keeping previous data", {
+            failures: merged.failures.length,
+            first: merged.failures.slice(0, 5)
+          })
         }
         const key = desiredKey(desired)
         const heldBack = key === current.rejectedHash && started - current.rejectedAt < options.rejectedRetryMs
@@ -115,7 +118,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           desired,
           failures: merged.failures,
           suppressed: guarded.suppressed,
-          lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: "Cloud Map answered no service" }) },
+          lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: merged.failures[0]?.error ?? "Cloud Map answered no service" }) },
           lastSuccessAt: ok ? now : s.lastSuccessAt
         }))
         yield* report(outcome, now)
