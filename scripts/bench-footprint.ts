@@ -5,7 +5,7 @@
  *   1. binary size;
  *   2. time from process start to the first applied configuration (`/readyz` 200), next to the
  *      Cloud Map time of that first refresh (from /status), median of several runs;
- *   3. RSS and CPU after an idle period (demo fixture, default settings);
+ *   3. RSS (VmRSS, MiB) and CPU after an idle period (demo fixture, default settings);
  *   4. CPU per full refresh (REFRESH_RATE=1, the revision poll out of the way);
  *   5. the same with 1,000 services × 2 instances: start to ready, RSS, CPU per refresh, and
  *      steady-state CPU at default settings.
@@ -136,7 +136,7 @@ const median = (xs: ReadonlyArray<number>): number => {
   const mid = Math.floor(s.length / 2)
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
-const mb = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${(bytes / 1024 / 1024).toFixed(1)} MB`)
+const mb = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${(bytes / 1024 / 1024).toFixed(1)} MiB`)
 const ms = (x: number) => `${Math.round(x)} ms`
 
 /** Points every instance of a fixture at one local TCP listener, so HAProxy's checks pass quietly. */
@@ -446,7 +446,7 @@ const main = async () => {
     results["idle"] = idle
     log(`idle: ${wall.toFixed(0)} s, RSS end ${mb(idle.rssEndBytes)} (min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}), CPU ${cpu.toFixed(2)} s = ${idle.cpuPercent.toFixed(3)} %`)
     rows.push(
-      `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MB: ${verdict(idle.rssMaxBytes <= MB64)} |`,
+      `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MiB: ${verdict(idle.rssMaxBytes <= MB64)} |`,
       `| … of which anonymous (heap, JIT) / file-backed (executable pages) | ${mb(idle.rssEndBreakdown?.anonBytes)} / ${mb(idle.rssEndBreakdown?.fileBytes)} | |`,
       `| idle CPU over ${Math.round(wall)} s | ${idle.cpuPercent.toFixed(3)} % | < 1 %: ${verdict(idle.cpuPercent < 1)} |`,
       `| HAProxy RSS, master + worker (not the agent; for reference) | ${mb(idle.haproxyRssBytes)} | |`
