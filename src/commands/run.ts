@@ -178,8 +178,15 @@ export const runAgent = (config: AgentConfig) =>
       const fullLoop = Effect.forever(
         lock.withPermits(1)(reconciler.fullRefresh).pipe(Effect.andThen(Effect.sleep(jitter(config.refreshSeconds))))
       )
+      // REVISION_POLL_RATE is the period between round starts (a round over many services takes
+      // services / CLOUDMAP_RATE_LIMIT seconds itself), jittered so replicas drift apart.
       const fastLoop = Effect.forever(
-        Effect.sleep(jitter(config.revisionPollSeconds)).pipe(Effect.andThen(lock.withPermits(1)(reconciler.fastRefresh)))
+        Effect.gen(function*() {
+          const roundStart = yield* Clock.currentTimeMillis
+          yield* lock.withPermits(1)(reconciler.fastRefresh)
+          const elapsed = (yield* Clock.currentTimeMillis) - roundStart
+          yield* Effect.sleep(Math.max(50, jitter(config.revisionPollSeconds) - elapsed))
+        })
       )
       const heartbeat = Effect.forever(
         Effect.gen(function*() {

@@ -90,7 +90,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "HEALTH_FILTER", default: "HEALTHY_OR_ELSE_ALL", meaning: "Cloud Map HealthStatus filter: HEALTHY, HEALTHY_OR_ELSE_ALL (fail open) or ALL." },
   { name: "DEFAULT_INSTANCE_PORT", default: "unset", meaning: "Port for instances registered without AWS_INSTANCE_PORT (awsvpc A records); unset quarantines them." },
   { name: "CLOUDMAP_CONCURRENCY", default: "8", meaning: "Cloud Map requests in flight at most." },
-  { name: "CLOUDMAP_RATE_LIMIT", default: "50", meaning: "Cloud Map requests per second at most (client-side token bucket; the account quota is shared)." },
+  { name: "CLOUDMAP_RATE_LIMIT", default: "100", meaning: "Cloud Map requests per second at most (client-side token bucket; the account quota is shared)." },
   { name: "CLOUDMAP_TIMEOUT", default: "10", meaning: "Seconds before one Cloud Map request is abandoned and retried." },
   { name: "CLOUDMAP_MAX_ATTEMPTS", default: "4", meaning: "Attempts per Cloud Map request (throttling, 5xx and timeouts are retried with jittered backoff)." },
   { name: "AWS_ENDPOINT_URL_SERVICEDISCOVERY", default: "unset", meaning: "Custom Cloud Map endpoint (e.g. the bundled mock); AWS_ENDPOINT_URL also works." },
@@ -98,8 +98,8 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "READY_MAX_STALENESS", default: "3 × REFRESH_RATE, at least 60", meaning: "/readyz fails when the last successful refresh is older than this many seconds." },
   { name: "DRAIN_SECONDS", default: "20", meaning: "On SIGTERM: seconds HAProxy may drain in-flight requests before it is stopped." },
   { name: "HAPROXY_RESTART", default: "false", meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task." },
-  { name: "REVISION_POLL_RATE", default: "5", meaning: "Seconds between DiscoverInstancesRevision checks per service (fast change detection)." },
-  { name: "SERVICE_LIST_RATE", default: "30", meaning: "Seconds between re-listing namespaces and services (new and deleted services); checked at each full refresh." },
+  { name: "REVISION_POLL_RATE", default: "2", meaning: "Seconds between DiscoverInstancesRevision checks of every service (fast change detection; health changes wait for REFRESH_RATE)." },
+  { name: "SERVICE_LIST_RATE", default: "10", meaning: "Seconds between re-listing namespaces and services (new and deleted services)." },
   { name: "MAX_REMOVAL_PERCENT", default: "50", meaning: "At most this share of a service's instances may disappear in one step; larger drops are held back and reported." }
 ]
 
@@ -274,7 +274,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
   const cloudMap = {
     endpoint: r.endpoint(),
     concurrency: r.number("CLOUDMAP_CONCURRENCY", 8, { min: 1, max: 256, integer: true }),
-    requestsPerSecond: r.number("CLOUDMAP_RATE_LIMIT", 50, { min: 1, max: 2_000 }),
+    requestsPerSecond: r.number("CLOUDMAP_RATE_LIMIT", 100, { min: 1, max: 2_000 }),
     timeoutSeconds: r.number("CLOUDMAP_TIMEOUT", 10, { min: 1, max: 300 }),
     maxAttempts: r.number("CLOUDMAP_MAX_ATTEMPTS", 4, { min: 1, max: 20, integer: true })
   }
@@ -285,8 +285,8 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
   })
   const drainSeconds = r.number("DRAIN_SECONDS", 20, { min: 0, max: 3_600 })
   const restartHaproxy = r.boolean("HAPROXY_RESTART", false)
-  const revisionPollSeconds = r.number("REVISION_POLL_RATE", 5, { min: 0.2, max: 86_400 })
-  const serviceListSeconds = r.number("SERVICE_LIST_RATE", 30, { min: 1, max: 86_400 })
+  const revisionPollSeconds = r.number("REVISION_POLL_RATE", 2, { min: 0.2, max: 86_400 })
+  const serviceListSeconds = r.number("SERVICE_LIST_RATE", 10, { min: 1, max: 86_400 })
   const maxRemovalPercent = r.number("MAX_REMOVAL_PERCENT", 50, { min: 1, max: 100 })
 
   if (r.problems.length > 0 || region === undefined) return Result.fail(r.problems)

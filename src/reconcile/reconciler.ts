@@ -14,7 +14,7 @@ import type { NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
-import { knownRevision, replaceServices } from "./snapshot-update.ts"
+import { knownRevision, replaceServices, retainListedServices } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -201,14 +201,35 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const started = yield* Clock.currentTimeMillis
       const current = yield* Ref.get(state)
       if (current.topology === undefined || current.snapshot === undefined) return
-      const snapshot = current.snapshot
+      let topology = current.topology
+      let snapshot = current.snapshot
+      let removed = 0
+      // New and deleted services, on their own (cheap) interval: one ListServices per namespace.
+      if (started - current.topologyAt >= options.serviceListMs) {
+        const listed = yield* Effect.result(readTopology(options.mappings, options.region))
+        if (listed._tag === "Success") {
+          topology = listed.success
+          yield* Ref.update(state, (s) => ({ ...s, topology: listed.success, topologyAt: started }))
+          const retained = retainListedServices(
+            snapshot,
+            listed.success.map((t) => ({
+              mapping: t.mapping,
+              serviceIds: t._tag === "Ok" ? new Set(t.services.map((s) => s.id)) : undefined
+            }))
+          )
+          snapshot = retained.snapshot
+          removed = retained.removed
+        }
+      }
       const cloudMap = yield* CloudMap
+      const base = snapshot
       const changed = yield* Effect.forEach(
-        current.topology,
+        topology,
         (entry) =>
           entry._tag === "Failed" ? Effect.succeed([]) : Effect.forEach(entry.services, (service) =>
             Effect.gen(function*() {
-              const known = knownRevision(snapshot, entry.mapping, service.id)
+              // A service not in the snapshot yet has no known revision: it is read.
+              const known = knownRevision(base, entry.mapping, service.id)
               const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
               if (revision._tag === "Failure" || revision.success === known) return []
               const fresh = yield* readService(entry.namespace, service, options.healthFilter)
@@ -216,8 +237,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
             }), { concurrency: "unbounded" }).pipe(Effect.map((xs) => xs.flat())),
         { concurrency: "unbounded" }
       ).pipe(Effect.map((xs) => xs.flat()))
-      if (changed.length === 0) return
-      yield* Effect.logDebug("revision changed", { services: changed.map((c) => `${c.mapping.namespace}/${c.service.name}`) })
+      if (changed.length === 0 && removed === 0) return
+      yield* Effect.logDebug("Cloud Map changed", {
+        services: changed.map((c) => `${c.mapping.namespace}/${c.service.name}`),
+        removedServices: removed
+      })
       yield* converge("fast", replaceServices(snapshot, changed, yield* Clock.currentTimeMillis), started)
     })
 

@@ -29,3 +29,22 @@ export const replaceServices = (snapshot: Snapshot, updates: ReadonlyArray<Servi
     return { ...ns, services: [...services, ...mine.filter((u) => !known.has(u.service.id)).map((u) => u.service)] }
   })
 })
+
+/**
+ * The snapshot without the services a freshly listed topology no longer has (deleted in Cloud
+ * Map). Namespaces whose listing failed are left as they are (fail static).
+ */
+export const retainListedServices = (
+  snapshot: Snapshot,
+  listed: ReadonlyArray<{ readonly mapping: NamespaceMapping; readonly serviceIds: ReadonlySet<string> | undefined }>
+): { readonly snapshot: Snapshot; readonly removed: number } => {
+  let removed = 0
+  const namespaces = snapshot.namespaces.map((ns) => {
+    const entry = listed.find((l) => sameMapping(l.mapping, ns.mapping))
+    if (ns._tag !== "Ok" || entry?.serviceIds === undefined) return ns
+    const services = ns.services.filter((s) => entry.serviceIds!.has(s.id))
+    removed += ns.services.length - services.length
+    return services.length === ns.services.length ? ns : { ...ns, services }
+  })
+  return { snapshot: removed === 0 ? snapshot : { ...snapshot, namespaces }, removed }
+}

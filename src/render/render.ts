@@ -41,7 +41,7 @@ export const FRONTEND = "fe_http"
  * Health checks and slow start written on every server line. Dynamic servers added through the
  * runtime API don't inherit default-server, so src/apply/runtime-update.ts passes the same values.
  */
-export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2, slowstartMs: 10_000 } as const
+export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2, slowstartMs: 3_000 } as const
 
 export const SERVER_OPTIONS =
   `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise} ` +
@@ -216,9 +216,9 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
       "retry-on conn-failure empty-response response-timeout",
       "balance roundrobin",
       "timeout connect 5s",
-      "timeout client 30s",
+      "timeout client 65s",
       "timeout server 30s",
-      "timeout http-keep-alive 10s",
+      "timeout http-keep-alive 65s",
       "timeout http-request 10s"
     ])
   ]

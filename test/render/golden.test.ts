@@ -84,7 +84,7 @@ describe("golden comparison", () => {
     const desired = plan(hostModeSnapshot(), { defaultInstancePort: undefined })
     const cfg = render(desired, cases[0]!.settings)["haproxy.cfg"]
     const stored = readFileSync(join(GOLDEN_DIR, "host-mode.cfg"), "utf8")
-    expect(() => expect(cfg.replace("timeout client 30s", "timeout client 31s")).toBe(stored)).toThrow()
+    expect(() => expect(cfg.replace("timeout client 65s", "timeout client 66s")).toBe(stored)).toThrow()
     expect(() => expect(`${cfg} `).toBe(stored)).toThrow()
   })
 })

@@ -33,9 +33,9 @@ describe("render: haproxy.cfg", () => {
       "retry-on conn-failure empty-response response-timeout",
       "balance roundrobin",
       "timeout connect 5s",
-      "timeout client 30s",
+      "timeout client 65s",
       "timeout server 30s",
-      "timeout http-keep-alive 10s",
+      "timeout http-keep-alive 65s",
       "timeout http-request 10s"
     ]) expect(lines(cfg)).toContain(line)
     expect(cfg).not.toMatch(/^\s*(master-worker|daemon|nbproc)\b/m)
@@ -88,15 +88,15 @@ describe("render: haproxy.cfg", () => {
   it("writes one backend per route with sorted servers, IPv6 in brackets, check on every server", () => {
     expect(cfg).toContain(
       "backend be_web.example.com\n" +
-        "    server i-0f1e2d3c4b5a69788796a5b4c3d2e1f0 10.0.1.11:8080 check inter 2s fall 3 rise 2 slowstart 10s\n" +
-        "    server i-7c3a9e1b2d4f60718293a4b5c6d7e8f9 10.0.1.12:8080 check inter 2s fall 3 rise 2 slowstart 10s\n"
+        "    server i-0f1e2d3c4b5a69788796a5b4c3d2e1f0 10.0.1.11:8080 check inter 2s fall 3 rise 2 slowstart 3s\n" +
+        "    server i-7c3a9e1b2d4f60718293a4b5c6d7e8f9 10.0.1.12:8080 check inter 2s fall 3 rise 2 slowstart 3s\n"
     )
-    expect(cfg).toMatch(/\n {4}server h-[0-9a-f]{16} \[2001:db8::10\]:8443 check inter 2s fall 3 rise 2 slowstart 10s\n/)
+    expect(cfg).toMatch(/\n {4}server h-[0-9a-f]{16} \[2001:db8::10\]:8443 check inter 2s fall 3 rise 2 slowstart 3s\n/)
     expect(cfg).toContain("backend be_idle.example.com\n\nbackend") // zero instances: no servers
     expect(cfg).toContain("backend be_example.net_docs\n    server i-task-3 10.0.2.23:8000 check")
     const servers = lines(cfg).filter((l) => l.startsWith("server "))
     expect(servers).toHaveLength(6)
-    for (const s of servers) expect(s).toMatch(/^server [a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2 slowstart 10s$/)
+    for (const s of servers) expect(s).toMatch(/^server [a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2 slowstart 3s$/)
     const backends = lines(cfg).filter((l) => l.startsWith("backend be_") && l.includes(".")).map((l) => l.slice(8))
     expect(backends).toHaveLength(5)
     expect(backends).toEqual([...backends].sort())

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest"
+import type { NamespaceMapping, Snapshot } from "../../src/model/snapshot.ts"
+import { knownRevision, replaceServices, retainListedServices } from "../../src/reconcile/snapshot-update.ts"
+
+const mapping: NamespaceMapping = { namespace: "apps", domain: "example.com", mode: "host" }
+const svc = (id: string, revision: number) => ({ _tag: "Ok" as const, id, name: id, revision, instances: [] })
+const snapshot: Snapshot = {
+  takenAt: 0,
+  namespaces: [{ _tag: "Ok", mapping, id: "ns", httpName: "apps", services: [svc("a", 1), svc("b", 2)] }]
+}
+const names = (s: Snapshot) => {
+  const ns = s.namespaces[0]!
+  return ns._tag === "Ok" ? ns.services.map((x) => `${x.id}@${x._tag === "Ok" ? x.revision : "-"}`) : []
+}
+
+describe("fast-path snapshot updates", () => {
+  it("knows the revision it holds, and none for a service it has not seen", () => {
+    expect(knownRevision(snapshot, mapping, "b")).toBe(2)
+    expect(knownRevision(snapshot, mapping, "new")).toBeUndefined()
+  })
+
+  it("replaces changed services and appends new ones", () => {
+    expect(names(replaceServices(snapshot, [{ mapping, service: svc("b", 3) }, { mapping, service: svc("c", 1) }], 5)))
+      .toEqual(["a@1", "b@3", "c@1"])
+  })
+
+  it("drops services a successful listing no longer has, keeps everything when the listing failed", () => {
+    const r = retainListedServices(snapshot, [{ mapping, serviceIds: new Set(["b"]) }])
+    expect(names(r.snapshot)).toEqual(["b@2"])
+    expect(r.removed).toBe(1)
+    const failed = retainListedServices(snapshot, [{ mapping, serviceIds: undefined }])
+    expect(failed.snapshot).toBe(snapshot)
+    expect(failed.removed).toBe(0)
+  })
+})
