@@ -15,9 +15,9 @@
  * (re-register the same instance id with a new port) and remove, in turn — and 10 "health"
  * services (3 instances each) get 2 health flips each (UNHEALTHY, then HEALTHY again, so
  * HEALTHY_OR_ELSE_ALL drops the instance while its siblings are healthy); that is 200 instance
- * changes. Meanwhile 20 new services are created (one every 4 s, one instance each). A service's
- * next change starts a random 0–10 s (health: 0–30 s) after its previous one converged (or timed
- * out), so changes hit the pollers at a random phase; services churn in parallel.
+ * changes. Meanwhile 20 new services are created (one every 4 s, one instance each). Changes are
+ * scheduled at random times independent of the pollers (see CHURN_FIRST_MS below); services churn
+ * in parallel.
  *
  * While that runs, a keep-alive load (12 raw keep-alive connections, scripts/bench-churn-http.ts)
  * goes through HAProxy to every churn and health host (and to each new host once it answers),
@@ -101,19 +101,29 @@ const P = QUICK
     callsScales: [100, 1000]
   }
 /**
- * Random pause before every churn change / health flip, so changes land at a uniformly random
- * phase of the pollers' cycles (5 s revision poll / baseline poll, 30 s full refresh). Without it
- * a change issued right after the previous one converged is phase-locked to the poll that
- * converged it, which biases every number.
+ * When changes happen. Each churn service's first change comes U(0, 10 s) after the load starts and
+ * every next one U(4, 16) s after the previous one STARTED (not after it converged), so changes hit
+ * the pollers' cycles (5 s revision poll / baseline poll, 30 s full refresh) at a uniformly random
+ * phase; measuring from convergence would phase-lock every change to the poll that converged the
+ * previous one and bias the numbers. Changes of one service may overlap; each instance has its own
+ * backend, so each is still measured on its own. A health flip needs the previous flip of the same
+ * instance to have converged: the first comes U(0, 30 s) in, the second U(40, 50) s after the first
+ * started (or right after the first converged, if that is later).
  */
-const CHURN_PAUSE_MS = 10_000
-const HEALTH_PAUSE_MS = 30_000
+const CHURN_FIRST_MS = 10_000
+const CHURN_GAP_MIN_MS = 4_000
+const CHURN_GAP_SPAN_MS = 12_000
+const HEALTH_FIRST_MS = 30_000
+const HEALTH_GAP_MIN_MS = 40_000
+const HEALTH_GAP_SPAN_MS = 10_000
 const INITIAL_INSTANCES = 3
 const LOAD_CONNECTIONS = 12
 const LOAD_GAP_MS = 20
 const REQUEST_TIMEOUT_MS = 5_000
 const PROBE_INTERVAL_MS = 50
 const QUIET_MS = 1_500
+/** A move is "stale" when its old port keeps receiving requests this long after the new port's first one. */
+const STALE_MS = 1_000
 /** Per change: revision-visible changes, health flips and new services. */
 const TIMEOUT_REVISION_MS = 45_000
 const TIMEOUT_SLOW_MS = 80_000
@@ -556,8 +566,13 @@ const runChurn = async (
     const ops: ReadonlyArray<"add" | "move" | "remove"> = ["add", "move", "remove"]
     const churnWorkers = churn.map(async (svc, k) => {
       const random = makeRandom(seed + k)
-      for (let n = 0; n < P.changesPerChurnService && Date.now() < changeDeadline; n++) {
-        await sleep(Math.floor(random() * CHURN_PAUSE_MS))
+      const measuring: Array<Promise<void>> = []
+      let due = Date.now() + random() * CHURN_FIRST_MS
+      for (let n = 0; n < P.changesPerChurnService; n++) {
+        if (due > changeDeadline) break
+        if (due > Date.now()) await sleep(due - Date.now())
+        // The next change is scheduled from this one's start, not from its convergence.
+        due += CHURN_GAP_MIN_MS + random() * CHURN_GAP_SPAN_MS
         const kind = ops[(n + k) % 3]!
         if (kind === "add" || (kind === "remove" && svc.live.length <= 2)) {
           const id = `c${k}-${++svc.seq}`
@@ -565,8 +580,9 @@ const runChurn = async (
           if ((await sdkCall(() => sdk.send(new RegisterInstanceCommand({ ServiceId: svc.id, InstanceId: id, Attributes: instanceAttrs(b.port) })))) === undefined) continue
           const t0 = Date.now()
           svc.live.push({ id, backend: b })
-          const hit = await b.firstHitAfter(0, t0 + TIMEOUT_REVISION_MS)
-          record({ kind: "add", service: svc.name, instance: id, at: t0, convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0) })
+          measuring.push(b.firstHitAfter(0, t0 + TIMEOUT_REVISION_MS).then((hit) =>
+            record({ kind: "add", service: svc.name, instance: id, at: t0, convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0) })
+          ))
         } else if (kind === "move") {
           const target = svc.live.shift()!
           const b = await newBackend(target.id)
@@ -576,18 +592,19 @@ const runChurn = async (
           }
           const t0 = Date.now()
           svc.live.push({ id: target.id, backend: b })
-          const [hit, oldStop] = await Promise.all([
+          measuring.push(Promise.all([
             b.firstHitAfter(0, t0 + TIMEOUT_REVISION_MS),
             waitQuiet(target.backend, t0, t0 + TIMEOUT_REVISION_MS)
-          ])
-          record({
-            kind: "move",
-            service: svc.name,
-            instance: target.id,
-            at: t0,
-            convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0),
-            oldStoppedMs: oldStop
-          })
+          ]).then(([hit, oldStop]) =>
+            record({
+              kind: "move",
+              service: svc.name,
+              instance: target.id,
+              at: t0,
+              convergedMs: hit === undefined ? undefined : Math.max(0, hit - t0),
+              oldStoppedMs: oldStop
+            })
+          ))
         } else {
           const target = svc.live.shift()!
           if ((await sdkCall(() => sdk.send(new DeregisterInstanceCommand({ ServiceId: svc.id, InstanceId: target.id })))) === undefined) {
@@ -595,21 +612,26 @@ const runChurn = async (
             continue
           }
           const t0 = Date.now()
-          const quiet = await waitQuiet(target.backend, t0, t0 + TIMEOUT_REVISION_MS)
-          record({ kind: "remove", service: svc.name, instance: target.id, at: t0, convergedMs: quiet })
+          measuring.push(waitQuiet(target.backend, t0, t0 + TIMEOUT_REVISION_MS).then((quiet) =>
+            record({ kind: "remove", service: svc.name, instance: target.id, at: t0, convergedMs: quiet })
+          ))
         }
       }
+      await Promise.all(measuring)
     })
 
-    // Health services: one instance at a time goes UNHEALTHY, then HEALTHY again.
+    // Health services: one instance goes UNHEALTHY, then HEALTHY again (after the first flip converged).
     const healthWorkers = health.map(async (svc, k) => {
       const random = makeRandom(seed + 1000 + k)
-      for (let f = 0; f < P.flipsPerHealthService && Date.now() < changeDeadline; f++) {
-        await sleep(Math.floor(random() * HEALTH_PAUSE_MS))
+      let due = Date.now() + random() * HEALTH_FIRST_MS
+      for (let f = 0; f < P.flipsPerHealthService; f++) {
+        if (due > changeDeadline) break
+        if (due > Date.now()) await sleep(due - Date.now())
         const target = svc.live[Math.floor(f / 2) % svc.live.length]!
         const status = f % 2 === 0 ? "UNHEALTHY" : "HEALTHY"
         if ((await sdkCall(() => sdk.send(new UpdateInstanceCustomHealthStatusCommand({ ServiceId: svc.id, InstanceId: target.id, Status: status })))) === undefined) continue
         const t0 = Date.now()
+        due = t0 + HEALTH_GAP_MIN_MS + random() * HEALTH_GAP_SPAN_MS
         if (status === "UNHEALTHY") {
           const quiet = await waitQuiet(target.backend, t0, t0 + TIMEOUT_SLOW_MS)
           record({ kind: "unhealthy", service: svc.name, instance: target.id, at: t0, convergedMs: quiet })
@@ -785,6 +807,12 @@ const report = (a: ChurnResult, b: ChurnResult, calls: ReadonlyArray<CallsResult
     fmtSummary(summarize(a.changes.filter((c) => c.kind === "move").map((c) => c.oldStoppedMs))),
     fmtSummary(summarize(b.changes.filter((c) => c.kind === "move").map((c) => c.oldStoppedMs)))
   ])
+  const staleMoves = (r: ChurnResult) => {
+    const moves = r.changes.filter((c) => c.kind === "move")
+    const stale = moves.filter((c) => c.convergedMs !== undefined && c.oldStoppedMs !== undefined && c.oldStoppedMs - c.convergedMs > STALE_MS)
+    return `${stale.length} of ${moves.length}${stale.length === 0 ? "" : ` (up to ${secs(Math.max(...stale.map((c) => c.oldStoppedMs! - c.convergedMs!)))} longer)`}`
+  }
+  row([`– moves whose OLD port still got requests > ${STALE_MS / 1000} s after the new port's first one`, staleMoves(a), staleMoves(b)])
   row(["all instance changes", fmtSummary(instanceKinds(a, ["add", "move", "remove", "unhealthy", "healthy"])), fmtSummary(instanceKinds(b, ["add", "move", "remove", "unhealthy", "healthy"]))])
   lines.push("")
 
@@ -1018,8 +1046,11 @@ const renderSection = (
     `instance id on a new port / remove, in turn) + ${P.healthServices} services × ${P.flipsPerHealthService} health flips ` +
     "(UpdateInstanceCustomHealthStatus UNHEALTHY then HEALTHY, default HEALTH_FILTER=HEALTHY_OR_ELSE_ALL, siblings healthy) + " +
     `${P.newServices} new services (CreateService + RegisterInstance, one every ${P.newServiceSpacingMs / 1000} s), against the mock Cloud Map ` +
-    "through the real AWS SDK. Each service starts with 3 instances; each instance is its own tiny HTTP server. A service's next change starts " +
-    `a random 0–${CHURN_PAUSE_MS / 1000} s (health: 0–${HEALTH_PAUSE_MS / 1000} s) after the previous one converged, so changes hit the pollers at a random phase.`,
+    "through the real AWS SDK. Each service starts with 3 instances; each instance is its own tiny HTTP server. A service's changes come at " +
+    `random times independent of the pollers (first one after U(0, ${CHURN_FIRST_MS / 1000}) s, then every U(${CHURN_GAP_MIN_MS / 1000}, ` +
+    `${(CHURN_GAP_MIN_MS + CHURN_GAP_SPAN_MS) / 1000}) s, counted from the previous change, not from its convergence; health: first after ` +
+    `U(0, ${HEALTH_FIRST_MS / 1000}) s, the HEALTHY flip U(${HEALTH_GAP_MIN_MS / 1000}, ${(HEALTH_GAP_MIN_MS + HEALTH_GAP_SPAN_MS) / 1000}) s after the ` +
+    "UNHEALTHY one), so they hit the poll cycles at a uniformly random phase.",
     `* Load: ${LOAD_CONNECTIONS} keep-alive connections (a raw HTTP/1.1 client that never retries, like wrk) cycling over every service host with a ` +
     `${LOAD_GAP_MS} ms pause between requests, plus one probe per affected host every ${PROBE_INTERVAL_MS} ms; ${REQUEST_TIMEOUT_MS / 1000} s timeout per request. ` +
     "A failed request is any non-2xx, reset, early close or timeout (a new host counts only after its first 2xx).",
