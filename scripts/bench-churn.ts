@@ -5,9 +5,9 @@
  *
  * Two systems under test, run one after the other in the same invocation, against the same
  * scenario on a fresh mock Cloud Map (src/mock/server.ts) each:
- *   (a) the agent (`bun src/main.ts run`) at its default settings (REVISION_POLL_RATE 5,
- *       REFRESH_RATE 30, RELOAD_MIN_INTERVAL 5, ...). Only addresses, ports, directories, the
- *       mock endpoint, passwords and DRAIN_SECONDS=1 (shutdown only) are set;
+ *   (a) the agent (`bun src/main.ts run`) at its default settings (read back with its own config
+ *       reader for the report). Only addresses, ports, directories, the mock endpoint, passwords
+ *       and DRAIN_SECONDS=1 (shutdown only) are set;
  *   (b) the reload-every-change baseline of scripts/bench-churn-baseline.ts: a poller that
  *       renders with the project's own plan + render and reloads HAProxy on every change.
  *
@@ -97,13 +97,13 @@ const P = QUICK
     flipsPerHealthService: 2,
     newServices: 20,
     newServiceSpacingMs: 4_000,
-    callsWindowS: 60,
+    callsWindowS: 0,
     callsScales: [100, 1000]
   }
 /**
  * When changes happen. Each churn service's first change comes U(0, 10 s) after the load starts and
  * every next one U(4, 16) s after the previous one STARTED (not after it converged), so changes hit
- * the pollers' cycles (5 s revision poll / baseline poll, 30 s full refresh) at a uniformly random
+ * the pollers' cycles (revision poll / baseline poll, service listing, full refresh) at a uniformly random
  * phase; measuring from convergence would phase-lock every change to the poll that converged the
  * previous one and bias the numbers. Changes of one service may overlap; each instance has its own
  * backend, so each is still measured on its own. A health flip needs the previous flip of the same
@@ -129,10 +129,20 @@ const TIMEOUT_REVISION_MS = 45_000
 const TIMEOUT_SLOW_MS = 80_000
 /** No new change starts after this long in a churn phase; the phase itself ends by then + timeouts. */
 const PHASE_CHANGE_WINDOW_MS = 6 * 60_000
-const BASELINE_POLL_MS = 5_000
 const DOMAIN = "bench.test"
 const NAMESPACE = "apps"
 const NAMESPACE_MAP = JSON.stringify([{ namespace: NAMESPACE, domainname: DOMAIN, mode: "host" }])
+/**
+ * The agent's defaults as its own config reader sees them (the benchmark never sets them), so the
+ * report names the settings that were actually in force.
+ */
+const DEFAULTS = (() => {
+  const r = readAgentConfig({ AWS_REGION: "us-east-1", NAMESPACE_MAP, STATS_PASSWD: "x", PROM_PASSWD: "x" })
+  if (Result.isFailure(r)) throw new Error(`cannot read the agent's defaults: ${JSON.stringify(r.failure)}`)
+  return r.success
+})()
+/** The baseline polls as often as the agent checks revisions, so the apply path is what differs. */
+const BASELINE_POLL_MS = DEFAULTS.revisionPollSeconds * 1000
 /** Hard stop for the whole run. */
 const RUN_DEADLINE = Date.now() + 25 * 60_000
 
@@ -245,6 +255,8 @@ const sdkFor = (url: string) =>
   })
 
 const instanceAttrs = (port: number) => ({ AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(port) })
+
+const fmtS = (seconds: number) => `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`
 
 const mockCalls = async (mock: MockCloudMapHandle) => {
   const r = await fetch(`${mock.url}/_mock/calls`)
@@ -408,7 +420,7 @@ const startBaselineSut = async (mock: MockCloudMapHandle, label: string): Promis
     rmSync(configDir, { recursive: true, force: true })
   })
   cleanups.push(stop)
-  say(`${label}: baseline poller (every ${BASELINE_POLL_MS / 1000} s), HAProxy on 127.0.0.1:${listenPort}, log ${logPath}`)
+  say(`${label}: baseline poller (every ${fmtS(BASELINE_POLL_MS / 1000)}), HAProxy on 127.0.0.1:${listenPort}, log ${logPath}`)
   return {
     label,
     listenPort,
@@ -735,7 +747,7 @@ const measureCalls = async (
     await sleep(2_000)
     await resetMockCalls(mock)
     const windowStart = Date.now()
-    const windowEnd = windowStart + P.callsWindowS * 1000
+    const windowEnd = windowStart + (P.callsWindowS > 0 ? P.callsWindowS : 2 * DEFAULTS.refreshSeconds) * 1000
     while (Date.now() < windowEnd) await sleep(Math.min(1_000, windowEnd - Date.now()))
     const calls = await mockCalls(mock)
     const windowS = (Date.now() - windowStart) / 1000
@@ -789,7 +801,7 @@ const report = (a: ChurnResult, b: ChurnResult, calls: ReadonlyArray<CallsResult
   const instChanges = (r: ChurnResult) => r.changes.filter((c) => c.kind !== "new service").length
   const newSvc = (r: ChurnResult) => r.changes.filter((c) => c.kind === "new service").length
 
-  row(["", `(a) agent, default settings`, `(b) reload-every-change baseline (poll ${BASELINE_POLL_MS / 1000} s)`])
+  row(["", `(a) agent, default settings`, `(b) reload-every-change baseline (poll ${fmtS(BASELINE_POLL_MS / 1000)})`])
   row(["---", "---", "---"])
   row(["changes driven", `${instChanges(a)} instance changes + ${newSvc(a)} new services`, `${instChanges(b)} instance changes + ${newSvc(b)} new services`])
   row(["churn phase duration", `${(a.durationMs / 1000).toFixed(0)} s`, `${(b.durationMs / 1000).toFixed(0)} s`])
@@ -908,9 +920,8 @@ const main = async () => {
       say(`skipping the ${n}-service calls measurement: run deadline`)
       continue
     }
-    // Both systems at once (separate mocks, separate HAProxys): call counts are driven by timers, not CPU.
-    const [ca, cb] = await Promise.all([measureCalls("agent", n, startAgentSut), measureCalls("baseline", n, startBaselineSut)])
-    calls.push(ca, cb)
+    calls.push(await measureCalls("agent", n, startAgentSut))
+    calls.push(await measureCalls("baseline", n, startBaselineSut))
   }
 
   const load1 = loadavg()
@@ -976,12 +987,18 @@ const renderSection = (
   }
   const perReload = reloadsB !== undefined && reloadsB > 0 ? Math.round((b.loadConnects - LOAD_CONNECTIONS) / reloadsB) : undefined
 
+  const d = DEFAULTS
+  const rate = d.cloudMap.requestsPerSecond
+  const poll = fmtS(d.revisionPollSeconds)
+  const churnServices = P.churnServices + P.healthServices + P.newServices
+  const stale = a.changes.filter((c) => c.kind === "move" && c.convergedMs !== undefined && c.oldStoppedMs !== undefined && c.oldStoppedMs - c.convergedMs > STALE_MS)
+  const moves = a.changes.filter((c) => c.kind === "move").length
   const reading: Array<string> = []
   reading.push(
     `* **Failed requests.** (a) ${a.requests.failed} of ${a.requests.total.toLocaleString("en-US")}, ` +
       `(b) ${b.requests.failed} of ${b.requests.total.toLocaleString("en-US")}. ` +
       (a.requests.failed === 0
-        ? "The 0 target for (a) is met: instances were added, moved and drained through the runtime API under keep-alive load without a single error. "
+        ? "The 0 target for (a) is met: instances were added, moved and drained through the runtime API, and new services reloaded, under keep-alive load without a single error. "
         : "The 0 target for (a) is MISSED; see the failure detail above. ") +
       (b.requests.failed === 0
         ? "The baseline did not drop requests either: both render the same haproxy.cfg, whose `option idle-close-on-response` closes each idle keep-alive " +
@@ -994,44 +1011,55 @@ const renderSection = (
   )
   reading.push(
     `* **Reloads.** (a) ${reloadsA ?? "?"} for ${nInst(a)} instance changes and ${nNew(a)} new services; ` +
-      `${instanceReloadsA === 0 ? "none of them was caused by an instance change (target met): " : `${instanceReloadsA} were labelled as instance reloads (target MISSED): `}` +
-      `reloads happen only for new services, several of which are batched into one reload (new services are only discovered by the full refresh, ` +
-      `and reloads are at least RELOAD_MIN_INTERVAL apart). (b) ${reloadsB ?? "?"}: one per 5 s poll round that saw any change.`
+      `${instanceReloadsA === 0 ? "none was caused by an instance change (target met): " : `${instanceReloadsA} were labelled as instance reloads (target MISSED): `}` +
+      `reloads happen only for new services, which are batched (services are re-listed every SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)}, ` +
+      `and two reloads are at least RELOAD_MIN_INTERVAL = ${fmtS(d.reloadMinIntervalSeconds)} apart). ` +
+      `(b) ${reloadsB ?? "?"}: one per poll round that saw any change.`
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      "What dominates is the revision poll: each change waits for the next DiscoverInstancesRevision round, which starts " +
-      "REVISION_POLL_RATE (5 s, with a ±20 % jitter) after the previous round ended; a round itself takes services ÷ CLOUDMAP_RATE_LIMIT " +
-      `(${((P.churnServices + P.healthServices + P.newServices) / 50).toFixed(1)} s here at most). A change lands at a random phase, so the median wait is about half a period ` +
-      "and the tail a whole one. Applying through the runtime API then takes well under 0.2 s. " +
-      "A p50 under 2 s needs REVISION_POLL_RATE of about 3 s (or less), at proportionally more DiscoverInstancesRevision calls. " +
-      `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)} — far off target, because a health change does not bump ` +
-      "InstancesRevision: only the full refresh (REFRESH_RATE 30 s ±20 %) sees it, so the expected wait is about half of that. " +
-      `All instance changes together: p50 ${secs(allA.p50)}, p95 ${secs(allA.p95)}, max ${secs(allA.max)}. ` +
-      `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)} — also only found by the full refresh, then one (coalesced) reload.`
+      `What dominates is the revision poll: a DiscoverInstancesRevision round starts every REVISION_POLL_RATE = ${poll} (±20 % jitter), and ` +
+      `a round itself takes services ÷ CLOUDMAP_RATE_LIMIT (${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
+      "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
+      "runtime API then takes well under 0.2 s (new servers start with a short slowstart, so their first request can come a little later). " +
+      `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}, far off the targets, because a health change does not bump ` +
+      `InstancesRevision: only the full refresh (REFRESH_RATE = ${fmtS(d.refreshSeconds)}, ±20 %) sees it, so the expected wait is about half of that. ` +
+      `All ${nInst(a)} instance changes together: ${verdict(allA)}; max ${secs(allA.max)}. ` +
+      `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the next service listing, then a coalesced reload.`
   )
+  if (stale.length > 0) {
+    const worst = Math.max(...stale.map((c) => c.oldStoppedMs! - c.convergedMs!))
+    reading.push(
+      `* **Moves.** In ${stale.length} of ${moves} moves the OLD port kept receiving requests for up to ${secs(worst)} after the new ` +
+        "port served its first one. The agent moves a server with `set server <b>/<s> addr <ip> port <port>` and verifies it with " +
+        "`show servers state` (which shows the new address at once); HAProxy 2.6 can still reuse a keep-alive connection to the old " +
+        "address that was established before the change. Harmless when the old instance is still the same application (it is during " +
+        "a rolling move), but a request can reach whatever listens on the old port afterwards. Removals (drain, then maint, then " +
+        "`del server`) never showed this."
+    )
+  }
   reading.push(
     `* **Convergence, (b).** Revision-visible changes p50 ${secs(revB.p50)}, p95 ${secs(revB.p95)}; health flips p50 ${secs(healthB.p50)}, ` +
-      `p95 ${secs(healthB.p95)}; new services p50 ${secs(newB.p50)}, p95 ${secs(newB.p95)}. The baseline polls every 5 s on purpose ` +
-      "(the same period as (a)'s revision poll, so the apply path is what differs); because it re-reads every service's instances on every " +
-      "poll it also sees health flips and new services within one period. That speed is bought with Cloud Map calls (next point). The " +
-      "original image polled every 60 s by default, so its convergence was 12× slower than (b)."
+      `p95 ${secs(healthB.p95)}; new services p50 ${secs(newB.p50)}, p95 ${secs(newB.p95)}. The baseline polls every ${fmtS(BASELINE_POLL_MS / 1000)} ` +
+      "on purpose (the period of (a)'s revision poll, so the apply path is what differs); because it re-reads every service's instances on " +
+      "every poll it also sees health flips and new services within one period. That speed is bought with Cloud Map calls (next point), " +
+      "and the original image polled every 60 s by default."
   )
   if (a100 !== undefined && a1000 !== undefined) {
     reading.push(
       `* **Cloud Map calls.** (a) makes ~${Math.round(a100.totalPerMinute).toLocaleString("en-US")} calls/min for 100 services: one ` +
-        `DiscoverInstancesRevision per service per revision round (one round every ${revisionPeriod(a100)} at 100 services: the 4–6 s pause ` +
-        "plus the round's own 2 s under the 50/s token bucket) plus, every 24–36 s, ListNamespaces + ListServices + one " +
-        `DiscoverInstances per service. At 1,000 services it makes ~${Math.round(a1000.totalPerMinute).toLocaleString("en-US")}/min: ` +
-        "the client-side token bucket (CLOUDMAP_RATE_LIMIT 50/s) is the ceiling: a revision round over 1,000 services takes ~20 s, and the " +
-        "full refresh (1,000 DiscoverInstances, another ~20 s) runs under the same lock, so at that size one revision round completes " +
-        `about every ${revisionPeriod(a1000)} instead of every 5 s, and convergence is correspondingly slower than measured above with ` +
-        `${P.churnServices + P.healthServices} services. ` +
+        `DiscoverInstancesRevision per service per revision round (measured: one round every ${revisionPeriod(a100)}), ListNamespaces + ` +
+        `ListServices every ${fmtS(d.serviceListSeconds)}, and every ~${fmtS(d.refreshSeconds)} a full refresh (ListNamespaces + ListServices + one DiscoverInstances per service). ` +
+        `At 1,000 services it makes ~${Math.round(a1000.totalPerMinute).toLocaleString("en-US")}/min: the client-side token bucket ` +
+        `(CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ${(rate * 60).toLocaleString("en-US")}/min) is the ceiling. A revision round over 1,000 services ` +
+        `takes ${fmtS(1000 / rate)} by itself and the full refresh (1,000 DiscoverInstances) runs under the same lock, so at that size a round ` +
+        `completes about every ${revisionPeriod(a1000)}, not every ${poll}, and convergence is correspondingly slower than measured above ` +
+        `with up to ${churnServices} services. ` +
         (b1000 === undefined
           ? ""
-          : `The baseline at a 5 s period makes ~${Math.round(b1000.totalPerMinute).toLocaleString("en-US")}/min at 1,000 services (unthrottled). `) +
-        "For comparison, the original image at its default 60 s made about one ListInstances per service per minute (N + 1 calls/min) — " +
-        "fewer calls than (a), but with ~30 s median convergence, no health awareness and a silent cut-off at 100 services."
+          : `The baseline polling every ${fmtS(BASELINE_POLL_MS / 1000)} makes ~${Math.round(b1000.totalPerMinute).toLocaleString("en-US")}/min at 1,000 services (unthrottled). `) +
+        "For comparison, the original image at its default 60 s made about one ListInstances per service per minute (N + 1 calls/min): " +
+        "far fewer calls than (a), with ~30 s median convergence, no health awareness and a silent cut-off at 100 services."
     )
   }
   return [
@@ -1058,10 +1086,13 @@ const renderSection = (
     `the new instance (new port); remove / unhealthy = last request served, confirmed by ${QUIET_MS / 1000} s of silence while the probe keeps hitting the host.`,
     "* Reloads: `show proc` on the master socket before and after the churn. Calls: the mock's `GET /_mock/calls`, zeroed once the system served " +
     "its first configuration, read after the window shown (2 × REFRESH_RATE); 100 and 1,000 services with one instance each.",
-    `* (a) the agent, \`bun src/main.ts run\`, default settings (REVISION_POLL_RATE 5, REFRESH_RATE 30, RELOAD_MIN_INTERVAL 5, ` +
-    `CLOUDMAP_RATE_LIMIT 50, HAPROXY_NBTHREAD = CPUs). Non-defaults: ${AGENT_NON_DEFAULTS}.`,
+    `* (a) the agent, \`bun src/main.ts run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
+    `SERVICE_LIST_RATE ${DEFAULTS.serviceListSeconds}, REFRESH_RATE ${DEFAULTS.refreshSeconds}, RELOAD_MIN_INTERVAL ${DEFAULTS.reloadMinIntervalSeconds}, ` +
+    `CLOUDMAP_RATE_LIMIT ${DEFAULTS.cloudMap.requestsPerSecond}, CLOUDMAP_CONCURRENCY ${DEFAULTS.cloudMap.concurrency}, ` +
+    `HAPROXY_NBTHREAD ${DEFAULTS.nbthread}, HEALTH_FILTER ${DEFAULTS.healthFilter}, MAX_REMOVAL_PERCENT ${DEFAULTS.maxRemovalPercent}. ` +
+    `Non-defaults: ${AGENT_NON_DEFAULTS}.`,
     "* (b) the reload-every-change baseline (`scripts/bench-churn-baseline.ts`), what the original image did, rebuilt from this project's " +
-    `pure pieces: every ${BASELINE_POLL_MS / 1000} s (fixed rate) it reads the whole namespace with the AWS SDK (ListNamespaces, ListServices, then ` +
+    `pure pieces: every ${fmtS(BASELINE_POLL_MS / 1000)} (fixed rate; the agent's REVISION_POLL_RATE) it reads the whole namespace with the AWS SDK (ListNamespaces, ListServices, then ` +
     "DiscoverInstances HEALTHY_OR_ELSE_ALL for every service, 8 in flight, no rate limit, no revision check), plans and renders with " +
     "`src/plan/plan.ts` + `src/render/render.ts` (byte-identical haproxy.cfg to the agent's for the same registrations), and when the files " +
     "changed writes them atomically and reloads HAProxy through the master CLI (`src/haproxy/master-cli.ts` `reload`, verified with `show proc`). " +
