@@ -8,7 +8,7 @@ import { Clock, Effect, Metric, Ref } from "effect"
 import type { Applied, ApplyOutcome } from "../apply/applier.ts"
 import { CloudMap, type HealthFilter } from "../cloudmap/client.ts"
 import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
-import type { Desired } from "../model/desired.ts"
+import type { Desired, Quarantined } from "../model/desired.ts"
 import * as M from "../model/metrics.ts"
 import type { NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
@@ -85,6 +85,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
         }
         const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
+        // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
+        const before = new Set(((yield* Ref.get(options.status)).desired?.quarantined ?? []).map(quarantineKey))
+        for (const q of desired.quarantined) {
+          if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
+        }
         if (merged.failures.length > 0) {
           yield* Effect.logWarning("Cloud Map read failed; keeping previous data", {
             failures: merged.failures.length,
@@ -249,3 +254,5 @@ export const makeReconciler = (options: ReconcilerOptions) =>
   })
 
 const desiredKey = (d: Desired) => JSON.stringify(d)
+
+const quarantineKey = (q: Quarantined) => JSON.stringify([q.namespace, q.service, q.instanceId ?? null, q.reason])

@@ -116,6 +116,23 @@ describe("agent routing and live updates", () => {
     expect(await masterReloads(agent)).toBe(before)
   })
 
+  it("skips a bad record with a reason (logged, counted, in /status) while everything else keeps routing", async () => {
+    const sdk = sdkFor(mock.url)
+    await register(sdk, "srv-api", "api-evil", "8080 backup")
+    const status = await eventually("quarantine in /status", async () => {
+      const s = JSON.parse((await agent.get("/status")).body)
+      return s.quarantined.some((q: { instanceId?: string }) => q.instanceId === "api-evil") ? s : undefined
+    })
+    expect(status.quarantined.find((q: { instanceId?: string }) => q.instanceId === "api-evil").reason).toMatch(/port/i)
+    expect(metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_quarantined")).toBe(1)
+    expect(agent.logs.some((l) => l.includes("Cloud Map record quarantined") && l.includes("api-evil"))).toBe(true)
+    expect(await served(agent.listenPort, "api.example.test", 4)).toEqual(new Set(["api-1"]))
+    expect(await served(agent.listenPort, "web.example.test", 2)).toEqual(new Set(["web-2"]))
+    expect(JSON.stringify(await (await fetch(`http://127.0.0.1:${agent.healthPort}/status`)).json())).toContain("api-evil")
+    await deregister(sdk, "srv-api", "api-evil")
+    await eventually("quarantine cleared", async () => metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_quarantined") === 0)
+  })
+
   it("serves /metrics and /status with counts, reloads and the config hash", async () => {
     const metrics = (await agent.get("/metrics")).body
     expect(metricValue(metrics, "cloudmap_haproxy_services")).toBe(3)

@@ -22,7 +22,7 @@ export const namespaceId = async (client: ServiceDiscoveryClient, name: string) 
   return ns.Id
 }
 
-export const register = (client: ServiceDiscoveryClient, serviceId: string, instanceId: string, port: number, ip = "127.0.0.1") =>
+export const register = (client: ServiceDiscoveryClient, serviceId: string, instanceId: string, port: number | string, ip = "127.0.0.1") =>
   client.send(new RegisterInstanceCommand({
     ServiceId: serviceId,
     InstanceId: instanceId,
