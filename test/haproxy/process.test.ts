@@ -20,12 +20,11 @@ import {
   procStat,
   renderConfig,
   tempDir,
+  timing,
   waitGone,
   writeFile
 } from "../support/haproxy-fixtures.ts"
 import { freePort } from "../support/ports.ts"
-
-const timing = (label: string, ms: number) => Effect.sync(() => console.log(`[timing] ${label}: ${ms} ms`))
 
 /** Temp dir, two named backends, a frontend port, a config routing to backend `a`, and a PID safety net. */
 const setup = Effect.gen(function*() {

@@ -18,11 +18,10 @@ import {
   namedBackend,
   renderConfig,
   tempDir,
+  timing,
   writeFile
 } from "../support/haproxy-fixtures.ts"
 import { freePort } from "../support/ports.ts"
-
-const timing = (label: string, ms: number) => Effect.sync(() => console.log(`[timing] ${label}: ${ms} ms`))
 
 /** One HAProxy with: fe_direct → be_app (s1→a, s2→b), fe_dyn → be_dyn (s1→a), fe_map → Host map. */
 const setup = Effect.gen(function*() {

@@ -223,3 +223,7 @@ export const killPids = (pids: ReadonlyArray<number>): Effect.Effect<void> =>
       }
     }
   })
+
+/** Prints a measured duration in the test output (`[timing] label: N ms`). */
+export const timing = (label: string, ms: number): Effect.Effect<void> =>
+  Effect.sync(() => console.log(`[timing] ${label}: ${ms} ms`))
