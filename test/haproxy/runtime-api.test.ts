@@ -5,7 +5,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { connect, createServer, type Server } from "node:net"
+import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { makeHaproxyProcess } from "../../src/haproxy/process.ts"
 import { makeRuntimeApi, type MapEntry } from "../../src/haproxy/runtime-api.ts"
