@@ -1038,6 +1038,18 @@ const renderSection = (
         "`del server`) never showed this."
     )
   }
+  const keptInMaint = a.logProblems.filter((l) => l.includes("kept in maintenance")).length
+  const fallbacks = a.logProblems.filter((l) => l.includes("could not be verified")).length
+  if (keptInMaint + fallbacks > 0) {
+    reading.push(
+      `* **Agent warnings.** ${keptInMaint} removal(s) ended with HAProxy refusing \`del server\` ("Server still has connections ` +
+        "attached to it\"): the drained server was left in maintenance (no traffic) until the next reload. " +
+        `${fallbacks} runtime update(s) could not be verified and fell back to a reload. ` +
+        "A server left in maintenance matters when the same instance id comes back before the next reload (a health flip back to " +
+        "HEALTHY, a re-registration): `add server` then fails with \"Already exists a server with the same name\" and the change " +
+        "falls back to a reload."
+    )
+  }
   reading.push(
     `* **Convergence, (b).** Revision-visible changes p50 ${secs(revB.p50)}, p95 ${secs(revB.p95)}; health flips p50 ${secs(healthB.p50)}, ` +
       `p95 ${secs(healthB.p95)}; new services p50 ${secs(newB.p50)}, p95 ${secs(newB.p95)}. The baseline polls every ${fmtS(BASELINE_POLL_MS / 1000)} ` +
