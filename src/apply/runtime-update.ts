@@ -59,17 +59,31 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
         }
       })
 
-    const move = (backend: string, s: Server) => api.setServerAddr(backend, s.name, s.address, s.port)
+    // Same instance, new address. HAProxy keeps reusing pooled connections to the old address after
+    // `set server addr`, so the server is drained and put in maintenance (which closes its idle
+    // connections) before it is re-pointed and made ready again.
+    const move = (backend: string, s: Server) =>
+      Effect.gen(function*() {
+        yield* api.setServerState(backend, s.name, "drain")
+        const idle = yield* Effect.result(api.waitServerIdle(backend, s.name, { timeout: drainTimeout }))
+        if (idle._tag === "Failure") {
+          yield* Effect.logWarning("moved server still busy after the drain timeout; re-pointing it anyway", { backend, server: s.name })
+        }
+        yield* api.setServerState(backend, s.name, "maint")
+        yield* api.setServerAddr(backend, s.name, s.address, s.port)
+        yield* api.setServerState(backend, s.name, "ready")
+      })
 
-    // Additions and moves first (capacity before removal), removals drained in parallel.
-    yield* Effect.forEach(diff.changedBackends, (c) =>
-      Effect.all([
-        Effect.forEach(c.added, (s) => add(c.backend, s), { discard: true }),
-        Effect.forEach(c.moved, (m) => move(c.backend, m.after), { discard: true })
-      ], { discard: true }), { discard: true }).pipe(Effect.mapError(errorText))
+    // Additions first (capacity before removal), then moves and removals, drained in parallel.
+    yield* Effect.forEach(diff.changedBackends, (c) => Effect.forEach(c.added, (s) => add(c.backend, s), { discard: true }), {
+      discard: true
+    }).pipe(Effect.mapError(errorText))
     yield* Effect.forEach(
-      diff.changedBackends.flatMap((c) => c.removed.map((s) => [c.backend, s] as const)),
-      ([backend, s]) => remove(backend, s),
+      diff.changedBackends.flatMap((c) => [
+        ...c.moved.map((m) => move(c.backend, m.after)),
+        ...c.removed.map((s) => remove(c.backend, s))
+      ]),
+      (work) => work,
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.mapError(errorText))
 

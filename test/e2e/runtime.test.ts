@@ -3,7 +3,7 @@
  * removed instances drained before they go away.
  */
 import { renameSync } from "node:fs"
-import { createServer, type Server } from "node:http"
+import { Agent, createServer, request, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -33,7 +33,7 @@ describe("runtime updates", () => {
   let agent: AgentProcess
 
   beforeAll(async () => {
-    backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "web-3" }])
+    backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "web-3" }, { name: "mv-old" }, { name: "mv-new" }])
     slow = await slowBackend("slow-1")
     mock = await startMockCloudMap({
       fixture: {
@@ -41,6 +41,7 @@ describe("runtime updates", () => {
           name: "apps",
           services: [
             { name: "web", id: "srv-web", instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-1").port) } }] },
+            { name: "mv", id: "srv-mv", instances: [{ id: "mv-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("mv-old").port) } }] },
             {
               name: "slow",
               id: "srv-slow",
@@ -87,6 +88,34 @@ describe("runtime updates", () => {
     })
     for (let i = 0; i < 6; i++) {
       expect(JSON.parse((await viaHaproxy(agent.listenPort, "slow.example.test")).body).server).toBe("web-3")
+    }
+    expect(await reloads(agent)).toBe(before)
+  })
+
+  it("moves an instance (same id, new port) without a reload, and nothing reaches the old address after", async () => {
+    const before = await reloads(agent)
+    // One keep-alive client: HAProxy reuses its pooled server connection for the session's next
+    // requests, so a connection to the old address must not outlive the move.
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 })
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: agent.listenPort, path: "/", agent: keepAlive, headers: { host: "mv.example.test" } }, (res) => {
+          let body = ""
+          res.on("data", (c) => (body += c))
+          res.on("end", () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { server: string }).server : `status ${res.statusCode}`))
+        })
+        req.on("error", reject)
+        req.end()
+      })
+    try {
+      for (let i = 0; i < 6; i++) expect(await get()).toBe("mv-old")
+      await register(sdkFor(mock.url), "srv-mv", "mv-1", backends.byName("mv-new").port)
+      await eventually("served from the new address", async () => (await get()) === "mv-new")
+      const seen = new Set<string>()
+      for (let i = 0; i < 20; i++) seen.add(await get())
+      expect(seen).toEqual(new Set(["mv-new"]))
+    } finally {
+      keepAlive.destroy()
     }
     expect(await reloads(agent)).toBe(before)
   })
