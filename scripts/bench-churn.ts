@@ -1,7 +1,8 @@
 /**
  * Churn benchmark: `npm run bench:churn` (= `bun scripts/bench-churn.ts`), `--quick` for a smoke
  * run, `--write` / `--no-write` to force or skip updating the `## Churn` section of BENCHMARKS.md
- * (a full run writes it, a quick run does not), `--out=<file>` to write that section elsewhere.
+ * (a full run writes it, a quick run does not), `--out=<file>` to write that section elsewhere,
+ * `--render-from=<results.json>` to rebuild the section from the raw results of an earlier full run.
  *
  * Two systems under test, run one after the other in the same invocation, against the same
  * scenario on a fresh mock Cloud Map (src/mock/server.ts) each:
@@ -906,7 +907,23 @@ const writeSection = (section: string) => {
 // ---------------------------------------------------------------------------------------------
 // Main
 
+/** `--render-from=<results.json>`: rebuild the section from a saved full run (no measurement). */
+const renderFrom = (path: string) => {
+  const saved = JSON.parse(readFileSync(path, "utf8")) as {
+    meta: Record<string, string>
+    a: ChurnResult
+    b: ChurnResult
+    calls: Array<CallsResult>
+  }
+  const table = report(saved.a, saved.b, saved.calls, {})
+  const section = renderSection(table, saved.meta, saved.a, saved.b, saved.calls, failureDigest(saved.a), failureDigest(saved.b))
+  process.stdout.write(`${section}\n`)
+  writeSection(section)
+}
+
 const main = async () => {
+  const from = ARGS.find((a) => a.startsWith("--render-from="))?.slice("--render-from=".length)
+  if (from !== undefined) return renderFrom(from)
   const load0 = loadavg()
   say(`bench:churn${QUICK ? " --quick" : ""}: ${cpus().length} vCPU, HAProxy ${haproxyVersion()}, bun ${process.versions.bun ?? "?"}, load average ${load0.map((x) => x.toFixed(2)).join(" ")}`)
   say(`work directory ${WORK}`)
@@ -1033,9 +1050,9 @@ const renderSection = (
       `* **Moves.** In ${stale.length} of ${moves} moves the OLD port kept receiving requests for up to ${secs(worst)} after the new ` +
         "port served its first one. The agent moves a server with `set server <b>/<s> addr <ip> port <port>` and verifies it with " +
         "`show servers state` (which shows the new address at once); HAProxy 2.6 can still reuse a keep-alive connection to the old " +
-        "address that was established before the change. Harmless when the old instance is still the same application (it is during " +
-        "a rolling move), but a request can reach whatever listens on the old port afterwards. Removals (drain, then maint, then " +
-        "`del server`) never showed this."
+        "address that was established before the change. That is harmless while the old instance still runs the same application, " +
+        "but a request can reach whatever listens on the old address afterwards. Removals (drain, then maint, then `del server`) " +
+        "never showed this."
     )
   }
   const keptInMaint = a.logProblems.filter((l) => l.includes("kept in maintenance")).length
@@ -1060,8 +1077,10 @@ const renderSection = (
   if (a100 !== undefined && a1000 !== undefined) {
     reading.push(
       `* **Cloud Map calls.** (a) makes ~${Math.round(a100.totalPerMinute).toLocaleString("en-US")} calls/min for 100 services: one ` +
-        `DiscoverInstancesRevision per service per revision round (measured: one round every ${revisionPeriod(a100)}), ListNamespaces + ` +
-        `ListServices every ${fmtS(d.serviceListSeconds)}, and every ~${fmtS(d.refreshSeconds)} a full refresh (ListNamespaces + ListServices + one DiscoverInstances per service). ` +
+        `DiscoverInstancesRevision per service per revision round (measured: one round every ${revisionPeriod(a100)}), ` +
+        `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute (services are re-listed every ` +
+        `SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)} and by the full refresh), and every ~${fmtS(d.refreshSeconds)} a full refresh ` +
+        "with one DiscoverInstances per service. " +
         `At 1,000 services it makes ~${Math.round(a1000.totalPerMinute).toLocaleString("en-US")}/min: the client-side token bucket ` +
         `(CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ${(rate * 60).toLocaleString("en-US")}/min) is the ceiling. A revision round over 1,000 services ` +
         `takes ${fmtS(1000 / rate)} by itself and the full refresh (1,000 DiscoverInstances) runs under the same lock, so at that size a round ` +
