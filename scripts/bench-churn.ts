@@ -1048,10 +1048,10 @@ const renderSection = (
     const worst = Math.max(...stale.map((c) => c.oldStoppedMs! - c.convergedMs!))
     reading.push(
       `* **Moves.** In ${stale.length} of ${moves} moves the OLD port kept receiving requests for up to ${secs(worst)} after the new ` +
-        "port served its first one. The agent moves a server with `set server <b>/<s> addr <ip> port <port>` and verifies it with " +
-        "`show servers state` (which shows the new address at once); HAProxy 2.6 can still reuse a keep-alive connection to the old " +
-        "address that was established before the change. That is harmless while the old instance still runs the same application, " +
-        "but a request can reach whatever listens on the old address afterwards. Removals (drain, then maint, then `del server`) " +
+        "port served its first one, although `show servers state` showed the new address: HAProxy 2.6 kept reusing a keep-alive " +
+        "connection to the old address that was pooled before the server was re-pointed. That is harmless while the old instance " +
+        "still runs the same application, but a request can reach whatever listens on the old address afterwards. Removals (drain, " +
+        "then maint, then `del server`) " +
         "never showed this."
     )
   }
