@@ -6,7 +6,7 @@
  * reading `show servers state` back. New or removed services (backends) need a reload: the
  * updater then answers false and the applier reloads.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import type { RuntimeApiShape, ServerStateRecord } from "../haproxy/runtime-api.ts"
@@ -31,15 +31,29 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
     const api = options.runtime
     const drainTimeout = options.drainTimeout ?? Duration.seconds(10)
 
+    // An instance that comes back before the next reload may still have its server, left in
+    // maintenance because HAProxy refused to delete it: that server is re-pointed and reused.
+    const reuse = (backend: string, s: Server) =>
+      Effect.gen(function*() {
+        yield* api.setServerState(backend, s.name, "maint")
+        yield* api.setServerAddr(backend, s.name, s.address, s.port)
+        yield* api.setServerState(backend, s.name, "ready")
+      })
+
     const add = (backend: string, s: Server) =>
       Effect.gen(function*() {
-        yield* api.addServer(backend, s.name, s.address, s.port, {
+        const added = yield* Effect.result(api.addServer(backend, s.name, s.address, s.port, {
           check: true,
           interMs: SERVER_CHECK.interMs,
           rise: SERVER_CHECK.rise,
           fall: SERVER_CHECK.fall,
           slowstartMs: SERVER_CHECK.slowstartMs
-        })
+        }))
+        if (added._tag === "Failure") {
+          const e = added.failure
+          if (e._tag === "RuntimeCommandFailed" && /already exists/i.test(e.answer)) return yield* reuse(backend, s)
+          return yield* Effect.fail(e)
+        }
         yield* api.enableHealth(backend, s.name)
         yield* api.setServerState(backend, s.name, "ready")
       })
@@ -52,7 +66,11 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           yield* Effect.logWarning("server still busy after the drain timeout; removing it anyway", { backend, server: s.name })
         }
         yield* api.setServerState(backend, s.name, "maint")
-        const deleted = yield* Effect.result(api.delServer(backend, s.name))
+        // HAProxy purges idle connections after `maint` asynchronously: until then `del server`
+        // answers "Server still has connections attached to it".
+        const deleted = yield* Effect.result(
+          api.delServer(backend, s.name).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 20 }))
+        )
         if (deleted._tag === "Failure") {
           // Left in maintenance (no traffic); the next reload drops it for good.
           yield* Effect.logWarning("server kept in maintenance until the next reload", { backend, server: s.name, error: deleted.failure.message })

@@ -176,7 +176,9 @@ export const runAgent = (config: AgentConfig) =>
       const lock = yield* Semaphore.make(1)
       const jitter = (seconds: number) => Math.round(seconds * 1000 * (0.8 + Math.random() * 0.4))
       const fullLoop = Effect.forever(
-        lock.withPermits(1)(reconciler.fullRefresh).pipe(Effect.andThen(Effect.sleep(jitter(config.refreshSeconds))))
+        lock.withPermits(1)(reconciler.fullRefresh).pipe(
+          Effect.andThen(Effect.suspend(() => Effect.sleep(jitter(config.refreshSeconds))))
+        )
       )
       // REVISION_POLL_RATE is the period between round starts (a round over many services takes
       // services / CLOUDMAP_RATE_LIMIT seconds itself), jittered so replicas drift apart.

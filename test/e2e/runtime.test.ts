@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { showProc } from "../../src/haproxy/master-cli.ts"
+import { makeRuntimeApi } from "../../src/haproxy/runtime-api.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
 import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
@@ -118,6 +119,26 @@ describe("runtime updates", () => {
       keepAlive.destroy()
     }
     expect(await reloads(agent)).toBe(before)
+  })
+
+  it("reuses a server left in maintenance when its instance comes back before a reload", async () => {
+    const before = await reloads(agent)
+    // What a refused `del server` leaves behind: the instance's server, in maintenance.
+    const api = makeRuntimeApi(join(agent.configDir, "admin.sock"))
+    await Effect.runPromise(api.addServer("be_web.example.test", "i-web-9", "127.0.0.1", 1))
+    await register(sdkFor(mock.url), "srv-web", "web-9", backends.byName("web-3").port)
+    await eventually("web-9 (answering as web-3) serving", async () => {
+      for (let i = 0; i < 4; i++) {
+        if (JSON.parse((await viaHaproxy(agent.listenPort, "web.example.test")).body).server === "web-3") return true
+      }
+      return false
+    })
+    expect(await reloads(agent)).toBe(before)
+    await deregister(sdkFor(mock.url), "srv-web", "web-9")
+    await eventually("web-9 removed", async () => {
+      const s = JSON.parse((await agent.get("/status")).body)
+      return s.routes.find((r: { route: string }) => r.route === "web.example.test").instances.length === 1
+    })
   })
 
   it("falls back to a verified reload when the runtime API cannot be used", async () => {
