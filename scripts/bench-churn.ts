@@ -69,6 +69,7 @@ import {
   startEchoBackend,
   startProbe
 } from "./bench-churn-http.ts"
+import { makeRandom } from "../src/mock/random.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -155,17 +156,6 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const WORK = mkdtempSync(join(tmpdir(), "bench-churn-"))
 const cleanups: Array<() => Promise<void> | void> = []
 
-/** Deterministic pseudo-random numbers (mulberry32) so runs are comparable. */
-const makeRandom = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {

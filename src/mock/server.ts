@@ -54,6 +54,7 @@ import {
 } from "./faults.ts"
 import type { Fixture } from "./fixture.ts"
 import { dumpState, initialState, type MockState, runOperation, serviceNameOf, withEmptyPages } from "./state.ts"
+import { makeRandom } from "./random.ts"
 
 export const TARGET_PREFIX = "Route53AutoNaming_v20170314."
 const AMZ_JSON = "application/x-amz-json-1.1"
@@ -80,18 +81,6 @@ export interface MockCloudMapHandle {
   readonly url: string
   readonly port: number
   close(): Promise<void>
-}
-
-/** mulberry32: small, fast, seedable. */
-const makeRandom = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 interface OperationStats {
