@@ -11,7 +11,7 @@
  * instances). A write copies the touched maps, O(services + instances of that service);
  * nothing is O(n²).
  *
- * Semantics follow /work/shared/docs/cloudmap-api.md §2 (AWS Cloud Map 2017-03-14):
+ * Semantics follow the AWS Cloud Map API (2017-03-14 model):
  * - `InstancesRevision` is per service and only ever grows. It is bumped by RegisterInstance
  *   (new instance, or re-registration with different attributes) and DeregisterInstance, never by
  *   health changes. Revisions come from one state-wide counter, so they are monotonic per service
