@@ -67,7 +67,8 @@ export const runAgent = (config: AgentConfig) =>
         port: config.healthPort,
         status: statusNow,
         maxStalenessMs: config.readyMaxStalenessSeconds * 1000,
-        maxHeartbeatAgeMs: 30_000,
+        // A round may wait for a full refresh of every service (services / CLOUDMAP_RATE_LIMIT s).
+        maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
         dryRun
       })
       yield* Effect.logInfo("agent starting", {
@@ -175,8 +176,11 @@ export const runAgent = (config: AgentConfig) =>
       // One refresh at a time: the fast path and the full refresh share state and HAProxy.
       const lock = yield* Semaphore.make(1)
       const jitter = (seconds: number) => Math.round(seconds * 1000 * (0.8 + Math.random() * 0.4))
+      // /healthz checks that the refresh loops keep completing rounds (not just that a timer ticks).
+      const beat = Effect.flatMap(Clock.currentTimeMillis, (t) => Ref.update(status, (s) => ({ ...s, heartbeatAt: t })))
       const fullLoop = Effect.forever(
         lock.withPermits(1)(reconciler.fullRefresh).pipe(
+          Effect.andThen(beat),
           Effect.andThen(Effect.suspend(() => Effect.sleep(jitter(config.refreshSeconds))))
         )
       )
@@ -186,14 +190,13 @@ export const runAgent = (config: AgentConfig) =>
         Effect.gen(function*() {
           const roundStart = yield* Clock.currentTimeMillis
           yield* lock.withPermits(1)(reconciler.fastRefresh)
+          yield* beat
           const elapsed = (yield* Clock.currentTimeMillis) - roundStart
           yield* Effect.sleep(Math.max(50, jitter(config.revisionPollSeconds) - elapsed))
         })
       )
-      const heartbeat = Effect.forever(
+      const watchWorkers = Effect.forever(
         Effect.gen(function*() {
-          const t = yield* Clock.currentTimeMillis
-          yield* Ref.update(status, (s) => ({ ...s, heartbeatAt: t }))
           const h = yield* Ref.get(handle)
           if (h !== undefined) {
             const proc = yield* Effect.result(master.showProc)
@@ -208,7 +211,7 @@ export const runAgent = (config: AgentConfig) =>
       )
 
       yield* Effect.raceFirst(
-        Effect.all([fullLoop, fastLoop, heartbeat], { concurrency: "unbounded", discard: true }).pipe(
+        Effect.all([fullLoop, fastLoop, watchWorkers], { concurrency: "unbounded", discard: true }).pipe(
           Effect.provide(cloudMapLayer(config))
         ),
         Deferred.await(died)
