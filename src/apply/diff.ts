@@ -60,10 +60,6 @@ export const diffDesired = (before: Desired | undefined, after: Desired): Desire
   }
 }
 
-export const isEmptyDiff = (d: DesiredDiff) =>
-  d.addedBackends.length + d.removedBackends.length + d.changedBackends.length === 0 && !d.hostRoutesChanged &&
-  !d.pathRoutesChanged
-
 /** Short human reason, e.g. `new service be_a.example.com; instances of be_web.example.com (+1 -0 ~0)`. */
 export const describeDiff = (d: DesiredDiff, limit = 5): string => {
   const parts: Array<string> = []

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest"
+import { describeDiff, diffDesired, reasonLabel } from "../../src/apply/diff.ts"
+import { verifyBackend } from "../../src/apply/runtime-update.ts"
+import type { Backend, Desired, Server } from "../../src/model/desired.ts"
+import type { ServerStateRecord } from "../../src/haproxy/runtime-api.ts"
+
+const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "10.0.0.1", port, health: undefined })
+const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
+  name, namespace: "apps", service: name, serviceId: name, mode: "host", route: name, servers
+})
+const desired = (backends: ReadonlyArray<Backend>): Desired => ({
+  backends,
+  hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })),
+  pathRoutes: [],
+  quarantined: []
+})
+
+describe("diffDesired", () => {
+  it("tells instance changes (runtime) from new services (reload), with a reason", () => {
+    const before = desired([backend("be_web", [server("i-1", 80), server("i-2", 80)])])
+    const moved = desired([backend("be_web", [server("i-1", 81), server("i-3", 80)])])
+    const d = diffDesired(before, moved)
+    expect(d.changedBackends).toEqual([{
+      backend: "be_web",
+      added: [server("i-3", 80)],
+      removed: [server("i-2", 80)],
+      moved: [{ before: server("i-1", 80), after: server("i-1", 81) }]
+    }])
+    expect(reasonLabel(d)).toBe("instances")
+    expect(describeDiff(d)).toBe("instances of be_web (+1 -1 ~1)")
+    const grown = diffDesired(before, desired([...before.backends, backend("be_api", [])]))
+    expect(reasonLabel(grown)).toBe("new_service")
+    expect(describeDiff(grown)).toContain("new service be_api")
+  })
+})
+
+describe("verifyBackend", () => {
+  const record = (serverName: string, port: number, adminState: "ready" | "maint"): ServerStateRecord =>
+    ({ serverName, address: "10.0.0.1", port, adminState } as unknown as ServerStateRecord)
+  it("accepts the state HAProxy reports only when it matches", () => {
+    expect(verifyBackend([record("i-1", 80, "ready")], [server("i-1", 80)], [])).toBeUndefined()
+    expect(verifyBackend([record("i-1", 81, "ready")], [server("i-1", 80)], [])).toContain("expected 10.0.0.1:80")
+    expect(verifyBackend([], [server("i-1", 80)], [])).toContain("missing")
+    expect(verifyBackend([record("i-2", 80, "ready")], [], [server("i-2", 80)])).toContain("still receives traffic")
+    expect(verifyBackend([record("i-2", 80, "maint")], [], [server("i-2", 80)])).toBeUndefined()
+  })
+})
