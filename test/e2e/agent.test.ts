@@ -6,11 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { showProc } from "../../src/haproxy/master-cli.ts"
-import { Effect } from "effect"
 import type { Fixture } from "../../src/mock/fixture.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
-import { type AgentProcess, eventually, ROOT, startAgent, viaHaproxy } from "../support/agent.ts"
+import { type AgentProcess, eventually, masterReloads, ROOT, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { createService, deregister, namespaceId, register, sdkFor } from "../support/cloudmap-sdk.ts"
 import { freePort } from "../support/ports.ts"
@@ -44,9 +42,6 @@ const served = async (port: number, host: string, n = 12) => {
   }
   return seen
 }
-
-const masterReloads = async (agent: AgentProcess) =>
-  (await Effect.runPromise(showProc(join(agent.configDir, "master.sock")))).master.reloads
 
 const metricValue = (text: string, name: string, labels: Record<string, string> = {}) =>
   text.split("\n").filter((l) => l.startsWith(name) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))

@@ -8,15 +8,14 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { showProc } from "../../src/haproxy/master-cli.ts"
 import { makeRuntimeApi } from "../../src/haproxy/runtime-api.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
+import { type AgentProcess, eventually, masterReloads, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { deregister, register, sdkFor } from "../support/cloudmap-sdk.ts"
 
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test" }])
-const reloads = async (a: AgentProcess) => (await Effect.runPromise(showProc(join(a.configDir, "master.sock")))).master.reloads
+const reloads = masterReloads
 
 /** A backend that answers after `?ms=` milliseconds, naming itself. */
 const slowBackend = (name: string) =>

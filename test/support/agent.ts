@@ -124,3 +124,18 @@ export const viaHaproxy = async (port: number, host: string, path = "/", headers
     req.end()
   })
 }
+
+/**
+ * HAProxy's reload counter from the agent's master CLI. The master re-executes itself during a
+ * reload and its socket refuses connections for a moment: retried.
+ */
+export const masterReloads = async (agent: AgentProcess): Promise<number> => {
+  const { Effect, Schedule } = await import("effect")
+  const { showProc } = await import("../../src/haproxy/master-cli.ts")
+  return Effect.runPromise(
+    showProc(join(agent.configDir, "master.sock")).pipe(
+      Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 30 }),
+      Effect.map((p) => p.master.reloads)
+    )
+  )
+}
