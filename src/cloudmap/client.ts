@@ -13,10 +13,9 @@ import {
 } from "@aws-sdk/client-servicediscovery"
 import { Cause, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../model/metrics.ts"
-import type { InstanceHealth } from "../model/snapshot.ts"
+import type { HealthFilter, InstanceHealth } from "../model/snapshot.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
-export type HealthFilter = "HEALTHY" | "HEALTHY_OR_ELSE_ALL" | "ALL"
 
 export class CloudMapError extends Schema.TaggedError<CloudMapError>()("CloudMapError", {
   operation: Schema.String,

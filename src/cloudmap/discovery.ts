@@ -4,8 +4,8 @@
  * reason, never as an empty service.
  */
 import { Clock, Effect } from "effect"
-import type { DiscoveredNamespace, DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
-import { CloudMap, type CloudMapError, type HealthFilter, type NamespaceInfo, type ServiceInfo } from "./client.ts"
+import type { DiscoveredNamespace, DiscoveredService, HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import { CloudMap, type CloudMapError, type NamespaceInfo, type ServiceInfo } from "./client.ts"
 
 /** Namespaces and their services, without instances (the cheap, slowly changing part). */
 export type Topology = ReadonlyArray<

@@ -10,9 +10,8 @@ import { cpus } from "node:os"
 import { isAbsolute } from "node:path"
 import { Redacted, Result, Schema } from "effect"
 import { normaliseHostname } from "../model/grammar.ts"
-import type { NamespaceMapping } from "../model/snapshot.ts"
+import type { HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
 
-export type HealthFilter = "HEALTHY" | "HEALTHY_OR_ELSE_ALL" | "ALL"
 export type LogLevel = "debug" | "info" | "warn" | "error"
 
 export interface Credentials {

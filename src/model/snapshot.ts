@@ -13,6 +13,12 @@ export interface NamespaceMapping {
   readonly mode: RoutingMode
 }
 
+/** Identity of a NAMESPACE_MAP entry (one namespace may be mapped under several domains). */
+export const mappingKey = (m: NamespaceMapping): string => `${m.namespace}\u0000${m.domain}\u0000${m.mode}`
+
+/** Cloud Map's DiscoverInstances health filter, as the agent allows it (HEALTH_FILTER). */
+export type HealthFilter = "HEALTHY" | "HEALTHY_OR_ELSE_ALL" | "ALL"
+
 export type InstanceHealth = "HEALTHY" | "UNHEALTHY" | "UNKNOWN"
 
 export interface DiscoveredInstance {

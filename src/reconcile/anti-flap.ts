@@ -4,7 +4,7 @@
  * Cloud Map or ECS hiccup than a real scale-in; larger drops are applied in steps (one step per
  * refresh), and what is held back is reported. A service may always go from 1 instance to 0. Pure.
  */
-import type { DiscoveredInstance, DiscoveredNamespace, Snapshot } from "../model/snapshot.ts"
+import { type DiscoveredInstance, type DiscoveredNamespace, mappingKey, type Snapshot } from "../model/snapshot.ts"
 import type { SuppressedChange } from "./status.ts"
 
 export interface Guarded {
@@ -16,14 +16,12 @@ export interface Guarded {
 export const removalAllowance = (before: number, maxRemovalPercent: number) =>
   Math.max(1, Math.floor((before * maxRemovalPercent) / 100))
 
-const key = (n: DiscoveredNamespace) => `${n.mapping.namespace}\u0000${n.mapping.domain}\u0000${n.mapping.mode}`
-
 export const guardRemovals = (previous: Snapshot | undefined, next: Snapshot, maxRemovalPercent: number): Guarded => {
   if (previous === undefined || maxRemovalPercent >= 100) return { snapshot: next, suppressed: [] }
   const suppressed: Array<SuppressedChange> = []
-  const before = new Map(previous.namespaces.map((n) => [key(n), n]))
+  const before = new Map(previous.namespaces.map((n) => [mappingKey(n.mapping), n]))
   const namespaces = next.namespaces.map((ns): DiscoveredNamespace => {
-    const old = before.get(key(ns))
+    const old = before.get(mappingKey(ns.mapping))
     if (ns._tag !== "Ok" || old?._tag !== "Ok") return ns
     const oldServices = new Map(old.services.map((s) => [s.id, s]))
     return {

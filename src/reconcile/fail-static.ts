@@ -3,7 +3,7 @@
  * the services (or whole namespaces) it could not read. A service leaves routing only when a
  * successful ListServices no longer returns it. Pure.
  */
-import type { DiscoveredNamespace, DiscoveredService, Snapshot } from "../model/snapshot.ts"
+import { type DiscoveredNamespace, type DiscoveredService, mappingKey, type Snapshot } from "../model/snapshot.ts"
 
 /** A Cloud Map read that failed this round, kept for /status and metrics. */
 export interface ReadFailure {
@@ -20,13 +20,11 @@ export interface MergedSnapshot {
   readonly failures: ReadonlyArray<ReadFailure>
 }
 
-const namespaceKey = (n: DiscoveredNamespace) => `${n.mapping.namespace}\u0000${n.mapping.domain}\u0000${n.mapping.mode}`
-
 export const mergeWithPrevious = (previous: Snapshot | undefined, current: Snapshot): MergedSnapshot => {
   const failures: Array<ReadFailure> = []
-  const previousByKey = new Map((previous?.namespaces ?? []).map((n) => [namespaceKey(n), n]))
+  const previousByKey = new Map((previous?.namespaces ?? []).map((n) => [mappingKey(n.mapping), n]))
   const namespaces = current.namespaces.map((ns): DiscoveredNamespace => {
-    const before = previousByKey.get(namespaceKey(ns))
+    const before = previousByKey.get(mappingKey(ns.mapping))
     if (ns._tag === "Failed") {
       const keep = before?._tag === "Ok" ? before : undefined
       failures.push({ namespace: ns.mapping.namespace, error: ns.error, servingPrevious: keep !== undefined })

@@ -6,11 +6,11 @@
  */
 import { Clock, Effect, Metric, Ref } from "effect"
 import type { Applied, ApplyOutcome } from "../apply/applier.ts"
-import { CloudMap, type HealthFilter } from "../cloudmap/client.ts"
+import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import type { Desired, Quarantined } from "../model/desired.ts"
 import * as M from "../model/metrics.ts"
-import type { NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import type { HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"

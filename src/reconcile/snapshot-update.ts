@@ -1,8 +1,7 @@
 /** Pure helpers for the fast path: the revision a snapshot holds, and replacing services in it. */
-import type { DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import { type DiscoveredService, mappingKey, type NamespaceMapping, type Snapshot } from "../model/snapshot.ts"
 
-const sameMapping = (a: NamespaceMapping, b: NamespaceMapping) =>
-  a.namespace === b.namespace && a.domain === b.domain && a.mode === b.mode
+const sameMapping = (a: NamespaceMapping, b: NamespaceMapping) => mappingKey(a) === mappingKey(b)
 
 export const knownRevision = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): number | undefined => {
   const ns = snapshot.namespaces.find((n) => sameMapping(n.mapping, mapping))
