@@ -37,7 +37,7 @@ export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
 export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
 export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
-export REFRESH_RATE="${REFRESH_RATE:-10}" REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
+export REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
 "$BUN" src/main.ts run >"$RUN_DIR/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)

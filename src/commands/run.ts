@@ -1,7 +1,7 @@
 /**
  * `cloudmap-haproxy run` (the default command): the long-running agent. It serves its own
  * endpoints at once, reads Cloud Map, starts HAProxy on the first validated configuration,
- * keeps it in step (fast revision checks + full refreshes), and supervises it: HAProxy dying
+ * keeps it in step (polling rounds: revision checks, re-reads due every REFRESH_RATE), and supervises it: HAProxy dying
  * makes the agent exit non-zero (or restarts it with HAPROXY_RESTART=true). SIGTERM/SIGINT:
  * readiness goes false, HAProxy is soft-stopped and drained for DRAIN_SECONDS, then exit 0.
  */
@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Clock, Deferred, Effect, Metric, Ref, Schema, Scope, Semaphore } from "effect"
+import { Clock, Deferred, Effect, Metric, Ref, Schema, Scope } from "effect"
 import { makeApplier, type HaproxyControl } from "../apply/applier.ts"
 import { makeRuntimeUpdater } from "../apply/runtime-update.ts"
 import type { AgentConfig } from "../config/agent-config.ts"
@@ -20,6 +20,7 @@ import { makeRuntimeApi } from "../haproxy/runtime-api.ts"
 import { validateConfig } from "../haproxy/validate.ts"
 import { serveAgentHttp } from "../http/server.ts"
 import { haproxyWorkers } from "../model/metrics.ts"
+import { rereadAfterMs } from "../reconcile/read-schedule.ts"
 import { makeReconciler } from "../reconcile/reconciler.ts"
 import { initialStatus, type Status } from "../reconcile/status.ts"
 import { VERSION } from "../version.ts"
@@ -170,26 +171,19 @@ export const runAgent = (config: AgentConfig) =>
         apply: applier.apply,
         status,
         rejectedRetryMs: Math.max(10, 2 * config.refreshSeconds) * 1000,
-        serviceListMs: config.serviceListSeconds * 1000
+        serviceListMs: config.serviceListSeconds * 1000,
+        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000)
       })
 
-      // One refresh at a time: the fast path and the full refresh share state and HAProxy.
-      const lock = yield* Semaphore.make(1)
       const jitter = (seconds: number) => Math.round(seconds * 1000 * (0.8 + Math.random() * 0.4))
-      // /healthz checks that the refresh loops keep completing rounds (not just that a timer ticks).
+      // /healthz checks that the polling rounds keep completing (not just that a timer ticks).
       const beat = Effect.flatMap(Clock.currentTimeMillis, (t) => Ref.update(status, (s) => ({ ...s, heartbeatAt: t })))
-      const fullLoop = Effect.forever(
-        lock.withPermits(1)(reconciler.fullRefresh).pipe(
-          Effect.andThen(beat),
-          Effect.andThen(Effect.suspend(() => Effect.sleep(jitter(config.refreshSeconds))))
-        )
-      )
       // REVISION_POLL_RATE is the period between round starts (a round over many services takes
       // services / CLOUDMAP_RATE_LIMIT seconds itself), jittered so replicas drift apart.
-      const fastLoop = Effect.forever(
+      const pollLoop = Effect.forever(
         Effect.gen(function*() {
           const roundStart = yield* Clock.currentTimeMillis
-          yield* lock.withPermits(1)(reconciler.fastRefresh)
+          yield* reconciler.round
           yield* beat
           const elapsed = (yield* Clock.currentTimeMillis) - roundStart
           yield* Effect.sleep(Math.max(50, jitter(config.revisionPollSeconds) - elapsed))
@@ -211,7 +205,7 @@ export const runAgent = (config: AgentConfig) =>
       )
 
       yield* Effect.raceFirst(
-        Effect.all([fullLoop, fastLoop, watchWorkers], { concurrency: "unbounded", discard: true }).pipe(
+        Effect.all([pollLoop, watchWorkers], { concurrency: "unbounded", discard: true }).pipe(
           Effect.provide(cloudMapLayer(config))
         ),
         Deferred.await(died)

@@ -69,7 +69,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "AWS_REGION", default: "required", meaning: "Region of the Cloud Map namespaces (AWS_DEFAULT_REGION is accepted too)." },
   { name: "NAMESPACE_MAP", default: "required", meaning: "JSON array of {\"namespace\", \"domainname\", \"mode\": \"host\"|\"path\"} (mode defaults to host)." },
   { name: "DEFAULT_DOMAIN", default: "unset", meaning: "Unknown hosts are redirected (302) to http://<DEFAULT_DOMAIN>; unset gives 404." },
-  { name: "REFRESH_RATE", default: "30", meaning: "Seconds between full refreshes (every service, health included)." },
+  { name: "REFRESH_RATE", default: "5", meaning: "Longest time in seconds between two DiscoverInstances reads of a service. Health changes do not change a service's InstancesRevision, so this bounds how long one takes to be seen. Reads are spread over the polling rounds." },
   { name: "APPLY_MODE", default: "on", meaning: "on: apply to HAProxy; off: only log what would change." },
   { name: "STATS_ENABLED", default: "true", meaning: "Serve HAProxy's stats page at /stats (basic auth)." },
   { name: "STATS_USER", default: "stats_user", meaning: "User name for /stats." },
@@ -97,7 +97,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "READY_MAX_STALENESS", default: "3 × REFRESH_RATE, at least 60", meaning: "/readyz fails when the last successful refresh is older than this many seconds." },
   { name: "DRAIN_SECONDS", default: "20", meaning: "On SIGTERM: seconds HAProxy may drain in-flight requests before it is stopped." },
   { name: "HAPROXY_RESTART", default: "false", meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task." },
-  { name: "REVISION_POLL_RATE", default: "2", meaning: "Seconds between DiscoverInstancesRevision checks of every service (fast change detection; health changes wait for REFRESH_RATE)." },
+  { name: "REVISION_POLL_RATE", default: "2", meaning: "Seconds between polling rounds. In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed." },
   { name: "SERVICE_LIST_RATE", default: "10", meaning: "Seconds between re-listing namespaces and services (new and deleted services)." },
   { name: "MAX_REMOVAL_PERCENT", default: "50", meaning: "At most this share of a service's instances may disappear in one step; larger drops are held back and reported." }
 ]
@@ -242,7 +242,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
   }
   const namespaces = r.namespaceMap()
   const defaultDomain = r.hostname("DEFAULT_DOMAIN", r.raw("DEFAULT_DOMAIN"))
-  const refreshSeconds = r.number("REFRESH_RATE", 30, { min: 1, max: 86_400 })
+  const refreshSeconds = r.number("REFRESH_RATE", 5, { min: 1, max: 86_400 })
   const applyMode = r.choice("APPLY_MODE", "on", ["on", "off"], (s) => s.toLowerCase())
   const stats = r.credentials("STATS_ENABLED", "STATS_USER", "stats_user", "STATS_PASSWD")
   const metrics = r.credentials("METRICS_ENABLED", "PROM_USER", "stats", "PROM_PASSWD")

@@ -1,19 +1,22 @@
 /**
- * Keeps HAProxy in step with Cloud Map. A full refresh reads the topology and every service;
- * the fast path asks each service for its InstancesRevision and re-reads only the services whose
+ * Keeps HAProxy in step with Cloud Map, one polling round at a time. The first round reads the
+ * topology and every service. Later rounds re-list services every SERVICE_LIST_RATE and, per
+ * service, either re-read its instances (DiscoverInstances, due every REFRESH_RATE: health
+ * changes are only seen this way) or ask for its InstancesRevision and re-read it only when the
  * revision changed. Every result is merged with the last good snapshot (fail static), planned,
  * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Effect, Metric, Ref } from "effect"
+import { Clock, Effect, Metric, Random, Ref } from "effect"
 import type { Applied, ApplyOutcome } from "../apply/applier.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import type { Desired, Quarantined } from "../model/desired.ts"
 import * as M from "../model/metrics.ts"
-import type { HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import { type HealthFilter, mappingKey, type NamespaceMapping, type Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
+import { isDue, spreadReadAt } from "./read-schedule.ts"
 import { knownRevision, replaceServices, retainListedServices } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
 
@@ -28,6 +31,8 @@ export interface ReconcilerOptions {
   readonly rejectedRetryMs: number
   /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
   readonly serviceListMs: number
+  /** A service whose instances were last read this long ago is read again (see read-schedule.ts). */
+  readonly rereadAfterMs: number
 }
 
 interface State {
@@ -43,7 +48,11 @@ interface State {
    */
   readonly rejectedHash: string | undefined
   readonly rejectedAt: number
+  /** When each service's instances were last read successfully, by `serviceKey`. */
+  readonly readAt: ReadonlyMap<string, number>
 }
+
+const serviceKey = (mapping: NamespaceMapping, serviceId: string) => `${mappingKey(mapping)} ${serviceId}`
 
 /** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
 const reachedCloudMap = (snapshot: Snapshot) => {
@@ -60,7 +69,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       snapshot: undefined,
       applied: undefined,
       rejectedHash: undefined,
-      rejectedAt: 0
+      rejectedAt: 0,
+      readAt: new Map()
     })
     const updateStatus = (f: (s: Status) => Status) => Ref.update(options.status, f)
 
@@ -194,13 +204,22 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         yield* Ref.update(state, (s) => ({ ...s, topology: listed.success, topologyAt: started }))
       }
       const snapshot = yield* readInstances(topology, options.healthFilter)
+      const readAt = new Map<string, number>()
+      for (const ns of snapshot.namespaces) {
+        if (ns._tag !== "Ok") continue
+        for (const service of ns.services) {
+          if (service._tag === "Ok") readAt.set(serviceKey(ns.mapping, service.id), spreadReadAt(started, options.rereadAfterMs, yield* Random.next))
+        }
+      }
+      yield* Ref.update(state, (s) => ({ ...s, readAt }))
       yield* converge("full", snapshot, started)
     })
 
     /**
-     * Fast change detection: DiscoverInstancesRevision for every known service; DiscoverInstances
-     * only where the revision differs (inequality, not "greater than"). Health changes do not
-     * bump revisions: the full refresh catches those.
+     * One polling round over every known service: DiscoverInstances where the last read is due
+     * (REFRESH_RATE), otherwise DiscoverInstancesRevision and DiscoverInstances only where the
+     * revision differs (inequality, not "greater than"). A round that read every service counts
+     * as "full", any other as "fast".
      */
     const fastRefresh: Effect.Effect<void, never, CloudMap> = Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
@@ -228,29 +247,43 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       }
       const cloudMap = yield* CloudMap
       const base = snapshot
-      const changed = yield* Effect.forEach(
-        topology,
-        (entry) =>
-          entry._tag === "Failed" ? Effect.succeed([]) : Effect.forEach(entry.services, (service) =>
-            Effect.gen(function*() {
-              // A service not in the snapshot yet has no known revision: it is read.
-              const known = knownRevision(base, entry.mapping, service.id)
-              const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
-              if (revision._tag === "Failure" || revision.success === known) return []
-              const fresh = yield* readService(entry.namespace, service, options.healthFilter)
-              return [{ mapping: entry.mapping, service: fresh }]
-            }), { concurrency: "unbounded" }).pipe(Effect.map((xs) => xs.flat())),
-        { concurrency: "unbounded" }
-      ).pipe(Effect.map((xs) => xs.flat()))
-      if (changed.length === 0 && removed === 0) return
-      yield* Effect.logDebug("Cloud Map changed", {
-        services: changed.map((c) => `${c.mapping.namespace}/${c.service.name}`),
+      const known = topology.flatMap((entry) => entry._tag === "Ok" ? entry.services.map((service) => ({ entry, service })) : [])
+      const read = yield* Effect.forEach(known, ({ entry, service }) =>
+        Effect.gen(function*() {
+          const key = serviceKey(entry.mapping, service.id)
+          if (!isDue(current.readAt.get(key), started, options.rereadAfterMs)) {
+            // A service not in the snapshot yet has no known revision: it is read.
+            const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
+            if (revision._tag === "Failure" || revision.success === knownRevision(base, entry.mapping, service.id)) return []
+          }
+          const fresh = yield* readService(entry.namespace, service, options.healthFilter)
+          return [{ key, mapping: entry.mapping, service: fresh }]
+        }), { concurrency: "unbounded" }).pipe(Effect.map((xs) => xs.flat()))
+      // Rebuilt from the listed services, so deleted services leave no entry behind.
+      const readNow = new Set(read.filter((r) => r.service._tag === "Ok").map((r) => r.key))
+      const readAt = new Map<string, number>()
+      for (const { entry, service } of known) {
+        const key = serviceKey(entry.mapping, service.id)
+        const at = readNow.has(key) ? started : current.readAt.get(key)
+        if (at !== undefined) readAt.set(key, at)
+      }
+      yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      if (read.length === 0 && removed === 0) return
+      yield* Effect.logDebug("Cloud Map read", {
+        services: read.map((c) => `${c.mapping.namespace}/${c.service.name}`),
         removedServices: removed
       })
-      yield* converge("fast", replaceServices(snapshot, changed, yield* Clock.currentTimeMillis), started)
+      const kind = read.length === known.length ? "full" : "fast"
+      yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started)
     })
 
-    return { fullRefresh, fastRefresh, state }
+    /** The first round (or, until one succeeds, every round) reads everything. */
+    const round: Effect.Effect<void, never, CloudMap> = Effect.flatMap(
+      Ref.get(state),
+      (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
+    )
+
+    return { round, state }
   })
 
 const desiredKey = (d: Desired) => JSON.stringify(d)

@@ -22,7 +22,7 @@ describe("readAgentConfig", () => {
     const c = r.success
     expect(c.region).toBe("us-east-1")
     expect(c.namespaces).toEqual([{ namespace: "apps", domain: "example.com", mode: "host" }])
-    expect(c.refreshSeconds).toBe(30)
+    expect(c.refreshSeconds).toBe(5)
     expect(c.applyMode).toBe("on")
     expect(c.listenPort).toBe(80)
     expect(c.healthPort).toBe(3000)

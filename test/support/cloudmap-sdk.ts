@@ -3,8 +3,10 @@ import {
   CreateServiceCommand,
   DeregisterInstanceCommand,
   ListNamespacesCommand,
+  DiscoverInstancesRevisionCommand,
   RegisterInstanceCommand,
-  ServiceDiscoveryClient
+  ServiceDiscoveryClient,
+  UpdateInstanceCustomHealthStatusCommand
 } from "@aws-sdk/client-servicediscovery"
 
 export const sdkFor = (url: string) =>
@@ -40,3 +42,9 @@ export const createService = async (client: ServiceDiscoveryClient, namespace: s
   }))
   return r.Service!.Id!
 }
+
+export const setHealth = (client: ServiceDiscoveryClient, serviceId: string, instanceId: string, status: "HEALTHY" | "UNHEALTHY") =>
+  client.send(new UpdateInstanceCustomHealthStatusCommand({ ServiceId: serviceId, InstanceId: instanceId, Status: status }))
+
+export const revisionOf = async (client: ServiceDiscoveryClient, namespace: string, service: string) =>
+  (await client.send(new DiscoverInstancesRevisionCommand({ NamespaceName: namespace, ServiceName: service }))).InstancesRevision
