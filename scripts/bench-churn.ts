@@ -33,7 +33,7 @@
  *
  * Reloads: `show proc` on the master socket (src/haproxy/master-cli.ts) before and after.
  * Cloud Map calls per minute: the mock's `GET /_mock/calls`, zeroed once the system is ready,
- * read after a window of 2 × REFRESH_RATE, for 100 and 1,000 services (syntheticFixture, one
+ * read after a window of 2 × REFRESH_RATE (at least 60 s), for 100 and 1,000 services (syntheticFixture, one
  * instance each, ports nobody listens on).
  *
  * Everything listens on 127.0.0.1; every loop has a deadline; every process started here (the
@@ -105,7 +105,7 @@ const P = QUICK
 /**
  * When changes happen. Each churn service's first change comes U(0, 10 s) after the load starts and
  * every next one U(4, 16) s after the previous one STARTED (not after it converged), so changes hit
- * the pollers' cycles (revision poll / baseline poll, service listing, full refresh) at a uniformly random
+ * the pollers' cycles (polling round / baseline poll, service listing, REFRESH_RATE reads) at a uniformly random
  * phase; measuring from convergence would phase-lock every change to the poll that converged the
  * previous one and bias the numbers. Changes of one service may overlap; each instance has its own
  * backend, so each is still measured on its own. A health flip needs the previous flip of the same
@@ -734,11 +734,11 @@ const measureCalls = async (
   try {
     await sut.waitRouted(services, undefined, 180_000)
     const readyAfterS = (Date.now() - t0) / 1000
-    // One more beat so the first full refresh's own calls are behind us.
+    // One more beat so the first round's reads of every service are behind us.
     await sleep(2_000)
     await resetMockCalls(mock)
     const windowStart = Date.now()
-    const windowEnd = windowStart + (P.callsWindowS > 0 ? P.callsWindowS : 2 * DEFAULTS.refreshSeconds) * 1000
+    const windowEnd = windowStart + (P.callsWindowS > 0 ? P.callsWindowS : Math.max(60, 2 * DEFAULTS.refreshSeconds)) * 1000
     while (Date.now() < windowEnd) await sleep(Math.min(1_000, windowEnd - Date.now()))
     const calls = await mockCalls(mock)
     const windowS = (Date.now() - windowStart) / 1000
@@ -988,10 +988,13 @@ const renderSection = (
   const b1000 = callsOf("baseline", 1000)
   const nInst = (r: ChurnResult) => r.changes.filter((c) => c.kind !== "new service").length
   const nNew = (r: ChurnResult) => r.changes.filter((c) => c.kind === "new service").length
-  const revisionPeriod = (c: CallsResult) => {
-    const perMin = c.perMinute["DiscoverInstancesRevision"] ?? 0
-    return perMin === 0 ? "?" : `${(60 / (perMin / c.services)).toFixed(0)} s`
+  // Every round makes one call per service: DiscoverInstancesRevision, or DiscoverInstances when due.
+  const periodOf = (c: CallsResult, operations: ReadonlyArray<string>) => {
+    const perMin = operations.reduce((n, op) => n + (c.perMinute[op] ?? 0), 0)
+    return perMin === 0 ? "?" : `${(60 / (perMin / c.services)).toFixed(1)} s`
   }
+  const roundPeriod = (c: CallsResult) => periodOf(c, ["DiscoverInstancesRevision", "DiscoverInstances"])
+  const readPeriod = (c: CallsResult) => periodOf(c, ["DiscoverInstances"])
   const perReload = reloadsB !== undefined && reloadsB > 0 ? Math.round((b.loadConnects - LOAD_CONNECTIONS) / reloadsB) : undefined
 
   const d = DEFAULTS
@@ -1025,12 +1028,13 @@ const renderSection = (
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      `What dominates is the revision poll: a DiscoverInstancesRevision round starts every REVISION_POLL_RATE = ${poll} (±20 % jitter), and ` +
+      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±20 % jitter), and ` +
       `a round itself takes services ÷ CLOUDMAP_RATE_LIMIT (${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
       "runtime API then takes well under 0.2 s (new servers start with a short slowstart, so their first request can come a little later). " +
-      `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}, far off the targets, because a health change does not bump ` +
-      `InstancesRevision: only the full refresh (REFRESH_RATE = ${fmtS(d.refreshSeconds)}, ±20 %) sees it, so the expected wait is about half of that. ` +
+      `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}. A health change does not bump InstancesRevision, so only a ` +
+      `service's DiscoverInstances read sees it; each service is re-read at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} ` +
+      `(with ${poll} rounds: every second round, about every ${fmtS(2 * d.revisionPollSeconds)}), so the expected wait is about half of that. ` +
       `All ${nInst(a)} instance changes together: ${verdict(allA)}; max ${secs(allA.max)}. ` +
       `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the next service listing, then a coalesced reload.`
   )
@@ -1067,15 +1071,16 @@ const renderSection = (
   if (a100 !== undefined && a1000 !== undefined) {
     reading.push(
       `* **Cloud Map calls.** (a) makes ~${Math.round(a100.totalPerMinute).toLocaleString("en-US")} calls/min for 100 services: one ` +
-        `DiscoverInstancesRevision per service per revision round (measured: one round every ${revisionPeriod(a100)}), ` +
+        `call per service per polling round (measured: one round every ${roundPeriod(a100)}): DiscoverInstances when the service's ` +
+        `REFRESH_RATE read is due (measured: every ${readPeriod(a100)} per service), DiscoverInstancesRevision otherwise; and ` +
         `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute (services are re-listed every ` +
-        `SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)} and by the full refresh), and every ~${fmtS(d.refreshSeconds)} a full refresh ` +
-        "with one DiscoverInstances per service. " +
+        `SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)}). ` +
         `At 1,000 services it makes ~${Math.round(a1000.totalPerMinute).toLocaleString("en-US")}/min: the client-side token bucket ` +
-        `(CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ${(rate * 60).toLocaleString("en-US")}/min) is the ceiling. A revision round over 1,000 services ` +
-        `takes ${fmtS(1000 / rate)} by itself and the full refresh (1,000 DiscoverInstances) runs under the same lock, so at that size a round ` +
-        `completes about every ${revisionPeriod(a1000)}, not every ${poll}, and convergence is correspondingly slower than measured above ` +
-        `with up to ${churnServices} services. ` +
+        `(CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ${(rate * 60).toLocaleString("en-US")}/min) is the ceiling. A round over 1,000 services ` +
+        `takes ${fmtS(1000 / rate)} by itself, so at that size a round completes about every ${roundPeriod(a1000)}, not every ${poll}; every ` +
+        "service is then due for its read in every round, so the calls are DiscoverInstances (the quota with less room: 1,000/s per " +
+        "account against 3,000/s), and convergence is correspondingly slower than measured above " +
+        `with up to ${churnServices} services (docs/deployment-ecs.md §7 gives settings for large fleets). ` +
         (b1000 === undefined
           ? ""
           : `The baseline polling every ${fmtS(BASELINE_POLL_MS / 1000)} makes ~${Math.round(b1000.totalPerMinute).toLocaleString("en-US")}/min at 1,000 services (unthrottled). `) +
@@ -1106,7 +1111,7 @@ const renderSection = (
     "* Convergence, measured on the backends from the moment the SDK call returned: add / move / healthy / new service = first request served by " +
     `the new instance (new port); remove / unhealthy = last request served, confirmed by ${QUIET_MS / 1000} s of silence while the probe keeps hitting the host.`,
     "* Reloads: `show proc` on the master socket before and after the churn. Calls: the mock's `GET /_mock/calls`, zeroed once the system served " +
-    "its first configuration, read after the window shown (2 × REFRESH_RATE); 100 and 1,000 services with one instance each.",
+    "its first configuration, read after the window shown (2 × REFRESH_RATE, at least 60 s); 100 and 1,000 services with one instance each.",
     `* (a) the agent, \`bun src/main.ts run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
     `SERVICE_LIST_RATE ${DEFAULTS.serviceListSeconds}, REFRESH_RATE ${DEFAULTS.refreshSeconds}, RELOAD_MIN_INTERVAL ${DEFAULTS.reloadMinIntervalSeconds}, ` +
     `CLOUDMAP_RATE_LIMIT ${DEFAULTS.cloudMap.requestsPerSecond}, CLOUDMAP_CONCURRENCY ${DEFAULTS.cloudMap.concurrency}, ` +
