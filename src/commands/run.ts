@@ -68,7 +68,7 @@ export const runAgent = (config: AgentConfig) =>
         port: config.healthPort,
         status: statusNow,
         maxStalenessMs: config.readyMaxStalenessSeconds * 1000,
-        // A round may wait for a full refresh of every service (services / CLOUDMAP_RATE_LIMIT s).
+        // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
         maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
         dryRun
       })
