@@ -17,7 +17,7 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { isDue, spreadReadAt } from "./read-schedule.ts"
-import { knownRevision, replaceServices, retainListedServices } from "./snapshot-update.ts"
+import { knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -84,6 +84,23 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       ])
     }
 
+    /** Metrics of a round that read instances; returns its end time. */
+    const recordRound = (kind: "full" | "fast", started: number, outcome: "ok" | "partial" | "failed") =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome }), 1)
+        yield* Metric.update(Metric.withAttributes(M.refreshSeconds, { kind }), (now - started) / 1000)
+        if (outcome !== "failed") yield* Metric.update(M.lastSuccessTimestamp, now / 1000)
+        return now
+      })
+
+    /** Every read matched what is applied: Cloud Map was reached, nothing to plan. */
+    const confirm = (kind: "full" | "fast", started: number) =>
+      Effect.gen(function*() {
+        const now = yield* recordRound(kind, started, "ok")
+        yield* updateStatus((s) => ({ ...s, lastRefresh: { at: now, kind, ok: true, durationMs: now - started }, lastSuccessAt: now }))
+      })
+
     /** Plan, guard and apply a new snapshot (already fetched). */
     const converge = (kind: "full" | "fast", fresh: Snapshot, started: number) =>
       Effect.gen(function*() {
@@ -111,12 +128,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const outcome: ApplyOutcome = heldBack
           ? { _tag: "Unchanged" }
           : yield* options.apply(current.applied, desired)
-        const now = yield* Clock.currentTimeMillis
         const ok = reachedCloudMap(fresh)
         yield* publishCounts(desired, merged.failures)
-        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome: ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed" }), 1)
-        yield* Metric.update(Metric.withAttributes(M.refreshSeconds, { kind }), (now - started) / 1000)
-        if (ok) yield* Metric.update(M.lastSuccessTimestamp, now / 1000)
+        const now = yield* recordRound(kind, started, ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed")
         yield* Ref.update(state, (s) => ({
           ...s,
           snapshot: guarded.snapshot,
@@ -274,6 +288,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         removedServices: removed
       })
       const kind = read.length === known.length ? "full" : "fast"
+      // The usual round: due reads that found nothing new. Planning is skipped, unless a rejected
+      // candidate waits for its retry.
+      if (removed === 0 && current.rejectedHash === undefined && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
       yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started)
     })
 

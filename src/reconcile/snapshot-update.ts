@@ -1,12 +1,24 @@
-/** Pure helpers for the fast path: the revision a snapshot holds, and replacing services in it. */
-import { type DiscoveredService, mappingKey, type NamespaceMapping, type Snapshot } from "../model/snapshot.ts"
+/**
+ * Pure helpers for the polling rounds: the revision a snapshot holds, whether fresh reads change
+ * it, and replacing services in it.
+ */
+import {
+  type DiscoveredInstance,
+  type DiscoveredService,
+  mappingKey,
+  type NamespaceMapping,
+  type Snapshot
+} from "../model/snapshot.ts"
 
 const sameMapping = (a: NamespaceMapping, b: NamespaceMapping) => mappingKey(a) === mappingKey(b)
 
-export const knownRevision = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): number | undefined => {
+const findService = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): DiscoveredService | undefined => {
   const ns = snapshot.namespaces.find((n) => sameMapping(n.mapping, mapping))
-  if (ns?._tag !== "Ok") return undefined
-  const service = ns.services.find((s) => s.id === serviceId)
+  return ns?._tag === "Ok" ? ns.services.find((s) => s.id === serviceId) : undefined
+}
+
+export const knownRevision = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): number | undefined => {
+  const service = findService(snapshot, mapping, serviceId)
   return service?._tag === "Ok" ? service.revision : undefined
 }
 
@@ -14,6 +26,23 @@ export interface ServiceUpdate {
   readonly mapping: NamespaceMapping
   readonly service: DiscoveredService
 }
+
+const instanceKey = (i: DiscoveredInstance) =>
+  JSON.stringify([i.id, i.health ?? null, Object.entries(i.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))])
+
+/**
+ * True when every update is a successful read identical to what the snapshot holds (Cloud Map
+ * returns instances in random order, so order does not count): nothing to plan or apply.
+ */
+export const sameAsSnapshot = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>): boolean =>
+  updates.every((u) => {
+    if (u.service._tag !== "Ok") return false
+    const held = findService(snapshot, u.mapping, u.service.id)
+    if (held?._tag !== "Ok" || held.name !== u.service.name || held.revision !== u.service.revision) return false
+    if (held.instances.length !== u.service.instances.length) return false
+    const keys = new Set(held.instances.map(instanceKey))
+    return u.service.instances.every((i) => keys.has(instanceKey(i)))
+  })
 
 /** The snapshot with the given services replaced (services unknown to it are appended). */
 export const replaceServices = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>, takenAt: number): Snapshot => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { NamespaceMapping, Snapshot } from "../../src/model/snapshot.ts"
-import { knownRevision, replaceServices, retainListedServices } from "../../src/reconcile/snapshot-update.ts"
+import { knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "../../src/reconcile/snapshot-update.ts"
 
 const mapping: NamespaceMapping = { namespace: "apps", domain: "example.com", mode: "host" }
 const svc = (id: string, revision: number) => ({ _tag: "Ok" as const, id, name: id, revision, instances: [] })
@@ -31,5 +31,28 @@ describe("fast-path snapshot updates", () => {
     const failed = retainListedServices(snapshot, [{ mapping, serviceIds: undefined }])
     expect(failed.snapshot).toBe(snapshot)
     expect(failed.removed).toBe(0)
+  })
+
+  it("tells reads that change nothing (instances in any order) from reads that change something", () => {
+    const i = (id: string, port: string, health: "HEALTHY" | "UNHEALTHY" = "HEALTHY") => ({
+      id,
+      attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: port },
+      health
+    })
+    const held: Snapshot = {
+      takenAt: 0,
+      namespaces: [{ _tag: "Ok", mapping, id: "ns", httpName: "apps", services: [{ ...svc("a", 1), instances: [i("x", "80"), i("y", "81")] }] }]
+    }
+    const read = (instances: ReadonlyArray<ReturnType<typeof i>>, revision = 1) => [{ mapping, service: { ...svc("a", revision), instances } }]
+    expect(sameAsSnapshot(held, read([i("y", "81"), i("x", "80")]))).toBe(true)
+    expect(sameAsSnapshot(held, [])).toBe(true)
+    // Attribute order does not count either.
+    expect(sameAsSnapshot(held, read([{ id: "y", attributes: { AWS_INSTANCE_PORT: "81", AWS_INSTANCE_IPV4: "10.0.0.1" }, health: "HEALTHY" as const }, i("x", "80")]))).toBe(true)
+    expect(sameAsSnapshot(held, read([i("x", "80"), i("y", "81", "UNHEALTHY")]))).toBe(false)
+    expect(sameAsSnapshot(held, read([i("x", "80"), i("y", "82")]))).toBe(false)
+    expect(sameAsSnapshot(held, read([i("x", "80")]))).toBe(false)
+    expect(sameAsSnapshot(held, read([i("x", "80"), i("y", "81")], 2))).toBe(false)
+    expect(sameAsSnapshot(held, [{ mapping, service: { _tag: "Failed", id: "a", name: "a", error: "throttled" } }])).toBe(false)
+    expect(sameAsSnapshot(held, [{ mapping, service: svc("new", 1) }])).toBe(false)
   })
 })
