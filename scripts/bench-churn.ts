@@ -79,7 +79,7 @@ const QUICK = ARGS.includes("--quick")
 const WRITE = ARGS.includes("--write") || ARGS.some((a) => a.startsWith("--out=")) || (!QUICK && !ARGS.includes("--no-write"))
 const ROOT = new URL("..", import.meta.url).pathname
 const BUN = join(ROOT, "node_modules/.bin/bun")
-const HAPROXY = existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy"
+const HAPROXY = process.env["HAPROXY_BIN"] ?? (existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy")
 
 const P = QUICK
   ? {

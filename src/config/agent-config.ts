@@ -6,7 +6,7 @@
  * `readAgentConfig` is pure: it takes an env record and returns either the config or EVERY
  * problem found (variable, offending value — never a secret — and what is expected).
  */
-import { cpus } from "node:os"
+import { availableParallelism } from "node:os"
 import { isAbsolute } from "node:path"
 import { Redacted, Result, Schema } from "effect"
 import { normaliseHostname } from "../model/grammar.ts"
@@ -81,7 +81,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "LISTEN_PORT", default: "80", meaning: "HAProxy's HTTP port." },
   { name: "CONFIG_DIR", default: "/var/lib/cloudmap-haproxy", meaning: "Absolute directory for haproxy.cfg, map files, sockets and rejected candidates." },
   { name: "HAPROXY_BIN", default: "haproxy", meaning: "HAProxy executable (looked up in PATH)." },
-  { name: "HAPROXY_NBTHREAD", default: "CPUs, at most 4", meaning: "HAProxy worker threads (set explicitly: memory grows per thread)." },
+  { name: "HAPROXY_NBTHREAD", default: "CPUs this process may use, at most 4", meaning: "HAProxy worker threads (set explicitly: memory grows per thread)." },
   { name: "HARD_STOP_AFTER", default: "60", meaning: "Seconds an old HAProxy worker may live after a reload or stop." },
   { name: "HEALTH_ADDRESS", default: "127.0.0.1", meaning: "Address of the agent's /healthz /readyz /metrics /status (0.0.0.0 for ALB health checks)." },
   { name: "HEALTH_PORT", default: "3000", meaning: "Port of the agent's own endpoints." },
@@ -256,7 +256,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
     r.problem("CONFIG_DIR", configDir, "an absolute path made of A-Z a-z 0-9 _ . - /")
   }
   const haproxyBin = r.raw("HAPROXY_BIN") ?? "haproxy"
-  const nbthread = r.number("HAPROXY_NBTHREAD", Math.max(1, Math.min(4, cpus().length)), { min: 1, max: 64, integer: true })
+  const nbthread = r.number("HAPROXY_NBTHREAD", Math.max(1, Math.min(4, availableParallelism())), { min: 1, max: 64, integer: true })
   const hardStopAfterSeconds = r.number("HARD_STOP_AFTER", 60, { min: 1, max: 86_400, integer: true })
   const healthAddress = r.raw("HEALTH_ADDRESS") ?? "127.0.0.1"
   if (!/^[0-9a-f.:]+$/i.test(healthAddress)) r.problem("HEALTH_ADDRESS", healthAddress, "an IPv4/IPv6 address")

@@ -254,7 +254,9 @@ export const reload = (
 
     const before = yield* showProc(socketPath, { socket: socketOpts() })
     const R = before.master.reloads
-    const W = before.workers[before.workers.length - 1]?.pid ?? -1
+    // 3.2 lists the worker that survived a failed reload under "old workers" (with no current one).
+    const serving = (p: ShowProc) => p.workers.length > 0 ? p.workers : p.oldWorkers.slice(-1)
+    const W = serving(before).at(-1)?.pid ?? -1
 
     // 3.x waits for the reload to finish before answering, so give it the remaining budget.
     const answer = yield* sendCommand(socketPath, "reload", {
@@ -279,7 +281,7 @@ export const reload = (
         masterReloads: p?.master.reloads ?? R,
         failedCount: p?.master.failed ?? 0,
         previousWorkerPid: W,
-        currentWorkerPids: p?.workers.map((w) => w.pid) ?? [],
+        currentWorkerPids: p === undefined ? [] : serving(p).map((w) => w.pid),
         durationMs: Date.now() - started,
         answer: answer.trim(),
         logLines: []

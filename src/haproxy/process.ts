@@ -4,7 +4,8 @@
  *
  * - stdout/stderr lines go to a bounded ring buffer (diagnostics, ExitInfo)
  *   and to the `onLog` callback (the agent logs them as JSON);
- * - start completes when the master CLI answers `show proc` with a worker;
+ * - start completes when the master CLI answers `show proc` with a worker and the master has
+ *   logged "Loading success." (on 3.1+ a worker is listed before it has parsed and bound);
  * - `exited` resolves when the master exits;
  * - `softStop` is SIGUSR1 (stop accepting, finish in-flight), then SIGTERM,
  *   then SIGKILL;
@@ -200,8 +201,10 @@ export const makeHaproxyProcess = (
           socket: { connectTimeout: Duration.seconds(1), responseTimeout: Duration.seconds(5) }
         }))
         if (polled._tag === "Success") {
-          if (polled.success.workers.length > 0) return polled.success
-          lastError = "the master is up but has no worker yet"
+          // 3.1+: the worker parses the config and binds after it is listed; the master prints
+          // "Loading success." once the worker reported READY (2.6 prints it too, after the fork).
+          if (polled.success.workers.length > 0 && ring.snapshot().some((l) => l.line.includes("Loading success"))) return polled.success
+          lastError = "the master is up but has no ready worker yet"
         } else {
           lastError = polled.failure.message
         }

@@ -30,6 +30,7 @@ const agentEnv = (extra: Record<string, string> = {}) => ({
   NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test" }]),
   STATS_PASSWD: "s",
   PROM_PASSWD: "p",
+  ...(process.env.HAPROXY_BIN === undefined ? {} : { HAPROXY_BIN: process.env.HAPROXY_BIN }),
   ...extra
 })
 
@@ -66,8 +67,8 @@ describe("compiled binary", () => {
     const out = join(work, "render")
     const { stderr } = await run(binary, ["render", "--out", out], { env: agentEnv() })
     expect(stderr).toContain("web.example.test")
-    const { stdout } = await run("haproxy", ["-c", "-f", join(out, "haproxy.cfg")])
-    expect(stdout).toContain("valid")
+    // Exit 0 is the verdict (`run` rejects otherwise); 3.x prints nothing on success, 2.6 "valid".
+    await run(process.env["HAPROXY_BIN"] ?? "haproxy", ["-c", "-f", join(out, "haproxy.cfg")])
   })
 
   it("exits 78 naming every bad variable", async () => {

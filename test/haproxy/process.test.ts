@@ -79,7 +79,7 @@ describe("HaproxyProcess (real haproxy)", () => {
       assert.deepStrictEqual(reply, { status: 200, body: "a\n" })
       assert.isTrue(yield* hx.isRunning)
       assert.isTrue(logs.some((l) => l.line.includes("Loading success")))
-      assert.isTrue((yield* hx.recentLogs).some((l) => l.line.includes("New worker")))
+      assert.isTrue((yield* hx.recentLogs).some((l) => /New worker|Initializing new worker/.test(l.line)))
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("reload() after a config change: new worker pid, new config served", () =>
@@ -139,16 +139,18 @@ describe("HaproxyProcess (real haproxy)", () => {
       yield* timing("failed reload (bind conflict) → ReloadFailed", Date.now() - started)
       assert.strictEqual(error._tag, "ReloadFailed")
       if (error._tag !== "ReloadFailed") return
-      assert.strictEqual(error.reason, "failed-count")
+      // 2.6: no answer, verdict from show proc; 3.x: `Success=0`.
+      assert.include(["failed-count", "success-0"], error.reason)
       assert.strictEqual(error.failedCount, 1)
       assert.strictEqual(error.previousWorkerPid, oldWorker)
+      // 3.2 lists the surviving worker under "# old workers" after a failed reload: still reported.
       assert.deepStrictEqual(error.currentWorkerPids, [oldWorker])
       assert.isTrue(error.logLines.some((l) => /cannot bind|Address already in use|Loading failure/.test(l)))
       assert.include(error.message, "keeps serving")
 
       // The old worker still serves the old config.
       const after = yield* hx.showProc
-      assert.deepStrictEqual(after.workers.map((w) => w.pid), [oldWorker])
+      assert.deepStrictEqual([...after.workers, ...after.oldWorkers].map((w) => w.pid), [oldWorker])
       assert.deepStrictEqual(yield* httpBodies(s.port, 2), ["200 a", "200 a"])
 
       // Fixing the file and reloading again succeeds and resets the failure count.

@@ -74,7 +74,9 @@ describe.each(cases)("golden $name", (c) => {
     ) as Record<(typeof RENDERED_FILE_NAMES)[number], string>
     expect(relocated["haproxy.cfg"]).toContain(`map(${dir}/hosts.map)`)
     const result = checkConfig(writeRendered(dir, relocated))
-    expect(result.output).not.toMatch(/\[(WARNING|ALERT)\]/)
+    // nbthread 4 on a machine with fewer CPUs draws a warning from 3.x: about the machine, not the file.
+    const problems = result.output.split("\n").filter((l) => /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l))
+    expect(problems).toEqual([])
     expect(result.ok, result.output).toBe(true)
   })
 })

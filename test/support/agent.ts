@@ -55,6 +55,8 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
       RELOAD_MIN_INTERVAL: "0",
       DRAIN_SECONDS: "5",
       LOG_LEVEL: "debug",
+      // Another HAProxy build under test (HAPROXY_BIN=...): the agent and the fault wrapper use it.
+      ...(process.env.HAPROXY_BIN === undefined ? {} : { HAPROXY_BIN: process.env.HAPROXY_BIN, REAL_HAPROXY: process.env.HAPROXY_BIN }),
       ...env
     },
     stdio: ["ignore", "pipe", "pipe"]
