@@ -18,7 +18,8 @@
  *
  * Flags: --idle-seconds N (300), --start-runs N (5), --refreshes N (30), --services N (1000),
  * --big-refreshes N (3), --settle-seconds N (60), --phases start,idle,refresh,big (all),
- * --rebuild (build even if dist/cloudmap-haproxy exists), --json FILE (results as JSON).
+ * --rebuild (build even if dist/cloudmap-haproxy exists), --json FILE (results as JSON),
+ * --binary PATH (measure another build of the agent instead of dist/cloudmap-haproxy; never built).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -30,7 +31,7 @@ import { type Fixture, demoFixture, syntheticFixture } from "../src/mock/fixture
 import { type MockCloudMapHandle, startMockCloudMap } from "../src/mock/server.ts"
 
 const ROOT = join(new URL(".", import.meta.url).pathname, "..")
-const BINARY = join(ROOT, "dist/cloudmap-haproxy")
+const DEFAULT_BINARY = join(ROOT, "dist/cloudmap-haproxy")
 
 // ---------------------------------------------------------------------------------------------
 // arguments
@@ -56,6 +57,8 @@ const SERVICES = Math.max(1, Math.round(flag("services", 1000)))
 const BIG_REFRESHES = Math.max(1, Math.round(flag("big-refreshes", 3)))
 const SETTLE_SECONDS = flag("settle-seconds", 60)
 const REBUILD = argv.includes("--rebuild")
+const BINARY = stringFlag("binary") ?? DEFAULT_BINARY
+if (BINARY !== DEFAULT_BINARY && REBUILD) throw new Error("--rebuild builds dist/cloudmap-haproxy only; drop it with --binary")
 const JSON_OUT = stringFlag("json")
 const ALL_PHASES = ["start", "idle", "refresh", "big"] as const
 const PHASES: ReadonlySet<string> = new Set((stringFlag("phases") ?? ALL_PHASES.join(",")).split(",").map((p) => p.trim()))
@@ -323,8 +326,8 @@ const gitDescribe = (() => {
 })()
 
 /**
- * The floor: a bun-compiled node:http server that does nothing, built with the same flags as the
- * agent, idle for 15 s. Shows how much of the agent's RSS is the runtime itself.
+ * The floor: a bun-compiled node:http server that does nothing, built with the agent's flags
+ * (package.json's build script), idle for 15 s. Shows how much of the agent's RSS is the runtime itself.
  */
 const runtimeBaseline = async (): Promise<{ rssBytes: number | undefined; anonBytes: number | undefined; fileBytes: number | undefined }> => {
   const dir = join(workRoot, "baseline")
@@ -332,10 +335,10 @@ const runtimeBaseline = async (): Promise<{ rssBytes: number | undefined; anonBy
   const bin = join(dir, "hello")
   spawnSync("mkdir", ["-p", dir])
   writeFileSync(src, 'import { createServer } from "node:http"\ncreateServer((_req, res) => res.end("ok")).listen(Number(process.env["PORT"]), "127.0.0.1")\n')
-  const b = spawnSync(join(ROOT, "node_modules/.bin/bun"), [
-    "build", "--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig", src, "--outfile", bin
-  ], { encoding: "utf8" })
+  // package.json's build flags, with hello.ts as the entry point.
+  const words = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build.trim().split(/\s+/)
+  const flags = words.slice(1).filter((w, i, all) => w.startsWith("--") && w !== "--outfile" && all[i - 1] !== "--outfile")
+  const b = spawnSync(join(ROOT, "node_modules/.bin/bun"), ["build", ...flags, src, "--outfile", bin], { encoding: "utf8" })
   if (b.status !== 0) return { rssBytes: undefined, anonBytes: undefined, fileBytes: undefined }
   const port = await freePort()
   const child = spawn(bin, [], { env: { PORT: String(port) }, stdio: "ignore" })
@@ -350,7 +353,8 @@ const runtimeBaseline = async (): Promise<{ rssBytes: number | undefined; anonBy
 }
 
 const main = async () => {
-  if (REBUILD || !existsSync(BINARY)) {
+  if (BINARY !== DEFAULT_BINARY && !existsSync(BINARY)) throw new Error(`--binary ${BINARY}: no such file`)
+  if (BINARY === DEFAULT_BINARY && (REBUILD || !existsSync(BINARY))) {
     log("building dist/cloudmap-haproxy (npm run build)...")
     const b = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" })
     if (b.status !== 0) throw new Error("npm run build failed")
@@ -416,7 +420,8 @@ const main = async () => {
     const agent = await startAgent("idle", demo.url, {})
     await waitReady(agent, 60_000)
     const rssAtReady = rssBytes(agent.pid)
-    log(`idle: ready, RSS ${mb(rssAtReady)}; idling ${IDLE_SECONDS} s...`)
+    const atReady = rssBreakdown(agent.pid)
+    log(`idle: ready, RSS ${mb(rssAtReady)} (anon ${mb(atReady?.anonBytes)}, file ${mb(atReady?.fileBytes)}); idling ${IDLE_SECONDS} s...`)
     const cpu0 = cpuSeconds(agent.pid)
     const t0 = performance.now()
     const samples: Array<{ seconds: number; rssBytes: number; anonBytes: number | undefined }> = []
@@ -433,6 +438,7 @@ const main = async () => {
     const idle = {
       seconds: wall,
       rssAtReadyBytes: rssAtReady,
+      rssAtReadyBreakdown: atReady,
       rssEndBytes: rss.at(-1),
       rssMaxBytes: Math.max(...rss),
       rssMinBytes: Math.min(...rss),
@@ -444,7 +450,7 @@ const main = async () => {
       samples
     }
     results["idle"] = idle
-    log(`idle: ${wall.toFixed(0)} s, RSS end ${mb(idle.rssEndBytes)} (min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}), CPU ${cpu.toFixed(2)} s = ${idle.cpuPercent.toFixed(3)} %`)
+    log(`idle: ${wall.toFixed(0)} s, RSS end ${mb(idle.rssEndBytes)} (anon ${mb(idle.rssEndBreakdown?.anonBytes)}, file ${mb(idle.rssEndBreakdown?.fileBytes)}; min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}), CPU ${cpu.toFixed(2)} s = ${idle.cpuPercent.toFixed(3)} %`)
     rows.push(
       `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MiB: ${verdict(idle.rssMaxBytes <= MB64)} |`,
       `| … of which anonymous (heap, JIT) / file-backed (executable pages) | ${mb(idle.rssEndBreakdown?.anonBytes)} / ${mb(idle.rssEndBreakdown?.fileBytes)} | |`,

@@ -3,7 +3,7 @@
  * under Deno, against the mock Cloud Map and Debian's HAProxy.
  */
 import { execFile, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -16,6 +16,16 @@ import { type Backends, startBackends } from "../support/backends.ts"
 import { freePort } from "../support/ports.ts"
 
 const run = promisify(execFile)
+
+/** package.json's `build` script as arguments for bun, writing to `outfile`. */
+const buildArgs = (outfile: string): Array<string> => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { build: string } }
+  const words = pkg.scripts.build.trim().split(/\s+/)
+  const out = words.indexOf("--outfile")
+  if (words[0] !== "bun" || out === -1) throw new Error(`unexpected build script: ${pkg.scripts.build}`)
+  words.splice(out, 2, "--outfile", outfile)
+  return words.slice(1)
+}
 const work = mkdtempSync(join(tmpdir(), "cmh-dist-"))
 const binary = join(work, "cloudmap-haproxy")
 let mock: MockCloudMapHandle
@@ -44,10 +54,8 @@ beforeAll(async () => {
       }]
     }
   })
-  await run(BUN, [
-    "build", "--compile", "--minify", "--bytecode", "--format=esm", "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig", join(ROOT, "src/main.ts"), "--outfile", binary
-  ], { cwd: ROOT, timeout: 240_000 })
+  // Exactly package.json's build command (its flags shape the binary's memory), into our directory.
+  await run(BUN, buildArgs(binary), { cwd: ROOT, timeout: 240_000 })
 }, 300_000)
 
 afterAll(async () => {
