@@ -6,7 +6,7 @@
  *   2. time from process start to the first applied configuration (`/readyz` 200), next to the
  *      Cloud Map time of that first refresh (from /status), median of several runs;
  *   3. RSS (VmRSS, MiB) and CPU after an idle period (demo fixture, default settings);
- *   4. CPU per full refresh (REFRESH_RATE=1, the revision poll out of the way);
+ *   4. CPU per full round (REFRESH_RATE=1 and REVISION_POLL_RATE=1: every round reads every service);
  *   5. the same with 1,000 services × 2 instances: start to ready, RSS, CPU per refresh, and
  *      steady-state CPU at default settings.
  *
@@ -329,6 +329,17 @@ const gitDescribe = (() => {
  * The floor: a bun-compiled node:http server that does nothing, built with the agent's flags
  * (package.json's build script), idle for 15 s. Shows how much of the agent's RSS is the runtime itself.
  */
+/**
+ * Drops one file's pages from the page cache (GNU dd: `iflag=nocache count=0`), as after an image
+ * pull. RssFile counts what the kernel maps on a page fault, and it maps up to 64 KiB around the
+ * faulting page when those pages are cached: a binary just written by the build (all cached)
+ * shows about 5 MiB more file-backed RSS than the same binary started cold, as in a new container.
+ */
+const dropFromPageCache = (path: string) => {
+  const r = spawnSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"])
+  if (r.status !== 0) log(`could not drop ${path} from the page cache (dd exit ${r.status}); file-backed RSS may read high`)
+}
+
 const runtimeBaseline = async (): Promise<{ rssBytes: number | undefined; anonBytes: number | undefined; fileBytes: number | undefined }> => {
   const dir = join(workRoot, "baseline")
   const src = join(dir, "hello.ts")
@@ -341,6 +352,7 @@ const runtimeBaseline = async (): Promise<{ rssBytes: number | undefined; anonBy
   const b = spawnSync(join(ROOT, "node_modules/.bin/bun"), ["build", ...flags, src, "--outfile", bin], { encoding: "utf8" })
   if (b.status !== 0) return { rssBytes: undefined, anonBytes: undefined, fileBytes: undefined }
   const port = await freePort()
+  dropFromPageCache(bin)
   const child = spawn(bin, [], { env: { PORT: String(port) }, stdio: "ignore" })
   try {
     for (let i = 0; i < 200 && (await get(`http://127.0.0.1:${port}/`))?.status !== 200; i++) await sleep(10)
@@ -366,7 +378,8 @@ const main = async () => {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), kernel: release(), haproxy: haproxyVersion },
     settings: { phases: [...PHASES], idleSeconds: IDLE_SECONDS, startRuns: START_RUNS, refreshes: REFRESHES, services: SERVICES, bigRefreshes: BIG_REFRESHES, settleSeconds: SETTLE_SECONDS }
   }
-  const MB64 = 64 * 1024 * 1024
+  // The target is 64 MB (decimal), i.e. 61.0 MiB.
+  const MB64 = 64_000_000
   const verdict = (ok: boolean) => (ok ? "met" : "MISSED")
   const rows: Array<string> = []
 
@@ -415,8 +428,9 @@ const main = async () => {
     rows.push(`| start → first applied config (median of ${START_RUNS}) | ${ms(start.medianReadyMs)} (Cloud Map ${ms(start.medianCloudMapMs)}, haproxy -c + start ${ms(start.medianApplyMs)}) | ≤ 1 s + Cloud Map = ${ms(budget)}: ${verdict(start.medianReadyMs <= budget)} |`)
   }
 
-  // 3. idle: defaults (REFRESH_RATE 30, REVISION_POLL_RATE 5), demo fixture
+  // 3. idle: defaults (REFRESH_RATE 5, REVISION_POLL_RATE 2), demo fixture
   if (PHASES.has("idle")) {
+    dropFromPageCache(BINARY)
     const agent = await startAgent("idle", demo.url, {})
     await waitReady(agent, 60_000)
     const rssAtReady = rssBytes(agent.pid)
@@ -452,7 +466,7 @@ const main = async () => {
     results["idle"] = idle
     log(`idle: ${wall.toFixed(0)} s, RSS end ${mb(idle.rssEndBytes)} (anon ${mb(idle.rssEndBreakdown?.anonBytes)}, file ${mb(idle.rssEndBreakdown?.fileBytes)}; min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}), CPU ${cpu.toFixed(2)} s = ${idle.cpuPercent.toFixed(3)} %`)
     rows.push(
-      `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MiB: ${verdict(idle.rssMaxBytes <= MB64)} |`,
+      `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MB (61.0 MiB): ${verdict((idle.rssEndBytes ?? Infinity) <= MB64)}; max ${verdict(idle.rssMaxBytes <= MB64)} |`,
       `| … of which anonymous (heap, JIT) / file-backed (executable pages) | ${mb(idle.rssEndBreakdown?.anonBytes)} / ${mb(idle.rssEndBreakdown?.fileBytes)} | |`,
       `| idle CPU over ${Math.round(wall)} s | ${idle.cpuPercent.toFixed(3)} % | < 1 %: ${verdict(idle.cpuPercent < 1)} |`,
       `| HAProxy RSS, master + worker (not the agent; for reference) | ${mb(idle.haproxyRssBytes)} | |`
@@ -460,9 +474,9 @@ const main = async () => {
     await stopAgent(agent)
   }
 
-  // 4. CPU per refresh, demo fixture: full refresh every second, revision poll out of the way
+  // 4. CPU per refresh, demo fixture: a round every second that reads every service (kind "full")
   if (PHASES.has("refresh")) {
-    const agent = await startAgent("refresh-demo", demo.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "3600" })
+    const agent = await startAgent("refresh-demo", demo.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "1" })
     await waitReady(agent, 60_000)
     const r = await cpuPerRefresh(agent, REFRESHES, 1_000, REFRESHES * 5_000)
     results["refreshDemo"] = { ...r, rssBytes: rssBytes(agent.pid) }
@@ -515,7 +529,7 @@ const main = async () => {
     log(`${SERVICES} services at defaults: RSS end ${mb(steady.rssEndBytes)} (max ${mb(steady.rssMaxBytes)}), CPU ${steady.steadyCpuPercent.toFixed(2)} % over ${wall.toFixed(0)} s`)
     await stopAgent(agent)
 
-    const paced = await startAgent("refresh-big", big.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "3600" })
+    const paced = await startAgent("refresh-big", big.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "1" })
     await waitReady(paced, 600_000)
     const pacedRefresh = await cpuPerRefresh(paced, BIG_REFRESHES, 2_000, BIG_REFRESHES * 120_000)
     const pacedRss = rssBytes(paced.pid)
@@ -524,7 +538,7 @@ const main = async () => {
 
     // The same refresh without pacing (CLOUDMAP_RATE_LIMIT=1000): how much of the cost comes
     // from spreading the calls over time rather than from the work per service.
-    const burst = await startAgent("refresh-big-burst", big.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "3600", CLOUDMAP_RATE_LIMIT: "1000" })
+    const burst = await startAgent("refresh-big-burst", big.url, { REFRESH_RATE: "1", REVISION_POLL_RATE: "1", CLOUDMAP_RATE_LIMIT: "1000" })
     await waitReady(burst, 600_000)
     const burstRefresh = await cpuPerRefresh(burst, BIG_REFRESHES * 5, 1_000, BIG_REFRESHES * 5 * 30_000)
     const burstRss = rssBytes(burst.pid)

@@ -11,7 +11,6 @@ import {
   ListServicesCommand,
   ServiceDiscoveryClient
 } from "@aws-sdk/client-servicediscovery"
-import { FetchHttpHandler } from "@smithy/fetch-http-handler"
 import { Cause, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../model/metrics.ts"
 import type { HealthFilter, InstanceHealth } from "../model/snapshot.ts"
@@ -124,8 +123,6 @@ export const makeCloudMap = (options: CloudMapClientOptions) =>
       region: options.region,
       // Our own retry loop (below) owns backoff, metrics and the token bucket.
       maxAttempts: 1,
-      // fetch (built into Bun, Node and Deno) costs less CPU per call than the node:http handler.
-      requestHandler: new FetchHttpHandler({ requestTimeout: options.timeoutSeconds * 1000 }),
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint, disableHostPrefix: true })
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
