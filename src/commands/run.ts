@@ -25,6 +25,7 @@ import { makeReconciler } from "../reconcile/reconciler.ts"
 import { initialStatus, type Status } from "../reconcile/status.ts"
 import { VERSION } from "../version.ts"
 import { cloudMapLayer } from "./cloudmap-layer.ts"
+import { compactHeapEvery } from "./heap-compaction.ts"
 import { loadConfig } from "./load-config.ts"
 
 const USAGE = `usage: cloudmap-haproxy [run]
@@ -205,7 +206,7 @@ export const runAgent = (config: AgentConfig) =>
       )
 
       yield* Effect.raceFirst(
-        Effect.all([pollLoop, watchWorkers], { concurrency: "unbounded", discard: true }).pipe(
+        Effect.all([pollLoop, watchWorkers, compactHeapEvery(10_000)], { concurrency: "unbounded", discard: true }).pipe(
           Effect.provide(cloudMapLayer(config))
         ),
         Deferred.await(died)

@@ -1,0 +1,17 @@
+/**
+ * Keeps the idle agent's memory flat. The compiled binary exposes `gc()` (it is built with
+ * `--compile-exec-argv=--expose-gc`); collecting every few seconds returns the garbage of each
+ * polling round at once instead of letting the heap grow by several MiB between the engine's own
+ * collections. Under Node or Deno without that flag there is no `gc()` and this does nothing.
+ */
+import { Effect } from "effect"
+
+const exposedGc = (): (() => void) | undefined => {
+  const gc = (globalThis as { readonly gc?: unknown }).gc
+  return typeof gc === "function" ? () => gc() : undefined
+}
+
+export const compactHeapEvery = (interval: number) => {
+  const gc = exposedGc()
+  return gc === undefined ? Effect.void : Effect.forever(Effect.sleep(interval).pipe(Effect.andThen(Effect.sync(gc))))
+}
