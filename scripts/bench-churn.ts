@@ -2,11 +2,12 @@
  * Churn benchmark: `npm run bench:churn` (= `bun scripts/bench-churn.ts`), `--quick` for a smoke
  * run, `--write` / `--no-write` to force or skip updating the `## Churn` section of BENCHMARKS.md
  * (a full run writes it, a quick run does not), `--out=<file>` to write that section elsewhere,
- * `--render-from=<results.json>` to rebuild the section from the raw results of an earlier full run.
+ * `--render-from=<results.json>` to rebuild the section from the raw results of an earlier full run,
+ * `--rebuild` to build dist/cloudmap-haproxy even if it exists.
  *
  * Two systems under test, run one after the other in the same invocation, against the same
  * scenario on a fresh mock Cloud Map (src/mock/server.ts) each:
- *   (a) the agent (`bun src/main.ts run`) at its default settings (read back with its own config
+ *   (a) the agent as shipped (`dist/cloudmap-haproxy run`, built when missing or with --rebuild) at its default settings (read back with its own config
  *       reader for the report). Only addresses, ports, directories, the mock endpoint, passwords
  *       and DRAIN_SECONDS=1 (shutdown only) are set;
  *   (b) the reload-every-change baseline of scripts/bench-churn-baseline.ts: a poller that
@@ -79,6 +80,8 @@ const QUICK = ARGS.includes("--quick")
 const WRITE = ARGS.includes("--write") || ARGS.some((a) => a.startsWith("--out=")) || (!QUICK && !ARGS.includes("--no-write"))
 const ROOT = new URL("..", import.meta.url).pathname
 const BUN = join(ROOT, "node_modules/.bin/bun")
+/** The agent as shipped: the compiled binary (built by `npm run build` when missing or with --rebuild). */
+const AGENT_BINARY = join(ROOT, "dist/cloudmap-haproxy")
 const HAPROXY = process.env["HAPROXY_BIN"] ?? (existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy")
 
 const P = QUICK
@@ -317,7 +320,7 @@ const startAgentSut = async (mock: MockCloudMapHandle, label: string): Promise<S
   const logPath = join(WORK, `${label}.log`)
   const logFile = createWriteStream(logPath)
   const problems: Array<string> = []
-  const child: ChildProcess = spawn(BUN, [join(ROOT, "src/main.ts"), "run"], {
+  const child: ChildProcess = spawn(AGENT_BINARY, ["run"], {
     env: agentEnv(mock, configDir, listenPort, healthPort),
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -917,6 +920,10 @@ const main = async () => {
   const load0 = loadavg()
   say(`bench:churn${QUICK ? " --quick" : ""}: ${cpus().length} vCPU, HAProxy ${haproxyVersion()}, bun ${process.versions.bun ?? "?"}, load average ${load0.map((x) => x.toFixed(2)).join(" ")}`)
   say(`work directory ${WORK}`)
+  if (ARGS.includes("--rebuild") || !existsSync(AGENT_BINARY)) {
+    say("building dist/cloudmap-haproxy (npm run build)...")
+    execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" })
+  }
 
   const a = await runChurn("agent", startAgentSut, 0xa11ce)
   const b = await runChurn("baseline", startBaselineSut, 0xa11ce)
@@ -1112,7 +1119,7 @@ const renderSection = (
     `the new instance (new port); remove / unhealthy = last request served, confirmed by ${QUIET_MS / 1000} s of silence while the probe keeps hitting the host.`,
     "* Reloads: `show proc` on the master socket before and after the churn. Calls: the mock's `GET /_mock/calls`, zeroed once the system served " +
     "its first configuration, read after the window shown (2 × REFRESH_RATE, at least 60 s); 100 and 1,000 services with one instance each.",
-    `* (a) the agent, \`bun src/main.ts run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
+    `* (a) the agent, the compiled \`dist/cloudmap-haproxy run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
     `SERVICE_LIST_RATE ${DEFAULTS.serviceListSeconds}, REFRESH_RATE ${DEFAULTS.refreshSeconds}, RELOAD_MIN_INTERVAL ${DEFAULTS.reloadMinIntervalSeconds}, ` +
     `CLOUDMAP_RATE_LIMIT ${DEFAULTS.cloudMap.requestsPerSecond}, CLOUDMAP_CONCURRENCY ${DEFAULTS.cloudMap.concurrency}, ` +
     `HAPROXY_NBTHREAD ${DEFAULTS.nbthread}, HEALTH_FILTER ${DEFAULTS.healthFilter}, MAX_REMOVAL_PERCENT ${DEFAULTS.maxRemovalPercent}. ` +
