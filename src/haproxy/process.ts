@@ -49,7 +49,7 @@ export interface HaproxyProcessOptions {
   readonly bin: string
   readonly cfgPath: string
   readonly masterSocket: string
-  /** Until the master CLI shows a worker. Default 30 s. */
+  /** Until the master CLI shows a worker and the master logged "Loading success". Default 30 s. */
   readonly startTimeout?: Duration.Input | undefined
   /** SIGTERM → SIGKILL delay when stopping (scope close, softStop fallback). Default 5 s. */
   readonly killTimeout?: Duration.Input | undefined
