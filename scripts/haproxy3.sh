@@ -14,8 +14,19 @@ if [ -x "$bin" ] && "$bin" -v >/dev/null 2>&1; then
   echo "$bin"
   exit 0
 fi
+# Only a directory this script made (or an empty one) is wiped.
+if [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -f "$dir/.haproxy3" ]; then
+  echo "haproxy3.sh: $dir exists and was not made by this script; choose another HAPROXY3_DIR" >&2
+  exit 1
+fi
 rm -rf "$dir"
 mkdir -p "$dir"/{lists/partial,archives/partial,root,bin}
+touch "$dir/.haproxy3"
+case "$(uname -m)" in
+  x86_64) triplet=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
+  aarch64) triplet=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
+  *) echo "haproxy3.sh: unsupported machine $(uname -m)" >&2; exit 1 ;;
+esac
 echo "deb http://deb.debian.org/debian sid main" > "$dir/sources.list"
 touch "$dir/status"
 apt_opts=(
@@ -28,9 +39,9 @@ apt-get -q "${apt_opts[@]}" update >&2
   libopentracing-c-wrapper0t64 libopentracing1 libpcre2-8-0 libssl3t64 libstdc++6 libgcc-s1 libzstd1 zlib1g >&2)
 for deb in "$dir"/archives/*.deb; do dpkg-deb -x "$deb" "$dir/root"; done
 command -v patchelf >/dev/null 2>&1 || { apt-get update >&2 && apt-get install -y --no-install-recommends patchelf >&2; }
-libs="$dir/root/usr/lib/x86_64-linux-gnu"
+libs="$dir/root/usr/lib/$triplet"
 cp "$dir/root/usr/sbin/haproxy" "$bin"
-patchelf --set-interpreter "$libs/ld-linux-x86-64.so.2" --force-rpath --set-rpath "$libs" "$bin"
+patchelf --set-interpreter "$libs/$loader" --force-rpath --set-rpath "$libs" "$bin"
 if ldd "$bin" 2>&1 | grep -q "not found"; then
   ldd "$bin" >&2
   echo "haproxy3.sh: a library of Debian unstable's haproxy is missing from the download list above" >&2

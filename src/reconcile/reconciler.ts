@@ -17,7 +17,7 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { isDue, spreadReadAt } from "./read-schedule.ts"
-import { knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
+import { adoptListedNamespaces, knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -94,15 +94,25 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         return now
       })
 
-    /** Every read matched what is applied: Cloud Map was reached, nothing to plan. */
+    /**
+     * Cloud Map answered and nothing differs from what is applied: no planning. Every service
+     * that failed before was read again in this round (a failed read is due at once), so the
+     * failures of earlier rounds are over.
+     */
     const confirm = (kind: "full" | "fast", started: number) =>
       Effect.gen(function*() {
         const now = yield* recordRound(kind, started, "ok")
-        yield* updateStatus((s) => ({ ...s, lastRefresh: { at: now, kind, ok: true, durationMs: now - started }, lastSuccessAt: now }))
+        yield* Metric.update(M.failedServicesGauge, 0)
+        yield* updateStatus((s) => ({
+          ...s,
+          failures: [],
+          lastRefresh: { at: now, kind, ok: true, durationMs: now - started },
+          lastSuccessAt: now
+        }))
       })
 
-    /** Plan, guard and apply a new snapshot (already fetched). */
-    const converge = (kind: "full" | "fast", fresh: Snapshot, started: number) =>
+    /** Plan, guard and apply a new snapshot (already fetched); `ok`: Cloud Map answered this round. */
+    const converge = (kind: "full" | "fast", fresh: Snapshot, started: number, ok: boolean) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(state)
         const merged = mergeWithPrevious(current.snapshot, fresh)
@@ -128,18 +138,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const outcome: ApplyOutcome = heldBack
           ? { _tag: "Unchanged" }
           : yield* options.apply(current.applied, desired)
-        const ok = reachedCloudMap(fresh)
         yield* publishCounts(desired, merged.failures)
         const now = yield* recordRound(kind, started, ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed")
         yield* Ref.update(state, (s) => ({
           ...s,
           snapshot: guarded.snapshot,
           applied: outcome._tag === "Applied" ? outcome.applied : s.applied,
-          rejectedHash: outcome._tag === "Rejected"
-            ? key
-            : outcome._tag === "Applied"
-            ? undefined
-            : s.rejectedHash,
+          // Kept only while the rejected state is still wanted (held back, or rejected again).
+          rejectedHash: outcome._tag === "Rejected" ? key : heldBack ? s.rejectedHash : undefined,
           rejectedAt: outcome._tag === "Rejected" ? now : s.rejectedAt
         }))
         yield* updateStatus((s) => ({
@@ -226,7 +232,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      yield* converge("full", snapshot, started)
+      yield* converge("full", snapshot, started, reachedCloudMap(snapshot))
     })
 
     /**
@@ -241,38 +247,55 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       if (current.topology === undefined || current.snapshot === undefined) return
       let topology = current.topology
       let snapshot = current.snapshot
-      let removed = 0
+      // Services deleted, or namespaces that failed before and are listed now: always planned.
+      let structural = 0
+      let listedOk = false
       // New and deleted services, on their own (cheap) interval: one ListServices per namespace.
       if (started - current.topologyAt >= options.serviceListMs) {
         const listed = yield* Effect.result(readTopology(options.mappings, options.region))
+        // A failed listing is retried at the same interval, not every round.
+        yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
         if (listed._tag === "Success") {
+          listedOk = true
           topology = listed.success
-          yield* Ref.update(state, (s) => ({ ...s, topology: listed.success, topologyAt: started }))
+          yield* Ref.update(state, (s) => ({ ...s, topology: listed.success }))
+          const adopted = adoptListedNamespaces(snapshot, listed.success)
           const retained = retainListedServices(
-            snapshot,
+            adopted.snapshot,
             listed.success.map((t) => ({
               mapping: t.mapping,
               serviceIds: t._tag === "Ok" ? new Set(t.services.map((s) => s.id)) : undefined
             }))
           )
           snapshot = retained.snapshot
-          removed = retained.removed
+          structural = adopted.adopted + retained.removed
+          for (const t of listed.success) {
+            if (t._tag === "Failed") {
+              yield* Effect.logWarning("Cloud Map namespace could not be listed; keeping its known services", { namespace: t.mapping.namespace, error: t.error })
+            }
+          }
+        } else {
+          yield* Effect.logWarning("Cloud Map service listing failed; keeping the known services", { error: listed.failure.message })
         }
       }
       const cloudMap = yield* CloudMap
       const base = snapshot
       const known = topology.flatMap((entry) => entry._tag === "Ok" ? entry.services.map((service) => ({ entry, service })) : [])
-      const read = yield* Effect.forEach(known, ({ entry, service }) =>
+      const results = yield* Effect.forEach(known, ({ entry, service }) =>
         Effect.gen(function*() {
           const key = serviceKey(entry.mapping, service.id)
           if (!isDue(current.readAt.get(key), started, options.rereadAfterMs)) {
             // A service not in the snapshot yet has no known revision: it is read.
             const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
-            if (revision._tag === "Failure" || revision.success === knownRevision(base, entry.mapping, service.id)) return []
+            if (revision._tag === "Failure") return { reached: false }
+            if (revision.success === knownRevision(base, entry.mapping, service.id)) return { reached: true }
           }
           const fresh = yield* readService(entry.namespace, service, options.healthFilter)
-          return [{ key, mapping: entry.mapping, service: fresh }]
-        }), { concurrency: "unbounded" }).pipe(Effect.map((xs) => xs.flat()))
+          return { reached: fresh._tag === "Ok", update: { key, mapping: entry.mapping, service: fresh } }
+        }), { concurrency: "unbounded" })
+      const read = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+      // Cloud Map answered: some service call succeeded (with no services: the listing did).
+      const reached = results.length > 0 ? results.some((r) => r.reached) : listedOk
       // Rebuilt from the listed services, so deleted services leave no entry behind.
       const readNow = new Set(read.filter((r) => r.service._tag === "Ok").map((r) => r.key))
       const readAt = new Map<string, number>()
@@ -282,16 +305,21 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      if (read.length === 0 && removed === 0) return
+      const retryRejected = current.rejectedHash !== undefined && started - current.rejectedAt >= options.rejectedRetryMs
+      const kind = known.length > 0 && read.length === known.length ? "full" : "fast"
+      if (read.length === 0 && structural === 0 && !retryRejected) {
+        // Nothing to read: the round still shows that Cloud Map answers (readiness).
+        if (reached) yield* confirm(kind, started)
+        return
+      }
       yield* Effect.logDebug("Cloud Map read", {
         services: read.map((c) => `${c.mapping.namespace}/${c.service.name}`),
-        removedServices: removed
+        structuralChanges: structural
       })
-      const kind = read.length === known.length ? "full" : "fast"
       // The usual round: due reads that found nothing new. Planning is skipped, unless a rejected
       // candidate waits for its retry.
-      if (removed === 0 && current.rejectedHash === undefined && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
-      yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started)
+      if (structural === 0 && current.rejectedHash === undefined && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
+      yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started, reached)
     })
 
     /** The first round (or, until one succeeds, every round) reads everything. */

@@ -2,6 +2,7 @@
  * Pure helpers for the polling rounds: the revision a snapshot holds, whether fresh reads change
  * it, and replacing services in it.
  */
+import type { Topology } from "../cloudmap/discovery.ts"
 import {
   type DiscoveredInstance,
   type DiscoveredService,
@@ -75,4 +76,22 @@ export const retainListedServices = (
     return services.length === ns.services.length ? ns : { ...ns, services }
   })
   return { snapshot: removed === 0 ? snapshot : { ...snapshot, namespaces }, removed }
+}
+
+/**
+ * The snapshot with every namespace that is `Failed` in it but listed now as an empty `Ok`
+ * namespace, so that its services can be read into it (they have no read time yet, so the same
+ * round reads them). Without this a namespace that failed in the first round (created later,
+ * or a transient error) would never be routed.
+ */
+export const adoptListedNamespaces = (snapshot: Snapshot, listed: Topology): { readonly snapshot: Snapshot; readonly adopted: number } => {
+  let adopted = 0
+  const namespaces = snapshot.namespaces.map((ns) => {
+    if (ns._tag === "Ok") return ns
+    const entry = listed.find((l) => sameMapping(l.mapping, ns.mapping))
+    if (entry?._tag !== "Ok") return ns
+    adopted += 1
+    return { _tag: "Ok" as const, mapping: ns.mapping, id: entry.namespace.id, httpName: entry.namespace.httpName, services: [] }
+  })
+  return { snapshot: adopted === 0 ? snapshot : { ...snapshot, namespaces }, adopted }
 }
