@@ -297,11 +297,17 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Cloud Map answered: some service call succeeded (with no services: the listing did).
       const reached = results.length > 0 ? results.some((r) => r.reached) : listedOk
       // Rebuilt from the listed services, so deleted services leave no entry behind.
+      // A round that read every service (after an outage, say) spreads their next reads again.
       const readNow = new Set(read.filter((r) => r.service._tag === "Ok").map((r) => r.key))
+      const spread = known.length > 1 && readNow.size === known.length
       const readAt = new Map<string, number>()
       for (const { entry, service } of known) {
         const key = serviceKey(entry.mapping, service.id)
-        const at = readNow.has(key) ? started : current.readAt.get(key)
+        const at = !readNow.has(key)
+          ? current.readAt.get(key)
+          : spread
+          ? spreadReadAt(started, options.rereadAfterMs, yield* Random.next)
+          : started
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
