@@ -74,6 +74,13 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     })
     const updateStatus = (f: (s: Status) => Status) => Ref.update(options.status, f)
 
+    /** A rejected desired state may be tried again (see State.rejectedHash). */
+    const rejectedRetryDue = (s: State, now: number) => s.rejectedHash !== undefined && now - s.rejectedAt >= options.rejectedRetryMs
+
+    /** The read time recorded for a read at `started`; reads of every service at once are spread. */
+    const readTime = (started: number, spread: boolean) =>
+      spread ? Effect.map(Random.next, (r) => spreadReadAt(started, options.rereadAfterMs, r)) : Effect.succeed(started)
+
     const publishCounts = (desired: Desired, failures: ReadonlyArray<ReadFailure>) => {
       const counts = routedCounts(desired)
       return Effect.all([
@@ -134,7 +141,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           })
         }
         const key = desiredKey(desired)
-        const heldBack = key === current.rejectedHash && started - current.rejectedAt < options.rejectedRetryMs
+        const heldBack = key === current.rejectedHash && !rejectedRetryDue(current, started)
         const outcome: ApplyOutcome = heldBack
           ? { _tag: "Unchanged" }
           : yield* options.apply(current.applied, desired)
@@ -228,7 +235,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       for (const ns of snapshot.namespaces) {
         if (ns._tag !== "Ok") continue
         for (const service of ns.services) {
-          if (service._tag === "Ok") readAt.set(serviceKey(ns.mapping, service.id), spreadReadAt(started, options.rereadAfterMs, yield* Random.next))
+          if (service._tag === "Ok") readAt.set(serviceKey(ns.mapping, service.id), yield* readTime(started, true))
         }
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
@@ -303,15 +310,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const readAt = new Map<string, number>()
       for (const { entry, service } of known) {
         const key = serviceKey(entry.mapping, service.id)
-        const at = !readNow.has(key)
-          ? current.readAt.get(key)
-          : spread
-          ? spreadReadAt(started, options.rereadAfterMs, yield* Random.next)
-          : started
+        const at = readNow.has(key) ? yield* readTime(started, spread) : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      const retryRejected = current.rejectedHash !== undefined && started - current.rejectedAt >= options.rejectedRetryMs
+      const retryRejected = rejectedRetryDue(current, started)
       const kind = known.length > 0 && read.length === known.length ? "full" : "fast"
       if (read.length === 0 && structural === 0 && !retryRejected) {
         // Nothing to read: the round still shows that Cloud Map answers (readiness).
