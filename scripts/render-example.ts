@@ -164,8 +164,10 @@ export const renderExample = (): string => {
     "What `cloudmap-haproxy render` prints for it:",
     ...renderSummary(exampleDesired()).trimEnd().split("\n").map((line) => `  ${line}`),
     "",
-    "Instances change through HAProxy's runtime API without a reload; haproxy.cfg is rewritten to match.",
-    `The two map files below live next to haproxy.cfg (${config.configDir}/hosts.map, paths.map).`
+    "Instance changes go through HAProxy's runtime API without a reload; a new generation records them.",
+    `The map files below sit next to haproxy.cfg (${config.configDir}/hosts.map, paths.map),`,
+    "which names them relatively (default-path config). All three are links into current/, the",
+    "generation HAProxy runs (generations/<n>/: directories 0700, files 0600)."
   ]
   return [
     commented(header.join("\n")),

@@ -72,7 +72,8 @@ describe.each(cases)("golden $name", (c) => {
         return [file, readFileSync(join(GOLDEN_DIR, name), "utf8").replaceAll(`${GOLDEN_CONFIG_DIR}/`, `${dir}/`)]
       })
     ) as Record<(typeof RENDERED_FILE_NAMES)[number], string>
-    expect(relocated["haproxy.cfg"]).toContain(`map(${dir}/hosts.map)`)
+    expect(relocated["haproxy.cfg"]).toContain(`stats socket ${dir}/admin.sock`)
+    expect(relocated["haproxy.cfg"]).toContain(",map(hosts.map)")
     const result = checkConfig(writeRendered(dir, relocated))
     // nbthread 4 on a machine with fewer CPUs draws a warning from 3.x: about the machine, not the file.
     const problems = result.output.split("\n").filter((l) => /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l))

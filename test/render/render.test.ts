@@ -21,6 +21,7 @@ describe("render: haproxy.cfg", () => {
 
   it("has the global and defaults the runtime and reload behaviour rely on", () => {
     for (const line of [
+      "default-path config",
       "stats socket /run/cloudmap-haproxy/admin.sock mode 600 level admin",
       "nbthread 2",
       "hard-stop-after 60s",
@@ -41,9 +42,12 @@ describe("render: haproxy.cfg", () => {
     expect(cfg).not.toMatch(/^\s*(master-worker|daemon|nbproc)\b/m)
   })
 
-  it("routes with exact map lookups on absolute map paths, never domain/suffix matching", () => {
-    expect(cfg).toContain("map(/run/cloudmap-haproxy/hosts.map)")
-    expect(cfg).toContain("map(/run/cloudmap-haproxy/paths.map)")
+  it("routes with exact map lookups on map names relative to the config file, never domain/suffix matching", () => {
+    expect(cfg).toContain(",map(hosts.map)")
+    expect(cfg).toContain(",map(paths.map)")
+    // default-path comes before anything that names a file.
+    expect(indexOf(cfg, /^default-path config$/)).toBeLessThan(indexOf(cfg, /^stats socket /))
+    expect(cfg).not.toContain("/run/cloudmap-haproxy/hosts.map")
     expect(cfg).not.toMatch(/hdr_dom|map_dom|map_end|map_beg|map_sub|map_reg|hdr\(host\)\s+-i/)
     expect(cfg).toContain("req.hdr(host),lower,field(1,:),regsub([.]$,)")
   })
