@@ -9,12 +9,14 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Clock, Deferred, Effect, Metric, Ref, Schema, Scope } from "effect"
+import { Clock, Deferred, Effect, Metric, Queue, Random, Ref, Schema, Scope } from "effect"
 import { makeApplier, type HaproxyControl } from "../apply/applier.ts"
 import { makeRuntimeUpdater } from "../apply/runtime-update.ts"
 import type { AgentConfig } from "../config/agent-config.ts"
 import { toRenderSettings } from "../config/render-settings.ts"
+import { stopLeftover } from "../haproxy/leftover.ts"
 import { makeMasterCli } from "../haproxy/master-cli.ts"
+import { checkConfigDir, checkHaproxyBinary, checkListenPort } from "../haproxy/preflight.ts"
 import { type ExitInfo, type HaproxyProcessShape, makeHaproxyProcess } from "../haproxy/process.ts"
 import { makeRuntimeApi } from "../haproxy/runtime-api.ts"
 import { validateConfig } from "../haproxy/validate.ts"
@@ -34,6 +36,9 @@ Runs the agent: discovers services in the Cloud Map namespaces of NAMESPACE_MAP,
 validates an HAProxy configuration, starts HAProxy (master-worker) and keeps it up to date.
 All settings come from environment variables (see the README). Endpoints of the agent itself:
 http://HEALTH_ADDRESS:HEALTH_PORT/{healthz,readyz,metrics,status}.
+
+Signals: SIGTERM/SIGINT drain HAProxy and exit 0; SIGHUP re-reads every namespace and service
+from Cloud Map now.
 `
 
 export class HaproxyDied extends Schema.TaggedError<HaproxyDied>()("HaproxyDied", {
@@ -62,16 +67,40 @@ export const runAgent = (config: AgentConfig) =>
       const now = yield* Clock.currentTimeMillis
       const status = yield* Ref.make<Status>(initialStatus(VERSION, now))
       const statusNow = () => Effect.runSync(Ref.get(status))
-      yield* Effect.sync(() => mkdirSync(config.configDir, { recursive: true }))
+      const masterSocket = join(config.configDir, "master.sock")
+      const adminSocket = join(config.configDir, "admin.sock")
+      const pidFile = join(config.configDir, "haproxy.pid")
+
+      // SIGHUP means "re-read Cloud Map now", never "exit" (the default for an unhandled SIGHUP).
+      const wake = yield* Queue.sliding<"SIGHUP">(1)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const onHup = () => void Queue.offerUnsafe(wake, "SIGHUP")
+          process.on("SIGHUP", onHup)
+          return onHup
+        }),
+        (onHup) => Effect.sync(() => void process.off("SIGHUP", onHup))
+      )
+
+      // Fail fast (exit 78 naming the variable) on what would otherwise be retried forever.
+      yield* checkConfigDir(config.configDir)
+      if (!dryRun) {
+        const version = yield* checkHaproxyBinary(config.haproxyBin)
+        yield* Effect.logInfo("HAProxy found", { bin: config.haproxyBin, version })
+        yield* stopLeftover(pidFile, masterSocket)
+        yield* checkListenPort(config.listenAddress, config.listenPort)
+      }
 
       const http = yield* serveAgentHttp({
         address: config.healthAddress,
         port: config.healthPort,
         status: statusNow,
-        maxStalenessMs: config.readyMaxStalenessSeconds * 1000,
-        // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
-        maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
-        dryRun
+        rules: {
+          maxStalenessMs: config.readyMaxStalenessSeconds === undefined ? undefined : config.readyMaxStalenessSeconds * 1000,
+          // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
+          maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
+          dryRun
+        }
       })
       yield* Effect.logInfo("agent starting", {
         version: VERSION,
@@ -86,8 +115,6 @@ export const runAgent = (config: AgentConfig) =>
 
       const scope = yield* Effect.scope
       const runWithLogger = Effect.runForkWith(yield* Effect.context<never>())
-      const masterSocket = join(config.configDir, "master.sock")
-      const adminSocket = join(config.configDir, "admin.sock")
       const master = makeMasterCli(masterSocket)
       const runtimeApi = makeRuntimeApi(adminSocket)
       const handle = yield* Ref.make<HaproxyProcessShape | undefined>(undefined)
@@ -109,6 +136,7 @@ export const runAgent = (config: AgentConfig) =>
           bin: config.haproxyBin,
           cfgPath: join(config.configDir, "haproxy.cfg"),
           masterSocket,
+          pidFile,
           onLog: (l) => void runWithLogger(Effect.logInfo("haproxy", { stream: l.stream, line: l.line }))
         }).pipe(Scope.provide(scope), Effect.mapError((e) => e.message))
         yield* Ref.set(handle, h)
@@ -176,18 +204,28 @@ export const runAgent = (config: AgentConfig) =>
         rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000)
       })
 
-      const jitter = (seconds: number) => Math.round(seconds * 1000 * (0.8 + Math.random() * 0.4))
       // /healthz checks that the polling rounds keep completing (not just that a timer ticks).
       const beat = Effect.flatMap(Clock.currentTimeMillis, (t) => Ref.update(status, (s) => ({ ...s, heartbeatAt: t })))
       // REVISION_POLL_RATE is the period between round starts (a round over many services takes
-      // services / CLOUDMAP_RATE_LIMIT seconds itself), jittered so replicas drift apart.
+      // services / CLOUDMAP_RATE_LIMIT seconds itself), ±20 % so replicas drift apart. SIGHUP
+      // ends the wait at once and makes the next round re-read everything.
+      const pause = (ms: number) =>
+        Effect.raceFirst(
+          Effect.sleep(ms),
+          Effect.flatMap(Queue.take(wake), () =>
+            Effect.andThen(
+              Effect.logInfo("SIGHUP: re-reading every namespace and service from Cloud Map now"),
+              reconciler.rereadAll
+            ))
+        )
       const pollLoop = Effect.forever(
         Effect.gen(function*() {
           const roundStart = yield* Clock.currentTimeMillis
           yield* reconciler.round
           yield* beat
           const elapsed = (yield* Clock.currentTimeMillis) - roundStart
-          yield* Effect.sleep(Math.max(50, jitter(config.revisionPollSeconds) - elapsed))
+          const period = config.revisionPollSeconds * 1000 * (0.8 + 0.4 * (yield* Random.next))
+          yield* pause(Math.max(50, Math.round(period - elapsed)))
         })
       )
       const watchWorkers = Effect.forever(

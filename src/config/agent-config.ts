@@ -47,7 +47,8 @@ export interface AgentConfig {
     readonly maxAttempts: number
   }
   readonly reloadMinIntervalSeconds: number
-  readonly readyMaxStalenessSeconds: number
+  /** Opt-in: /readyz fails when Cloud Map was not read for this long; undefined = never. */
+  readonly readyMaxStalenessSeconds: number | undefined
   readonly drainSeconds: number
   readonly restartHaproxy: boolean
   readonly revisionPollSeconds: number
@@ -94,7 +95,7 @@ export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default:
   { name: "CLOUDMAP_MAX_ATTEMPTS", default: "4", meaning: "Attempts per Cloud Map request (throttling, 5xx and timeouts are retried with jittered backoff)." },
   { name: "AWS_ENDPOINT_URL_SERVICEDISCOVERY", default: "unset", meaning: "Custom Cloud Map endpoint (e.g. the bundled mock); AWS_ENDPOINT_URL also works." },
   { name: "RELOAD_MIN_INTERVAL", default: "5", meaning: "Seconds between two HAProxy reloads at least (changes are coalesced)." },
-  { name: "READY_MAX_STALENESS", default: "3 × REFRESH_RATE, at least 60", meaning: "/readyz fails when the last successful refresh is older than this many seconds." },
+  { name: "READY_MAX_STALENESS", default: "unset (off)", meaning: "Opt-in: /readyz fails when Cloud Map was last read successfully longer ago than this many seconds. Off by default: every replica would fail together in a Cloud Map outage; alarm on cloudmap_haproxy_last_successful_read_age_seconds instead." },
   { name: "DRAIN_SECONDS", default: "20", meaning: "On SIGTERM: seconds HAProxy may drain in-flight requests before it is stopped." },
   { name: "HAPROXY_RESTART", default: "false", meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task." },
   { name: "REVISION_POLL_RATE", default: "2", meaning: "Seconds between polling rounds. In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed." },
@@ -278,10 +279,9 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
     maxAttempts: r.number("CLOUDMAP_MAX_ATTEMPTS", 4, { min: 1, max: 20, integer: true })
   }
   const reloadMinIntervalSeconds = r.number("RELOAD_MIN_INTERVAL", 5, { min: 0, max: 3_600 })
-  const readyMaxStalenessSeconds = r.number("READY_MAX_STALENESS", Math.max(60, 3 * refreshSeconds), {
-    min: 1,
-    max: 86_400 * 7
-  })
+  const readyMaxStalenessSeconds = r.raw("READY_MAX_STALENESS") === undefined
+    ? undefined
+    : r.number("READY_MAX_STALENESS", 0, { min: 1, max: 86_400 * 7 })
   const drainSeconds = r.number("DRAIN_SECONDS", 20, { min: 0, max: 3_600 })
   const restartHaproxy = r.boolean("HAPROXY_RESTART", false)
   const revisionPollSeconds = r.number("REVISION_POLL_RATE", 2, { min: 0.2, max: 86_400 })

@@ -19,6 +19,7 @@ import process from "node:process"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Context, Deferred, Duration, Effect, Fiber, Layer, Schema, type Scope, Semaphore, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { haproxyEnvironment } from "./environment.ts"
 import {
   reload as masterReload,
   ReloadFailed,
@@ -60,6 +61,8 @@ export interface HaproxyProcessOptions {
   /** Appended after `-f <cfg>` (e.g. more `-f` files). */
   readonly extraArgs?: ReadonlyArray<string> | undefined
   readonly cwd?: string | undefined
+  /** HAProxy writes its master's PID here (`-p`), so a later run can stop a leftover HAProxy. */
+  readonly pidFile?: string | undefined
 }
 
 export class HaproxyStartFailed extends Schema.TaggedError<HaproxyStartFailed>()("HaproxyStartFailed", {
@@ -140,9 +143,21 @@ export const makeHaproxyProcess = (
     const ring = makeRing(Math.max(10, options.logBufferLines ?? 500))
     const lastLines = (n = 50) => ring.snapshot().slice(-n).map((l) => l.line)
 
-    const args = ["-W", "-db", "-S", `${masterSocket},mode,600`, "-f", cfgPath, ...(options.extraArgs ?? [])]
+    const args = [
+      "-W",
+      "-db",
+      "-S",
+      `${masterSocket},mode,600`,
+      ...(options.pidFile === undefined ? [] : ["-p", options.pidFile]),
+      "-f",
+      cfgPath,
+      ...(options.extraArgs ?? [])
+    ]
     const handle = yield* spawner.spawn(ChildProcess.make(bin, args, {
       stdin: "ignore",
+      // An allow-listed environment: the agent's holds passwords and AWS credentials.
+      env: haproxyEnvironment(process.env),
+      extendEnv: false,
       killSignal: "SIGTERM",
       forceKillAfter: killTimeout,
       ...(options.cwd === undefined ? {} : { cwd: options.cwd })

@@ -10,8 +10,10 @@
  * `haproxy -c` does not catch everything (a bind on a port in use passes):
  * a reload can still fail, see master-cli.ts `reload`.
  */
+import process from "node:process"
 import { Duration, Effect, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
+import { haproxyEnvironment } from "./environment.ts"
 
 const DEFAULT_TIMEOUT = Duration.seconds(60)
 /** Cap for the text kept from `haproxy -c` (10k-backend configs can print many warnings). */
@@ -106,6 +108,8 @@ export const validateConfig = Effect.fn("validateConfig")(function*(
   const run = Effect.scoped(Effect.gen(function*() {
     const handle = yield* spawner.spawn(ChildProcess.make(haproxyBin, ["-c", "-f", cfgPath], {
       stdin: "ignore",
+      env: haproxyEnvironment(process.env),
+      extendEnv: false,
       killSignal: "SIGKILL"
     }))
     const [output, exitCode] = yield* Effect.all([collectText(handle.all), handle.exitCode], {

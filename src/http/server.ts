@@ -5,20 +5,22 @@
 import { createServer, type Server } from "node:http"
 import { Effect, Schema } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import { liveness, readiness, type Status } from "../reconcile/status.ts"
+import * as M from "../model/metrics.ts"
+import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, type Status } from "../reconcile/status.ts"
 import { statusDocument } from "./status-document.ts"
 
+/** The agent's own port cannot be opened: a configuration problem (exit 78, EX_CONFIG). */
 export class HttpListenFailed extends Schema.TaggedError<HttpListenFailed>()("HttpListenFailed", {
   message: Schema.String
-}) {}
+}) {
+  readonly exitCode = 78
+}
 
 export interface AgentHttpOptions {
   readonly address: string
   readonly port: number
   readonly status: () => Status
-  readonly maxStalenessMs: number
-  readonly maxHeartbeatAgeMs: number
-  readonly dryRun: boolean
+  readonly rules: HealthRules
 }
 
 const send = (res: import("node:http").ServerResponse, code: number, type: string, body: string) => {
@@ -36,22 +38,21 @@ export const serveAgentHttp = (options: AgentHttpOptions) =>
       const status = options.status()
       switch (path) {
         case "/healthz": {
-          const v = liveness(status, now, options.maxHeartbeatAgeMs)
+          const v = liveness(status, now, options.rules)
           return send(res, v.ok ? 200 : 503, "text/plain", `${v.reason}\n`)
         }
         case "/readyz": {
-          const v = readiness(status, now, options.maxStalenessMs, options.dryRun)
+          const v = readiness(status, now, options.rules)
           return send(res, v.ok ? 200 : 503, "text/plain", `${v.reason}\n`)
         }
         case "/metrics":
+          // Gauges that depend on the time of the scrape.
+          M.lastSuccessfulReadAge.updateUnsafe(lastReadAgeSeconds(status, now), context)
+          M.degraded.updateUnsafe(degradedReasons(status, now).length > 0 ? 1 : 0, context)
+          M.ready.updateUnsafe(readiness(status, now, options.rules).ok ? 1 : 0, context)
           return send(res, 200, "text/plain; version=0.0.4", PrometheusMetrics.formatUnsafe(context))
         case "/status":
-          return send(
-            res,
-            200,
-            "application/json",
-            JSON.stringify(statusDocument(status, now, options.maxStalenessMs, options.dryRun), null, 2) + "\n"
-          )
+          return send(res, 200, "application/json", JSON.stringify(statusDocument(status, now, options.rules), null, 2) + "\n")
         default:
           return send(res, 404, "text/plain", "not found: try /healthz /readyz /metrics /status\n")
       }
@@ -60,7 +61,8 @@ export const serveAgentHttp = (options: AgentHttpOptions) =>
       Effect.callback<void, HttpListenFailed>((resume) => {
         server.once("error", (e) =>
           resume(Effect.fail(new HttpListenFailed({
-            message: `cannot listen on ${options.address}:${options.port} (${e.message}): set HEALTH_PORT/HEALTH_ADDRESS`
+            message: `HEALTH_PORT=${options.port} (HEALTH_ADDRESS=${options.address}) cannot be opened for the agent's endpoints ` +
+              `(${(e as NodeJS.ErrnoException).code ?? e.message}): choose a free port with HEALTH_PORT, or an address of this host with HEALTH_ADDRESS`
           }))))
         server.listen(options.port, options.address, () => resume(Effect.void))
       }),

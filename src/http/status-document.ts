@@ -1,35 +1,65 @@
 /** Status → the JSON document served at /status. Pure. */
-import type { Status } from "../reconcile/status.ts"
-import { readiness, routedCounts } from "../reconcile/status.ts"
+import type { Backend, Desired } from "../model/desired.ts"
+import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, routedCounts, type Status } from "../reconcile/status.ts"
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
-export const statusDocument = (s: Status, now: number, maxStalenessMs: number, dryRun: boolean) => {
-  const ready = readiness(s, now, maxStalenessMs, dryRun)
+const routeOf = (b: Backend) => ({
+  route: b.route,
+  mode: b.mode,
+  namespace: b.namespace,
+  service: b.service,
+  backend: b.name,
+  instances: b.servers.map((sv) => ({
+    id: sv.instanceId,
+    server: sv.name,
+    address: sv.address,
+    port: sv.port,
+    health: sv.health ?? null
+  }))
+})
+
+/** Routes a pending desired state would add or remove compared with what is served. */
+const routeChanges = (applied: Desired | undefined, pending: Desired) => {
+  const served = new Set((applied?.backends ?? []).map((b) => b.route))
+  const wanted = new Set(pending.backends.map((b) => b.route))
+  return {
+    added: [...wanted].filter((r) => !served.has(r)).sort(),
+    removed: [...served].filter((r) => !wanted.has(r)).sort()
+  }
+}
+
+export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
+  const ready = readiness(s, now, rules)
+  const alive = liveness(s, now, rules)
+  const degraded = degradedReasons(s, now)
   return {
     version: s.version,
     ready: ready.ok,
     readyReason: ready.reason,
+    alive: alive.ok,
+    aliveReason: alive.reason,
+    degraded: degraded.length > 0,
+    degradedReasons: degraded,
     startedAt: iso(s.startedAt),
-    applyMode: dryRun ? "off" : "on",
+    applyMode: rules.dryRun ? "off" : "on",
     lastRefresh: s.lastRefresh === undefined ? null : { ...s.lastRefresh, at: iso(s.lastRefresh.at) },
     lastSuccessfulRefresh: iso(s.lastSuccessAt),
-    counts: routedCounts(s.desired),
-    routes: (s.desired?.backends ?? []).map((b) => ({
-      route: b.route,
-      mode: b.mode,
-      namespace: b.namespace,
-      service: b.service,
-      backend: b.name,
-      instances: b.servers.map((sv) => ({
-        id: sv.instanceId,
-        server: sv.name,
-        address: sv.address,
-        port: sv.port,
-        health: sv.health ?? null
-      }))
-    })),
-    quarantined: s.desired?.quarantined ?? [],
+    lastSuccessfulReadAgeSeconds: Math.round(lastReadAgeSeconds(s, now) * 10) / 10,
+    namespaces: s.namespaces,
+    // What HAProxy serves now.
+    counts: routedCounts(s.applied),
+    routes: (s.applied?.backends ?? []).map(routeOf),
+    quarantined: s.applied?.quarantined ?? [],
+    // A newer desired state that could not be applied, and why.
+    pending: s.pending === undefined ? null : {
+      since: iso(s.pending.since),
+      stage: s.pending.stage,
+      error: s.pending.error,
+      routes: routeChanges(s.applied, s.pending.desired),
+      counts: routedCounts(s.pending.desired),
+      quarantined: s.pending.desired.quarantined
+    },
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,
     config: {

@@ -55,3 +55,16 @@ export const suppressedRemovals = Metric.counter("cloudmap_haproxy_suppressed_re
   description: "Instance removals held back by the anti-flap guard",
   incremental: true
 })
+export const applyFailures = Metric.counter("cloudmap_haproxy_apply_failures_total", {
+  description: "Configurations that could not be applied, by stage (write, validate, start, reload); retried",
+  incremental: true
+})
+export const lastSuccessfulReadAge = Metric.gauge("cloudmap_haproxy_last_successful_read_age_seconds", {
+  description: "Seconds since Cloud Map was last read successfully (since start if never); alarm on it"
+})
+export const degraded = Metric.gauge("cloudmap_haproxy_degraded", {
+  description: "1 while serving with a problem (Cloud Map unreachable, a namespace gone, reads failing, a change not applied); reasons in /status"
+})
+export const ready = Metric.gauge("cloudmap_haproxy_ready", {
+  description: "1 when /readyz answers 200"
+})

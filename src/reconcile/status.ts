@@ -1,8 +1,16 @@
 /**
- * The agent's state as reported by /healthz, /readyz and /status. Written by the reconciler,
- * read by src/http. Pure data plus the readiness rule.
+ * The agent's state as reported by /healthz, /readyz and /status. Written by the reconciler and
+ * the run command, read by src/http. Pure data plus the health rules (README "Health endpoints"):
+ *
+ * - liveness: the polling loop makes progress and, once a configuration was applied, HAProxy runs.
+ *   Cloud Map never fails it.
+ * - readiness: every mapped namespace was found and read and a configuration built from those
+ *   reads was applied (latched in `initialSyncAt`); HAProxy runs; not shutting down. After that,
+ *   a Cloud Map outage or a namespace that disappears is `degraded`, not unready, unless the
+ *   opt-in staleness limit (READY_MAX_STALENESS) is set.
  */
 import type { Desired, Quarantined } from "../model/desired.ts"
+import type { RoutingMode } from "../model/snapshot.ts"
 import type { ReadFailure } from "./fail-static.ts"
 
 export interface ApplyRecord {
@@ -22,15 +30,43 @@ export interface SuppressedChange {
   readonly reason: string
 }
 
+/** One NAMESPACE_MAP entry as the agent last saw it. */
+export interface NamespaceState {
+  readonly namespace: string
+  readonly domain: string
+  readonly mode: RoutingMode
+  /** Listed by the last successful listing (ListNamespaces + ListServices). */
+  readonly found: boolean
+  /** Every service of it has been read at least once: its routes are known. */
+  readonly read: boolean
+  /** Why it is not found (or not fully read), for /readyz and /status. */
+  readonly error?: string
+}
+
+/** A desired state that HAProxy does not serve because applying it failed. */
+export interface PendingChange {
+  readonly desired: Desired
+  /** When the first attempt at a desired state not yet applied failed. */
+  readonly since: number
+  readonly stage: string
+  readonly error: string
+}
+
 export interface Status {
   readonly version: string
   readonly startedAt: number
-  /** The main loop's last heartbeat (epoch ms); /healthz checks it is recent. */
+  /** The polling loop's last heartbeat (epoch ms); /healthz checks it is recent. */
   readonly heartbeatAt: number
   readonly firstAppliedAt: number | undefined
+  /** When a configuration built from reads of every mapped namespace was first applied. */
+  readonly initialSyncAt: number | undefined
   readonly lastRefresh: { readonly at: number; readonly kind: "full" | "fast"; readonly ok: boolean; readonly error?: string; readonly durationMs: number } | undefined
   readonly lastSuccessAt: number | undefined
-  readonly desired: Desired | undefined
+  /** What HAProxy serves now (the last applied desired state). */
+  readonly applied: Desired | undefined
+  /** A newer desired state that could not be applied, and why. */
+  readonly pending: PendingChange | undefined
+  readonly namespaces: ReadonlyArray<NamespaceState>
   readonly failures: ReadonlyArray<ReadFailure>
   readonly suppressed: ReadonlyArray<SuppressedChange>
   readonly appliedHash: string | undefined
@@ -46,9 +82,12 @@ export const initialStatus = (version: string, now: number): Status => ({
   startedAt: now,
   heartbeatAt: now,
   firstAppliedAt: undefined,
+  initialSyncAt: undefined,
   lastRefresh: undefined,
   lastSuccessAt: undefined,
-  desired: undefined,
+  applied: undefined,
+  pending: undefined,
+  namespaces: [],
   failures: [],
   suppressed: [],
   appliedHash: undefined,
@@ -64,24 +103,74 @@ export interface Verdict {
   readonly reason: string
 }
 
-/** Alive: the loop ticks and, once started, HAProxy runs. */
-export const liveness = (s: Status, now: number, maxHeartbeatAgeMs: number): Verdict => {
-  if (now - s.heartbeatAt > maxHeartbeatAgeMs) return { ok: false, reason: `agent loop stalled for ${Math.round((now - s.heartbeatAt) / 1000)}s` }
-  if (s.firstAppliedAt !== undefined && !s.haproxy.running && !s.shuttingDown) return { ok: false, reason: "HAProxy is not running" }
+export interface HealthRules {
+  /** /healthz fails when the polling loop has not completed a round for this long. */
+  readonly maxHeartbeatAgeMs: number
+  /** Opt-in (READY_MAX_STALENESS): /readyz fails when Cloud Map was not read for this long. */
+  readonly maxStalenessMs: number | undefined
+  /** APPLY_MODE=off: no HAProxy is run. */
+  readonly dryRun: boolean
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 1000)}s`
+
+/** Alive: the loop makes progress and, once a configuration was applied, HAProxy runs it. */
+export const liveness = (s: Status, now: number, rules: HealthRules): Verdict => {
+  if (now - s.heartbeatAt > rules.maxHeartbeatAgeMs) return { ok: false, reason: `agent loop stalled for ${seconds(now - s.heartbeatAt)}` }
+  if (!rules.dryRun && s.firstAppliedAt !== undefined && !s.haproxy.running && !s.shuttingDown) {
+    return { ok: false, reason: "HAProxy is not running" }
+  }
+  return { ok: true, reason: s.firstAppliedAt === undefined && !rules.dryRun ? "ok (starting: no configuration applied yet)" : "ok" }
+}
+
+/** Why the first sync is not complete: the namespaces not found or not read yet. */
+const unsyncedReason = (s: Status): string => {
+  const waiting = s.namespaces.filter((n) => !n.read)
+  if (waiting.length === 0) return s.lastSuccessAt === undefined ? "Cloud Map not read yet" : "no configuration applied yet"
+  return waiting.map((n) => n.error ?? `namespace ${JSON.stringify(n.namespace)} not read yet`).join("; ")
+}
+
+/** Ready: the first full sync is applied and HAProxy serves it (see the module comment). */
+export const readiness = (s: Status, now: number, rules: HealthRules): Verdict => {
+  if (s.shuttingDown) return { ok: false, reason: "shutting down" }
+  if (s.initialSyncAt === undefined) return { ok: false, reason: unsyncedReason(s) }
+  if (!rules.dryRun && !s.haproxy.running) return { ok: false, reason: "HAProxy is not running" }
+  if (rules.maxStalenessMs !== undefined) {
+    const age = now - (s.lastSuccessAt ?? s.startedAt)
+    if (age > rules.maxStalenessMs) {
+      return { ok: false, reason: `last successful Cloud Map read ${seconds(age)} ago (READY_MAX_STALENESS ${seconds(rules.maxStalenessMs)})` }
+    }
+  }
   return { ok: true, reason: "ok" }
 }
 
-/** Ready: first config applied, HAProxy running, last successful refresh younger than the budget. */
-export const readiness = (s: Status, now: number, maxStalenessMs: number, dryRun: boolean): Verdict => {
-  if (s.shuttingDown) return { ok: false, reason: "shutting down" }
-  if (!dryRun && s.firstAppliedAt === undefined) return { ok: false, reason: "no configuration applied yet" }
-  if (!dryRun && !s.haproxy.running) return { ok: false, reason: "HAProxy is not running" }
-  if (s.lastSuccessAt === undefined) return { ok: false, reason: "Cloud Map not read yet" }
-  const age = now - s.lastSuccessAt
-  if (age > maxStalenessMs) {
-    return { ok: false, reason: `last successful Cloud Map refresh ${Math.round(age / 1000)}s ago (budget ${Math.round(maxStalenessMs / 1000)}s)` }
+/** Seconds since Cloud Map was last read successfully (since start when it never was). */
+export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.lastSuccessAt ?? s.startedAt)) / 1000
+
+/**
+ * Serving, but not everything is as it should be: each reason is something an operator may want
+ * an alarm on. Empty while the first sync is still pending (readiness reports that).
+ */
+export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> => {
+  if (s.initialSyncAt === undefined) return []
+  const reasons: Array<string> = []
+  if (s.lastRefresh !== undefined && !s.lastRefresh.ok) {
+    reasons.push(
+      `Cloud Map not reachable: last successful read ${seconds(now - (s.lastSuccessAt ?? s.startedAt))} ago (${
+        s.lastRefresh.error ?? "no answer"
+      }); serving the last known routes`
+    )
   }
-  return { ok: true, reason: "ok" }
+  for (const n of s.namespaces) {
+    if (!n.found) reasons.push(`namespace ${JSON.stringify(n.namespace)}: ${n.error ?? "not found"}; serving its last known routes`)
+  }
+  if (s.failures.length > 0) {
+    reasons.push(`${s.failures.length} service(s) could not be read; serving their last known instances`)
+  }
+  if (s.pending !== undefined) {
+    reasons.push(`a newer configuration could not be applied (${s.pending.stage}: ${s.pending.error}); HAProxy serves the previous one`)
+  }
+  return reasons
 }
 
 export const routedCounts = (d: Desired | undefined) => ({

@@ -87,7 +87,7 @@ describe("compiled binary", () => {
     expect(result.stderr).toContain("LISTEN_PORT")
   })
 
-  it("runs the agent with Debian's HAProxy and routes a request; healthcheck tells readiness", async () => {
+  it("runs the agent with Debian's HAProxy and routes a request; healthcheck tells liveness, --ready readiness", async () => {
     const configDir = join(work, "run")
     const listenPort = await freePort()
     const healthPort = await freePort()
@@ -95,10 +95,12 @@ describe("compiled binary", () => {
     const child = spawn(binary, ["run"], { env, stdio: "ignore" })
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
     try {
-      await eventually("healthcheck ok", async () => {
-        const r = await run(binary, ["healthcheck"], { env: { HEALTH_PORT: String(healthPort) } }).catch((e) => e)
+      await eventually("healthcheck --ready ok", async () => {
+        const r = await run(binary, ["healthcheck", "--ready"], { env: { HEALTH_PORT: String(healthPort) } }).catch((e) => e)
         return r.code === undefined
       })
+      const live = await run(binary, ["healthcheck"], { env: { HEALTH_PORT: String(healthPort) } })
+      expect(live.stdout).toContain("healthz: 200")
       const reply = await viaHaproxy(listenPort, "web.example.test")
       expect(reply.status).toBe(200)
       expect(JSON.parse(reply.body).server).toBe("web-1")

@@ -11,6 +11,7 @@ import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/serve
 import { type AgentProcess, eventually, masterReloads, ROOT, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { createService, deregister, namespaceId, register, sdkFor } from "../support/cloudmap-sdk.ts"
+import { faultWrapper } from "../support/fault-wrapper.ts"
 import { freePort } from "../support/ports.ts"
 
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
@@ -163,8 +164,7 @@ describe("agent failure handling", () => {
     const agent = await startAgent({
       AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
       NAMESPACE_MAP,
-      HAPROXY_BIN: join(ROOT, "test/support/haproxy-wrapper.sh"),
-      FAULT_DIR: faultDir
+      HAPROXY_BIN: faultWrapper(faultDir)
     })
     try {
       await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)

@@ -76,7 +76,7 @@ describe("reconciler rounds", () => {
       w.namespaces["apps"] = { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } }
       yield* r.round
       const s = yield* r.status
-      expect(s.desired?.backends.map((b) => b.servers.length)).toEqual([1])
+      expect(s.applied?.backends.map((b) => b.servers.length)).toEqual([1])
       expect(s.lastSuccessAt).toBeDefined()
     }))
   })
@@ -121,7 +121,7 @@ describe("reconciler rounds", () => {
       expect(failed.failures.length).toBe(1)
       expect(failed.lastRefresh?.ok).toBe(false)
       expect(failed.lastSuccessAt).toBe(before)
-      expect(failed.desired?.backends[0]?.servers.length).toBe(1)
+      expect(failed.applied?.backends[0]?.servers.length).toBe(1)
       w.failing = false
       yield* r.round
       const recovered = yield* r.status
