@@ -5,22 +5,36 @@
  * ones finish) before they go to maintenance and are deleted. Every change is verified by
  * reading `show servers state` back. New or removed services (backends) need a reload: the
  * updater then answers false and the applier reloads.
+ *
+ * Bulk changes (hundreds of servers at once) are batched per backend: every leaving server of a
+ * backend is set to drain, then the backend is polled once per interval (one `show stat` for all
+ * of them) until they are idle or the drain timeout passes, then they all go to maintenance, and
+ * the removed ones are deleted in rounds (a refused `del server` is retried in the next round).
+ * Work runs with bounded concurrency; the runtime API client bounds the connections to the socket.
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
-import type { RuntimeApiShape, ServerStateRecord } from "../haproxy/runtime-api.ts"
+import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
+import type { ServerStateRecord } from "../haproxy/runtime-parse.ts"
 import { SERVER_CHECK } from "../render/render.ts"
-import type { DesiredDiff } from "./diff.ts"
+import type { BackendChange, DesiredDiff } from "./diff.ts"
 
 export interface RuntimeUpdaterOptions {
   readonly runtime: RuntimeApiShape
   readonly settings: RenderSettings
   /** How long a removed server may take to finish its requests before it is deleted. */
   readonly drainTimeout?: Duration.Input
+  /** Servers (and backends) worked on at once. Default 8; connections are bounded by the client. */
+  readonly concurrency?: number
+  /** Rounds of `del server` for servers HAProxy still holds connections to (100 ms apart). Default 20. */
+  readonly deleteRounds?: number
 }
 
 const errorText = (e: { readonly message: string }) => e.message
+
+/** At most this many server names in one log line. */
+const sample = (names: ReadonlyArray<string>) => names.length <= 10 ? names : [...names.slice(0, 10), `... (${names.length} in all)`]
 
 export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
 (_before: Desired, after: Desired, diff: DesiredDiff): Effect.Effect<boolean, string> =>
@@ -30,6 +44,10 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
     if (diff.hostRoutesChanged || diff.pathRoutesChanged) return false
     const api = options.runtime
     const drainTimeout = options.drainTimeout ?? Duration.seconds(10)
+    const concurrency = Math.max(1, options.concurrency ?? 8)
+    const deleteRounds = Math.max(1, options.deleteRounds ?? 20)
+    const each = <A, E>(items: ReadonlyArray<A>, f: (a: A) => Effect.Effect<unknown, E>) =>
+      Effect.forEach(items, f, { concurrency, discard: true })
 
     // An instance that comes back before the next reload may still have its server, left in
     // maintenance because HAProxy refused to delete it: that server is re-pointed and reused.
@@ -58,60 +76,85 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
         yield* api.setServerState(backend, s.name, "ready")
       })
 
-    const remove = (backend: string, s: Server) =>
+    // `del server` in rounds: HAProxy purges idle connections after `maint` asynchronously, and
+    // until then answers "Server still has connections attached to it". A server that cannot be
+    // deleted stays in maintenance (no traffic); the next reload drops it for good.
+    const deleteAll = (backend: string, names: ReadonlyArray<string>) =>
       Effect.gen(function*() {
-        yield* api.setServerState(backend, s.name, "drain")
-        const idle = yield* Effect.result(api.waitServerIdle(backend, s.name, { timeout: drainTimeout }))
-        if (idle._tag === "Failure") {
-          yield* Effect.logWarning("server still busy after the drain timeout; removing it anyway", { backend, server: s.name })
+        let pending = names
+        let lastError = ""
+        for (let round = 1; pending.length > 0 && round <= deleteRounds; round++) {
+          if (round > 1) yield* Effect.sleep("100 millis")
+          const results = yield* Effect.forEach(
+            pending,
+            (name) => Effect.map(Effect.result(api.delServer(backend, name)), (r) => ({ name, r })),
+            { concurrency }
+          )
+          pending = results.flatMap(({ name, r }) => {
+            if (r._tag === "Success") return []
+            // Already gone (deleted by an earlier attempt whose answer was lost, or by hand).
+            if (r.failure._tag === "RuntimeCommandFailed" && /No such server/i.test(r.failure.answer)) return []
+            lastError = r.failure.message
+            return [name]
+          })
         }
-        yield* api.setServerState(backend, s.name, "maint")
-        // HAProxy purges idle connections after `maint` asynchronously: until then `del server`
-        // answers "Server still has connections attached to it".
-        const deleted = yield* Effect.result(
-          api.delServer(backend, s.name).pipe(Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 20 }))
-        )
-        if (deleted._tag === "Failure") {
-          // Left in maintenance (no traffic); the next reload drops it for good.
-          yield* Effect.logWarning("server kept in maintenance until the next reload", { backend, server: s.name, error: deleted.failure.message })
+        if (pending.length > 0) {
+          yield* Effect.logWarning("servers kept in maintenance until the next reload", {
+            backend,
+            servers: sample(pending),
+            error: lastError
+          })
         }
       })
 
-    // Same instance, new address. HAProxy keeps reusing pooled connections to the old address after
-    // `set server addr`, so the server is drained and put in maintenance (which closes its idle
-    // connections) before it is re-pointed and made ready again.
-    const move = (backend: string, s: Server) =>
+    // Moved and removed servers of one backend leave together: drain, one wait for the backend,
+    // maintenance (which also closes idle pooled connections: HAProxy would otherwise keep reusing
+    // them after `set server addr`), then moved ones are re-pointed and made ready, removed ones deleted.
+    const retire = (change: BackendChange) =>
       Effect.gen(function*() {
-        yield* api.setServerState(backend, s.name, "drain")
-        const idle = yield* Effect.result(api.waitServerIdle(backend, s.name, { timeout: drainTimeout }))
+        const backend = change.backend
+        const moved = change.moved.map((m) => m.after)
+        const leaving = [...moved, ...change.removed].map((s) => s.name)
+        if (leaving.length === 0) return
+        yield* each(leaving, (name) => api.setServerState(backend, name, "drain"))
+        const idle = yield* Effect.result(api.waitServersIdle(backend, leaving, { timeout: drainTimeout }))
         if (idle._tag === "Failure") {
-          yield* Effect.logWarning("moved server still busy after the drain timeout; re-pointing it anyway", { backend, server: s.name })
+          yield* Effect.logWarning("could not watch the drain; going on", { backend, error: idle.failure.message })
+        } else if (idle.success.length > 0) {
+          yield* Effect.logWarning("servers still busy after the drain timeout; removing or re-pointing them anyway", {
+            backend,
+            servers: sample(idle.success.map((b) => `${b.server} (${b.sessions} sessions)`))
+          })
         }
-        yield* api.setServerState(backend, s.name, "maint")
-        yield* api.setServerAddr(backend, s.name, s.address, s.port)
-        yield* api.setServerState(backend, s.name, "ready")
+        yield* each(leaving, (name) => api.setServerState(backend, name, "maint"))
+        yield* each(moved, (s) =>
+          Effect.andThen(
+            api.setServerAddr(backend, s.name, s.address, s.port),
+            api.setServerState(backend, s.name, "ready")
+          ))
+        yield* deleteAll(backend, change.removed.map((s) => s.name))
       })
 
-    // Additions first (capacity before removal), then moves and removals, drained in parallel.
-    yield* Effect.forEach(diff.changedBackends, (c) => Effect.forEach(c.added, (s) => add(c.backend, s), { discard: true }), {
-      discard: true
-    }).pipe(Effect.mapError(errorText))
-    yield* Effect.forEach(
-      diff.changedBackends.flatMap((c) => [
-        ...c.moved.map((m) => move(c.backend, m.after)),
-        ...c.removed.map((s) => remove(c.backend, s))
-      ]),
-      (work) => work,
-      { concurrency: "unbounded", discard: true }
+    // Additions first (capacity before removal), then moves and removals, backend by backend.
+    yield* each(
+      diff.changedBackends.flatMap((c) => c.added.map((s) => ({ backend: c.backend, s }))),
+      ({ backend, s }) => add(backend, s)
     ).pipe(Effect.mapError(errorText))
+    yield* each(diff.changedBackends, retire).pipe(Effect.mapError(errorText))
 
     // Read back: every desired server of a changed backend is there, at its address, ready.
     const wanted = new Map(after.backends.map((b) => [b.name, b]))
-    for (const change of diff.changedBackends) {
-      const state = yield* api.showServersState(change.backend).pipe(Effect.mapError(errorText))
-      const problem = verifyBackend(state, wanted.get(change.backend)?.servers ?? [], change.removed)
-      if (problem !== undefined) return yield* Effect.fail(`runtime state of ${change.backend} does not match: ${problem}`)
-    }
+    const problems = yield* Effect.forEach(
+      diff.changedBackends,
+      (change) =>
+        Effect.map(
+          api.showServersState(change.backend),
+          (state) => verifyBackend(state, wanted.get(change.backend)?.servers ?? [], change.removed)
+        ).pipe(Effect.map((problem) => problem === undefined ? undefined : `runtime state of ${change.backend} does not match: ${problem}`)),
+      { concurrency }
+    ).pipe(Effect.mapError(errorText))
+    const problem = problems.find((p) => p !== undefined)
+    if (problem !== undefined) return yield* Effect.fail(problem)
     return true
   })
 

@@ -5,7 +5,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { createServer, type Server } from "node:net"
+import { connect, createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { makeHaproxyProcess } from "../../src/haproxy/process.ts"
 import { makeRuntimeApi, type MapEntry } from "../../src/haproxy/runtime-api.ts"
@@ -253,6 +253,133 @@ describe("RuntimeApi (real haproxy admin socket)", () => {
       // Still serving, nothing changed.
       assert.deepStrictEqual(yield* httpBodies(s.ports.direct, 1), ["200 a"])
     }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+/**
+ * A unix socket in front of HAProxy's admin socket that forwards each connection and records how
+ * many were open at once: what HAProxy's CLI (10 slots by default) would see from the client.
+ */
+const countingProxy = (target: string) =>
+  Effect.gen(function*() {
+    const dir = yield* tempDir
+    const path = join(dir, "proxy.sock")
+    let open = 0
+    let peak = 0
+    let total = 0
+    yield* Effect.acquireRelease(
+      Effect.callback<Server>((resume) => {
+        // allowHalfOpen: the client half-closes after its request and still waits for the answer.
+        const server = createServer({ allowHalfOpen: true }, (client) => {
+          open++
+          total++
+          peak = Math.max(peak, open)
+          const upstream = connect({ path: target })
+          client.pipe(upstream)
+          upstream.pipe(client)
+          upstream.on("error", () => client.destroy())
+          client.on("error", () => upstream.destroy())
+          client.on("close", () => {
+            open--
+            upstream.destroy()
+          })
+        })
+        server.listen({ path, backlog: 1024 }, () => resume(Effect.succeed(server)))
+      }),
+      (server) => Effect.callback<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
+    )
+    return { path, peak: () => peak, total: () => total }
+  })
+
+describe("RuntimeApi bounds its connections (bulk changes)", () => {
+  it.live("a burst of 500 commands at once all succeed (HAProxy's CLI refuses most parallel connections)", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const started = Date.now()
+      yield* Effect.forEach(
+        Array.from({ length: 500 }, (_, i) => i),
+        (i) => s.api.setServerState("be_app", "s2", i % 2 === 0 ? "drain" : "maint"),
+        { concurrency: "unbounded", discard: true }
+      )
+      yield* timing("500 parallel set server state through one RuntimeApi", Date.now() - started)
+      assert.strictEqual((yield* s.api.showServersState("be_app"))[1]!.adminState, "maint")
+      yield* s.assertNoReload
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("no more than maxInFlight connections are open at once (default 4)", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      const proxy = yield* countingProxy(s.api.socketPath)
+      const burst = (api: ReturnType<typeof makeRuntimeApi>) =>
+        Effect.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (i) => i % 10 === 0 ? Effect.asVoid(api.showServersState("be_app")) : api.setServerState("be_app", "s2", "maint"),
+          { concurrency: "unbounded", discard: true }
+        )
+      yield* burst(makeRuntimeApi(proxy.path))
+      assert.strictEqual(proxy.total(), 200)
+      assert.isAtMost(proxy.peak(), 4)
+      assert.isAtLeast(proxy.peak(), 2) // it does run commands in parallel
+
+      const narrow = yield* countingProxy(s.api.socketPath)
+      yield* burst(makeRuntimeApi(narrow.path, { maxInFlight: 1 }))
+      assert.strictEqual(narrow.peak(), 1)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("waitServersIdle polls the backend once per interval and names the servers still busy", () =>
+    Effect.gen(function*() {
+      const s = yield* setup
+      yield* s.api.setServerState("be_dyn", "s1", "ready")
+      const slow = yield* Effect.forkChild(httpGet(s.ports.dyn, "/?ms=700"))
+      yield* Effect.sleep("150 millis")
+      assert.deepStrictEqual(yield* s.api.backendSessions("be_dyn"), new Map([["s1", 1]]))
+      yield* s.api.setServerState("be_dyn", "s1", "drain")
+      const early = yield* s.api.waitServersIdle("be_dyn", ["s1"], { timeout: "100 millis", interval: "20 millis" })
+      assert.deepStrictEqual(early, [{ server: "s1", sessions: 1 }])
+      const started = Date.now()
+      assert.deepStrictEqual(yield* s.api.waitServersIdle("be_dyn", ["s1"], { timeout: "5 seconds", interval: "50 millis" }), [])
+      assert.isBelow(Date.now() - started, 1_500)
+      assert.strictEqual((yield* Fiber.join(slow)).status, 200)
+      const missing = yield* Effect.flip(s.api.waitServersIdle("be_dyn", ["s1", "nope"]))
+      assert.strictEqual(missing._tag, "RuntimeCommandFailed")
+      if (missing._tag === "RuntimeCommandFailed") assert.include(missing.answer, "be_dyn/nope")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.live("connect failures are retried with backoff: a socket that appears late is used, a missing one fails in time", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "late.sock")
+      // The socket file appears 300 ms after the first attempt (as during a worker's reload).
+      const late = yield* Effect.forkChild(Effect.gen(function*() {
+        yield* Effect.sleep("300 millis")
+        return yield* Effect.acquireRelease(
+          Effect.callback<Server>((resume) => {
+            const server = createServer((socket) => {
+              socket.resume()
+              socket.on("end", () => socket.end("\n"))
+            })
+            server.listen(path, () => resume(Effect.succeed(server)))
+          }),
+          (server) => Effect.callback<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+        )
+      }))
+      yield* makeRuntimeApi(path).setServerState("be_app", "s1", "ready")
+      yield* Fiber.join(late)
+
+      const started = Date.now()
+      const gone = yield* Effect.flip(makeRuntimeApi(join(dir, "missing.sock")).setServerState("be_app", "s1", "ready"))
+      const tookMs = Date.now() - started
+      assert.strictEqual(gone._tag, "SocketUnavailable")
+      if (gone._tag === "SocketUnavailable") assert.deepStrictEqual([gone.phase, gone.code], ["connect", "ENOENT"])
+      // 5 retries from 50 ms doubling, jittered: about 1.5 s, and bounded.
+      assert.isAtLeast(tookMs, 700)
+      assert.isBelow(tookMs, 4_000)
+      const none = yield* Effect.flip(makeRuntimeApi(join(dir, "missing.sock"), { connectRetries: 0 }).setServerState("be_app", "s1", "ready"))
+      assert.strictEqual(none._tag, "SocketUnavailable")
+    }))
 })
 
 describe("RuntimeApi argument checks", () => {
