@@ -34,12 +34,27 @@ export interface NamespaceInfo {
 export interface ServiceInfo {
   readonly id: string
   readonly name: string
+  /** ListServices' CreateDate, epoch milliseconds (undefined when Cloud Map gave none). */
+  readonly createdAt: number | undefined
 }
 
 export interface InstanceInfo {
   readonly id: string
   readonly attributes: Readonly<Record<string, string>>
   readonly health: InstanceHealth | undefined
+}
+
+/**
+ * MaxResults of every DiscoverInstances call: Cloud Map's largest page, and also its per-service
+ * instance maximum. An answer of exactly this many instances may have been cut short.
+ */
+export const DISCOVER_MAX_RESULTS = 1000
+
+export interface DiscoveredInstances {
+  readonly instances: ReadonlyArray<InstanceInfo>
+  readonly revision: number | undefined
+  /** Cloud Map returned DISCOVER_MAX_RESULTS instances: there may be more than it said. */
+  readonly truncated: boolean
 }
 
 export interface CloudMapClientOptions {
@@ -58,7 +73,7 @@ export class CloudMap extends Context.Service<CloudMap, {
     httpName: string,
     serviceName: string,
     healthFilter: HealthFilter
-  ) => Effect.Effect<{ readonly instances: ReadonlyArray<InstanceInfo>; readonly revision: number | undefined }, CloudMapError>
+  ) => Effect.Effect<DiscoveredInstances, CloudMapError>
   readonly discoverRevision: (httpName: string, serviceName: string) => Effect.Effect<number | undefined, CloudMapError>
 }>()("cloudmap/CloudMap") {
   static readonly layer = (options: CloudMapClientOptions) => Layer.effect(CloudMap, makeCloudMap(options))
@@ -113,6 +128,12 @@ export const classifyError = (operation: string, error: unknown): CloudMapError 
   }
   // 5xx, network failures, malformed responses, unknown errors: transient.
   return new CloudMapError({ operation, code, message: `${operation} failed (${code}): ${text}`, kind: "transient" })
+}
+
+/** A CreateDate as epoch milliseconds; undefined when absent or not a valid date. */
+const epochMillis = (date: Date | undefined): number | undefined => {
+  const ms = date?.getTime()
+  return ms === undefined || Number.isNaN(ms) ? undefined : ms
 }
 
 const retryable = (e: CloudMapError) => e.kind === "throttled" || e.kind === "transient"
@@ -240,7 +261,10 @@ export const makeCloudMap = (options: CloudMapClientOptions) =>
               }),
               { abortSignal }
             ),
-          (p) => p.Services?.flatMap((s) => (s.Id !== undefined && s.Name !== undefined ? [{ id: s.Id, name: s.Name }] : [])),
+          (p) =>
+            p.Services?.flatMap((s) =>
+              s.Id !== undefined && s.Name !== undefined ? [{ id: s.Id, name: s.Name, createdAt: epochMillis(s.CreateDate) }] : []
+            ),
           (p) => p.NextToken
         ),
       discoverInstances: (httpName, serviceName, healthFilter) =>
@@ -249,13 +273,14 @@ export const makeCloudMap = (options: CloudMapClientOptions) =>
             new DiscoverInstancesCommand({
               NamespaceName: httpName,
               ServiceName: serviceName,
-              MaxResults: 1000,
+              MaxResults: DISCOVER_MAX_RESULTS,
               HealthStatus: healthFilter
             }),
             { abortSignal }
           )).pipe(
-            Effect.map((r) => ({
+            Effect.map((r): DiscoveredInstances => ({
               revision: r.InstancesRevision,
+              truncated: (r.Instances?.length ?? 0) >= DISCOVER_MAX_RESULTS,
               instances: (r.Instances ?? []).flatMap((i) =>
                 i.InstanceId === undefined
                   ? []

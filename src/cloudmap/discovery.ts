@@ -45,7 +45,10 @@ export const readTopology = Effect.fn("readTopology")(function*(
   }, { concurrency: "unbounded" })
 })
 
-/** DiscoverInstances for one service; a failure becomes a `Failed` service. */
+/**
+ * DiscoverInstances for one service; a failure becomes a `Failed` service. Both carry the
+ * service's CreateDate from the listing, and a full page (DISCOVER_MAX_RESULTS) is marked truncated.
+ */
 export const readService = Effect.fn("readService")(function*(
   namespace: NamespaceInfo,
   service: ServiceInfo,
@@ -57,10 +60,20 @@ export const readService = Effect.fn("readService")(function*(
       _tag: "Ok",
       id: service.id,
       name: service.name,
+      createdAt: service.createdAt,
       revision: r.revision,
-      instances: r.instances
+      instances: r.instances,
+      ...(r.truncated === true ? { truncated: true } : {})
     })),
-    Effect.catch((e) => Effect.succeed<DiscoveredService>({ _tag: "Failed", id: service.id, name: service.name, error: describe(e) }))
+    Effect.catch((e) =>
+      Effect.succeed<DiscoveredService>({
+        _tag: "Failed",
+        id: service.id,
+        name: service.name,
+        createdAt: service.createdAt,
+        error: describe(e)
+      })
+    )
   )
 })
 

@@ -33,6 +33,9 @@ export interface DiscoveredInstance {
 /**
  * One Cloud Map service. `failed` services carry the error and no instances: the caller keeps
  * the previously known instances of a failed service instead of treating it as empty.
+ *
+ * `createdAt` is ListServices' CreateDate (epoch milliseconds). It decides who keeps a route two
+ * services claim (the older one, see src/plan); absent or undefined when unknown (ranks last).
  */
 export type DiscoveredService =
   | {
@@ -40,14 +43,21 @@ export type DiscoveredService =
     readonly id: string
     /** Raw Cloud Map service name (`web` or SRV-style `_web._tcp`). */
     readonly name: string
+    readonly createdAt?: number | undefined
     /** InstancesRevision returned with the instances, when Cloud Map gave one. */
     readonly revision: number | undefined
     readonly instances: ReadonlyArray<DiscoveredInstance>
+    /**
+     * DiscoverInstances returned its maximum page (1,000 instances, also Cloud Map's per-service
+     * maximum): the answer may have been cut short.
+     */
+    readonly truncated?: boolean | undefined
   }
   | {
     readonly _tag: "Failed"
     readonly id: string
     readonly name: string
+    readonly createdAt?: number | undefined
     readonly error: string
   }
 

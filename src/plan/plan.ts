@@ -2,7 +2,8 @@
  * Snapshot -> Desired, pure. Owns every rule about names: service-name normalisation, hostname
  * and identifier grammar, address/port validation, route conflicts. Untrusted strings never get
  * past this file unless they passed ../model/grammar.ts; whatever fails is quarantined with a
- * reason and everything else proceeds.
+ * reason and everything else proceeds. Route conflicts are decided by Cloud Map data (CreateDate
+ * first), never by the order things were listed in.
  */
 import type {
   Backend,
@@ -44,17 +45,61 @@ export const ATTR_PORT = "AWS_INSTANCE_PORT"
 /** Plain code-unit order: locale-independent, so every replica sorts the same way. */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-type OkService = Extract<DiscoveredService, { readonly _tag: "Ok" }>
-
-/** Who holds a host, a path-mode domain or a path route: named in the loser's reason. */
-interface Claim {
+/**
+ * A service competing for a host (host mode), a path-mode domain or a path. Who wins depends on
+ * Cloud Map data only (and NAMESPACE_MAP for the same service mapped twice), so every replica,
+ * whenever it started, picks the same owner.
+ */
+export interface Claim {
   readonly namespace: string
+  /** Raw Cloud Map service name. */
   readonly service: string
   readonly serviceId: string
+  /** ListServices' CreateDate (epoch ms); undefined ranks last. */
+  readonly createdAt: number | undefined
+  /** The raw name is already its normalised form: no case change, no `_x._tcp` decoration. */
+  readonly canonical: boolean
+  /** Position of the namespace's NAMESPACE_MAP entry. */
+  readonly mappingIndex: number
+  /** False for a service whose instances could not be read: it holds its route, routing nothing. */
+  readonly readable: boolean
 }
 
+const knownTime = (ms: number | undefined): number | undefined => (ms !== undefined && Number.isFinite(ms) ? ms : undefined)
+
+/**
+ * Claim rank, best first: created earlier (no creation date ranks last), canonical name form,
+ * service id (code-unit order), NAMESPACE_MAP order.
+ */
+export const compareClaims = (a: Claim, b: Claim): number => {
+  const ta = knownTime(a.createdAt)
+  const tb = knownTime(b.createdAt)
+  if (ta !== tb) return ta === undefined ? 1 : tb === undefined ? -1 : ta - tb
+  if (a.canonical !== b.canonical) return a.canonical ? -1 : 1
+  return compareStrings(a.serviceId, b.serviceId) || a.mappingIndex - b.mappingIndex
+}
+
+/** Largest epoch milliseconds a Date accepts; beyond it toISOString throws. */
+const MAX_DATE_MS = 8.64e15
+
+const timestamp = (ms: number): string => (Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : String(ms))
+
 const describeClaim = (claim: Claim): string =>
-  `service ${quote(claim.service)} (id ${quote(claim.serviceId)}) in namespace ${quote(claim.namespace)}`
+  `service ${quote(claim.service)} (id ${quote(claim.serviceId)}) in namespace ${quote(claim.namespace)}` +
+  (claim.readable ? "" : " (its instances could not be read yet)")
+
+/** Why `owner` ranks before `loser` (see compareClaims), for the loser's quarantine reason. */
+export const precedence = (owner: Claim, loser: Claim): string => {
+  const to = knownTime(owner.createdAt)
+  const tl = knownTime(loser.createdAt)
+  if (to !== tl && to !== undefined) {
+    return `created earlier (${timestamp(to)}; this service ${tl === undefined ? "has no creation date" : timestamp(tl)})`
+  }
+  const sameTime = to === undefined ? "neither has a creation date" : `both created at ${timestamp(to)}`
+  if (owner.canonical !== loser.canonical) return `${sameTime}, and its name is in canonical form`
+  if (owner.serviceId !== loser.serviceId) return `${sameTime}, both names in the same form, and its service id sorts first`
+  return `${sameTime}, the same service, and its NAMESPACE_MAP entry comes first`
+}
 
 /**
  * The address of an instance: AWS_INSTANCE_IPV4 when present, else AWS_INSTANCE_IPV6. An IPv4
@@ -174,40 +219,84 @@ const routeFor = (mapping: NamespaceMapping, domain: string, service: string): C
   return valid({ route: pathRouteKey(domain, service), backend: backend.value, domain, segment: service })
 }
 
+/** A service with a valid route, before claims are decided. */
+interface Candidate {
+  readonly mapping: NamespaceMapping
+  readonly service: DiscoveredService
+  /** Normalised service name (host label or path segment). */
+  readonly name: string
+  readonly route: Route
+  readonly claim: Claim
+}
+
+/** Who holds what so far, in rank order. */
+interface Claims {
+  /** host -> claim, for host-mode routes. */
+  readonly hosts: Map<string, Claim>
+  /** domain -> the highest-ranked path-mode claim under it. */
+  readonly domains: Map<string, Claim>
+  /** `<domain>/<segment>` -> claim. */
+  readonly paths: Map<string, Claim>
+}
+
+/** The reason `candidate` loses its route to an earlier (higher-ranked) claim, or undefined. */
+const conflictOf = (candidate: Candidate, claims: Claims): string | undefined => {
+  const { route, claim } = candidate
+  const lost = (what: string, owner: Claim) => `${what} ${describeClaim(owner)}, ${precedence(owner, claim)}`
+  if (route.host !== undefined) {
+    const byHost = claims.hosts.get(route.host)
+    if (byHost !== undefined) return lost(`host ${route.host} is already routed to`, byHost)
+    const byDomain = claims.domains.get(route.host)
+    if (byDomain !== undefined) return lost(`host ${route.host} is already a path-mode domain, held by`, byDomain)
+    return undefined
+  }
+  if (route.domain === undefined || route.segment === undefined) return undefined
+  const byHost = claims.hosts.get(route.domain)
+  if (byHost !== undefined) return lost(`domain ${route.domain} is already routed in host mode to`, byHost)
+  const byPath = claims.paths.get(route.route)
+  if (byPath !== undefined) return lost(`path ${route.domain}/${route.segment} is already routed to`, byPath)
+  return undefined
+}
+
+const recordClaim = (candidate: Candidate, claims: Claims): void => {
+  const { route, claim } = candidate
+  if (route.host !== undefined) {
+    claims.hosts.set(route.host, claim)
+  } else if (route.domain !== undefined) {
+    if (!claims.domains.has(route.domain)) claims.domains.set(route.domain, claim)
+    claims.paths.set(route.route, claim)
+  }
+}
+
 /**
- * The plan. Services are visited in a deterministic order: namespace map order, then raw service
- * name, then service id (code-unit order). The first service to claim a host (host mode), a
- * domain + segment (path mode) wins; a later claimant is quarantined with a reason naming the
- * winner. A host-mode host and a path-mode domain with the same name also conflict (one request
- * host cannot be routed both ways): whichever claims the name first keeps it.
+ * The plan. Every routable service of every namespace competes in one ranking (compareClaims:
+ * earliest CreateDate, then canonical name form, then service id, then NAMESPACE_MAP order), so
+ * a service created later never takes a route from a live one, whatever its name or namespace.
+ * The first claimant of a host (host mode) or a domain + segment (path mode) keeps it; a later
+ * claimant is quarantined with a reason naming the owner and why it ranks first. A host-mode
+ * host and a path-mode domain with the same name also conflict (one request host cannot be
+ * routed both ways): the domain's claim is its highest-ranked path service's, and the better
+ * ranked of that and the host keeps the name.
  *
- * Failed namespaces and Failed services produce nothing here and are NOT quarantined: the caller
- * keeps their previous state (fail static) and reports the failure itself.
+ * Failed namespaces produce nothing. A Failed service (no instances read yet: fail static keeps
+ * the last good read otherwise) is not quarantined and routes nothing, but still holds its claim,
+ * so a newer service cannot take its route while it cannot be read.
  */
 export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
   const backends: Array<Backend> = []
   const hostRoutes: Array<HostRoute> = []
   const pathRoutes: Array<PathRoute> = []
   const quarantined: Array<Quarantined> = []
+  const candidates: Array<Candidate> = []
 
-  /** host -> claim, for host-mode routes. */
-  const hostClaims = new Map<string, Claim>()
-  /** domain -> first path-mode claim under it. */
-  const domainClaims = new Map<string, Claim>()
-  /** `<domain>/<segment>` -> claim. */
-  const pathClaims = new Map<string, Claim>()
-
-  for (const namespace of snapshot.namespaces) {
-    if (namespace._tag === "Failed") continue
+  snapshot.namespaces.forEach((namespace, mappingIndex) => {
+    if (namespace._tag === "Failed") return
     const mapping = namespace.mapping
-    const services = namespace.services
-      .filter((s): s is OkService => s._tag === "Ok")
-      .sort((a, b) => compareStrings(a.name, b.name) || compareStrings(a.id, b.id))
     const domain = normaliseHostname(mapping.domain)
-
-    for (const service of services) {
-      const reject = (reason: string) =>
-        quarantined.push({ namespace: mapping.namespace, service: service.name, reason })
+    for (const service of namespace.services) {
+      const reject = (reason: string) => {
+        if (service._tag === "Ok") quarantined.push({ namespace: mapping.namespace, service: service.name, reason })
+      }
       if (domain._tag === "Invalid") {
         reject(`namespace domain ${quote(mapping.domain)} ${domain.reason}`)
         continue
@@ -222,50 +311,50 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
         reject(routed.reason)
         continue
       }
-      const route = routed.value
-      const claim: Claim = { namespace: mapping.namespace, service: service.name, serviceId: service.id }
-
-      if (route.host !== undefined) {
-        const byHost = hostClaims.get(route.host)
-        if (byHost !== undefined) {
-          reject(`host ${route.host} is already routed to ${describeClaim(byHost)}`)
-          continue
+      candidates.push({
+        mapping,
+        service,
+        name: name.value,
+        route: routed.value,
+        claim: {
+          namespace: mapping.namespace,
+          service: service.name,
+          serviceId: service.id,
+          createdAt: service.createdAt,
+          canonical: service.name === name.value,
+          mappingIndex,
+          readable: service._tag === "Ok"
         }
-        const byDomain = domainClaims.get(route.host)
-        if (byDomain !== undefined) {
-          reject(`host ${route.host} is already a path-mode domain, first claimed by ${describeClaim(byDomain)}`)
-          continue
-        }
-        hostClaims.set(route.host, claim)
-        hostRoutes.push({ host: route.host, backend: route.backend })
-      } else if (route.domain !== undefined && route.segment !== undefined) {
-        const byHost = hostClaims.get(route.domain)
-        if (byHost !== undefined) {
-          reject(`domain ${route.domain} is already routed in host mode to ${describeClaim(byHost)}`)
-          continue
-        }
-        const byPath = pathClaims.get(route.route)
-        if (byPath !== undefined) {
-          reject(`path ${route.domain}/${route.segment} is already routed to ${describeClaim(byPath)}`)
-          continue
-        }
-        if (!domainClaims.has(route.domain)) domainClaims.set(route.domain, claim)
-        pathClaims.set(route.route, claim)
-        pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
-      }
-
-      const planned = planInstances(mapping.namespace, service.name, service.instances, options)
-      quarantined.push(...planned.quarantined)
-      backends.push({
-        name: route.backend,
-        namespace: mapping.namespace,
-        service: name.value,
-        serviceId: service.id,
-        mode: mapping.mode,
-        route: route.route,
-        servers: planned.servers
       })
     }
+  })
+
+  candidates.sort((a, b) => compareClaims(a.claim, b.claim))
+  const claims: Claims = { hosts: new Map(), domains: new Map(), paths: new Map() }
+  for (const candidate of candidates) {
+    const { mapping, service, route } = candidate
+    const conflict = conflictOf(candidate, claims)
+    if (conflict !== undefined) {
+      if (service._tag === "Ok") quarantined.push({ namespace: mapping.namespace, service: service.name, reason: conflict })
+      continue
+    }
+    recordClaim(candidate, claims)
+    if (service._tag !== "Ok") continue
+    if (route.host !== undefined) hostRoutes.push({ host: route.host, backend: route.backend })
+    else if (route.domain !== undefined && route.segment !== undefined) {
+      pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
+    }
+    const planned = planInstances(mapping.namespace, service.name, service.instances, options)
+    quarantined.push(...planned.quarantined)
+    backends.push({
+      name: route.backend,
+      namespace: mapping.namespace,
+      service: candidate.name,
+      serviceId: service.id,
+      mode: mapping.mode,
+      route: route.route,
+      servers: planned.servers
+    })
   }
 
   backends.sort((a, b) => compareStrings(a.name, b.name))

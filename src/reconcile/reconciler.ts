@@ -8,7 +8,7 @@
  */
 import { Clock, Effect, Metric, Random, Ref } from "effect"
 import type { Applied, ApplyOutcome } from "../apply/applier.ts"
-import { CloudMap } from "../cloudmap/client.ts"
+import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
 import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import type { Desired, Quarantined } from "../model/desired.ts"
 import * as M from "../model/metrics.ts"
@@ -17,7 +17,7 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { isDue, spreadReadAt } from "./read-schedule.ts"
-import { adoptListedNamespaces, knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
+import { adoptListedNamespaces, knownRevision, newlyTruncated, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -127,6 +127,13 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         for (const s of guarded.suppressed) {
           yield* Effect.logWarning("large instance removal held back", { ...s })
           yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
+        }
+        for (const t of newlyTruncated(current.snapshot, guarded.snapshot)) {
+          yield* Effect.logWarning(
+            `Cloud Map returned ${DISCOVER_MAX_RESULTS} instances for service ${t.namespace}/${t.service}: ` +
+              `the answer may be truncated (Cloud Map's per-service maximum is 1,000)`,
+            { namespace: t.namespace, service: t.service }
+          )
         }
         const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
         // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).

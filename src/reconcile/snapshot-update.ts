@@ -95,3 +95,21 @@ export const adoptListedNamespaces = (snapshot: Snapshot, listed: Topology): { r
   })
   return { snapshot: adopted === 0 ? snapshot : { ...snapshot, namespaces }, adopted }
 }
+
+/**
+ * Services whose last read hit DiscoverInstances' page limit (possibly truncated) in `next` but
+ * not in `previous`: each is reported once, when it reaches the limit, not on every round.
+ */
+export const newlyTruncated = (
+  previous: Snapshot | undefined,
+  next: Snapshot
+): ReadonlyArray<{ readonly namespace: string; readonly service: string; readonly instances: number }> =>
+  next.namespaces.flatMap((ns) =>
+    ns._tag !== "Ok" ? [] : ns.services.flatMap((s) => {
+      if (s._tag !== "Ok" || s.truncated !== true) return []
+      const before = previous === undefined ? undefined : findService(previous, ns.mapping, s.id)
+      return before?._tag === "Ok" && before.truncated === true
+        ? []
+        : [{ namespace: ns.mapping.namespace, service: s.name, instances: s.instances.length }]
+    })
+  )

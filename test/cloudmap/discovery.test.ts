@@ -9,6 +9,7 @@ import { discover } from "../../src/cloudmap/discovery.ts"
 import { type Fixture, syntheticFixture } from "../../src/mock/fixture.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
 import type { Snapshot } from "../../src/model/snapshot.ts"
+import { createService, namespaceId, sdkFor } from "../support/cloudmap-sdk.ts"
 
 process.env.AWS_ACCESS_KEY_ID = "test"
 process.env.AWS_SECRET_ACCESS_KEY = "test"
@@ -77,6 +78,9 @@ describe("discovery against the mock Cloud Map", () => {
     expect(apps?._tag === "Ok" && apps.services.every((s) => s._tag === "Ok" && s.instances.length === 1)).toBe(true)
     const wideService = wide?._tag === "Ok" ? wide.services[0] : undefined
     expect(wideService?._tag === "Ok" && wideService.instances.length).toBe(1000)
+    // A full DiscoverInstances page (Cloud Map's per-service maximum) may be truncated: marked.
+    expect(wideService).toMatchObject({ _tag: "Ok", truncated: true })
+    expect(apps?._tag === "Ok" && apps.services.some((s) => s._tag === "Ok" && s.truncated !== undefined)).toBe(false)
     const c = await calls(big)
     expect(c.operations.ListNamespaces!.total).toBeGreaterThan(1)
     expect(c.operations.ListServices!.total).toBeGreaterThanOrEqual(3)
@@ -116,7 +120,7 @@ describe("discovery against the mock Cloud Map", () => {
     ] })
     const snapshot = await run(small.url, discover([{ namespace: "apps", domain: "a.test", mode: "host" }], "us-east-1", "HEALTHY"), { maxAttempts: 2 })
     const byName = new Map(services(snapshot).map((s) => [s.name, s]))
-    expect(byName.get("web")).toMatchObject({ _tag: "Failed" })
+    expect(byName.get("web")).toMatchObject({ _tag: "Failed", createdAt: expect.any(Number) })
     expect(byName.get("api")?._tag === "Failed" && byName.get("api")?._tag === "Failed" ? (byName.get("api") as { error: string }).error : "")
       .toContain("servicediscovery:DiscoverInstances")
     expect(byName.get("_admin._tcp")).toMatchObject({ _tag: "Ok" })
@@ -140,5 +144,19 @@ describe("discovery against the mock Cloud Map", () => {
     expect(result.message).toContain("servicediscovery:ListNamespaces")
     await fetch(`${small.url}/_mock/faults`, { method: "DELETE" })
   })
-})
 
+  it("carries ListServices' CreateDate: fixture services share the mock's start time, a created service is later", async () => {
+    const before = await run(small.url, discover([{ namespace: "apps", domain: "a.test", mode: "host" }], "us-east-1", "ALL"))
+    const started = services(before).map((s) => s.createdAt)
+    expect(new Set(started).size).toBe(1)
+    expect(started[0]).toBeGreaterThan(Date.now() - 600_000)
+    await new Promise((r) => setTimeout(r, 5))
+    const sdk = sdkFor(small.url)
+    await createService(sdk, await namespaceId(sdk, "apps"), "Web")
+    const after = await run(small.url, discover([{ namespace: "apps", domain: "a.test", mode: "host" }], "us-east-1", "ALL"))
+    const created = services(after).find((s) => s.name === "Web")
+    expect(created).toMatchObject({ _tag: "Ok", instances: [] })
+    expect(created!.createdAt).toBeGreaterThan(started[0]!)
+    expect(created!.createdAt).toBeLessThanOrEqual(Date.now())
+  })
+})

@@ -61,4 +61,35 @@ describe("mergeWithPrevious", () => {
     const merged = mergeWithPrevious(undefined, { takenAt: 2, namespaces: [{ _tag: "Failed", mapping, error: "boom" }] })
     expect(merged.failures[0]).toMatchObject({ servingPrevious: false })
   })
+
+  it("keeps the CreateDate (and the truncation mark) of the services it serves from before", () => {
+    const dated: Snapshot = {
+      takenAt: 1,
+      namespaces: [{
+        _tag: "Ok",
+        mapping,
+        id: "ns-1",
+        httpName: "apps",
+        services: [{ _tag: "Ok", id: "srv-web", name: "web", createdAt: 1_000, revision: 3, instances: [inst("w1")], truncated: true }]
+      }]
+    }
+    const current: Snapshot = {
+      takenAt: 2,
+      namespaces: [{
+        _tag: "Ok",
+        mapping,
+        id: "ns-1",
+        httpName: "apps",
+        services: [
+          { _tag: "Failed", id: "srv-web", name: "web", createdAt: 1_000, error: "throttled" },
+          { _tag: "Failed", id: "srv-new", name: "Web", createdAt: 2_000, error: "throttled" }
+        ]
+      }]
+    }
+    const ns = mergeWithPrevious(dated, current).snapshot.namespaces[0]!
+    if (ns._tag !== "Ok") throw new Error("expected Ok")
+    expect(ns.services[0]).toMatchObject({ _tag: "Ok", createdAt: 1_000, truncated: true })
+    // Nothing to fall back on: still Failed, still dated (it keeps its place in the claim ranking).
+    expect(ns.services[1]).toMatchObject({ _tag: "Failed", createdAt: 2_000 })
+  })
 })

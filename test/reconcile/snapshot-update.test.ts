@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest"
 import type { NamespaceMapping, Snapshot } from "../../src/model/snapshot.ts"
-import { knownRevision, replaceServices, retainListedServices, sameAsSnapshot } from "../../src/reconcile/snapshot-update.ts"
+import {
+  knownRevision,
+  newlyTruncated,
+  replaceServices,
+  retainListedServices,
+  sameAsSnapshot
+} from "../../src/reconcile/snapshot-update.ts"
 
 const mapping: NamespaceMapping = { namespace: "apps", domain: "example.com", mode: "host" }
 const svc = (id: string, revision: number) => ({ _tag: "Ok" as const, id, name: id, revision, instances: [] })
@@ -54,5 +60,41 @@ describe("fast-path snapshot updates", () => {
     expect(sameAsSnapshot(held, read([i("x", "80"), i("y", "81")], 2))).toBe(false)
     expect(sameAsSnapshot(held, [{ mapping, service: { _tag: "Failed", id: "a", name: "a", error: "throttled" } }])).toBe(false)
     expect(sameAsSnapshot(held, [{ mapping, service: svc("new", 1) }])).toBe(false)
+  })
+
+  it("keeps each service's CreateDate when replacing services", () => {
+    const dated = { ...svc("b", 3), createdAt: 1_700_000_000_000 }
+    const ns = replaceServices(snapshot, [{ mapping, service: dated }], 5).namespaces[0]!
+    expect(ns._tag === "Ok" && ns.services.find((s) => s.id === "b")).toEqual(dated)
+  })
+})
+
+describe("services at DiscoverInstances' page limit", () => {
+  const withServices = (services: ReadonlyArray<ReturnType<typeof svc> & { truncated?: boolean }>): Snapshot => ({
+    takenAt: 0,
+    namespaces: [{ _tag: "Ok", mapping, id: "ns", httpName: "apps", services }]
+  })
+  const full = (id: string) => ({ ...svc(id, 1), truncated: true })
+
+  it("are reported when they reach the limit, once while they stay there, again after leaving it", () => {
+    const first = withServices([full("a"), svc("b", 1)])
+    expect(newlyTruncated(undefined, first)).toEqual([{ namespace: "apps", service: "a", instances: 0 }])
+    // Still at the limit (another read, another revision): not reported again.
+    expect(newlyTruncated(first, withServices([{ ...full("a"), revision: 2 }, full("b")]))).toEqual([
+      { namespace: "apps", service: "b", instances: 0 }
+    ])
+    const below = withServices([svc("a", 3), svc("b", 1)])
+    expect(newlyTruncated(first, below)).toEqual([])
+    expect(newlyTruncated(below, first)).toEqual([{ namespace: "apps", service: "a", instances: 0 }])
+  })
+
+  it("are not reported again while a failed read keeps serving the last good answer", () => {
+    const first = withServices([full("a")])
+    const failed: Snapshot = {
+      takenAt: 1,
+      namespaces: [{ _tag: "Ok", mapping, id: "ns", httpName: "apps", services: [{ _tag: "Failed", id: "a", name: "a", error: "throttled" }] }]
+    }
+    expect(newlyTruncated(first, failed)).toEqual([])
+    expect(newlyTruncated(failed, first)).toEqual([{ namespace: "apps", service: "a", instances: 0 }])
   })
 })
