@@ -16,6 +16,7 @@ import { type HealthFilter, mappingKey, type NamespaceMapping, type Snapshot } f
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
+import { allRead, namespaceStates } from "./namespace-state.ts"
 import { isDue, spreadReadAt } from "./read-schedule.ts"
 import { adoptListedNamespaces, knownRevision, newlyTruncated, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
 import { routedCounts, type Status } from "./status.ts"
@@ -81,7 +82,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     const readTime = (started: number, spread: boolean) =>
       spread ? Effect.map(Random.next, (r) => spreadReadAt(started, options.rereadAfterMs, r)) : Effect.succeed(started)
 
-    const publishCounts = (desired: Desired, failures: ReadonlyArray<ReadFailure>) => {
+    const publishCounts = (desired: Desired | undefined, failures: ReadonlyArray<ReadFailure>) => {
       const counts = routedCounts(desired)
       return Effect.all([
         Metric.update(M.servicesGauge, counts.services),
@@ -110,11 +111,16 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       Effect.gen(function*() {
         const now = yield* recordRound(kind, started, "ok")
         yield* Metric.update(M.failedServicesGauge, 0)
+        const current = yield* Ref.get(state)
+        const namespaces = namespaceStates(options.mappings, current.topology, current.snapshot, undefined)
         yield* updateStatus((s) => ({
           ...s,
           failures: [],
+          namespaces,
           lastRefresh: { at: now, kind, ok: true, durationMs: now - started },
-          lastSuccessAt: now
+          lastSuccessAt: now,
+          // The snapshot behind the applied configuration may have become complete without a change.
+          initialSyncAt: s.initialSyncAt ?? (s.pending === undefined && s.applied !== undefined && allRead(namespaces) ? now : undefined)
         }))
       })
 
@@ -137,7 +143,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
         const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
         // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
-        const before = new Set(((yield* Ref.get(options.status)).desired?.quarantined ?? []).map(quarantineKey))
+        const shown = yield* Ref.get(options.status)
+        const before = new Set(((shown.pending?.desired ?? shown.applied)?.quarantined ?? []).map(quarantineKey))
         for (const q of desired.quarantined) {
           if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
         }
@@ -152,7 +159,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const outcome: ApplyOutcome = heldBack
           ? { _tag: "Unchanged" }
           : yield* options.apply(current.applied, desired)
-        yield* publishCounts(desired, merged.failures)
         const now = yield* recordRound(kind, started, ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed")
         yield* Ref.update(state, (s) => ({
           ...s,
@@ -162,18 +168,35 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           rejectedHash: outcome._tag === "Rejected" ? key : heldBack ? s.rejectedHash : undefined,
           rejectedAt: outcome._tag === "Rejected" ? now : s.rejectedAt
         }))
+        // What HAProxy serves: the new state once applied (or when it renders to the applied
+        // bytes); a state that could not be applied is shown beside it, with why.
+        const serving = outcome._tag === "Applied" || (outcome._tag === "Unchanged" && !heldBack)
+        const namespaces = namespaceStates(options.mappings, (yield* Ref.get(state)).topology, guarded.snapshot, undefined)
+        const shownBefore = yield* Ref.get(options.status)
         yield* updateStatus((s) => ({
           ...s,
-          desired,
+          applied: serving ? desired : s.applied,
+          pending: serving
+            ? undefined
+            : outcome._tag === "Rejected"
+            ? { desired, since: s.pending?.since ?? now, stage: outcome.stage, error: outcome.error }
+            : s.pending,
+          namespaces,
+          initialSyncAt: s.initialSyncAt ?? (serving && allRead(namespaces) ? now : undefined),
           failures: merged.failures,
           suppressed: guarded.suppressed,
           lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: merged.failures[0]?.error ?? "Cloud Map answered no service" }) },
           lastSuccessAt: ok ? now : s.lastSuccessAt
         }))
-        yield* report(outcome, now)
+        const shownAfter = yield* Ref.get(options.status)
+        yield* publishCounts(shownAfter.applied, merged.failures)
+        if (shownBefore.initialSyncAt === undefined && shownAfter.initialSyncAt !== undefined) {
+          yield* Effect.logInfo("every mapped namespace is read and applied: ready", { namespaces: namespaces.length })
+        }
+        yield* report(outcome, now, shownBefore.firstAppliedAt !== undefined)
       })
 
-    const report = (outcome: ApplyOutcome, now: number) =>
+    const report = (outcome: ApplyOutcome, now: number, servedBefore: boolean) =>
       Effect.gen(function*() {
         if (outcome._tag === "Unchanged") return
         const record = {
@@ -208,8 +231,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           }))
         } else {
           if (outcome.stage === "validate") yield* Metric.update(M.validationFailures, 1)
+          yield* Metric.update(Metric.withAttributes(M.applyFailures, { stage: outcome.stage }), 1)
           yield* Metric.update(Metric.withAttributes(M.reloads, { reason: outcome.label, outcome: "failed" }), 1)
-          yield* Effect.logError("configuration rejected; still serving the previous one", {
+          yield* Effect.logError(servedBefore ? "configuration not applied; still serving the previous one" : "configuration not applied; nothing is served yet", {
             stage: outcome.stage,
             reason: outcome.reason,
             error: outcome.error
@@ -223,7 +247,12 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const now = yield* Clock.currentTimeMillis
         yield* Effect.logError("Cloud Map refresh failed; routing unchanged", { kind, error })
         yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome: "failed" }), 1)
-        yield* updateStatus((s) => ({ ...s, lastRefresh: { at: now, kind, ok: false, error, durationMs: now - started } }))
+        const current = yield* Ref.get(state)
+        yield* updateStatus((s) => ({
+          ...s,
+          namespaces: namespaceStates(options.mappings, current.topology, current.snapshot, `Cloud Map could not be listed: ${error}`),
+          lastRefresh: { at: now, kind, ok: false, error, durationMs: now - started }
+        }))
       })
 
     /** Topology (namespaces + services, on its own interval) then every service's instances. */
@@ -344,7 +373,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
     )
 
-    return { round, state }
+    /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
+    const rereadAll = Ref.update(state, (s) => ({ ...s, topologyAt: Number.NEGATIVE_INFINITY, readAt: new Map<string, number>() }))
+
+    return { round, rereadAll, state }
   })
 
 const desiredKey = (d: Desired) => JSON.stringify(d)

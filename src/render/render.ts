@@ -216,7 +216,11 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
       `stats socket ${renderedFilePath(settings, "admin.sock")} mode 600 level admin`,
       `nbthread ${settings.nbthread}`,
       `hard-stop-after ${settings.hardStopAfterSeconds}s`,
-      "mworker-max-reloads 50"
+      "mworker-max-reloads 50",
+      // One HAProxy per traffic port: a second one (say, left by an earlier run) fails to bind
+      // instead of silently sharing the traffic. Reloads stay seamless: the new worker takes
+      // the listening sockets over from the old one (docs/haproxy.md §3.1).
+      "noreuseport"
     ]),
     section("defaults", [
       "mode http",
