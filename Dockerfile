@@ -46,7 +46,8 @@ EXPOSE 80 3000
 # DRAIN_SECONDS, then it exits 0. The base image's SIGUSR1 would not reach HAProxy.
 STOPSIGNAL SIGTERM
 
-# Exits 0 when /readyz answers 200 (no curl in the image). HEALTH_ADDRESS/HEALTH_PORT are read
+# Liveness: exits 0 when /healthz answers 200 (the agent's loop progresses and HAProxy runs an
+# applied configuration; a Cloud Map outage never fails it). No curl in the image. HEALTH_ADDRESS/HEALTH_PORT are read
 # from the same environment as the agent.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["cloudmap-haproxy", "healthcheck"]
 
