@@ -82,6 +82,8 @@ export const runAgent = (config: AgentConfig) =>
         (onHup) => Effect.sync(() => void process.off("SIGHUP", onHup))
       )
 
+      // Whatever the agent and HAProxy create (pid file, generations) is its user's only.
+      yield* Effect.sync(() => process.umask(0o077))
       // Fail fast (exit 78 naming the variable) on what would otherwise be retried forever.
       yield* checkConfigDir(config.configDir)
       if (!dryRun) {
