@@ -3,13 +3,13 @@
  * rendered haproxy.cfg and maps (printed, or written to DIR) and a summary of routes and
  * quarantined records on stderr. Touches no running HAProxy.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"
 import { discover } from "../cloudmap/discovery.ts"
 import { toRenderSettings } from "../config/render-settings.ts"
 import { plan } from "../plan/plan.ts"
+import { writeFileSet } from "../apply/files.ts"
 import { render, renderSummary } from "../render/render.ts"
 import { parseArgs } from "./args.ts"
 import { cloudMapLayer } from "./cloudmap-layer.ts"
@@ -18,9 +18,11 @@ import { loadConfig } from "./load-config.ts"
 const USAGE = `usage: cloudmap-haproxy render [--out DIR]
 
 Runs one Cloud Map discovery with the agent's environment (AWS_REGION, NAMESPACE_MAP, ...) and
-prints haproxy.cfg, hosts.map and paths.map to stdout, or writes them to DIR (map paths inside
-haproxy.cfg then point into DIR). A summary of routes and quarantined records goes to stderr.
-Exit codes: 0 rendered, 2 Cloud Map could not be read, 78 invalid configuration.
+prints haproxy.cfg, hosts.map and paths.map to stdout, or writes them to DIR (files 0600; a new
+DIR is 0700; map names inside haproxy.cfg are relative to it, the admin socket path points into
+it). A summary of routes and quarantined records goes to stderr.
+Exit codes: 0 rendered, 1 DIR could not be written, 2 Cloud Map could not be read,
+78 invalid configuration.
 `
 
 export const renderCommand = (argv: ReadonlyArray<string>) =>
@@ -55,8 +57,11 @@ export const renderCommand = (argv: ReadonlyArray<string>) =>
     if (out === undefined) {
       for (const [name, content] of Object.entries(files)) process.stdout.write(`# ===== ${name} =====\n${content}`)
     } else {
-      mkdirSync(resolve(out), { recursive: true })
-      for (const [name, content] of Object.entries(files)) writeFileSync(join(resolve(out), name), content)
+      const written = yield* Effect.result(writeFileSet(resolve(out), files))
+      if (written._tag === "Failure") {
+        process.stderr.write(`could not write the configuration: ${written.failure.message}\n`)
+        return 1
+      }
       process.stderr.write(`wrote ${Object.keys(files).join(", ")} to ${resolve(out)}\n`)
     }
     return failures.length > 0 ? 2 : 0

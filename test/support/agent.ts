@@ -32,8 +32,13 @@ export const pidsMatching = (needle: string): Array<number> => {
   }
 }
 
+/**
+ * `env` overrides the agent's environment. With `CONFIG_DIR` in it, that directory is used (and
+ * left in place by stop()); otherwise a temp directory is created and removed by stop().
+ */
 export const startAgent = async (env: Record<string, string>): Promise<AgentProcess> => {
-  const configDir = mkdtempSync(join(tmpdir(), "cmh-agent-"))
+  const givenConfigDir = env["CONFIG_DIR"]
+  const configDir = givenConfigDir ?? mkdtempSync(join(tmpdir(), "cmh-agent-"))
   const listenPort = await freePort()
   const healthPort = await freePort()
   const logs: Array<string> = []
@@ -90,7 +95,7 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
         // already gone
       }
     }
-    rmSync(configDir, { recursive: true, force: true })
+    if (givenConfigDir === undefined) rmSync(configDir, { recursive: true, force: true })
     return result
   }
   return { pid: child.pid!, listenPort, healthPort, configDir, logs, exited, get, stop, haproxyPids }
