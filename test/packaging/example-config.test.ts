@@ -1,7 +1,7 @@
 /**
  * haproxy.cfg.example is what the agent renders for the sample topology in
  * scripts/render-example.ts: regenerated here and compared byte for byte, and the same rendering
- * (written into a temp dir that is its configDir, since map paths are absolute) passes `haproxy -c`.
+ * (written into a temp dir: map paths are relative to the config file) passes `haproxy -c`.
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
