@@ -26,6 +26,8 @@ export interface KeepAliveOptions {
   readonly workers?: number
   readonly maxRequests?: number
   readonly maxMs?: number
+  /** Pause between two requests of one loop (default none). */
+  readonly pauseMs?: number
 }
 
 export const keepAliveLoad = (options: KeepAliveOptions): KeepAliveLoad => {
@@ -69,6 +71,7 @@ export const keepAliveLoad = (options: KeepAliveOptions): KeepAliveLoad => {
     while (!stopped && tally.total < maxRequests && Date.now() < deadline) {
       tally.total += 1
       await once()
+      if (options.pauseMs !== undefined) await new Promise((r) => setTimeout(r, options.pauseMs))
     }
   }
   const loops = Promise.all(Array.from({ length: workers }, loop))

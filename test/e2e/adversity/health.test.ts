@@ -13,23 +13,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CreateHttpNamespaceCommand } from "@aws-sdk/client-servicediscovery"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Fixture } from "../../../src/mock/fixture.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { BUN, eventually, ROOT, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
+import { appsFixture } from "../../support/fixtures.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 
-const fixtureFor = (b: Backends): Fixture => ({
-  namespaces: [{
-    name: "apps",
-    id: "ns-apps",
-    services: [{
-      name: "web",
-      id: "srv-web",
-      instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(b.byName("web-1").port) } }]
-    }]
-  }]
-})
 
 const APPS = { namespace: "apps", domainname: "example.test", mode: "host" }
 
@@ -54,7 +43,7 @@ describe("adversity: health endpoints match reality", () => {
 
   beforeAll(async () => {
     backends = await startBackends([{ name: "web-1" }, { name: "fresh-1" }])
-    mock = await startMockCloudMap({ fixture: fixtureFor(backends) })
+    mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }) })
   })
   afterAll(async () => {
     await mock?.close()

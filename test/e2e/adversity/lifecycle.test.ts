@@ -12,10 +12,10 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Fixture } from "../../../src/mock/fixture.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { BUN, eventually, masterReloads, pidsMatching, ROOT, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
+import { appsFixture } from "../../support/fixtures.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 import { keepAliveLoad } from "../../support/load.ts"
 import { freePort } from "../../support/ports.ts"
@@ -23,17 +23,6 @@ import { freePort } from "../../support/ports.ts"
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
 const HAPROXY = process.env.HAPROXY_BIN ?? "haproxy"
 
-const fixtureFor = (b: Backends): Fixture => ({
-  namespaces: [{
-    name: "apps",
-    id: "ns-apps",
-    services: [{
-      name: "web",
-      id: "srv-web",
-      instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(b.byName("web-1").port) } }]
-    }]
-  }]
-})
 
 const alive = (pid: number) => {
   try {
@@ -67,7 +56,7 @@ describe("adversity: process lifecycle", () => {
 
   beforeAll(async () => {
     backends = await startBackends([{ name: "web-1" }, { name: "late-1" }, { name: "new-1" }])
-    mock = await startMockCloudMap({ fixture: fixtureFor(backends) })
+    mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }) })
   })
   afterAll(async () => {
     await mock?.close()

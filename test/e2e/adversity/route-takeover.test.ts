@@ -5,7 +5,7 @@
  * it; the newcomer is quarantined with a reason naming the owner and gets no request at all.
  */
 import { readFileSync } from "node:fs"
-import { Agent, createServer, request, type Server } from "node:http"
+import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
@@ -13,6 +13,7 @@ import { startMockCloudMap, type MockCloudMapHandle } from "../../../src/mock/se
 import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
+import { keepAliveLoad } from "../../support/load.ts"
 
 /** A backend that only counts what reaches it (health checks included): the newcomers'. */
 interface CountingServer {
@@ -38,69 +39,6 @@ const countingServer = async (): Promise<CountingServer> => {
         server.closeAllConnections()
         server.close(() => resolve())
       })
-  }
-}
-
-interface Tally {
-  total: number
-  failed: number
-  readonly errors: Array<string>
-  readonly byServer: Map<string, number>
-}
-
-/**
- * Two workers asking `host` + `path` through HAProxy over keep-alive connections until stopped,
- * `maxRequests` were sent or `maxMs` passed (it stops by itself).
- */
-const keepAliveClient = (port: number, host: string, path: string, maxRequests = 20_000, maxMs = 90_000) => {
-  const agent = new Agent({ keepAlive: true, maxSockets: 2 })
-  const tally: Tally = { total: 0, failed: 0, errors: [], byServer: new Map() }
-  const deadline = Date.now() + maxMs
-  let stopped = false
-  const fail = (why: string) => {
-    tally.failed += 1
-    if (tally.errors.length < 10) tally.errors.push(why)
-  }
-  const once = () =>
-    new Promise<void>((resolve) => {
-      const req = request({ host: "127.0.0.1", port, path, agent, headers: { host }, timeout: 5000 }, (res) => {
-        let body = ""
-        res.setEncoding("utf8")
-        res.on("data", (c: string) => (body += c))
-        res.on("end", () => {
-          if (res.statusCode === 200) {
-            const server = (JSON.parse(body) as { server: string }).server
-            tally.byServer.set(server, (tally.byServer.get(server) ?? 0) + 1)
-          } else {
-            fail(`status ${res.statusCode}`)
-          }
-          resolve()
-        })
-      })
-      req.on("timeout", () => req.destroy(new Error("timeout")))
-      req.on("error", (e) => {
-        fail(e.message)
-        resolve()
-      })
-      req.end()
-    })
-  const worker = async () => {
-    while (!stopped && tally.total < maxRequests && Date.now() < deadline) {
-      tally.total += 1
-      await once()
-      await new Promise((r) => setTimeout(r, 10))
-    }
-  }
-  const done = Promise.all([worker(), worker()]).then(() => agent.destroy())
-  return {
-    tally,
-    /** Requests each server answered so far. */
-    served: () => new Map(tally.byServer),
-    stop: async () => {
-      stopped = true
-      await done
-      return tally
-    }
   }
 }
 
@@ -179,7 +117,7 @@ describe("a new service never takes over a live route", () => {
     await eventually("all 5 web instances routed", async () =>
       routeInstances(await statusOf(agent), "web.example.test")?.length === 5, 30_000)
 
-    const client = keepAliveClient(agent.listenPort, "web.example.test", "/")
+    const client = keepAliveLoad({ port: agent.listenPort, host: "web.example.test", pauseMs: 10 })
     await new Promise((r) => setTimeout(r, 1000))
     const sdk = sdkFor(mock.url)
     const ns = await namespaceId(sdk, "apps")
@@ -188,7 +126,7 @@ describe("a new service never takes over a live route", () => {
       await register(sdk, id, `${name}-1`, newcomers[i]!.port)
       await waitForConflict(agent, "web.example.test", i + 1)
     }
-    const afterNewcomers = client.served()
+    const afterNewcomers = new Map(client.tally.byServer)
     // A few more polling rounds (REFRESH_RATE=1): nothing flips later either.
     await new Promise((r) => setTimeout(r, 4000))
     const tally = await client.stop()
@@ -247,7 +185,7 @@ describe("a new service never takes over a live route", () => {
       pathsMap().includes("gw.a.test/web") && pathsMap().includes("gw.a.test/api"), 30_000)
     const before = pathsMap()
 
-    const client = keepAliveClient(agent.listenPort, "gw.a.test", "/web/x")
+    const client = keepAliveLoad({ port: agent.listenPort, host: "gw.a.test", path: "/web/x", pauseMs: 10 })
     await new Promise((r) => setTimeout(r, 1000))
     const sdk = sdkFor(mock.url)
     const id = await createService(sdk, await namespaceId(sdk, "a"), "gw")

@@ -9,26 +9,15 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sendCommand } from "../../../src/haproxy/socket-client.ts"
-import type { Fixture } from "../../../src/mock/fixture.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { type AgentProcess, eventually, startAgent } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
+import { appsFixture } from "../../support/fixtures.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 import { faultWrapper } from "../../support/fault-wrapper.ts"
 
 const SECRETS = { STATS_PASSWD: "stats-secret-9d1f", PROM_PASSWD: "prom-secret-4c2e", AWS_SECRET_ACCESS_KEY: "aws-secret-77ab", AWS_SESSION_TOKEN: "aws-token-31c0" }
 
-const fixtureFor = (b: Backends): Fixture => ({
-  namespaces: [{
-    name: "apps",
-    id: "ns-apps",
-    services: [{
-      name: "web",
-      id: "srv-web",
-      instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(b.byName("web-1").port) } }]
-    }]
-  }]
-})
 
 const mode = (path: string) => statSync(path).mode & 0o777
 
@@ -50,7 +39,7 @@ describe("adversity: secrets and file modes", () => {
 
   beforeAll(async () => {
     backends = await startBackends([{ name: "web-1" }, { name: "blocked-1" }])
-    mock = await startMockCloudMap({ fixture: fixtureFor(backends) })
+    mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }) })
     faultDir = realpathSync(await import("node:fs").then((fs) => fs.mkdtempSync("/tmp/cmh-secret-fault-")))
     agent = await startAgent({
       ...SECRETS,
