@@ -6,13 +6,13 @@
  * reading `show servers state` back. New or removed services (backends) need a reload: the
  * updater then answers false and the applier reloads.
  *
- * Bulk changes (hundreds of servers at once) are batched per backend: every leaving server of a
- * backend is set to drain, then the backend is polled once per interval (one `show stat` for all
- * of them) until they are idle or the drain timeout passes, then they all go to maintenance, and
- * the removed ones are deleted in rounds (a refused `del server` is retried in the next round).
- * Work runs with bounded concurrency; the runtime API client bounds the connections to the socket.
+ * Bulk changes (hundreds of servers at once) are batched: every leaving server is set to drain,
+ * then each backend is polled once per interval (one `show stat` for all of its servers) until
+ * they are idle or the drain timeout passes, then they all go to maintenance, and the removed ones
+ * are deleted in rounds (a refused `del server` is retried in the next round). Work runs with
+ * bounded concurrency; the runtime API client bounds the connections to the socket.
  */
-import { Duration, Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
@@ -76,48 +76,48 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
         yield* api.setServerState(backend, s.name, "ready")
       })
 
-    // `del server` in rounds: HAProxy purges idle connections after `maint` asynchronously, and
-    // until then answers "Server still has connections attached to it". A server that cannot be
-    // deleted stays in maintenance (no traffic); the next reload drops it for good.
-    const deleteAll = (backend: string, names: ReadonlyArray<string>) =>
+    // `del server` in rounds over every removed server: HAProxy purges idle connections after
+    // `maint` asynchronously, and until then answers "Server still has connections attached to it".
+    // A server that cannot be deleted stays in maintenance (no traffic); the next reload drops it.
+    const deleteAll = (servers: ReadonlyArray<{ readonly backend: string; readonly name: string }>) =>
       Effect.gen(function*() {
-        let pending = names
+        let pending = servers
         let lastError = ""
         for (let round = 1; pending.length > 0 && round <= deleteRounds; round++) {
           if (round > 1) yield* Effect.sleep("100 millis")
           const results = yield* Effect.forEach(
             pending,
-            (name) => Effect.map(Effect.result(api.delServer(backend, name)), (r) => ({ name, r })),
+            (s) => Effect.map(Effect.result(api.delServer(s.backend, s.name)), (r) => ({ s, r })),
             { concurrency }
           )
-          pending = results.flatMap(({ name, r }) => {
+          pending = results.flatMap(({ s, r }) => {
             if (r._tag === "Success") return []
             // Already gone (deleted by an earlier attempt whose answer was lost, or by hand).
             if (r.failure._tag === "RuntimeCommandFailed" && /No such server/i.test(r.failure.answer)) return []
             lastError = r.failure.message
-            return [name]
+            return [s]
           })
         }
         if (pending.length > 0) {
           yield* Effect.logWarning("servers kept in maintenance until the next reload", {
-            backend,
-            servers: sample(pending),
+            servers: sample(pending.map((s) => `${s.backend}/${s.name}`)),
             error: lastError
           })
         }
       })
 
-    // Moved and removed servers of one backend leave together: drain, one wait for the backend,
-    // maintenance (which also closes idle pooled connections: HAProxy would otherwise keep reusing
-    // them after `set server addr`), then moved ones are re-pointed and made ready, removed ones deleted.
-    const retire = (change: BackendChange) =>
+    // Moved and removed servers leave together. All of them are set to drain first, so they share
+    // one deadline however many backends there are. Then backend by backend: one wait for all of
+    // its servers (until the deadline), maintenance (which also closes idle pooled connections:
+    // HAProxy would otherwise keep reusing them after `set server addr`), moved ones re-pointed and
+    // made ready. Removed ones are deleted last, all backends together.
+    const leavingOf = (c: BackendChange) => [...c.moved.map((m) => m.after), ...c.removed].map((s) => s.name)
+    const retire = (change: BackendChange, deadline: number) =>
       Effect.gen(function*() {
         const backend = change.backend
-        const moved = change.moved.map((m) => m.after)
-        const leaving = [...moved, ...change.removed].map((s) => s.name)
-        if (leaving.length === 0) return
-        yield* each(leaving, (name) => api.setServerState(backend, name, "drain"))
-        const idle = yield* Effect.result(api.waitServersIdle(backend, leaving, { timeout: drainTimeout }))
+        const leaving = leavingOf(change)
+        const timeout = Duration.millis(Math.max(0, deadline - (yield* Clock.currentTimeMillis)))
+        const idle = yield* Effect.result(api.waitServersIdle(backend, leaving, { timeout }))
         if (idle._tag === "Failure") {
           yield* Effect.logWarning("could not watch the drain; going on", { backend, error: idle.failure.message })
         } else if (idle.success.length > 0) {
@@ -127,20 +127,26 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           })
         }
         yield* each(leaving, (name) => api.setServerState(backend, name, "maint"))
-        yield* each(moved, (s) =>
+        yield* each(change.moved, ({ after: s }) =>
           Effect.andThen(
             api.setServerAddr(backend, s.name, s.address, s.port),
             api.setServerState(backend, s.name, "ready")
           ))
-        yield* deleteAll(backend, change.removed.map((s) => s.name))
       })
 
-    // Additions first (capacity before removal), then moves and removals, backend by backend.
+    // Additions first (capacity before removal), then moves and removals.
     yield* each(
       diff.changedBackends.flatMap((c) => c.added.map((s) => ({ backend: c.backend, s }))),
       ({ backend, s }) => add(backend, s)
     ).pipe(Effect.mapError(errorText))
-    yield* each(diff.changedBackends, retire).pipe(Effect.mapError(errorText))
+    const retiring = diff.changedBackends.filter((c) => c.moved.length + c.removed.length > 0)
+    yield* each(
+      retiring.flatMap((c) => leavingOf(c).map((name) => ({ backend: c.backend, name }))),
+      ({ backend, name }) => api.setServerState(backend, name, "drain")
+    ).pipe(Effect.mapError(errorText))
+    const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(drainTimeout)
+    yield* each(retiring, (c) => retire(c, deadline)).pipe(Effect.mapError(errorText))
+    yield* deleteAll(retiring.flatMap((c) => c.removed.map((s) => ({ backend: c.backend, name: s.name }))))
 
     // Read back: every desired server of a changed backend is there, at its address, ready.
     const wanted = new Map(after.backends.map((b) => [b.name, b]))

@@ -27,6 +27,7 @@ import {
 } from "../support/haproxy-fixtures.ts"
 import { freePort } from "../support/ports.ts"
 
+const byName = (x: { readonly name: string }, y: { readonly name: string }) => x.name < y.name ? -1 : x.name > y.name ? 1 : 0
 const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "127.0.0.1", port, health: undefined })
 const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
   name,
@@ -35,32 +36,43 @@ const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
   serviceId: name,
   mode: "host",
   route: `${name}.example.test`,
-  servers: [...servers].sort((x, y) => x.name < y.name ? -1 : x.name > y.name ? 1 : 0)
+  servers: [...servers].sort(byName)
 })
-const desired = (backends: ReadonlyArray<Backend>): Desired => ({
-  backends,
-  hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })),
-  pathRoutes: [],
-  quarantined: []
-})
+/** Sorted as the planner sorts (backends by name, routes by host). */
+const desired = (unsorted: ReadonlyArray<Backend>): Desired => {
+  const backends = [...unsorted].sort(byName)
+  return {
+    backends,
+    hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })).sort((x, y) => byName({ name: x.host }, { name: y.host })),
+    pathRoutes: [],
+    quarantined: []
+  }
+}
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)
 const pad = (i: number, width = 4) => String(i).padStart(width, "0")
 
-const setup = Effect.gen(function*() {
+/** `many` more backends be_m00.. with two servers each on the slow backend, routed by Host `m00.test`... */
+const setupWith = (many: number) => Effect.gen(function*() {
   const tracked: Array<number> = []
   yield* Effect.addFinalizer(() => killPids(tracked))
   const dir = yield* tempDir
   const a = yield* namedBackend("a")
   const b = yield* namedBackend("b")
   const slow = yield* namedBackend("slow")
-  const [bulkPort, slowPort, addPort] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+  const [bulkPort, slowPort, addPort, manyPort] = yield* Effect.promise(() =>
+    Promise.all([freePort(), freePort(), freePort(), freePort()])
+  )
+  const mapPath = join(dir, "many.map")
+  const manyNames = range(many).map((i) => `m${pad(i, 2)}`)
+  yield* writeFile(mapPath, manyNames.map((m) => `${m}.test be_${m}\n`).join(""))
   const adminSocket = join(dir, "admin.sock")
   // be_bulk: 600 servers over the two real backends (even → a, odd → b); be_slow: 10 servers on
   // one slow backend; be_add: one server, instances get added there.
   const before = desired([
     backend("be_add", [server("base", a.port)]),
     backend("be_bulk", range(600).map((i) => server(`i-${pad(i)}`, i % 2 === 0 ? a.port : b.port))),
-    backend("be_slow", range(10).map((i) => server(`slow-${i}`, slow.port)))
+    backend("be_slow", range(10).map((i) => server(`slow-${i}`, slow.port))),
+    ...manyNames.map((m) => backend(`be_${m}`, [server("m-0", slow.port), server("m-1", slow.port)]))
   ])
   const cfg = join(dir, "haproxy.cfg")
   yield* writeFile(
@@ -70,7 +82,8 @@ const setup = Effect.gen(function*() {
       frontends: [
         { name: "fe_bulk", port: bulkPort!, backend: "be_bulk" },
         { name: "fe_slow", port: slowPort!, backend: "be_slow" },
-        { name: "fe_add", port: addPort!, backend: "be_add" }
+        { name: "fe_add", port: addPort!, backend: "be_add" },
+        { name: "fe_many", port: manyPort!, map: { path: mapPath, fallback: "be_add" } }
       ],
       backends: before.backends.map((be) => ({
         name: be.name,
@@ -86,8 +99,10 @@ const setup = Effect.gen(function*() {
     assert.deepStrictEqual(now.workers.map((w) => w.pid), proc.workers.map((w) => w.pid))
     assert.strictEqual(now.master.reloads, proc.master.reloads)
   })
-  return { dir, api: makeRuntimeApi(adminSocket), a, b, slow, ports: { bulkPort: bulkPort!, slowPort: slowPort!, addPort: addPort! }, before, assertNoReload }
+  const ports = { bulkPort: bulkPort!, slowPort: slowPort!, addPort: addPort!, manyPort: manyPort! }
+  return { dir, api: makeRuntimeApi(adminSocket), a, b, slow, ports, before, manyNames, assertNoReload }
 })
+const setup = setupWith(0)
 
 const settings = (configDir: string): RenderSettings => ({
   listenAddress: "127.0.0.1",
@@ -155,28 +170,38 @@ describe("runtime updater (real haproxy), bulk changes", () => {
       yield* s.assertNoReload
     }).pipe(Effect.provide(NodeServices.layer)), 60_000)
 
-  it.live("servers still busy at the drain timeout go to maintenance anyway; the update does not wait longer", () =>
+  it.live("servers still busy at the drain timeout go to maintenance anyway; many busy backends share one deadline", () =>
     Effect.gen(function*() {
-      const s = yield* setup
+      const s = yield* setupWith(12) // more backends than the updater works on at once (8)
       const after = desired([
-        s.before.backends[0]!,
+        s.before.backends.find((be) => be.name === "be_add")!,
         backend("be_bulk", range(300).map((i) => server(`i-${pad(i)}`, i % 2 === 0 ? s.a.port : s.b.port))),
+        ...s.manyNames.map((m) => backend(`be_${m}`, [server("m-0", s.slow.port)])),
         backend("be_slow", [server("slow-0", s.slow.port)])
       ])
-      const inflight = yield* Effect.forkChild(
-        Effect.forEach(range(10), () => Effect.result(httpGet(s.ports.slowPort, "/?ms=5000")), { concurrency: "unbounded" })
-      )
-      yield* Effect.sleep("200 millis")
+      // Every server of be_slow and of the 12 be_mNN busy with a 5 s request.
+      const requests = [
+        ...range(10).map(() => httpGet(s.ports.slowPort, "/?ms=5000")),
+        ...s.manyNames.flatMap((m) => range(2).map(() => httpGet(s.ports.manyPort, "/?ms=5000", { host: `${m}.test` })))
+      ]
+      const inflight = yield* Effect.forkChild(Effect.forEach(requests, Effect.result, { concurrency: "unbounded" }))
+      yield* Effect.sleep("300 millis")
+      for (const m of s.manyNames) assert.deepStrictEqual(yield* s.api.backendSessions(`be_${m}`), new Map([["m-0", 1], ["m-1", 1]]))
       const started = Date.now()
-      const update = makeRuntimeUpdater({ runtime: s.api, settings: settings(s.dir), drainTimeout: "600 millis" })
+      const update = makeRuntimeUpdater({ runtime: s.api, settings: settings(s.dir), drainTimeout: "800 millis" })
       assert.isTrue(yield* update(s.before, after, diffDesired(s.before, after)))
       const tookMs = Date.now() - started
-      yield* timing("runtime update with a drain timeout of 600 ms (busy backend)", tookMs)
-      assert.isBelow(tookMs, 4_000)
+      yield* timing("runtime update, 13 busy backends, drain timeout 800 ms, refused deletes retried 2 s", tookMs)
+      // One drain deadline and one round of delete retries for all: ~0.8 s + ~2 s. Per backend in
+      // batches of 8 it would be twice that.
+      assert.isAtLeast(tookMs, 2_500)
+      assert.isBelow(tookMs, 4_500)
       assert.strictEqual((yield* s.api.showServersState("be_bulk")).length, 300)
       // Busy servers that could not be deleted yet are in maintenance at worst (verified by the updater).
-      for (const r of yield* s.api.showServersState("be_slow")) {
-        if (r.serverName !== "slow-0") assert.strictEqual(r.adminState, "maint", r.serverName)
+      for (const be of ["be_slow", ...s.manyNames.map((m) => `be_${m}`)]) {
+        for (const r of yield* s.api.showServersState(be)) {
+          if (r.serverName !== "slow-0" && r.serverName !== "m-0") assert.strictEqual(r.adminState, "maint", `${be}/${r.serverName}`)
+        }
       }
       yield* Fiber.interrupt(inflight)
       yield* s.assertNoReload
