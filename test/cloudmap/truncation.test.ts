@@ -3,13 +3,10 @@
  * Map's per-service maximum) may be truncated: the reconciler warns once per service while it
  * stays at the limit, not on every round.
  */
-import { Effect, Layer, Logger, Ref } from "effect"
+import { Effect, Layer, Logger } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import { CloudMap, DISCOVER_MAX_RESULTS, type DiscoveredInstances } from "../../src/cloudmap/client.ts"
-import type { Desired } from "../../src/model/desired.ts"
-import { makeReconciler } from "../../src/reconcile/reconciler.ts"
-import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { appliedOutcome, startReconciler } from "../support/reconciler.ts"
 
 interface World {
   /** Instances per service name. */
@@ -38,16 +35,6 @@ const fakeCloudMap = (w: World) =>
     discoverRevision: () => Effect.sync(() => w.revision)
   }))
 
-let generation = 0
-const applied = (desired: Desired): ApplyOutcome => ({
-  _tag: "Applied",
-  applied: { desired, files: {} as never, hash: String(++generation), generation },
-  method: "reload",
-  reason: "test",
-  label: "test",
-  durationMs: 1
-})
-
 const truncationWarnings = (logs: ReadonlyArray<string>) =>
   logs.filter((l) => l.includes("the answer may be truncated (Cloud Map's per-service maximum is 1,000)"))
 
@@ -59,19 +46,7 @@ describe("possibly truncated DiscoverInstances answers", () => {
       logs.push((Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : JSON.stringify(m)).join(" "))
     })
     const program = Effect.gen(function*() {
-      const status = yield* Ref.make<Status>(initialStatus("test", 0))
-      const reconciler = yield* makeReconciler({
-        mappings: [{ namespace: "apps", domain: "example.test", mode: "host" }],
-        region: "us-east-1",
-        healthFilter: "ALL",
-        defaultInstancePort: undefined,
-        maxRemovalPercent: 100,
-        apply: (_previous, desired) => Effect.sync(() => applied(desired)),
-        status,
-        rejectedRetryMs: 10,
-        serviceListMs: 0,
-        rereadAfterMs: 0
-      })
+      const reconciler = yield* startReconciler(appliedOutcome)
       yield* reconciler.round
       expect(truncationWarnings(logs)).toEqual([
         "Cloud Map returned 1000 instances for service apps/big: the answer may be truncated (Cloud Map's per-service maximum is 1,000) " +

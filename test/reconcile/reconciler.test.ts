@@ -2,13 +2,10 @@
  * The reconciler's rounds against a scripted Cloud Map (the CloudMap service replaced by a fake):
  * cases that only show up over several rounds.
  */
-import { Effect, Layer, Ref } from "effect"
+import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import { CloudMap, CloudMapError } from "../../src/cloudmap/client.ts"
-import type { Desired } from "../../src/model/desired.ts"
-import { makeReconciler } from "../../src/reconcile/reconciler.ts"
-import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { appliedOutcome, startReconciler } from "../support/reconciler.ts"
 
 interface World {
   namespaces: Record<string, { id: string; services: Record<string, { id: string; revision: number; instances: Array<string> }> }>
@@ -37,41 +34,13 @@ const fakeCloudMap = (w: World) =>
       Effect.suspend(() => (w.failing ? Effect.fail(boom()) : Effect.succeed(w.namespaces[namespace]!.services[service]!.revision)))
   } as unknown as CloudMap["Service"])
 
-const start = (w: World, apply: (desired: Desired) => ApplyOutcome) =>
-  Effect.gen(function*() {
-    const status = yield* Ref.make<Status>(initialStatus("test", 0))
-    const reconciler = yield* makeReconciler({
-      mappings: [{ namespace: "apps", domain: "example.test", mode: "host" }],
-      region: "us-east-1",
-      healthFilter: "ALL",
-      defaultInstancePort: undefined,
-      maxRemovalPercent: 100,
-      apply: (_previous, desired) => Effect.sync(() => apply(desired)),
-      status,
-      rejectedRetryMs: 10,
-      serviceListMs: 0,
-      rereadAfterMs: 0
-    })
-    return { round: reconciler.round, status: Ref.get(status) }
-  })
-
-let generation = 0
-const applied = (desired: Desired): ApplyOutcome => ({
-  _tag: "Applied",
-  applied: { desired, files: {} as never, hash: String(++generation), generation },
-  method: "reload",
-  reason: "test",
-  label: "test",
-  durationMs: 1
-})
-
 const run = <A>(w: World, effect: Effect.Effect<A, never, CloudMap>) => Effect.runPromise(effect.pipe(Effect.provide(fakeCloudMap(w))))
 
 describe("reconciler rounds", () => {
   it("routes a namespace that did not exist at start once it is created", () => {
     const w: World = { namespaces: {}, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* start(w, applied)
+      const r = yield* startReconciler(appliedOutcome)
       yield* r.round
       w.namespaces["apps"] = { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } }
       yield* r.round
@@ -84,7 +53,7 @@ describe("reconciler rounds", () => {
   it("keeps readiness fresh while the namespaces have no services", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: {} } }, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* start(w, applied)
+      const r = yield* startReconciler(appliedOutcome)
       yield* r.round
       const first = (yield* r.status).lastSuccessAt!
       yield* Effect.sleep(5)
@@ -97,7 +66,7 @@ describe("reconciler rounds", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: {} } }, failing: false }
     let attempts = 0
     return run(w, Effect.gen(function*() {
-      const r = yield* start(w, () => {
+      const r = yield* startReconciler(() => {
         attempts += 1
         return { _tag: "Rejected", stage: "start", reason: "test", label: "start", error: "port taken", durationMs: 1 }
       })
@@ -111,7 +80,7 @@ describe("reconciler rounds", () => {
   it("clears read failures once the service answers again, and does not call a failed round a success", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } } }, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* start(w, applied)
+      const r = yield* startReconciler(appliedOutcome)
       yield* r.round
       const before = (yield* r.status).lastSuccessAt
       w.failing = true
