@@ -12,7 +12,7 @@ import {
   ServiceDiscoveryClient
 } from "@aws-sdk/client-servicediscovery"
 import { Cause, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
-import { cloudMapCalls, cloudMapCallSeconds } from "../model/metrics.ts"
+import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter, InstanceHealth } from "../model/snapshot.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 

@@ -11,9 +11,9 @@ import { toRenderSettings } from "../config/render-settings.ts"
 import { plan } from "../plan/plan.ts"
 import { writeFileSet } from "../apply/files.ts"
 import { render, renderSummary } from "../render/render.ts"
-import { parseArgs } from "./args.ts"
-import { cloudMapLayer } from "./cloudmap-layer.ts"
-import { loadConfig } from "./load-config.ts"
+import { parseArgs } from "../config/flags.ts"
+import { cloudMapLayer } from "../cloudmap/layer.ts"
+import { loadConfig } from "../config/load.ts"
 
 const USAGE = `usage: cloudmap-haproxy render [--out DIR]
 

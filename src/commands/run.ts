@@ -21,14 +21,14 @@ import { type ExitInfo, type HaproxyProcessShape, makeHaproxyProcess } from "../
 import { makeRuntimeApi } from "../haproxy/runtime-api.ts"
 import { validateConfig } from "../haproxy/validate.ts"
 import { serveAgentHttp } from "../http/server.ts"
-import { haproxyWorkers } from "../model/metrics.ts"
+import { haproxyWorkers } from "../observability/metrics.ts"
 import { rereadAfterMs } from "../reconcile/read-schedule.ts"
 import { makeReconciler } from "../reconcile/reconciler.ts"
 import { initialStatus, type Status } from "../reconcile/status.ts"
 import { VERSION } from "../version.ts"
-import { cloudMapLayer } from "./cloudmap-layer.ts"
-import { compactHeapEvery } from "./heap-compaction.ts"
-import { loadConfig } from "./load-config.ts"
+import { cloudMapLayer } from "../cloudmap/layer.ts"
+import { compactHeapEvery } from "../agent/heap-compaction.ts"
+import { loadConfig } from "../config/load.ts"
 
 const USAGE = `usage: cloudmap-haproxy [run]
 

@@ -5,7 +5,7 @@
 import { createServer, type Server } from "node:http"
 import { Effect, Schema } from "effect"
 import { PrometheusMetrics } from "effect/observability"
-import * as M from "../model/metrics.ts"
+import * as M from "../observability/metrics.ts"
 import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, type Status } from "../reconcile/status.ts"
 import { statusDocument } from "./status-document.ts"
 

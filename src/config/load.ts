@@ -1,7 +1,7 @@
 /** Reads AgentConfig from process.env; every problem is logged and the command exits 78. */
 import process from "node:process"
 import { Effect, Result, Schema } from "effect"
-import { type AgentConfig, EXIT_CONFIG, formatConfigProblems, readAgentConfig } from "../config/agent-config.ts"
+import { type AgentConfig, EXIT_CONFIG, formatConfigProblems, readAgentConfig } from "./agent-config.ts"
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   message: Schema.String

@@ -1,5 +1,5 @@
 /** The live Cloud Map client for an AgentConfig. */
-import { CloudMap } from "../cloudmap/client.ts"
+import { CloudMap } from "./client.ts"
 import type { AgentConfig } from "../config/agent-config.ts"
 
 export const cloudMapLayer = (config: AgentConfig) =>
