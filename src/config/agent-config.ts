@@ -171,7 +171,7 @@ class Reader {
   hostname(name: string, value: string | undefined): string | undefined {
     if (value === undefined) return undefined
     const checked = normaliseHostname(value)
-    return checked._tag === "Valid" ? checked.value : this.problem(name, value, `a DNS hostname (it ${checked.reason})`)
+    return Result.isSuccess(checked) ? checked.success : this.problem(name, value, `a DNS hostname (it ${checked.failure})`)
   }
 
   credentials(enabledVar: string, userVar: string, defaultUser: string, passwordVar: string): Credentials | undefined {

@@ -4,16 +4,11 @@
  * whole new proxy, a space rewrites a map line, `#` comments out the rest of a line, `$` and `%`
  * expand, `;` splits runtime API commands). Every check is a small pure function that either gives
  * the normalised value or a precise reason an operator can act on. Whitelists only: nothing is
- * escaped, a value is either accepted as is (after lowercasing) or rejected.
+ * escaped, a value is either accepted as is (after lowercasing) or rejected. A check answers a
+ * `Result`: the accepted value, or the reason (a plain string) it was refused.
  */
 import { isIP } from "node:net"
-
-export type Checked<A> =
-  | { readonly _tag: "Valid"; readonly value: A }
-  | { readonly _tag: "Invalid"; readonly reason: string }
-
-export const valid = <A>(value: A): Checked<A> => ({ _tag: "Valid", value })
-export const invalid = <A = never>(reason: string): Checked<A> => ({ _tag: "Invalid", reason })
+import { Result } from "effect"
 
 /** Longest untrusted value quoted verbatim in a reason; longer ones are cut (and say so). */
 const QUOTE_LIMIT = 80
@@ -83,15 +78,15 @@ const HOST_CHAR = /^[A-Za-z0-9.-]$/
 const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
 
 /** One DNS label (already lowercase): 1-63 letters, digits and hyphens, no hyphen at either end. */
-export const checkLabel = (label: string): Checked<string> => {
-  if (label.length === 0) return invalid("has an empty label")
+export const checkLabel = (label: string): Result.Result<string, string> => {
+  if (label.length === 0) return Result.fail("has an empty label")
   const bad = firstForbiddenCharacter(label, /^[a-z0-9-]$/)
-  if (bad !== undefined) return invalid(bad)
+  if (bad !== undefined) return Result.fail(bad)
   if (label.length > MAX_LABEL_LENGTH) {
-    return invalid(`has a label of ${label.length} characters (at most ${MAX_LABEL_LENGTH})`)
+    return Result.fail(`has a label of ${label.length} characters (at most ${MAX_LABEL_LENGTH})`)
   }
-  if (!LABEL.test(label)) return invalid(`has a label starting or ending with '-' (${quote(label)})`)
-  return valid(label)
+  if (!LABEL.test(label)) return Result.fail(`has a label starting or ending with '-' (${quote(label)})`)
+  return Result.succeed(label)
 }
 
 /**
@@ -99,23 +94,23 @@ export const checkLabel = (label: string): Checked<string> => {
  * lowercase LDH labels of 1-63 characters, no hyphen at either end of a label, at most 253
  * characters. IDNs must be given as punycode (`xn--...`). Wildcards are not accepted.
  */
-export const normaliseHostname = (raw: string): Checked<string> => {
-  if (raw.length === 0) return invalid("is empty")
+export const normaliseHostname = (raw: string): Result.Result<string, string> => {
+  if (raw.length === 0) return Result.fail("is empty")
   // Check before lowercasing: toLowerCase maps some non-ASCII letters to ASCII (U+212A KELVIN
   // SIGN becomes "k").
   const bad = firstForbiddenCharacter(raw, HOST_CHAR)
-  if (bad !== undefined) return invalid(bad)
+  if (bad !== undefined) return Result.fail(bad)
   const lower = raw.toLowerCase()
   const host = lower.endsWith(".") ? lower.slice(0, -1) : lower
-  if (host.length === 0) return invalid("is empty")
+  if (host.length === 0) return Result.fail("is empty")
   if (host.length > MAX_HOSTNAME_LENGTH) {
-    return invalid(`is ${host.length} characters long (at most ${MAX_HOSTNAME_LENGTH})`)
+    return Result.fail(`is ${host.length} characters long (at most ${MAX_HOSTNAME_LENGTH})`)
   }
   for (const label of host.split(".")) {
     const checked = checkLabel(label)
-    if (checked._tag === "Invalid") return checked
+    if (Result.isFailure(checked)) return checked
   }
-  return valid(host)
+  return Result.succeed(host)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,20 +123,20 @@ const SRV_NAME = /^_([^.]*)\._tcp$/
  * SRV-style `_web._tcp` reduced to `web`. The result is one LDH label (1-63 characters, no
  * hyphen at either end, no `_`, no dot).
  */
-export const normaliseServiceName = (raw: string): Checked<string> => {
-  if (raw.length === 0) return invalid("service name is empty")
+export const normaliseServiceName = (raw: string): Result.Result<string, string> => {
+  if (raw.length === 0) return Result.fail("service name is empty")
   const bad = firstForbiddenCharacter(raw, /^[A-Za-z0-9._-]$/)
-  if (bad !== undefined) return invalid(`service name ${bad}`)
+  if (bad !== undefined) return Result.fail(`service name ${bad}`)
   const lower = raw.toLowerCase()
   const srv = SRV_NAME.exec(lower)
   const label = srv !== null ? (srv[1] ?? "") : lower
   if (srv === null && lower.startsWith("_")) {
-    return invalid("service name starts with '_' but is not SRV-style `_<name>._tcp`")
+    return Result.fail("service name starts with '_' but is not SRV-style `_<name>._tcp`")
   }
-  if (label.includes(".")) return invalid("service name is not a single DNS label (it contains '.')")
-  if (label.includes("_")) return invalid("service name contains '_' (not allowed in a DNS label)")
+  if (label.includes(".")) return Result.fail("service name is not a single DNS label (it contains '.')")
+  if (label.includes("_")) return Result.fail("service name contains '_' (not allowed in a DNS label)")
   const checked = checkLabel(label)
-  return checked._tag === "Valid" ? checked : invalid(`service name ${checked.reason}`)
+  return Result.mapError(checked, (reason) => `service name ${reason}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,15 +153,15 @@ export const MAX_IDENTIFIER_LENGTH = 256
  * An identifier we generate for HAProxy (backend, server): only `[a-z0-9_.-]` (a strict subset of
  * what HAProxy allows, `[A-Za-z0-9_.:-]`), starting with a letter or digit, 1-256 characters.
  */
-export const checkIdentifier = (name: string): Checked<string> => {
-  if (name.length === 0) return invalid("identifier is empty")
+export const checkIdentifier = (name: string): Result.Result<string, string> => {
+  if (name.length === 0) return Result.fail("identifier is empty")
   const bad = firstForbiddenCharacter(name, /^[a-z0-9_.-]$/)
-  if (bad !== undefined) return invalid(`identifier ${bad}`)
-  if (!/^[a-z0-9]/.test(name)) return invalid("identifier does not start with a letter or digit")
+  if (bad !== undefined) return Result.fail(`identifier ${bad}`)
+  if (!/^[a-z0-9]/.test(name)) return Result.fail("identifier does not start with a letter or digit")
   if (name.length > MAX_IDENTIFIER_LENGTH) {
-    return invalid(`identifier is ${name.length} characters long (at most ${MAX_IDENTIFIER_LENGTH})`)
+    return Result.fail(`identifier is ${name.length} characters long (at most ${MAX_IDENTIFIER_LENGTH})`)
   }
-  return valid(name)
+  return Result.succeed(name)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,14 +170,14 @@ export const checkIdentifier = (name: string): Checked<string> => {
 export const MAX_INSTANCE_ID_LENGTH = 64
 
 /** A Cloud Map InstanceId as the API allows it: `^[0-9a-zA-Z_/:.@-]+$`, at most 64 characters. */
-export const checkInstanceId = (raw: string): Checked<string> => {
-  if (raw.length === 0) return invalid("instance id is empty")
+export const checkInstanceId = (raw: string): Result.Result<string, string> => {
+  if (raw.length === 0) return Result.fail("instance id is empty")
   const bad = firstForbiddenCharacter(raw, /^[0-9a-zA-Z_/:.@-]$/)
-  if (bad !== undefined) return invalid(`instance id ${bad}`)
+  if (bad !== undefined) return Result.fail(`instance id ${bad}`)
   if (raw.length > MAX_INSTANCE_ID_LENGTH) {
-    return invalid(`instance id is ${raw.length} characters long (at most ${MAX_INSTANCE_ID_LENGTH})`)
+    return Result.fail(`instance id is ${raw.length} characters long (at most ${MAX_INSTANCE_ID_LENGTH})`)
   }
-  return valid(raw)
+  return Result.succeed(raw)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,24 +188,24 @@ export const checkInstanceId = (raw: string): Checked<string> => {
  * `0.0.0.0` is refused: a HAProxy server at the unspecified address connects to whatever address
  * the client connected to.
  */
-export const checkIpv4 = (raw: string): Checked<string> => {
+export const checkIpv4 = (raw: string): Result.Result<string, string> => {
   const bad = firstForbiddenCharacter(raw, /^[0-9.]$/)
-  if (bad !== undefined) return invalid(`IPv4 address ${quote(raw)} ${bad}`)
-  if (isIP(raw) !== 4) return invalid(`IPv4 address ${quote(raw)} is not a valid dotted-quad address`)
-  if (raw === "0.0.0.0") return invalid("IPv4 address 0.0.0.0 is the unspecified address")
-  return valid(raw)
+  if (bad !== undefined) return Result.fail(`IPv4 address ${quote(raw)} ${bad}`)
+  if (isIP(raw) !== 4) return Result.fail(`IPv4 address ${quote(raw)} is not a valid dotted-quad address`)
+  if (raw === "0.0.0.0") return Result.fail("IPv4 address 0.0.0.0 is the unspecified address")
+  return Result.succeed(raw)
 }
 
 /**
  * An IPv6 literal (`net.isIP` = 6), lowercased. Zone ids (`fe80::1%eth0`) are refused (`%`), and
  * so is the unspecified address `::` (see checkIpv4).
  */
-export const checkIpv6 = (raw: string): Checked<string> => {
+export const checkIpv6 = (raw: string): Result.Result<string, string> => {
   const bad = firstForbiddenCharacter(raw, /^[0-9a-fA-F:.]$/)
-  if (bad !== undefined) return invalid(`IPv6 address ${quote(raw)} ${bad}`)
-  if (isIP(raw) !== 6) return invalid(`IPv6 address ${quote(raw)} is not a valid IPv6 address`)
-  if (raw.replace(/[0:.]/g, "") === "") return invalid(`IPv6 address ${quote(raw)} is the unspecified address`)
-  return valid(raw.toLowerCase())
+  if (bad !== undefined) return Result.fail(`IPv6 address ${quote(raw)} ${bad}`)
+  if (isIP(raw) !== 6) return Result.fail(`IPv6 address ${quote(raw)} is not a valid IPv6 address`)
+  if (raw.replace(/[0:.]/g, "") === "") return Result.fail(`IPv6 address ${quote(raw)} is the unspecified address`)
+  return Result.succeed(raw.toLowerCase())
 }
 
 /**
@@ -219,21 +214,21 @@ export const checkIpv6 = (raw: string): Checked<string> => {
  * read as octal), hex (`0x50`), exponents (`8e1`), decimals (`80.0`) and `0`, which HAProxy reads
  * as "the port the client connected to".
  */
-export const parsePort = (raw: string): Checked<number> => {
-  if (raw.length === 0) return invalid("port is empty")
+export const parsePort = (raw: string): Result.Result<number, string> => {
+  if (raw.length === 0) return Result.fail("port is empty")
   const bad = firstForbiddenCharacter(raw, /^[0-9]$/)
-  if (bad !== undefined) return invalid(`port ${quote(raw)} is not a plain decimal number: it ${bad}`)
+  if (bad !== undefined) return Result.fail(`port ${quote(raw)} is not a plain decimal number: it ${bad}`)
   if (raw.startsWith("0")) {
-    return invalid(raw === "0" || /^0+$/.test(raw)
+    return Result.fail(raw === "0" || /^0+$/.test(raw)
       ? "port 0 is out of range 1-65535"
       : `port ${quote(raw)} has a leading zero`)
   }
-  if (raw.length > 5 || Number(raw) > 65535) return invalid(`port ${quote(raw)} is out of range 1-65535`)
-  return valid(Number(raw))
+  if (raw.length > 5 || Number(raw) > 65535) return Result.fail(`port ${quote(raw)} is out of range 1-65535`)
+  return Result.succeed(Number(raw))
 }
 
 /** An already-numeric port (configuration): an integer 1-65535. */
-export const checkPortNumber = (port: number): Checked<number> =>
+export const checkPortNumber = (port: number): Result.Result<number, string> =>
   Number.isInteger(port) && port >= 1 && port <= 65535
-    ? valid(port)
-    : invalid(`port ${String(port)} is not an integer in 1-65535`)
+    ? Result.succeed(port)
+    : Result.fail(`port ${String(port)} is not an integer in 1-65535`)

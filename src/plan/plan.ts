@@ -5,6 +5,7 @@
  * reason and everything else proceeds. Route conflicts are decided by Cloud Map data (CreateDate
  * first), never by the order things were listed in.
  */
+import { Result } from "effect"
 import type {
   Backend,
   Desired,
@@ -19,13 +20,10 @@ import {
   checkIpv4,
   checkIpv6,
   checkPortNumber,
-  type Checked,
-  invalid,
   normaliseHostname,
   normaliseServiceName,
   parsePort,
-  quote,
-  valid
+  quote
 } from "../model/grammar.ts"
 import { hostBackendName, pathBackendName, pathRouteKey, serverNameForInstance } from "../model/names.ts"
 import type { DiscoveredInstance, DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
@@ -105,12 +103,12 @@ export const precedence = (owner: Claim, loser: Claim): string => {
  * The address of an instance: AWS_INSTANCE_IPV4 when present, else AWS_INSTANCE_IPV6. An IPv4
  * attribute that is present but invalid quarantines the instance (no silent fallback to IPv6).
  */
-export const instanceAddress = (attributes: Readonly<Record<string, string>>): Checked<string> => {
+export const instanceAddress = (attributes: Readonly<Record<string, string>>): Result.Result<string, string> => {
   const v4 = attributes[ATTR_IPV4]
   if (v4 !== undefined) return checkIpv4(v4)
   const v6 = attributes[ATTR_IPV6]
   if (v6 !== undefined) return checkIpv6(v6)
-  return invalid(
+  return Result.fail(
     `has no ${ATTR_IPV4} or ${ATTR_IPV6} attribute (CNAME and alias registrations cannot be routed)`
   )
 }
@@ -119,14 +117,14 @@ export const instanceAddress = (attributes: Readonly<Record<string, string>>): C
 export const instancePort = (
   attributes: Readonly<Record<string, string>>,
   defaultPort: number | undefined
-): Checked<number> => {
+): Result.Result<number, string> => {
   const raw = attributes[ATTR_PORT]
   if (raw !== undefined) return parsePort(raw)
   if (defaultPort === undefined) {
-    return invalid(`has no ${ATTR_PORT} attribute and no default instance port is configured`)
+    return Result.fail(`has no ${ATTR_PORT} attribute and no default instance port is configured`)
   }
   const checked = checkPortNumber(defaultPort)
-  return checked._tag === "Valid" ? checked : invalid(`default instance ${checked.reason}`)
+  return Result.mapError(checked, (reason) => `default instance ${reason}`)
 }
 
 interface InstanceResult {
@@ -152,41 +150,41 @@ export const planInstances = (
   const sorted = [...instances].sort((a, b) => compareStrings(a.id, b.id))
   for (const instance of sorted) {
     const id = checkInstanceId(instance.id)
-    if (id._tag === "Invalid") {
-      reject(instance.id, id.reason)
+    if (Result.isFailure(id)) {
+      reject(instance.id, id.failure)
       continue
     }
-    const name = checkIdentifier(serverNameForInstance(id.value))
-    if (name._tag === "Invalid") {
-      reject(instance.id, `server name: ${name.reason}`)
+    const name = checkIdentifier(serverNameForInstance(id.success))
+    if (Result.isFailure(name)) {
+      reject(instance.id, `server name: ${name.failure}`)
       continue
     }
-    const holder = byName.get(name.value)
+    const holder = byName.get(name.success)
     if (holder !== undefined) {
       reject(
         instance.id,
         holder === instance.id
           ? "duplicate instance id in the same service"
-          : `server name ${name.value} is already used by instance ${quote(holder)}`
+          : `server name ${name.success} is already used by instance ${quote(holder)}`
       )
       continue
     }
     const address = instanceAddress(instance.attributes)
-    if (address._tag === "Invalid") {
-      reject(instance.id, address.reason)
+    if (Result.isFailure(address)) {
+      reject(instance.id, address.failure)
       continue
     }
     const port = instancePort(instance.attributes, options.defaultInstancePort)
-    if (port._tag === "Invalid") {
-      reject(instance.id, port.reason)
+    if (Result.isFailure(port)) {
+      reject(instance.id, port.failure)
       continue
     }
-    byName.set(name.value, instance.id)
+    byName.set(name.success, instance.id)
     servers.push({
-      name: name.value,
-      instanceId: id.value,
-      address: address.value,
-      port: port.value,
+      name: name.success,
+      instanceId: id.success,
+      address: address.success,
+      port: port.success,
       health: instance.health
     })
   }
@@ -203,20 +201,20 @@ interface Route {
 }
 
 /** Host mode: `<service>.<domain>`; path mode: `<domain>` + first segment `<service>`. */
-const routeFor = (mapping: NamespaceMapping, domain: string, service: string): Checked<Route> => {
+const routeFor = (mapping: NamespaceMapping, domain: string, service: string): Result.Result<Route, string> => {
   if (mapping.mode === "host") {
     const host = normaliseHostname(`${service}.${domain}`)
-    if (host._tag === "Invalid") return invalid(`host ${quote(`${service}.${domain}`)} ${host.reason}`)
-    const backend = checkIdentifier(hostBackendName(host.value))
-    if (backend._tag === "Invalid") return invalid(`backend name: ${backend.reason}`)
-    return valid({ route: host.value, backend: backend.value, host: host.value })
+    if (Result.isFailure(host)) return Result.fail(`host ${quote(`${service}.${domain}`)} ${host.failure}`)
+    const backend = checkIdentifier(hostBackendName(host.success))
+    if (Result.isFailure(backend)) return Result.fail(`backend name: ${backend.failure}`)
+    return Result.succeed({ route: host.success, backend: backend.success, host: host.success })
   }
   if (RESERVED_SEGMENTS.has(service)) {
-    return invalid(`path segment /${service} is reserved for the monitoring pages (/stats, /metrics)`)
+    return Result.fail(`path segment /${service} is reserved for the monitoring pages (/stats, /metrics)`)
   }
   const backend = checkIdentifier(pathBackendName(domain, service))
-  if (backend._tag === "Invalid") return invalid(`backend name: ${backend.reason}`)
-  return valid({ route: pathRouteKey(domain, service), backend: backend.value, domain, segment: service })
+  if (Result.isFailure(backend)) return Result.fail(`backend name: ${backend.failure}`)
+  return Result.succeed({ route: pathRouteKey(domain, service), backend: backend.success, domain, segment: service })
 }
 
 /** A service with a valid route, before claims are decided. */
@@ -297,31 +295,31 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
       const reject = (reason: string) => {
         if (service._tag === "Ok") quarantined.push({ namespace: mapping.namespace, service: service.name, reason })
       }
-      if (domain._tag === "Invalid") {
-        reject(`namespace domain ${quote(mapping.domain)} ${domain.reason}`)
+      if (Result.isFailure(domain)) {
+        reject(`namespace domain ${quote(mapping.domain)} ${domain.failure}`)
         continue
       }
       const name = normaliseServiceName(service.name)
-      if (name._tag === "Invalid") {
-        reject(name.reason)
+      if (Result.isFailure(name)) {
+        reject(name.failure)
         continue
       }
-      const routed = routeFor(mapping, domain.value, name.value)
-      if (routed._tag === "Invalid") {
-        reject(routed.reason)
+      const routed = routeFor(mapping, domain.success, name.success)
+      if (Result.isFailure(routed)) {
+        reject(routed.failure)
         continue
       }
       candidates.push({
         mapping,
         service,
-        name: name.value,
-        route: routed.value,
+        name: name.success,
+        route: routed.success,
         claim: {
           namespace: mapping.namespace,
           service: service.name,
           serviceId: service.id,
           createdAt: service.createdAt,
-          canonical: service.name === name.value,
+          canonical: service.name === name.success,
           mappingIndex,
           readable: service._tag === "Ok"
         }

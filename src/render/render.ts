@@ -21,18 +21,18 @@
  * routing key, `[v6]:port` servers, single-quoted SHA-512-crypt hashes, `mworker-max-reloads`,
  * `idle-close-on-response`.
  */
+import { isIP } from "node:net"
+import { Result } from "effect"
 import type { Backend, Desired, Server } from "../model/desired.ts"
 import {
   checkIdentifier,
   checkIpv4,
   checkIpv6,
   checkPortNumber,
-  type Checked,
   normaliseHostname,
   quote
 } from "../model/grammar.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
-import { isIP } from "node:net"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
 
@@ -74,9 +74,9 @@ const SAFE_USER = /^[A-Za-z0-9_.-]{1,64}$/
 /** SHA-512-crypt as crypt(3) writes it: `$6$[rounds=N$]salt$hash`. */
 const SHA512_CRYPT = /^\$6\$(?:rounds=[1-9][0-9]{3,8}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{86}$/
 
-const must = <A>(what: string, checked: Checked<A>): A => {
-  if (checked._tag === "Invalid") throw new Error(`render: invalid settings: ${what}: ${checked.reason}`)
-  return checked.value
+const must = <A>(what: string, checked: Result.Result<A, string>): A => {
+  if (Result.isFailure(checked)) throw new Error(`render: invalid settings: ${what}: ${checked.failure}`)
+  return checked.success
 }
 
 const mustHold = (what: string, ok: boolean, reason: string): void => {
@@ -115,7 +115,7 @@ const validateSettings = (settings: RenderSettings): void => {
 const validateDesired = (desired: Desired): void => {
   const assertId = (what: string, name: string) => {
     const checked = checkIdentifier(name)
-    if (checked._tag === "Invalid") throw new Error(`render: invalid Desired: ${what} ${quote(name)}: ${checked.reason}`)
+    if (Result.isFailure(checked)) throw new Error(`render: invalid Desired: ${what} ${quote(name)}: ${checked.failure}`)
   }
   const assertKey = (what: string, key: string) => {
     if (!/^[a-z0-9.-]+(?:\/[a-z0-9-]+)?$/.test(key)) throw new Error(`render: invalid Desired: ${what} ${quote(key)}`)
@@ -125,8 +125,8 @@ const validateDesired = (desired: Desired): void => {
     for (const server of backend.servers) {
       assertId("server", server.name)
       const family = server.address.includes(":") ? checkIpv6(server.address) : checkIpv4(server.address)
-      if (family._tag === "Invalid") throw new Error(`render: invalid Desired: server ${server.name}: ${family.reason}`)
-      if (checkPortNumber(server.port)._tag === "Invalid") {
+      if (Result.isFailure(family)) throw new Error(`render: invalid Desired: server ${server.name}: ${family.failure}`)
+      if (Result.isFailure(checkPortNumber(server.port))) {
         throw new Error(`render: invalid Desired: server ${server.name}: port ${server.port}`)
       }
     }

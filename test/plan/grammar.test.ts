@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest"
+import { Result } from "effect"
 import {
   checkIdentifier,
   checkInstanceId,
   checkIpv4,
   checkIpv6,
-  type Checked,
   normaliseHostname,
   normaliseServiceName,
   parsePort,
@@ -12,13 +12,13 @@ import {
 } from "../../src/model/grammar.ts"
 import { hostBackendName, pathBackendName, serverNameForInstance } from "../../src/model/names.ts"
 
-const value = <A>(checked: Checked<A>): A => {
-  if (checked._tag === "Invalid") throw new Error(`expected Valid, got Invalid: ${checked.reason}`)
-  return checked.value
+const value = <A>(checked: Result.Result<A, string>): A => {
+  if (Result.isFailure(checked)) throw new Error(`expected a success, got a failure: ${checked.failure}`)
+  return checked.success
 }
-const reason = <A>(checked: Checked<A>): string => {
-  if (checked._tag === "Valid") throw new Error(`expected Invalid, got ${JSON.stringify(checked.value)}`)
-  return checked.reason
+const reason = <A>(checked: Result.Result<A, string>): string => {
+  if (Result.isSuccess(checked)) throw new Error(`expected a failure, got ${JSON.stringify(checked.success)}`)
+  return checked.failure
 }
 
 describe("normaliseHostname", () => {
