@@ -3,7 +3,14 @@
  * passed the grammar in ./grammar.ts: it is safe to place in a config file, a map file or a
  * runtime API command without quoting.
  */
+import { Order } from "effect"
 import type { InstanceHealth, RoutingMode } from "./snapshot.ts"
+
+/**
+ * The one string order of the plan and the rendered files: code-unit order (`Order.String`),
+ * locale-independent, so every replica sorts the same way. By `name` (backends, servers).
+ */
+export const byName: Order.Order<{ readonly name: string }> = Order.mapInput(Order.String, (x) => x.name)
 
 export interface Server {
   /** HAProxy server name, derived from the Cloud Map instance id (stable, unique per backend). */

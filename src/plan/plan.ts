@@ -5,14 +5,15 @@
  * reason and everything else proceeds. Route conflicts are decided by Cloud Map data (CreateDate
  * first), never by the order things were listed in.
  */
-import { Result } from "effect"
-import type {
-  Backend,
-  Desired,
-  HostRoute,
-  PathRoute,
-  Quarantined,
-  Server
+import { Order, Result } from "effect"
+import {
+  type Backend,
+  byName,
+  type Desired,
+  type HostRoute,
+  type PathRoute,
+  type Quarantined,
+  type Server
 } from "../model/desired.ts"
 import {
   checkIdentifier,
@@ -39,9 +40,6 @@ export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["stats", "metrics
 export const ATTR_IPV4 = "AWS_INSTANCE_IPV4"
 export const ATTR_IPV6 = "AWS_INSTANCE_IPV6"
 export const ATTR_PORT = "AWS_INSTANCE_PORT"
-
-/** Plain code-unit order: locale-independent, so every replica sorts the same way. */
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
  * A service competing for a host (host mode), a path-mode domain or a path. Who wins depends on
@@ -74,7 +72,7 @@ export const compareClaims = (a: Claim, b: Claim): number => {
   const tb = knownTime(b.createdAt)
   if (ta !== tb) return ta === undefined ? 1 : tb === undefined ? -1 : ta - tb
   if (a.canonical !== b.canonical) return a.canonical ? -1 : 1
-  return compareStrings(a.serviceId, b.serviceId) || a.mappingIndex - b.mappingIndex
+  return Order.String(a.serviceId, b.serviceId) || a.mappingIndex - b.mappingIndex
 }
 
 /** Largest epoch milliseconds a Date accepts; beyond it toISOString throws. */
@@ -144,10 +142,10 @@ export const planInstances = (
 ): InstanceResult => {
   const servers: Array<Server> = []
   const quarantined: Array<Quarantined> = []
-  const byName = new Map<string, string>()
+  const holderOf = new Map<string, string>()
   const reject = (instanceId: string, reason: string) =>
     quarantined.push({ namespace, service, instanceId, reason })
-  const sorted = [...instances].sort((a, b) => compareStrings(a.id, b.id))
+  const sorted = [...instances].sort(Order.mapInput(Order.String, (i: DiscoveredInstance) => i.id))
   for (const instance of sorted) {
     const id = checkInstanceId(instance.id)
     if (Result.isFailure(id)) {
@@ -159,7 +157,7 @@ export const planInstances = (
       reject(instance.id, `server name: ${name.failure}`)
       continue
     }
-    const holder = byName.get(name.success)
+    const holder = holderOf.get(name.success)
     if (holder !== undefined) {
       reject(
         instance.id,
@@ -179,7 +177,7 @@ export const planInstances = (
       reject(instance.id, port.failure)
       continue
     }
-    byName.set(name.success, instance.id)
+    holderOf.set(name.success, instance.id)
     servers.push({
       name: name.success,
       instanceId: id.success,
@@ -188,7 +186,7 @@ export const planInstances = (
       health: instance.health
     })
   }
-  servers.sort((a, b) => compareStrings(a.name, b.name))
+  servers.sort(byName)
   return { servers, quarantined }
 }
 
@@ -355,14 +353,12 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
     })
   }
 
-  backends.sort((a, b) => compareStrings(a.name, b.name))
-  hostRoutes.sort((a, b) => compareStrings(a.host, b.host))
-  pathRoutes.sort((a, b) => compareStrings(a.domain, b.domain) || compareStrings(a.segment, b.segment))
-  quarantined.sort((a, b) =>
-    compareStrings(a.namespace, b.namespace) ||
-    compareStrings(a.service, b.service) ||
-    compareStrings(a.instanceId ?? "", b.instanceId ?? "") ||
-    compareStrings(a.reason, b.reason)
-  )
+  backends.sort(byName)
+  hostRoutes.sort(Order.Struct({ host: Order.String }))
+  pathRoutes.sort(Order.Struct({ domain: Order.String, segment: Order.String }))
+  quarantined.sort(Order.mapInput(
+    Order.Tuple([Order.String, Order.String, Order.String, Order.String]),
+    (q: Quarantined) => [q.namespace, q.service, q.instanceId ?? "", q.reason] as const
+  ))
   return { backends, hostRoutes, pathRoutes, quarantined }
 }

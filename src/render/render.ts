@@ -22,8 +22,8 @@
  * `idle-close-on-response`.
  */
 import { isIP } from "node:net"
-import { Result } from "effect"
-import type { Backend, Desired, Server } from "../model/desired.ts"
+import { Order, Result } from "effect"
+import { type Backend, byName, type Desired, type Server } from "../model/desired.ts"
 import {
   checkIdentifier,
   checkIpv4,
@@ -57,8 +57,6 @@ export const SERVER_OPTIONS =
   `slowstart ${SERVER_CHECK.slowstartMs / 1000}s`
 
 const INDENT = "    "
-
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Directory without a trailing slash (`/` stays `/`). */
 const normaliseDir = (dir: string): string => (dir.length > 1 && dir.endsWith("/") ? dir.replace(/\/+$/, "") : dir)
@@ -149,7 +147,7 @@ export const serverLine = (server: Server): string =>
   `server ${server.name} ${serverAddress(server)} ${SERVER_OPTIONS}`
 
 const renderBackend = (backend: Backend): string => {
-  const servers = [...backend.servers].sort((a, b) => compareStrings(a.name, b.name))
+  const servers = [...backend.servers].sort(byName)
   return [`backend ${backend.name}`, ...servers.map((s) => INDENT + serverLine(s))].join("\n") + "\n"
 }
 
@@ -250,14 +248,14 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
   if (settings.stats !== undefined) {
     parts.push(section(`backend ${STATS_BACKEND}`, ["stats enable", "stats uri /stats", "stats refresh 10s"]))
   }
-  const backends = [...desired.backends].sort((a, b) => compareStrings(a.name, b.name))
+  const backends = [...desired.backends].sort(byName)
   parts.push(...backends.map(renderBackend))
   return parts.join("\n")
 }
 
 const mapFile = (entries: ReadonlyArray<readonly [string, string]>): string =>
   [...entries]
-    .sort((a, b) => compareStrings(a[0], b[0]))
+    .sort(Order.mapInput(Order.String, (entry: readonly [string, string]) => entry[0]))
     .map(([key, value]) => `${key} ${value}\n`)
     .join("")
 
