@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os"
 import { isAbsolute } from "node:path"
 import { Redacted, Result, Schema } from "effect"
-import { normaliseHostname } from "../model/grammar.ts"
+import { normaliseHostname, quote } from "../model/grammar.ts"
 import type { HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
@@ -211,7 +211,7 @@ class Reader {
     const seen = new Set<string>()
     for (const m of mappings) {
       const key = `${m.namespace} ${m.domain} ${m.mode}`
-      if (seen.has(key)) this.problem("NAMESPACE_MAP", value, `no duplicate entries (${m.namespace} → ${m.domain} twice)`)
+      if (seen.has(key)) this.problem("NAMESPACE_MAP", value, `no duplicate entries (${quote(m.namespace)} → ${m.domain} twice)`)
       seen.add(key)
     }
     return mappings
@@ -325,7 +325,7 @@ export const formatConfigProblems = (problems: ReadonlyArray<ConfigProblem>): st
     .map((p) =>
       p.value === undefined
         ? `${p.variable} is not set: expected ${p.expected}`
-        : `${p.variable}=${JSON.stringify(p.value)} is invalid: expected ${p.expected}`
+        : `${p.variable}=${quote(p.value)} is invalid: expected ${p.expected}`
     )
     .join("\n")
 

@@ -10,24 +10,33 @@
 import { isIP } from "node:net"
 import { Result } from "effect"
 
+// ---------------------------------------------------------------------------------------------
+// Untrusted values in messages: the one escaping of src/model, src/plan, src/render, src/config
+
 /** Longest untrusted value quoted verbatim in a reason; longer ones are cut (and say so). */
 const QUOTE_LIMIT = 80
 
-/** `\uXXXX` escapes for every UTF-16 unit outside printable ASCII. */
-const escapeNonAscii = (text: string): string =>
+/**
+ * Text made printable, single-line and ASCII-only: every UTF-16 unit outside printable ASCII
+ * (control characters, line separators, bidi overrides, any non-ASCII) becomes `\uXXXX`. For
+ * text that already quotes its untrusted parts (a reason); a raw value goes through `quote`.
+ */
+export const printable = (text: string): string =>
   text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /**
- * A printable, single-line, ASCII-only rendering of an untrusted value for reasons and logs: JSON
- * string syntax, with everything outside printable ASCII (control characters, line separators,
- * bidi overrides, any non-ASCII) as `\uXXXX`; cut after 80 characters.
+ * An untrusted value for reasons, errors and logs: JSON string syntax, made `printable`, cut
+ * after 80 characters (and saying how long it was).
  */
 export const quote = (raw: string): string => {
   const chars = Array.from(raw)
   return chars.length <= QUOTE_LIMIT
-    ? escapeNonAscii(JSON.stringify(raw))
-    : `${escapeNonAscii(JSON.stringify(chars.slice(0, QUOTE_LIMIT).join("")))}... (${chars.length} characters)`
+    ? printable(JSON.stringify(raw))
+    : `${printable(JSON.stringify(chars.slice(0, QUOTE_LIMIT).join("")))}... (${chars.length} characters)`
 }
+
+// ---------------------------------------------------------------------------------------------
+// Characters
 
 const codePoint = (c: string): string => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`
 

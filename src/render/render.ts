@@ -30,6 +30,7 @@ import {
   checkIpv6,
   checkPortNumber,
   normaliseHostname,
+  printable,
   quote
 } from "../model/grammar.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
@@ -292,14 +293,12 @@ export const renderSummary = (desired: Desired): string => {
   const lines: Array<string> = [
     `Routes: ${routes.length} (${desired.hostRoutes.length} host, ${desired.pathRoutes.length} path)`
   ]
-  // Reasons come from the planner (untrusted values already quoted); escape anyway.
-  const printable = (text: string): string =>
-    text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
   for (const r of routes) lines.push(`  ${r.key.padEnd(width)}  -> ${r.backend.padEnd(bwidth)}  ${instances(r.backend)}`)
   lines.push(`Quarantined: ${desired.quarantined.length}`)
   for (const q of desired.quarantined) {
     const where = `namespace ${quote(q.namespace)} service ${quote(q.service)}` +
       (q.instanceId !== undefined ? ` instance ${quote(q.instanceId)}` : "")
+    // Reasons come from the planner (untrusted values already quoted); escape anyway.
     lines.push(`  ${where}: ${printable(q.reason)}`)
   }
   return lines.join("\n") + "\n"

@@ -76,6 +76,12 @@ describe("readAgentConfig", () => {
     expect(text).toContain("STATS_ENABLED=false")
   })
 
+  it("quotes offending values printable and single-line, like every other message", () => {
+    const text = formatConfigProblems(problems({ ...base, LOG_LEVEL: "info\u202e\nx" }))
+    expect(text).toContain("LOG_LEVEL=\"info\\u202e\\nx\" is invalid: expected one of debug, info, warn, error")
+    expect(text.split("\n")).toHaveLength(1)
+  })
+
   it("never echoes a secret", () => {
     const found = problems({ ...base, AWS_REGION: "nowhere", STATS_USER: "bad user", STATS_PASSWD: "hunter2" })
     expect(JSON.stringify(found)).not.toContain("hunter2")
