@@ -33,6 +33,7 @@ import {
   printable,
   quote
 } from "../model/grammar.ts"
+import { pathRouteKey } from "../model/names.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
@@ -135,7 +136,7 @@ const validateDesired = (desired: Desired): void => {
     assertId("backend", route.backend)
   }
   for (const route of desired.pathRoutes) {
-    assertKey("path route", `${route.domain}/${route.segment}`)
+    assertKey("path route", pathRouteKey(route.domain, route.segment))
     assertId("backend", route.backend)
   }
 }
@@ -267,7 +268,7 @@ export const render = (desired: Desired, settings: RenderSettings): RenderedFile
   return {
     "haproxy.cfg": renderConfig(desired, settings),
     "hosts.map": mapFile(desired.hostRoutes.map((r) => [r.host, r.backend] as const)),
-    "paths.map": mapFile(desired.pathRoutes.map((r) => [`${r.domain}/${r.segment}`, r.backend] as const))
+    "paths.map": mapFile(desired.pathRoutes.map((r) => [pathRouteKey(r.domain, r.segment), r.backend] as const))
   }
 }
 
@@ -286,7 +287,7 @@ export const renderSummary = (desired: Desired): string => {
   }
   const routes = [
     ...desired.hostRoutes.map((r) => ({ key: `host ${r.host}`, backend: r.backend })),
-    ...desired.pathRoutes.map((r) => ({ key: `path ${r.domain}/${r.segment}`, backend: r.backend }))
+    ...desired.pathRoutes.map((r) => ({ key: `path ${pathRouteKey(r.domain, r.segment)}`, backend: r.backend }))
   ]
   const width = Math.max(0, ...routes.map((r) => r.key.length))
   const bwidth = Math.max(0, ...routes.map((r) => r.backend.length))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { Desired } from "../../src/model/desired.ts"
-import { serverNameForInstance } from "../../src/model/names.ts"
+import { pathRouteKey, serverNameForInstance } from "../../src/model/names.ts"
 import { plan } from "../../src/plan/plan.ts"
 import {
   failedNamespace,
@@ -257,7 +257,7 @@ describe("plan: determinism", () => {
     sorted(desired.backends, (b) => b.name)
     for (const b of desired.backends) sorted(b.servers, (s) => s.name)
     sorted(desired.hostRoutes, (r) => r.host)
-    sorted(desired.pathRoutes, (r) => `${r.domain}/${r.segment}`)
+    sorted(desired.pathRoutes, (r) => pathRouteKey(r.domain, r.segment))
     sorted(desired.quarantined, (q) => `${q.namespace}\u0000${q.service}\u0000${q.instanceId ?? ""}`)
     // bad id, stats, and WEB (same name form rule: "web" is canonical and wins).
     expect(desired.quarantined.length).toBe(3)
