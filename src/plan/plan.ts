@@ -5,7 +5,7 @@
  * reason and everything else proceeds. Route conflicts are decided by Cloud Map data (CreateDate
  * first), never by the order things were listed in.
  */
-import { Order, Result } from "effect"
+import { Data, Order, Result } from "effect"
 import {
   type Backend,
   byName,
@@ -190,13 +190,15 @@ export const planInstances = (
   return { servers, quarantined }
 }
 
-interface Route {
-  readonly route: string
-  readonly backend: string
-  readonly host?: string
-  readonly domain?: string
-  readonly segment?: string
-}
+/** Where a service is routed: a whole host (host mode), or a domain's first path segment (path mode). */
+type Route = Data.TaggedEnum<{
+  Host: { readonly host: string; readonly backend: string }
+  Path: { readonly domain: string; readonly segment: string; readonly backend: string }
+}>
+const Route = Data.taggedEnum<Route>()
+
+/** `Backend.route`: the host, or the paths.map key `<domain>/<segment>`. */
+const routeKey = (route: Route): string => route._tag === "Host" ? route.host : pathRouteKey(route.domain, route.segment)
 
 /** Host mode: `<service>.<domain>`; path mode: `<domain>` + first segment `<service>`. */
 const routeFor = (mapping: NamespaceMapping, domain: string, service: string): Result.Result<Route, string> => {
@@ -205,14 +207,14 @@ const routeFor = (mapping: NamespaceMapping, domain: string, service: string): R
     if (Result.isFailure(host)) return Result.fail(`host ${quote(`${service}.${domain}`)} ${host.failure}`)
     const backend = checkIdentifier(hostBackendName(host.success))
     if (Result.isFailure(backend)) return Result.fail(`backend name: ${backend.failure}`)
-    return Result.succeed({ route: host.success, backend: backend.success, host: host.success })
+    return Result.succeed(Route.Host({ host: host.success, backend: backend.success }))
   }
   if (RESERVED_SEGMENTS.has(service)) {
     return Result.fail(`path segment /${service} is reserved for the monitoring pages (/stats, /metrics)`)
   }
   const backend = checkIdentifier(pathBackendName(domain, service))
   if (Result.isFailure(backend)) return Result.fail(`backend name: ${backend.failure}`)
-  return Result.succeed({ route: pathRouteKey(domain, service), backend: backend.success, domain, segment: service })
+  return Result.succeed(Route.Path({ domain, segment: service, backend: backend.success }))
 }
 
 /** A service with a valid route, before claims are decided. */
@@ -238,29 +240,27 @@ interface Claims {
 /** The reason `candidate` loses its route to an earlier (higher-ranked) claim, or undefined. */
 const conflictOf = (candidate: Candidate, claims: Claims): string | undefined => {
   const { route, claim } = candidate
-  const lost = (what: string, owner: Claim) => `${what} ${describeClaim(owner)}, ${precedence(owner, claim)}`
-  if (route.host !== undefined) {
-    const byHost = claims.hosts.get(route.host)
-    if (byHost !== undefined) return lost(`host ${route.host} is already routed to`, byHost)
-    const byDomain = claims.domains.get(route.host)
-    if (byDomain !== undefined) return lost(`host ${route.host} is already a path-mode domain, held by`, byDomain)
-    return undefined
+  const lost = (what: string, owner: Claim | undefined) =>
+    owner === undefined ? undefined : `${what} ${describeClaim(owner)}, ${precedence(owner, claim)}`
+  switch (route._tag) {
+    case "Host":
+      return lost(`host ${route.host} is already routed to`, claims.hosts.get(route.host)) ??
+        lost(`host ${route.host} is already a path-mode domain, held by`, claims.domains.get(route.host))
+    case "Path":
+      return lost(`domain ${route.domain} is already routed in host mode to`, claims.hosts.get(route.domain)) ??
+        lost(`path ${routeKey(route)} is already routed to`, claims.paths.get(routeKey(route)))
   }
-  if (route.domain === undefined || route.segment === undefined) return undefined
-  const byHost = claims.hosts.get(route.domain)
-  if (byHost !== undefined) return lost(`domain ${route.domain} is already routed in host mode to`, byHost)
-  const byPath = claims.paths.get(route.route)
-  if (byPath !== undefined) return lost(`path ${route.domain}/${route.segment} is already routed to`, byPath)
-  return undefined
 }
 
 const recordClaim = (candidate: Candidate, claims: Claims): void => {
   const { route, claim } = candidate
-  if (route.host !== undefined) {
-    claims.hosts.set(route.host, claim)
-  } else if (route.domain !== undefined) {
-    if (!claims.domains.has(route.domain)) claims.domains.set(route.domain, claim)
-    claims.paths.set(route.route, claim)
+  switch (route._tag) {
+    case "Host":
+      claims.hosts.set(route.host, claim)
+      return
+    case "Path":
+      if (!claims.domains.has(route.domain)) claims.domains.set(route.domain, claim)
+      claims.paths.set(routeKey(route), claim)
   }
 }
 
@@ -336,10 +336,8 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
     }
     recordClaim(candidate, claims)
     if (service._tag !== "Ok") continue
-    if (route.host !== undefined) hostRoutes.push({ host: route.host, backend: route.backend })
-    else if (route.domain !== undefined && route.segment !== undefined) {
-      pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
-    }
+    if (route._tag === "Host") hostRoutes.push({ host: route.host, backend: route.backend })
+    else pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
     const planned = planInstances(mapping.namespace, service.name, service.instances, options)
     quarantined.push(...planned.quarantined)
     backends.push({
@@ -348,7 +346,7 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
       service: candidate.name,
       serviceId: service.id,
       mode: mapping.mode,
-      route: route.route,
+      route: routeKey(route),
       servers: planned.servers
     })
   }
