@@ -1,12 +1,12 @@
 /**
  * Errors of the runtime API client (src/haproxy/runtime-api.ts) and the argument
  * checks it runs before anything is sent: names `[a-z0-9_.-]`, IP literals,
- * integer ports, map paths. A failed check is an {@link InvalidRuntimeArgument}
+ * integer ports. A failed check is an {@link InvalidRuntimeArgument}
  * and nothing reaches HAProxy.
  */
 import { isIP } from "node:net"
 import { Effect, Schema } from "effect"
-import type { CommandRejected, PayloadTooLarge, SocketError } from "./socket-client.ts"
+import type { CommandRejected, SocketError } from "./socket-client.ts"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -31,7 +31,7 @@ export class RuntimeCommandFailed extends Schema.TaggedError<RuntimeCommandFaile
 }) {
   override get message(): string {
     const a = this.answer.trim()
-    const hint = /No such (server|backend)|Can't find backend|Unknown map identifier|No such map/i.test(a)
+    const hint = /No such (server|backend)|Can't find backend/i.test(a)
       ? "The running HAProxy does not have this object: apply it with a config reload, or check the name."
       : /Unknown command/i.test(a)
       ? "This HAProxy version does not support the command."
@@ -46,35 +46,9 @@ export class RuntimeCommandFailed extends Schema.TaggedError<RuntimeCommandFaile
   }
 }
 
-export class MapVersionIncomplete extends Schema.TaggedError<MapVersionIncomplete>()("MapVersionIncomplete", {
-  mapPath: Schema.String,
-  version: Schema.Number,
-  expected: Schema.Number,
-  actual: Schema.Number
-}) {
-  override get message(): string {
-    return `Bulk load of map ${this.mapPath} (version @${this.version}) holds ${this.actual} entries instead of ` +
-      `${this.expected}; it was NOT committed and the live map is unchanged. A payload was probably dropped; ` +
-      `retry, or fall back to a reload with the new map file.`
-  }
-}
-
-export class DrainTimeout extends Schema.TaggedError<DrainTimeout>()("DrainTimeout", {
-  backend: Schema.String,
-  server: Schema.String,
-  sessions: Schema.Number,
-  timeoutMs: Schema.Number
-}) {
-  override get message(): string {
-    return `Server ${this.backend}/${this.server} still has ${this.sessions} session(s) after ${this.timeoutMs} ms of draining. ` +
-      `Long requests or websockets are still running; wait longer, or accept cutting them (shutdown sessions).`
-  }
-}
-
 export type RuntimeError =
   | SocketError
   | CommandRejected
-  | PayloadTooLarge
   | InvalidRuntimeArgument
   | RuntimeCommandFailed
 
@@ -82,7 +56,6 @@ export type RuntimeError =
 // Argument validation
 
 const NAME = /^[a-z0-9_.-]{1,253}$/
-const MAP_REF = /^(#[0-9]{1,9}|[A-Za-z0-9_./-]{1,4096})$/
 
 export const reject = (argument: string, value: unknown, expected: string) =>
   Effect.fail(new InvalidRuntimeArgument({ argument, value: JSON.stringify(value) ?? String(value), expected }))
@@ -112,17 +85,7 @@ export const assertInt = (
     ? Effect.succeed(value)
     : reject(argument, value, `an integer between ${min} and ${max}`)
 
-export const assertMapRef = (argument: string, value: string): Effect.Effect<string, InvalidRuntimeArgument> =>
-  typeof value === "string" && MAP_REF.test(value) && !value.split("/").includes("..")
-    ? Effect.succeed(value)
-    : reject(argument, value, "a map file path made of [A-Za-z0-9_./-] (or #<id>)")
-
 /** `<backend>/<server>`, both checked. */
 export const serverRef = (backend: string, server: string): Effect.Effect<string, InvalidRuntimeArgument> =>
   Effect.zipWith(assertName("backend", backend), assertName("server", server), (b, s) => `${b}/${s}`)
 
-/** One map line `<key> <value>`, both checked. */
-export const entryLine = (entry: { readonly key: string; readonly value: string }): Effect.Effect<string, InvalidRuntimeArgument> =>
-  Effect.zipWith(assertName("map key", entry.key), assertName("map value", entry.value), (k, v) => `${k} ${v}`)
-
-export const assertVersion = (value: number) => assertInt("map version", value, 0, 2 ** 31 - 1)

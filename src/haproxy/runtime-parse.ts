@@ -1,9 +1,8 @@
 /**
  * Pure models and parsers for the answers of HAProxy's runtime API (admin socket):
- * `show servers state`, `show stat`, `show map`, `set server ... addr`, and the
- * chunking of bulk map payloads. No I/O; tested with captured answers.
+ * `show servers state`, `show stat` and `set server ... addr`. No I/O; tested
+ * with captured answers.
  */
-import { Buffer } from "node:buffer"
 
 // ---------------------------------------------------------------------------
 // Models and parsers (pure)
@@ -119,48 +118,8 @@ export const parseShowStat = (text: string): ReadonlyArray<StatRecord> | string 
   })
 }
 
-export interface MapEntry {
-  readonly key: string
-  readonly value: string
-}
-
-/** Parses `show map <ref>` lines `0x<ref> <key> <value>`. */
-export const parseShowMap = (text: string): ReadonlyArray<MapEntry> | string => {
-  const entries: Array<MapEntry> = []
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue
-    const m = /^0x[0-9a-f]+ (\S+)(?: (.*))?$/.exec(line)
-    if (m === null) return `unrecognised map line ${JSON.stringify(line)}`
-    entries.push({ key: m[1] ?? "", value: m[2] ?? "" })
-  }
-  return entries
-}
-
 /** Answers to `set server ... addr` that mean the change was applied (2.6 and 3.x wordings). */
 export const isAddrChangeOk = (answer: string): boolean =>
   /^(IP changed from|no need to change the addr|port changed from|nothing changed)/.test(answer.trim()) &&
   !/invalid|can't|cannot|not supported|only supported|problem|No such|Require|Unknown/i.test(answer)
 
-/** Splits map lines into chunks whose encoded `add map @ver <ref> <<` request fits in maxBytes. */
-export const chunkMapLines = (
-  command: string,
-  lines: ReadonlyArray<string>,
-  maxBytes: number
-): Array<Array<string>> => {
-  const overhead = Buffer.byteLength(`${command} <<\n`) + 1 // the final empty line
-  const chunks: Array<Array<string>> = []
-  let current: Array<string> = []
-  let size = overhead
-  for (const line of lines) {
-    const bytes = Buffer.byteLength(line) + 1
-    if (current.length > 0 && size + bytes > maxBytes) {
-      chunks.push(current)
-      current = []
-      size = overhead
-    }
-    current.push(line)
-    size += bytes
-  }
-  if (current.length > 0) chunks.push(current)
-  return chunks
-}

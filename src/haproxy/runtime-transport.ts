@@ -16,18 +16,12 @@
  */
 import { Duration, Effect, Schedule, Semaphore } from "effect"
 import { RuntimeCommandFailed, type RuntimeError } from "./runtime-errors.ts"
-import {
-  sendCommand,
-  sendPayloadCommand,
-  type SocketError,
-  type SocketRequestOptions,
-  SocketUnavailable
-} from "./socket-client.ts"
+import { sendCommand, type SocketError, type SocketRequestOptions, SocketUnavailable } from "./socket-client.ts"
 
 /** Default commands in flight on one admin socket: 4 of HAProxy's 10 CLI slots, leaving room for operators. */
-export const DEFAULT_MAX_IN_FLIGHT = 4
+const DEFAULT_MAX_IN_FLIGHT = 4
 /** Default connect retries: 5 (about 50, 100, 200, 400, 800 ms, jittered: ~1.5 s in all). */
-export const DEFAULT_CONNECT_RETRIES = 5
+const DEFAULT_CONNECT_RETRIES = 5
 const DEFAULT_CONNECT_BACKOFF = Duration.millis(50)
 const MAX_CONNECT_BACKOFF = Duration.seconds(1)
 
@@ -43,22 +37,17 @@ export interface RuntimeTransportOptions {
 
 export interface RuntimeTransport {
   readonly socketPath: string
-  readonly maxInFlight: number
   readonly failed: (command: string, answer: string) => RuntimeCommandFailed
-  /** Sends one command, returns the raw answer. */
-  readonly run: (command: string) => Effect.Effect<string, RuntimeError>
   /** Commands whose only success answer is empty output. */
   readonly runExpectEmpty: (command: string) => Effect.Effect<void, RuntimeError>
   /** Fails with the answer unless `ok` accepts it; returns the trimmed answer. */
   readonly runExpect: (command: string, ok: (answer: string) => boolean) => Effect.Effect<string, RuntimeError>
   /** Parses the answer; a parser's string result (why it is not that) fails with the answer. */
   readonly runParsed: <A>(command: string, parse: (text: string) => A | string) => Effect.Effect<A, RuntimeError>
-  /** `add map|acl ... <<` with payload lines; returns the raw answer. */
-  readonly runPayload: (command: string, lines: ReadonlyArray<string>) => Effect.Effect<string, RuntimeError>
 }
 
 /** Nothing was sent: the connection itself failed (refused, no socket file, backlog full, reset). */
-export const isConnectFailure = (e: unknown): e is SocketUnavailable =>
+const isConnectFailure = (e: unknown): e is SocketUnavailable =>
   e instanceof SocketUnavailable && e.phase === "connect"
 
 export const makeRuntimeTransport = (socketPath: string, options?: RuntimeTransportOptions): RuntimeTransport => {
@@ -91,8 +80,5 @@ export const makeRuntimeTransport = (socketPath: string, options?: RuntimeTransp
       return typeof parsed === "string" ? Effect.fail(failed(command, answer)) : Effect.succeed(parsed)
     })
 
-  const runPayload = (command: string, lines: ReadonlyArray<string>) =>
-    bounded(sendPayloadCommand(socketPath, command, lines, socketOptions))
-
-  return { socketPath, maxInFlight, failed, run, runExpectEmpty, runExpect, runParsed, runPayload }
+  return { socketPath, failed, runExpectEmpty, runExpect, runParsed }
 }

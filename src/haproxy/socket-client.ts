@@ -6,28 +6,21 @@
  * (`socket.end(...)`, the master CLI otherwise stays connected), read until the
  * peer closes. See docs/haproxy.md §2.3 and §4.2.
  *
- * Safety rules enforced here (defence in depth, callers validate too):
- * - a command is one line of printable ASCII and never contains `;` (the CLI
- *   splits commands on `;`, docs/haproxy.md §6 item 6);
- * - the only multi-line form is the documented payload form
- *   (`add map|acl [@<ver>] <ref> <<` followed by lines and an empty line);
- * - the encoded request must fit in {@link MAX_REQUEST_BYTES}; HAProxy
- *   silently drops requests larger than `tune.bufsize` (16 384), so an
- *   oversized request is an error here, never a truncation.
+ * Safety rules enforced here (defence in depth, callers validate too): a command is one line of
+ * printable ASCII, never contains `;` (the CLI splits commands on `;`, docs/haproxy.md §6 item
+ * 6), and is shorter than {@link MAX_REQUEST_BYTES}: HAProxy silently drops requests larger than
+ * `tune.bufsize` (16 384), so an oversized command is refused here, never truncated.
  */
 import { Buffer } from "node:buffer"
 import { connect } from "node:net"
 import { Duration, Effect, Schema } from "effect"
 
-/** Upper bound for one encoded request (command + payload), below HAProxy's 16 384-byte buffer. */
+/** Upper bound for one encoded request, below HAProxy's 16 384-byte buffer. */
 export const MAX_REQUEST_BYTES = 15 * 1024
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(2)
 const DEFAULT_RESPONSE_TIMEOUT = Duration.seconds(10)
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-
-/** Commands that accept a `<<` payload (management.txt: "payload supported instead of key/val"). */
-const PAYLOAD_COMMAND = /^add (map|acl) (@[0-9]+ )?[^\s;]+$/
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -74,19 +67,7 @@ export class CommandRejected extends Schema.TaggedError<CommandRejected>()("Comm
   }
 }
 
-export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
-  command: Schema.String,
-  bytes: Schema.Number,
-  limit: Schema.Number
-}) {
-  override get message(): string {
-    return `Request \`${this.command} <<\` is ${this.bytes} bytes, over the ${this.limit}-byte limit ` +
-      `(HAProxy silently drops requests larger than tune.bufsize). Nothing was sent; split the payload into smaller chunks.`
-  }
-}
-
 export type SocketError = SocketUnavailable | SocketTimeout
-export type RequestError = SocketError | CommandRejected | PayloadTooLarge
 
 // ---------------------------------------------------------------------------
 // Request encoding (pure)
@@ -121,48 +102,6 @@ export const encodeCommand = (command: string): Effect.Effect<string, CommandRej
     : Effect.fail(new CommandRejected({ command: describe(command), reason: problem }))
 }
 
-/**
- * Encodes the payload form `<command> <<\n<line>\n...<line>\n\n`.
- * Only `add map|acl [@ver] <ref>` may carry a payload; every line must be
- * non-empty (an empty line ends the payload) printable ASCII without `;`.
- */
-export const encodePayloadCommand = (
-  command: string,
-  lines: ReadonlyArray<string>
-): Effect.Effect<string, CommandRejected | PayloadTooLarge> =>
-  Effect.gen(function*() {
-    const problem = commandProblem(command)
-    if (problem !== undefined) {
-      return yield* new CommandRejected({ command: describe(command), reason: problem })
-    }
-    if (!PAYLOAD_COMMAND.test(command)) {
-      return yield* new CommandRejected({
-        command: describe(command),
-        reason: "only `add map|acl [@<ver>] <ref>` accepts a `<<` payload"
-      })
-    }
-    if (lines.length === 0) {
-      return yield* new CommandRejected({ command: describe(command), reason: "the payload is empty" })
-    }
-    for (const [i, line] of lines.entries()) {
-      const lineProblem = line.length === 0
-        ? "is empty (an empty line ends the payload early)"
-        : commandProblem(line)
-      if (lineProblem !== undefined) {
-        return yield* new CommandRejected({
-          command: describe(command),
-          reason: `payload line ${i + 1} (${describe(line)}) ${lineProblem.replace(/^it /, "")}`
-        })
-      }
-    }
-    const request = `${command} <<\n${lines.join("\n")}\n\n`
-    const bytes = Buffer.byteLength(request)
-    if (bytes > MAX_REQUEST_BYTES) {
-      return yield* new PayloadTooLarge({ command, bytes, limit: MAX_REQUEST_BYTES })
-    }
-    return request
-  })
-
 // ---------------------------------------------------------------------------
 // Transport
 
@@ -174,26 +113,13 @@ const errnoOf = (error: unknown): string => {
 const messageOf = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
 /**
- * Sends an already-encoded request and returns the whole answer as text.
- * `label` is what errors show (the command without its payload).
+ * Sends an encoded request and returns the whole answer as text. `label` is what errors show.
  *
- * The size limit is enforced here too: on 2.6.12 an oversized CLI request was
- * measured to be either silently dropped, left hanging, or to make the worker
- * abort ("A bogus APPCTX ... is spinning ... aborting now!", SIGSEGV), after
- * which the master exits (exit-on-failure) and HAProxy is gone.
+ * The size limit matters: on 2.6.12 an oversized CLI request was measured to be either silently
+ * dropped, left hanging, or to make the worker abort ("A bogus APPCTX ... is spinning ...
+ * aborting now!", SIGSEGV), after which the master exits (exit-on-failure) and HAProxy is gone.
+ * encodeCommand keeps every request under it.
  */
-export const sendRaw = (
-  socketPath: string,
-  label: string,
-  request: string,
-  options?: SocketRequestOptions
-): Effect.Effect<string, SocketError | PayloadTooLarge> => {
-  const bytes = Buffer.byteLength(request)
-  return bytes > MAX_REQUEST_BYTES
-    ? Effect.fail(new PayloadTooLarge({ command: label, bytes, limit: MAX_REQUEST_BYTES }))
-    : transport(socketPath, label, request, options)
-}
-
 const transport = (
   socketPath: string,
   label: string,
@@ -285,14 +211,3 @@ export const sendCommand = (
 ): Effect.Effect<string, SocketError | CommandRejected> =>
   Effect.flatMap(encodeCommand(command), (request) => transport(socketPath, command, request, options))
 
-/** Sends `add map|acl [@ver] <ref> <<` with payload lines; errors never include the payload. */
-export const sendPayloadCommand = (
-  socketPath: string,
-  command: string,
-  lines: ReadonlyArray<string>,
-  options?: SocketRequestOptions
-): Effect.Effect<string, RequestError> =>
-  Effect.flatMap(
-    encodePayloadCommand(command, lines),
-    (request) => transport(socketPath, `${command} << (${lines.length} lines)`, request, options)
-  )

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { describeDiff, diffDesired, reasonLabel } from "../../src/apply/diff.ts"
 import { verifyBackend } from "../../src/apply/runtime-update.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
-import type { ServerStateRecord } from "../../src/haproxy/runtime-api.ts"
+import type { ServerStateRecord } from "../../src/haproxy/runtime-parse.ts"
 
 const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "10.0.0.1", port, health: undefined })
 const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({

@@ -4,19 +4,8 @@ import { Effect } from "effect"
 import { createServer, type Server, type Socket } from "node:net"
 import { join } from "node:path"
 import { parseReloadAnswer, parseShowProc } from "../../src/haproxy/master-cli.ts"
-import {
-  adminStateOf,
-  chunkMapLines,
-  parseServersState,
-  parseShowMap,
-  parseShowStat
-} from "../../src/haproxy/runtime-api.ts"
-import {
-  encodeCommand,
-  encodePayloadCommand,
-  MAX_REQUEST_BYTES,
-  sendCommand
-} from "../../src/haproxy/socket-client.ts"
+import { adminStateOf, parseServersState, parseShowStat } from "../../src/haproxy/runtime-parse.ts"
+import { encodeCommand, MAX_REQUEST_BYTES, sendCommand } from "../../src/haproxy/socket-client.ts"
 import { summarizeCheckOutput } from "../../src/haproxy/validate.ts"
 import { tempDir } from "../support/haproxy-fixtures.ts"
 
@@ -137,29 +126,13 @@ describe("runtime API parsers", () => {
     assert.strictEqual(adminStateOf(0x20), "maint")
   })
 
-  it("parses show stat and show map", () => {
+  it("parses show stat", () => {
     const stat = parseShowStat("# pxname,svname,qcur,qmax,scur,smax,status,\nbe,s1,0,0,3,4,UP,\nbe,BACKEND,0,0,3,4,UP,\n\n")
     assert.deepStrictEqual(typeof stat === "string" ? stat : stat.map((r) => [r.proxy, r.service, r.scur, r.status]), [
       ["be", "s1", 3, "UP"],
       ["be", "BACKEND", 3, "UP"]
     ])
     assert.isString(parseShowStat("Unknown command\n"))
-    const map = parseShowMap("0x5572729675a0 a.example.com be\n0x557272b37250 b.example.com be_b\n\n")
-    assert.deepStrictEqual(map, [{ key: "a.example.com", value: "be" }, { key: "b.example.com", value: "be_b" }])
-    assert.deepStrictEqual(parseShowMap("\n"), [])
-    assert.isString(parseShowMap("Unknown map identifier. Please use #<id> or <file>.\n"))
-  })
-
-  it("chunks map payloads under the request limit", () => {
-    const lines = Array.from({ length: 2000 }, (_, i) => `host-${i}.example.com be_backend_${i % 7}`)
-    const command = "add map @1 /tmp/hx-abc/hosts.map"
-    const chunks = chunkMapLines(command, lines, MAX_REQUEST_BYTES)
-    assert.isAbove(chunks.length, 1)
-    assert.deepStrictEqual(chunks.flat(), lines)
-    for (const chunk of chunks) {
-      const bytes = Buffer.byteLength(`${command} <<\n${chunk.join("\n")}\n\n`)
-      assert.isAtMost(bytes, MAX_REQUEST_BYTES)
-    }
   })
 })
 
@@ -173,28 +146,11 @@ describe("socket-client encoding", () => {
       assert.strictEqual(yield* encodeCommand("show info"), "show info\n")
     }))
 
-  it.effect("allows the payload form only for add map/acl, with clean lines", () =>
+  it.effect("refuses a command that would not fit in HAProxy's request buffer", () =>
     Effect.gen(function*() {
-      assert.strictEqual(
-        yield* encodePayloadCommand("add map @3 /m.map", ["a.example.com be_a", "b.example.com be_b"]),
-        "add map @3 /m.map <<\na.example.com be_a\nb.example.com be_b\n\n"
-      )
-      const wrongCommand = yield* Effect.flip(encodePayloadCommand("set server be/s1 state ready", ["x"]))
-      assert.strictEqual(wrongCommand._tag, "CommandRejected")
-      const emptyLine = yield* Effect.flip(encodePayloadCommand("add map @3 /m.map", ["a b", "", "c d"]))
-      assert.strictEqual(emptyLine._tag, "CommandRejected")
-      const injected = yield* Effect.flip(encodePayloadCommand("add map @3 /m.map", ["a b;set server x/y state maint"]))
-      assert.strictEqual(injected._tag, "CommandRejected")
-      const newline = yield* Effect.flip(encodePayloadCommand("add map @3 /m.map", ["a b\nc d"]))
-      assert.strictEqual(newline._tag, "CommandRejected")
-    }))
-
-  it.effect("fails an oversized payload instead of truncating it", () =>
-    Effect.gen(function*() {
-      const lines = Array.from({ length: 700 }, (_, i) => `host-number-${i}.example.com be_x`)
-      const e = yield* Effect.flip(encodePayloadCommand("add map @1 /m.map", lines))
-      assert.strictEqual(e._tag, "PayloadTooLarge")
-      if (e._tag === "PayloadTooLarge") assert.isAbove(e.bytes, MAX_REQUEST_BYTES)
+      const e = yield* Effect.flip(encodeCommand(`show servers state ${"b".repeat(MAX_REQUEST_BYTES)}`))
+      assert.strictEqual(e._tag, "CommandRejected")
+      if (e._tag === "CommandRejected") assert.include(e.reason, "longer than")
     }))
 })
 

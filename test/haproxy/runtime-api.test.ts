@@ -8,8 +8,7 @@ import { Effect, Fiber } from "effect"
 import { connect, createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { makeHaproxyProcess } from "../../src/haproxy/process.ts"
-import { makeRuntimeApi, type MapEntry } from "../../src/haproxy/runtime-api.ts"
-import { MAX_REQUEST_BYTES, sendRaw } from "../../src/haproxy/socket-client.ts"
+import { makeRuntimeApi } from "../../src/haproxy/runtime-api.ts"
 import {
   haproxyBin,
   httpBodies,
@@ -23,18 +22,16 @@ import {
 } from "../support/haproxy-fixtures.ts"
 import { freePort } from "../support/ports.ts"
 
-/** One HAProxy with: fe_direct → be_app (s1→a, s2→b), fe_dyn → be_dyn (s1→a), fe_map → Host map. */
+/** One HAProxy with: fe_direct → be_app (s1→a, s2→b), fe_dyn → be_dyn (s1→a). */
 const setup = Effect.gen(function*() {
   const tracked: Array<number> = []
   yield* Effect.addFinalizer(() => killPids(tracked))
   const dir = yield* tempDir
   const a = yield* namedBackend("a")
   const b = yield* namedBackend("b")
-  const [direct, dyn, mapped] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+  const [direct, dyn] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
   const adminSocket = join(dir, "admin.sock")
   const userSocket = join(dir, "user.sock")
-  const mapPath = join(dir, "hosts.map")
-  yield* writeFile(mapPath, "app.example.com be_a\n")
   const cfg = join(dir, "haproxy.cfg")
   yield* writeFile(
     cfg,
@@ -43,8 +40,7 @@ const setup = Effect.gen(function*() {
       globalLines: [`stats socket ${userSocket} mode 600 level user`],
       frontends: [
         { name: "fe_direct", port: direct!, backend: "be_app" },
-        { name: "fe_dyn", port: dyn!, backend: "be_dyn" },
-        { name: "fe_map", port: mapped!, map: { path: mapPath, fallback: "be_default" } }
+        { name: "fe_dyn", port: dyn!, backend: "be_dyn" }
       ],
       backends: [
         {
@@ -54,10 +50,7 @@ const setup = Effect.gen(function*() {
             { name: "s2", addr: "127.0.0.1", port: b.port, extra: "disabled" }
           ]
         },
-        { name: "be_dyn", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
-        { name: "be_a", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
-        { name: "be_b", servers: [{ name: "s1", addr: "127.0.0.1", port: b.port }] },
-        { name: "be_default", lines: ["http-request return status 404 content-type text/plain string nohost"] }
+        { name: "be_dyn", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] }
       ]
     })
   )
@@ -76,8 +69,7 @@ const setup = Effect.gen(function*() {
     userApi: makeRuntimeApi(userSocket),
     a,
     b,
-    ports: { direct: direct!, dyn: dyn!, mapped: mapped! },
-    mapPath,
+    ports: { direct: direct!, dyn: dyn! },
     assertNoReload,
     hx
   }
@@ -142,7 +134,7 @@ describe("RuntimeApi (real haproxy admin socket)", () => {
       yield* Effect.sleep("150 millis")
       yield* s.api.setServerState("be_dyn", "s1", "ready")
       yield* s.api.setServerState("be_dyn", "s2", "drain")
-      assert.strictEqual(yield* s.api.serverSessions("be_dyn", "s2"), 1)
+      assert.strictEqual((yield* s.api.backendSessions("be_dyn")).get("s2"), 1)
       // Deleting now is refused with HAProxy's reason, as a typed error.
       const early = yield* Effect.flip(s.api.delServer("be_dyn", "s2"))
       assert.strictEqual(early._tag, "RuntimeCommandFailed")
@@ -151,7 +143,7 @@ describe("RuntimeApi (real haproxy admin socket)", () => {
         assert.match(early.answer, /maintenance mode/)
       }
       const drainStarted = Date.now()
-      yield* s.api.waitServerIdle("be_dyn", "s2", { timeout: "5 seconds", interval: "50 millis" })
+      assert.deepStrictEqual(yield* s.api.waitServersIdle("be_dyn", ["s2"], { timeout: "5 seconds", interval: "50 millis" }), [])
       yield* timing("drain wait for an 800 ms request", Date.now() - drainStarted)
       const reply = yield* Fiber.join(slow)
       assert.deepStrictEqual(reply, { status: 200, body: "b\n" })
@@ -159,73 +151,6 @@ describe("RuntimeApi (real haproxy admin socket)", () => {
       yield* s.api.delServer("be_dyn", "s2")
       assert.deepStrictEqual((yield* s.api.showServersState("be_dyn")).map((r) => r.serverName), ["s1"])
       assert.deepStrictEqual(yield* httpBodies(s.ports.dyn, 3), ["200 a", "200 a", "200 a"])
-      yield* s.assertNoReload
-    }).pipe(Effect.provide(NodeServices.layer)))
-
-  it.live("add/set/del map changes the routing of a Host", () =>
-    Effect.gen(function*() {
-      const s = yield* setup
-      const get = (host: string) => httpBodies(s.ports.mapped, 1, { host })
-      assert.deepStrictEqual(yield* get("app.example.com"), ["200 a"])
-      assert.deepStrictEqual(yield* get("new.example.com"), ["404 nohost"])
-
-      yield* s.api.addMap(s.mapPath, "new.example.com", "be_b")
-      assert.deepStrictEqual(yield* get("new.example.com"), ["200 b"])
-      assert.deepStrictEqual(yield* get("NEW.example.com:8080"), ["200 b"]) // lower + port stripped by the rule
-
-      yield* s.api.setMap(s.mapPath, "app.example.com", "be_b")
-      assert.deepStrictEqual(yield* get("app.example.com"), ["200 b"])
-      assert.deepStrictEqual(yield* s.api.showMap(s.mapPath), [
-        { key: "app.example.com", value: "be_b" },
-        { key: "new.example.com", value: "be_b" }
-      ])
-
-      yield* s.api.delMap(s.mapPath, "new.example.com")
-      assert.deepStrictEqual(yield* get("new.example.com"), ["404 nohost"])
-      const missing = yield* Effect.flip(s.api.delMap(s.mapPath, "new.example.com"))
-      assert.strictEqual(missing._tag, "RuntimeCommandFailed")
-      if (missing._tag === "RuntimeCommandFailed") assert.match(missing.answer, /not found/)
-      yield* s.assertNoReload
-    }).pipe(Effect.provide(NodeServices.layer)))
-
-  it.live("prepare → add @ver in chunks (> 15 KB total) → verify → commit loads exactly 2,000 entries", () =>
-    Effect.gen(function*() {
-      const s = yield* setup
-      const entries: Array<MapEntry> = Array.from({ length: 2000 }, (_, i) => ({
-        key: `host-${String(i).padStart(4, "0")}.bulk.example.com`,
-        value: i % 2 === 0 ? "be_a" : "be_b"
-      }))
-      const payloadBytes = entries.reduce((n, e) => n + e.key.length + e.value.length + 2, 0)
-      assert.isAbove(payloadBytes, MAX_REQUEST_BYTES * 3)
-
-      const result = yield* s.api.replaceMap(s.mapPath, entries)
-      yield* timing(`replaceMap 2000 entries (${payloadBytes} bytes, ${result.chunks} chunks)`, result.durationMs)
-      assert.strictEqual(result.entries, 2000)
-      assert.isAtLeast(result.chunks, 4)
-      const live = yield* s.api.showMap(s.mapPath)
-      assert.strictEqual(live.length, 2000)
-      assert.deepStrictEqual(live[1999], { key: "host-1999.bulk.example.com", value: "be_b" })
-      // The commit replaced the old contents atomically: app.example.com is gone.
-      assert.isUndefined(live.find((e) => e.key === "app.example.com"))
-      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "host-0000.bulk.example.com" }), ["200 a"])
-      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "host-1999.bulk.example.com" }), ["200 b"])
-      assert.deepStrictEqual(yield* httpBodies(s.ports.mapped, 1, { host: "app.example.com" }), ["404 nohost"])
-
-      // A version that was never loaded is empty: that is why the count is checked before commit.
-      const v = yield* s.api.prepareMap(s.mapPath)
-      assert.deepStrictEqual(yield* s.api.showMapVersion(v, s.mapPath), [])
-      yield* s.api.clearMapVersion(v, s.mapPath)
-      yield* s.assertNoReload
-    }).pipe(Effect.provide(NodeServices.layer)))
-
-  it.live("sendRaw refuses an oversized request too (it never reaches the socket)", () =>
-    Effect.gen(function*() {
-      const s = yield* setup
-      const lines = Array.from({ length: 700 }, (_, i) => `host-number-${i}.trap.example.com be_a`)
-      const request = `add map @1 ${s.mapPath} <<\n${lines.join("\n")}\n\n`
-      assert.isAbove(Buffer.byteLength(request), 16_384)
-      const e = yield* Effect.flip(sendRaw(s.api.socketPath, "oversized add map", request))
-      assert.strictEqual(e._tag, "PayloadTooLarge")
       yield* s.assertNoReload
     }).pipe(Effect.provide(NodeServices.layer)))
 
@@ -241,9 +166,6 @@ describe("RuntimeApi (real haproxy admin socket)", () => {
       }
       const noBackend = yield* Effect.flip(s.api.showServersState("be_nope"))
       assert.strictEqual(noBackend._tag, "RuntimeCommandFailed")
-      const noMap = yield* Effect.flip(s.api.showMap("/nonexistent/x.map"))
-      assert.strictEqual(noMap._tag, "RuntimeCommandFailed")
-      if (noMap._tag === "RuntimeCommandFailed") assert.match(noMap.answer, /Unknown map identifier/)
       const wrongLevel = yield* Effect.flip(s.userApi.setServerState("be_app", "s1", "maint"))
       assert.strictEqual(wrongLevel._tag, "RuntimeCommandFailed")
       if (wrongLevel._tag === "RuntimeCommandFailed") {
@@ -404,51 +326,6 @@ describe("RuntimeApi argument checks", () => {
     return { path, connections: () => connections }
   })
 
-  it.live("replaceMap does not commit a version whose entry count is short", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      const path = join(dir, "fake-admin.sock")
-      const commands: Array<string> = []
-      // Emulates HAProxy losing a payload: `show map @1` lists one entry instead of two.
-      yield* Effect.acquireRelease(
-        Effect.callback<Server>((resume) => {
-          const server = createServer((socket) => {
-            let request = ""
-            socket.on("data", (d) => request += d.toString())
-            socket.on("end", () => {
-              const command = request.split("\n")[0] ?? ""
-              commands.push(command)
-              socket.end(
-                command.startsWith("prepare map") ? "New version created: 1\n\n"
-                  : command.startsWith("show map @1") ? "0x1 a.example.com be_a\n\n"
-                  : "\n"
-              )
-            })
-          })
-          server.listen(path, () => resume(Effect.succeed(server)))
-        }),
-        (server) => Effect.callback<void>((resume) => {
-          server.close(() => resume(Effect.void))
-        })
-      )
-      const api = makeRuntimeApi(path)
-      const e = yield* Effect.flip(api.replaceMap("/etc/hosts.map", [
-        { key: "a.example.com", value: "be_a" },
-        { key: "b.example.com", value: "be_b" }
-      ]))
-      assert.strictEqual(e._tag, "MapVersionIncomplete")
-      if (e._tag === "MapVersionIncomplete") {
-        assert.strictEqual(e.expected, 2)
-        assert.strictEqual(e.actual, 1)
-      }
-      assert.deepStrictEqual(commands, [
-        "prepare map /etc/hosts.map",
-        "add map @1 /etc/hosts.map <<",
-        "show map @1 /etc/hosts.map",
-        "clear map @1 /etc/hosts.map"
-      ])
-    }))
-
   it.live("rejects ';', newlines, spaces and non-literals before anything is sent", () =>
     Effect.gen(function*() {
       const sock = yield* countingSocket
@@ -461,12 +338,11 @@ describe("RuntimeApi argument checks", () => {
         api.setServerAddr("be_app", "s1", "example.com", 80),
         api.setServerAddr("be_app", "s1", "127.0.0.1", 80.5),
         api.setServerAddr("be_app", "s1", "127.0.0.1", 70000),
-        api.addServer("be_dyn", "s2", "127.0.0.1", 80, { weight: 1e9 }),
-        api.addMap("/tmp/x.map", "evil.example.com be_a\nx.example.com", "be_b"),
-        api.addMap("/tmp/x.map", "a.example.com", "be_a;set map /tmp/x.map app be_b"),
-        api.addMap("/tmp/x y.map", "a.example.com", "be_a"),
-        api.delMap("/tmp/../etc/x.map", "a"),
-        api.replaceMap("/tmp/x.map", [{ key: "ok.example.com", value: "be_a" }, { key: "bad key", value: "be_a" }]),
+        api.addServer("be_dyn", "s2", "127.0.0.1", 80, { interMs: 1e12 }),
+        api.addServer("be_dyn", "s2 weight 0", "127.0.0.1", 80),
+        api.enableHealth("be_dyn\nshow info", "s2"),
+        api.delServer("be_dyn", "s2;del server be_dyn/s1"),
+        api.waitServersIdle("be_dyn", ["s1", "../s2"]),
         api.showServersState("be app")
       ]
       for (const attempt of attempts) {

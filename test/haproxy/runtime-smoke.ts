@@ -5,7 +5,7 @@
  *   npx bun test/haproxy/runtime-smoke.ts
  *   npx deno run -A test/haproxy/runtime-smoke.ts
  *
- * Starts HAProxy on 127.0.0.1, validates, reloads, changes a map entry at runtime, soft-stops
+ * Starts HAProxy on 127.0.0.1, validates, reloads, re-points a server at runtime, soft-stops
  * (or, with `--scope-close`, just closes the scope), and checks that no process is left. Prints one
  * line per step and exits non-zero on failure.
  */
@@ -69,10 +69,10 @@ const program = Effect.gen(function*() {
   console.log(`[${runtime}] reload ok in ${r.durationMs} ms, new worker ${r.newWorkerPid}`)
 
   const api = makeRuntimeApi(adminSocket)
-  yield* api.addMap(mapPath, "x.example.com", "be_a")
+  yield* api.setServerAddr("be_b", "s1", "127.0.0.1", a.port)
   const third = yield* httpBodies(port, 1, { host: "x.example.com" })
-  if (third[0] !== "200 a") return yield* Effect.die(`expected 200 a after add map, got ${third[0]}`)
-  console.log(`[${runtime}] runtime add map ok`)
+  if (third[0] !== "200 a") return yield* Effect.die(`expected 200 a after set server addr, got ${third[0]}`)
+  console.log(`[${runtime}] runtime set server addr ok`)
 
   if (!scopeClose) {
     const info = yield* hx.softStop("5 seconds")
