@@ -4,7 +4,8 @@
  * `{"level":"INFO","message":"mock Cloud Map listening","url":...}` on stdout and runs until
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
  */
-import { Console, Effect, Schema } from "effect"
+import { Console, Effect, Result, Schema } from "effect"
+import { type FlagSpec, parseFlags } from "../config/flags.ts"
 import { demoFixture, type FixtureError, loadFixture } from "./fixture.ts"
 import { mockCloudMapResource, type MockStartError } from "./server.ts"
 
@@ -41,60 +42,43 @@ export interface MockCommandArgs {
 
 const usageError = (message: string) => new MockCommandError({ message: `${message}\n\n${MOCK_USAGE}`, exitCode: 64 })
 
-const intFlag = (name: string, raw: string, min: number, max: number): number => {
-  const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw usageError(`--${name} must be an integer between ${min} and ${max}, got "${raw}"`)
-  }
-  return n
+const FLAGS: FlagSpec = {
+  values: ["port", "host", "fixture", "seed"],
+  switches: ["help", "log-requests"],
+  aliases: { "-h": "help" }
 }
+
+const intFlag = (name: string, raw: string, min: number, max: number): Result.Result<number, MockCommandError> => {
+  const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? Result.succeed(n)
+    : Result.fail(usageError(`--${name} must be an integer between ${min} and ${max}, got "${raw}"`))
+}
+
+const optionalInt = (raw: string | undefined, name: string, min: number, max: number) =>
+  raw === undefined ? Result.succeed(undefined) : intFlag(name, raw, min, max)
+
+/** Reads the subcommand's arguments (flags parsed by config/flags.ts). */
+export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockCommandArgs, MockCommandError> =>
+  Result.gen(function*() {
+    const { flags, switches } = yield* Result.mapError(parseFlags(argv, FLAGS), (e) => usageError(e.message))
+    const host = flags.get("host") ?? "127.0.0.1"
+    if (host === "") return yield* Result.fail(usageError("--host must not be empty"))
+    return {
+      help: switches.has("help"),
+      port: (yield* optionalInt(flags.get("port"), "port", 0, 65535)) ?? 0,
+      host,
+      fixture: flags.get("fixture"),
+      seed: yield* optionalInt(flags.get("seed"), "seed", 0, 2 ** 32 - 1),
+      logRequests: switches.has("log-requests")
+    }
+  })
 
 /** Parses the subcommand's arguments (throws MockCommandError on a usage error). */
 export const parseMockArgs = (argv: ReadonlyArray<string>): MockCommandArgs => {
-  let help = false
-  let port = 0
-  let host = "127.0.0.1"
-  let fixture: string | undefined
-  let seed: number | undefined
-  let logRequests = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1
-    const name = eq === -1 ? arg : arg.slice(0, eq)
-    const value = (): string => {
-      if (eq !== -1) return arg.slice(eq + 1)
-      const next = argv[i + 1]
-      if (next === undefined) throw usageError(`${name} needs a value`)
-      i++
-      return next
-    }
-    switch (name) {
-      case "--help":
-      case "-h":
-        help = true
-        break
-      case "--port":
-        port = intFlag("port", value(), 0, 65535)
-        break
-      case "--host": {
-        host = value()
-        if (host === "") throw usageError("--host must not be empty")
-        break
-      }
-      case "--fixture":
-        fixture = value()
-        break
-      case "--seed":
-        seed = intFlag("seed", value(), 0, 2 ** 32 - 1)
-        break
-      case "--log-requests":
-        logRequests = true
-        break
-      default:
-        throw usageError(`unknown argument "${arg}"`)
-    }
-  }
-  return { help, port, host, fixture, seed, logRequests }
+  const args = decodeMockArgs(argv)
+  if (Result.isFailure(args)) throw args.failure
+  return args.success
 }
 
 /** The `mock-cloudmap` subcommand. Completes only for `--help`; otherwise runs until interrupted. */
@@ -102,10 +86,7 @@ export const runMockCloudMap = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<void, MockCommandError | FixtureError | MockStartError> =>
   Effect.gen(function*() {
-    const args = yield* Effect.try({
-      try: () => parseMockArgs(argv),
-      catch: (e) => e instanceof MockCommandError ? e : usageError(String(e))
-    })
+    const args = yield* Effect.fromResult(decodeMockArgs(argv))
     const console = yield* Console.Console
     if (args.help) {
       console.log(MOCK_USAGE.trimEnd())

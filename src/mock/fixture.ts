@@ -17,7 +17,7 @@ import {
   namespaceIdFor,
   SERVICE_NAME_PATTERN,
   serviceIdFor
-} from "./state.ts"
+} from "./state-model.ts"
 
 const AttributeMap = Schema.Record(Schema.String, Schema.String)
 

@@ -10,11 +10,8 @@
  *   throttled). Host and signature are ignored: clients must set `disableHostPrefix: true`
  *   (otherwise DiscoverInstances goes to `data-127.0.0.1`). Unknown target →
  *   `UnknownOperationException` (400); a body that is not a JSON object → `SerializationException`.
- *   Operations: ListNamespaces ListServices ListInstances DiscoverInstances
- *   DiscoverInstancesRevision GetInstancesHealthStatus GetNamespace GetService GetServiceAttributes
- *   GetInstance GetOperation CreateHttpNamespace CreateService RegisterInstance DeregisterInstance
- *   UpdateInstanceCustomHealthStatus UpdateServiceAttributes DeleteServiceAttributes
- *   (semantics: src/mock/state.ts). Asynchronous writes are applied at once and return an
+ *   Operations: the table in src/mock/dispatch.ts (semantics beside each operation); a request
+ *   that does not decode is `InvalidInput` (400). Asynchronous writes are applied at once and return an
  *   OperationId that GetOperation reports as SUCCESS.
  *
  * Control API (same port, JSON in and out; not counted in the call statistics)
@@ -53,7 +50,11 @@ import {
   malformedBody
 } from "./faults.ts"
 import type { Fixture } from "./fixture.ts"
-import { dumpState, initialState, type MockState, runOperation, serviceNameOf, withEmptyPages } from "./state.ts"
+import { runOperation, serviceNameOf } from "./dispatch.ts"
+import { initialState } from "./initial-state.ts"
+import { withEmptyPages } from "./paging.ts"
+import { dumpState } from "./state-dump.ts"
+import type { MockState } from "./state-model.ts"
 import { makeRandom } from "./random.ts"
 
 export const TARGET_PREFIX = "Route53AutoNaming_v20170314."

@@ -57,6 +57,26 @@ describe("mock-cloudmap command", () => {
     }
   })
 
+  it("reads flags with the shared parser: --flag=value, --flag value, -h, and usage errors that name the argument", () => {
+    expect(parseMockArgs(["--port=0", "--seed=4294967295", "-h"])).toMatchObject({ help: true, port: 0, seed: 4294967295 })
+    const usage = (argv: Array<string>) => {
+      try {
+        parseMockArgs(argv)
+      } catch (e) {
+        expect(e).toBeInstanceOf(MockCommandError)
+        expect((e as MockCommandError).exitCode).toBe(64)
+        return (e as MockCommandError).message.split("\n")[0]
+      }
+      return expect.unreachable(`accepted ${argv.join(" ")}`)
+    }
+    expect(usage(["--fixture"])).toBe("--fixture needs a value")
+    expect(usage(["--log-requests=yes"])).toBe("--log-requests takes no value")
+    expect(usage(["fixture.json"])).toBe('unknown argument "fixture.json"')
+    expect(usage(["--bogus=1"])).toBe('unknown argument "--bogus=1"')
+    expect(usage(["--host="])).toBe("--host must not be empty")
+    expect(usage(["--seed", "-1"])).toBe('--seed must be an integer between 0 and 4294967295, got "-1"')
+  })
+
   it.live("--help prints the usage and completes", () =>
     Effect.gen(function*() {
       const out = capture()

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-servicediscovery"
 import { describe, expect, it } from "@effect/vitest"
 import { demoFixture } from "../../src/mock/fixture.ts"
-import { namespaceIdFor, serviceIdFor } from "../../src/mock/state.ts"
+import { namespaceIdFor, serviceIdFor } from "../../src/mock/state-model.ts"
 import { rejection, withMock } from "./helpers.ts"
 
 const discoverWeb = new DiscoverInstancesCommand({ NamespaceName: "apps", ServiceName: "web", HealthStatus: "ALL" })

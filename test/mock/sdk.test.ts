@@ -25,7 +25,7 @@ import {
 } from "@aws-sdk/client-servicediscovery"
 import { describe, expect, it } from "@effect/vitest"
 import { demoFixture, type Fixture, syntheticFixture } from "../../src/mock/fixture.ts"
-import { namespaceIdFor, serviceIdFor } from "../../src/mock/state.ts"
+import { namespaceIdFor, serviceIdFor } from "../../src/mock/state-model.ts"
 import { TARGET_PREFIX } from "../../src/mock/server.ts"
 import { rejection, withMock } from "./helpers.ts"
 
@@ -233,6 +233,29 @@ describe("mock Cloud Map over the wire (real SDK)", () => {
       }
       expect((await rejection(client.send(new ListServicesCommand({ MaxResults: 101 })))).name).toBe("InvalidInput")
       expect((await rejection(client.send(new ListNamespacesCommand({ NextToken: "not-a-token" })))).name).toBe("InvalidInput")
+    })
+  })
+
+  it("answers an input that does not decode with InvalidInput (400), on the wire and through the SDK", async () => {
+    await withMock(demoFixture, async ({ mock, client }) => {
+      const webId = serviceIdFor(namespaceIdFor("apps"), "web")
+      const res = await fetch(mock.url + "/", {
+        method: "POST",
+        headers: { "x-amz-target": `${TARGET_PREFIX}RegisterInstance`, "content-type": "application/x-amz-json-1.1" },
+        body: JSON.stringify({ ServiceId: webId, InstanceId: "web 9", Attributes: { AWS_INSTANCE_PORT: 9009 } })
+      })
+      expect(res.status).toBe(400)
+      expect(res.headers.get("x-amzn-errortype")).toBe("InvalidInput")
+      const body = await res.json()
+      expect(body.__type).toBe("InvalidInput")
+      expect(body.Message).toContain("InstanceId must be 1-64 characters")
+      expect(body.Message).toContain("Attributes.AWS_INSTANCE_PORT: Expected string")
+      const e = await rejection(
+        client.send(new UpdateInstanceCustomHealthStatusCommand({ ServiceId: webId, InstanceId: "web-1", Status: "SICK" as "HEALTHY" }))
+      )
+      expect(e.name).toBe("InvalidInput")
+      expect(e.$metadata.httpStatusCode).toBe(400)
+      expect(e.message).toContain("Status must be HEALTHY or UNHEALTHY")
     })
   })
 

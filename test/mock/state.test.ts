@@ -3,14 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import { decideFaults, makeFaultRule } from "../../src/mock/faults.ts"
 import { decodeFixtureResult, decodeFixtureSync, demoFixture, type Fixture, syntheticFixture } from "../../src/mock/fixture.ts"
-import {
-  type CloudMapError,
-  initialState,
-  type MockState,
-  namespaceIdFor,
-  runOperation,
-  serviceIdFor
-} from "../../src/mock/state.ts"
+import type { CloudMapError } from "../../src/mock/cloudmap-error.ts"
+import { runOperation } from "../../src/mock/dispatch.ts"
+import { initialState } from "../../src/mock/initial-state.ts"
+import { type MockState, namespaceIdFor, serviceIdFor } from "../../src/mock/state-model.ts"
 
 const seeded = (seed: number) => {
   let a = seed
@@ -295,6 +291,52 @@ describe("writes", () => {
     expect(ok(s, "GetServiceAttributes", { ServiceId: webId })[1].ServiceAttributes.Attributes).toEqual({ tier: "2" })
     const full = Object.fromEntries([...Array(30).keys()].map((i) => [`k${i}`, "v"]))
     expect(err(s, "UpdateServiceAttributes", { ServiceId: webId, Attributes: full }).code).toBe("ServiceAttributesLimitExceededException")
+  })
+})
+
+describe("request input (decoded with Schema)", () => {
+  it("answers a bad input with InvalidInput (400) naming every member that is wrong", () => {
+    const s = initialState(twoServices, ctx)
+    const missing = err(s, "DiscoverInstances", { MaxResults: 1001, HealthStatus: "SICK" })
+    expect(missing).toMatchObject({ code: "InvalidInput", status: 400 })
+    expect(missing.message).toContain("4 validation errors detected")
+    expect(missing.message).toContain("NamespaceName is required")
+    expect(missing.message).toContain("ServiceName is required")
+    expect(missing.message).toContain("MaxResults must have value less than or equal to 1000, got 1001")
+    expect(missing.message).toContain("HealthStatus must be HEALTHY, UNHEALTHY, ALL or HEALTHY_OR_ELSE_ALL")
+    const badTypes = err(s, "RegisterInstance", { ServiceId: webId, InstanceId: "", Attributes: { port: 80 } })
+    expect(badTypes).toMatchObject({ code: "InvalidInput", status: 400 })
+    expect(badTypes.message).toContain("InstanceId must be 1-64 characters")
+    expect(badTypes.message).toContain("Attributes.port: Expected string")
+  })
+
+  it("checks filters and service attributes member by member", () => {
+    const s = initialState(twoServices, ctx)
+    const filters = err(s, "ListNamespaces", {
+      Filters: [
+        { Name: "NAME", Values: ["a", "b"] },
+        { Name: "TYPE", Values: ["CLOUD"], Condition: "IN" },
+        { Name: "HTTP_NAME", Values: ["x"], Condition: "BETWEEN" }
+      ]
+    })
+    expect(filters.code).toBe("InvalidInput")
+    expect(filters.message).toContain("Filters[0]: Condition EQ takes exactly one value")
+    expect(filters.message).toContain("Filters[1]: Invalid TYPE value: CLOUD")
+    expect(filters.message).toContain("Filters[2]: Condition BETWEEN is not supported for filter HTTP_NAME")
+    expect(err(s, "ListServices", { Filters: [{ Name: "NAME", Values: ["web"] }] }).message)
+      .toContain("Filters[0].Name must be one of NAMESPACE_ID, RESOURCE_OWNER")
+    expect(err(s, "UpdateServiceAttributes", { ServiceId: webId, Attributes: {} }).message).toContain("Attributes must not be empty")
+    expect(err(s, "DeleteServiceAttributes", { ServiceId: webId }).message).toContain("Attributes is required")
+    expect(err(s, "UpdateInstanceCustomHealthStatus", { ServiceId: webId, InstanceId: "w1", Status: "SICK" }).message)
+      .toContain("Status must be HEALTHY or UNHEALTHY")
+  })
+
+  it("treats null members as absent and ignores unknown members, as Cloud Map does", () => {
+    const s = initialState(twoServices, ctx)
+    const [, out] = ok(s, "ListNamespaces", { MaxResults: null, NextToken: null, Filters: null, Unknown: 1 })
+    expect(out.Namespaces.map((n: any) => n.Name)).toEqual(["apps"])
+    expect(ids(discover(s, { HealthStatus: null, QueryParameters: null }))).toEqual(["w1", "w2", "w3"])
+    expect(err(s, "GetService", { Id: null }).message).toContain("Id is required")
   })
 })
 
