@@ -1,6 +1,7 @@
 import { Redacted, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { formatConfigProblems, readAgentConfig } from "../../src/config/agent-config.ts"
+import { formatConfigProblems, readAgentConfig, VARIABLES } from "../../src/config/agent-config.ts"
+import { variablesHelp } from "../../src/config/variables-doc.ts"
 
 const base = {
   AWS_REGION: "us-east-1",
@@ -104,5 +105,87 @@ describe("readAgentConfig", () => {
     const b = readAgentConfig({ ...base, AWS_ENDPOINT_URL: "http://x:1", AWS_ENDPOINT_URL_SERVICEDISCOVERY: "http://127.0.0.1:9999" })
     expect(Result.isSuccess(a) && a.success.cloudMap.endpoint).toBe("http://127.0.0.1:4566")
     expect(Result.isSuccess(b) && b.success.cloudMap.endpoint).toBe("http://127.0.0.1:9999")
+  })
+
+  it("says what is wrong with each variable in the same words as before the table", () => {
+    const text = formatConfigProblems(problems({
+      ...base,
+      REFRESH_RATE: "soon",
+      LISTEN_PORT: "8080",
+      HEALTH_PORT: "8080",
+      APPLY_MODE: "maybe",
+      HAPROXY_RESTART: "sometimes",
+      CONFIG_DIR: "relative/dir",
+      DEFAULT_DOMAIN: "bad domain",
+      STATS_PASSWD: ""
+    })).split("\n")
+    expect(text).toEqual([
+      "DEFAULT_DOMAIN=\"bad domain\" is invalid: expected a DNS hostname (it contains a space)",
+      "REFRESH_RATE=\"soon\" is invalid: expected a number from 1 to 86400",
+      "APPLY_MODE=\"maybe\" is invalid: expected one of on, off",
+      "STATS_PASSWD is not set: expected a password (or set STATS_ENABLED=false to turn that page off)",
+      "CONFIG_DIR=\"relative/dir\" is invalid: expected an absolute path made of A-Z a-z 0-9 _ . - /",
+      "HEALTH_PORT=\"8080\" is invalid: expected a port other than LISTEN_PORT",
+      "HAPROXY_RESTART=\"sometimes\" is invalid: expected true or false"
+    ])
+  })
+
+  it("checks a page's user only while the page is on", () => {
+    const off = readAgentConfig({ ...base, STATS_ENABLED: "false", STATS_USER: "bad user", STATS_PASSWD: "" })
+    expect(Result.isSuccess(off) && off.success.stats).toBeUndefined()
+    expect(problems({ ...base, STATS_USER: "bad user" }).map((p) => [p.variable, p.value])).toEqual([["STATS_USER", "bad user"]])
+  })
+
+  it("reads AWS_DEFAULT_REGION when AWS_REGION is unset, and names it when it is wrong", () => {
+    const { AWS_REGION: _, ...withoutRegion } = base
+    const r = readAgentConfig({ ...withoutRegion, AWS_DEFAULT_REGION: "eu-west-1" })
+    expect(Result.isSuccess(r) && r.success.region).toBe("eu-west-1")
+    expect(problems({ ...withoutRegion, AWS_DEFAULT_REGION: "nowhere" }).map((p) => p.variable)).toEqual(["AWS_DEFAULT_REGION"])
+  })
+
+  it("REJECTED_RETRY_INTERVAL defaults to 2 × REFRESH_RATE, at least 10 seconds", () => {
+    const seconds = (env: Record<string, string>) => {
+      const r = readAgentConfig({ ...base, ...env })
+      if (Result.isFailure(r)) throw new Error(formatConfigProblems(r.failure))
+      return r.success.rejectedRetrySeconds
+    }
+    expect(seconds({})).toBe(10)
+    expect(seconds({ REFRESH_RATE: "30" })).toBe(60)
+    expect(seconds({ REFRESH_RATE: "30", REJECTED_RETRY_INTERVAL: "3" })).toBe(3)
+    expect(formatConfigProblems(problems({ ...base, REJECTED_RETRY_INTERVAL: "0" })))
+      .toBe("REJECTED_RETRY_INTERVAL=\"0\" is invalid: expected a number from 1 to 86400")
+  })
+
+  it("computes HAPROXY_NBTHREAD's default from the CPUs, at most 4", () => {
+    const r = readAgentConfig(base)
+    expect(Result.isSuccess(r) && r.success.nbthread).toBeGreaterThanOrEqual(1)
+    expect(Result.isSuccess(r) && r.success.nbthread).toBeLessThanOrEqual(4)
+  })
+})
+
+describe("the variable table", () => {
+  it("documents each variable once, with its default as people read it", () => {
+    const names = VARIABLES.map((v) => v.name)
+    expect(new Set(names).size).toBe(names.length)
+    const shown = Object.fromEntries(VARIABLES.map((v) => [v.name, v.default]))
+    expect(shown).toMatchObject({
+      AWS_REGION: "required",
+      REFRESH_RATE: "5",
+      STATS_ENABLED: "true",
+      STATS_PASSWD: "required when stats enabled",
+      DEFAULT_DOMAIN: "unset",
+      READY_MAX_STALENESS: "unset (off)",
+      HAPROXY_NBTHREAD: "CPUs this process may use, at most 4",
+      REJECTED_RETRY_INTERVAL: "2 × REFRESH_RATE, at least 10",
+      HAPROXY_RESTART: "false"
+    })
+  })
+
+  it("prints every variable for --help, meanings wrapped to the terminal", () => {
+    const help = variablesHelp()
+    for (const v of VARIABLES) {
+      expect(help).toContain(`\n  ${v.name} (${v.default.startsWith("required") ? "" : "default: "}${v.default})\n`)
+    }
+    for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(80)
   })
 })

@@ -1,0 +1,336 @@
+/**
+ * Every variable the agent reads, written once: its kind and bounds, its default (a value, or
+ * computed from other variables or the machine), the default as shown to people when it is not
+ * the value itself, and its meaning. ./agent-config.ts reads the environment through it; the
+ * README table and `--help` are printed from it (./variables-doc.ts).
+ */
+import { availableParallelism } from "node:os"
+import { type Redacted, Result, Schema } from "effect"
+import { normaliseHostname, quote } from "../model/grammar.ts"
+import type { HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
+import type { LogLevel } from "./agent-config.ts"
+import {
+  boolean,
+  computed,
+  directory,
+  hostname,
+  httpUrl,
+  integer,
+  type Issue,
+  type Kind,
+  matching,
+  number,
+  oneOf,
+  required,
+  secret,
+  type Table,
+  text,
+  value
+} from "./table.ts"
+
+/** One field per variable, in TABLE order (a user or password is undefined while its page is off). */
+export interface Variables {
+  readonly region: string
+  readonly namespaces: ReadonlyArray<NamespaceMapping>
+  readonly defaultDomain: string | undefined
+  readonly refreshSeconds: number
+  readonly applyMode: "on" | "off"
+  readonly statsEnabled: boolean
+  readonly statsUser: string | undefined
+  readonly statsPassword: Redacted.Redacted<string> | undefined
+  readonly metricsEnabled: boolean
+  readonly metricsUser: string | undefined
+  readonly metricsPassword: Redacted.Redacted<string> | undefined
+  readonly listenAddress: string
+  readonly listenPort: number
+  readonly configDir: string
+  readonly haproxyBin: string
+  readonly nbthread: number
+  readonly hardStopAfterSeconds: number
+  readonly healthAddress: string
+  readonly healthPort: number
+  readonly logLevel: LogLevel
+  readonly healthFilter: HealthFilter
+  readonly defaultInstancePort: number | undefined
+  readonly cloudMapConcurrency: number
+  readonly cloudMapRequestsPerSecond: number
+  readonly cloudMapTimeoutSeconds: number
+  readonly cloudMapMaxAttempts: number
+  readonly cloudMapEndpoint: string | undefined
+  readonly reloadMinIntervalSeconds: number
+  readonly rejectedRetrySeconds: number
+  readonly readyMaxStalenessSeconds: number | undefined
+  readonly drainSeconds: number
+  readonly restartHaproxy: boolean
+  readonly revisionPollSeconds: number
+  readonly serviceListSeconds: number
+  readonly maxRemovalPercent: number
+}
+
+const NamespaceMapEntry = Schema.Struct({
+  namespace: Schema.NonEmptyString,
+  domainname: Schema.NonEmptyString,
+  mode: Schema.optionalKey(Schema.Literals(["host", "path"]))
+})
+const NamespaceMapJson = Schema.fromJsonString(Schema.Array(NamespaceMapEntry))
+
+/** NAMESPACE_MAP: a JSON array of mappings, each domain a hostname, no entry twice. */
+const namespaceMap: Kind<ReadonlyArray<NamespaceMapping>> = {
+  parse: (raw) => {
+    const decoded = Schema.decodeUnknownResult(NamespaceMapJson)(raw)
+    if (Result.isFailure(decoded)) {
+      const why = decoded.failure.message.replace(/\s+/g, " ")
+      return Result.fail([{
+        expected: `a JSON array of {"namespace": string, "domainname": hostname, "mode": "host"|"path"} (${why})`
+      }])
+    }
+    const issues: Array<Issue> = []
+    if (decoded.success.length === 0) issues.push({ expected: "at least one namespace" })
+    const mappings: Array<NamespaceMapping> = []
+    decoded.success.forEach((entry, i) => {
+      const domain = normaliseHostname(entry.domainname)
+      if (Result.isSuccess(domain)) mappings.push({ namespace: entry.namespace, domain: domain.success, mode: entry.mode ?? "host" })
+      else {
+        issues.push({
+          variable: `NAMESPACE_MAP[${i}].domainname`,
+          value: entry.domainname,
+          expected: `a DNS hostname (it ${domain.failure})`
+        })
+      }
+    })
+    const seen = new Set<string>()
+    for (const m of mappings) {
+      const key = `${m.namespace} ${m.domain} ${m.mode}`
+      if (seen.has(key)) issues.push({ expected: `no duplicate entries (${quote(m.namespace)} → ${m.domain} twice)` })
+      seen.add(key)
+    }
+    return issues.length > 0 ? Result.fail(issues) : Result.succeed(mappings)
+  }
+}
+
+const IP_ADDRESS = /^[0-9a-f.:]+$/i
+const USER = matching((raw) => /^[A-Za-z0-9_.-]{1,64}$/.test(raw), "1-64 characters from A-Z a-z 0-9 _ . -")
+const lower = (raw: string) => raw.toLowerCase()
+
+/** Every variable the agent reads, in the order they are documented (README, --help). */
+export const TABLE: Table<Variables> = {
+  region: {
+    name: "AWS_REGION",
+    aliases: ["AWS_DEFAULT_REGION"],
+    kind: matching((raw) => /^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(raw), "an AWS region name such as us-east-1"),
+    fallback: required("the AWS region of the Cloud Map namespaces, e.g. us-east-1"),
+    meaning: "Region of the Cloud Map namespaces (AWS_DEFAULT_REGION is accepted too)."
+  },
+  namespaces: {
+    name: "NAMESPACE_MAP",
+    kind: namespaceMap,
+    fallback: required("a JSON array like [{\"namespace\":\"apps\",\"domainname\":\"example.com\",\"mode\":\"host\"}]"),
+    meaning: "JSON array of {\"namespace\", \"domainname\", \"mode\": \"host\"|\"path\"} (mode defaults to host)."
+  },
+  defaultDomain: {
+    name: "DEFAULT_DOMAIN",
+    kind: hostname,
+    fallback: value(undefined),
+    meaning: "Unknown hosts are redirected (302) to http://<DEFAULT_DOMAIN>; unset gives 404."
+  },
+  refreshSeconds: {
+    name: "REFRESH_RATE",
+    kind: number(1, 86_400),
+    fallback: value(5),
+    meaning: "Longest time in seconds between two DiscoverInstances reads of a service. Health changes do not change a service's InstancesRevision, so this bounds how long one takes to be seen. Reads are spread over the polling rounds."
+  },
+  applyMode: {
+    name: "APPLY_MODE",
+    kind: oneOf(["on", "off"], lower),
+    fallback: value("on"),
+    meaning: "on: apply to HAProxy; off: only log what would change."
+  },
+  statsEnabled: {
+    name: "STATS_ENABLED",
+    kind: boolean,
+    fallback: value(true),
+    meaning: "Serve HAProxy's stats page at /stats (basic auth)."
+  },
+  statsUser: {
+    name: "STATS_USER",
+    kind: USER,
+    fallback: value("stats_user"),
+    when: (get) => get("statsEnabled"),
+    meaning: "User name for /stats."
+  },
+  statsPassword: {
+    name: "STATS_PASSWD",
+    secret: true,
+    kind: secret,
+    fallback: required("a password (or set STATS_ENABLED=false to turn that page off)", "required when stats enabled"),
+    when: (get) => get("statsEnabled"),
+    meaning: "Password for /stats (stored hashed with SHA-512-crypt)."
+  },
+  metricsEnabled: {
+    name: "METRICS_ENABLED",
+    kind: boolean,
+    fallback: value(true),
+    meaning: "Serve HAProxy's Prometheus exporter at /metrics (basic auth)."
+  },
+  metricsUser: {
+    name: "PROM_USER",
+    kind: USER,
+    fallback: value("stats"),
+    when: (get) => get("metricsEnabled"),
+    meaning: "User name for /metrics."
+  },
+  metricsPassword: {
+    name: "PROM_PASSWD",
+    secret: true,
+    kind: secret,
+    fallback: required("a password (or set METRICS_ENABLED=false to turn that page off)", "required when metrics enabled"),
+    when: (get) => get("metricsEnabled"),
+    meaning: "Password for /metrics (stored hashed with SHA-512-crypt)."
+  },
+  listenAddress: {
+    name: "LISTEN_ADDRESS",
+    kind: matching((raw) => raw === "*" || IP_ADDRESS.test(raw), "* or an IPv4/IPv6 address"),
+    fallback: value("*"),
+    meaning: "Address HAProxy's HTTP frontend binds to."
+  },
+  listenPort: {
+    name: "LISTEN_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(80),
+    meaning: "HAProxy's HTTP port."
+  },
+  configDir: {
+    name: "CONFIG_DIR",
+    kind: directory,
+    fallback: value("/var/lib/cloudmap-haproxy"),
+    meaning: "Absolute directory for haproxy.cfg, map files, sockets and rejected candidates."
+  },
+  haproxyBin: {
+    name: "HAPROXY_BIN",
+    kind: text,
+    fallback: value("haproxy"),
+    meaning: "HAProxy executable (looked up in PATH)."
+  },
+  nbthread: {
+    name: "HAPROXY_NBTHREAD",
+    kind: integer(1, 64),
+    fallback: computed("CPUs this process may use, at most 4", () => Math.max(1, Math.min(4, availableParallelism()))),
+    meaning: "HAProxy worker threads (set explicitly: memory grows per thread)."
+  },
+  hardStopAfterSeconds: {
+    name: "HARD_STOP_AFTER",
+    kind: integer(1, 86_400),
+    fallback: value(60),
+    meaning: "Seconds an old HAProxy worker may live after a reload or stop."
+  },
+  healthAddress: {
+    name: "HEALTH_ADDRESS",
+    kind: matching((raw) => IP_ADDRESS.test(raw), "an IPv4/IPv6 address"),
+    fallback: value("127.0.0.1"),
+    meaning: "Address of the agent's /healthz /readyz /metrics /status (0.0.0.0 for ALB health checks)."
+  },
+  healthPort: {
+    name: "HEALTH_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(3000),
+    check: (port, get) => (port === get("listenPort") ? "a port other than LISTEN_PORT" : undefined),
+    meaning: "Port of the agent's own endpoints."
+  },
+  logLevel: {
+    name: "LOG_LEVEL",
+    kind: oneOf(["debug", "info", "warn", "error"], lower),
+    fallback: value("info"),
+    meaning: "debug, info, warn or error (JSON lines on stdout)."
+  },
+  healthFilter: {
+    name: "HEALTH_FILTER",
+    kind: oneOf(["HEALTHY", "HEALTHY_OR_ELSE_ALL", "ALL"], (raw) => raw.toUpperCase()),
+    fallback: value("HEALTHY_OR_ELSE_ALL"),
+    meaning: "Cloud Map HealthStatus filter: HEALTHY, HEALTHY_OR_ELSE_ALL (fail open) or ALL."
+  },
+  defaultInstancePort: {
+    name: "DEFAULT_INSTANCE_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(undefined),
+    meaning: "Port for instances registered without AWS_INSTANCE_PORT (awsvpc A records); unset quarantines them."
+  },
+  cloudMapConcurrency: {
+    name: "CLOUDMAP_CONCURRENCY",
+    kind: integer(1, 256),
+    fallback: value(8),
+    meaning: "Cloud Map requests in flight at most."
+  },
+  cloudMapRequestsPerSecond: {
+    name: "CLOUDMAP_RATE_LIMIT",
+    kind: number(1, 2_000),
+    fallback: value(100),
+    meaning: "Cloud Map requests per second at most (client-side token bucket; the account quota is shared)."
+  },
+  cloudMapTimeoutSeconds: {
+    name: "CLOUDMAP_TIMEOUT",
+    kind: number(1, 300),
+    fallback: value(10),
+    meaning: "Seconds before one Cloud Map request is abandoned and retried."
+  },
+  cloudMapMaxAttempts: {
+    name: "CLOUDMAP_MAX_ATTEMPTS",
+    kind: integer(1, 20),
+    fallback: value(4),
+    meaning: "Attempts per Cloud Map request (throttling, 5xx and timeouts are retried with jittered backoff)."
+  },
+  cloudMapEndpoint: {
+    name: "AWS_ENDPOINT_URL_SERVICEDISCOVERY",
+    aliases: ["AWS_ENDPOINT_URL"],
+    kind: httpUrl,
+    fallback: value(undefined),
+    meaning: "Custom Cloud Map endpoint (e.g. the bundled mock); AWS_ENDPOINT_URL also works."
+  },
+  reloadMinIntervalSeconds: {
+    name: "RELOAD_MIN_INTERVAL",
+    kind: number(0, 3_600),
+    fallback: value(5),
+    meaning: "Seconds between two HAProxy reloads at least (changes are coalesced)."
+  },
+  rejectedRetrySeconds: {
+    name: "REJECTED_RETRY_INTERVAL",
+    kind: number(1, 86_400),
+    fallback: computed("2 × REFRESH_RATE, at least 10", (get) => Math.max(10, 2 * get("refreshSeconds"))),
+    meaning: "Seconds before a configuration that HAProxy rejected (validation, start or reload failure) is tried again while nothing changes."
+  },
+  readyMaxStalenessSeconds: {
+    name: "READY_MAX_STALENESS",
+    kind: number(1, 86_400 * 7),
+    fallback: value(undefined, "unset (off)"),
+    meaning: "Opt-in: /readyz fails when Cloud Map was last read successfully longer ago than this many seconds. Off by default: every replica would fail together in a Cloud Map outage; alarm on cloudmap_haproxy_last_successful_read_age_seconds instead."
+  },
+  drainSeconds: {
+    name: "DRAIN_SECONDS",
+    kind: number(0, 3_600),
+    fallback: value(20),
+    meaning: "On SIGTERM: seconds HAProxy may drain in-flight requests before it is stopped."
+  },
+  restartHaproxy: {
+    name: "HAPROXY_RESTART",
+    kind: boolean,
+    fallback: value(false),
+    meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task."
+  },
+  revisionPollSeconds: {
+    name: "REVISION_POLL_RATE",
+    kind: number(0.2, 86_400),
+    fallback: value(2),
+    meaning: "Seconds between polling rounds. In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed."
+  },
+  serviceListSeconds: {
+    name: "SERVICE_LIST_RATE",
+    kind: number(1, 86_400),
+    fallback: value(10),
+    meaning: "Seconds between re-listing namespaces and services (new and deleted services)."
+  },
+  maxRemovalPercent: {
+    name: "MAX_REMOVAL_PERCENT",
+    kind: number(1, 100),
+    fallback: value(50),
+    meaning: "At most this share of a service's instances may disappear in one step; larger drops are held back and reported."
+  }
+}
