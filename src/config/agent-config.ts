@@ -71,41 +71,26 @@ const credentials = (user: string | undefined, password: Redacted.Redacted<strin
   user === undefined || password === undefined ? undefined : { user, password }
 
 export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyArray<ConfigProblem>> =>
-  Result.map(readTable(TABLE, env), (v) => ({
-    region: v.region,
-    namespaces: v.namespaces,
-    defaultDomain: v.defaultDomain,
-    refreshSeconds: v.refreshSeconds,
-    applyMode: v.applyMode,
-    stats: credentials(v.statsUser, v.statsPassword),
-    metrics: credentials(v.metricsUser, v.metricsPassword),
-    listenAddress: v.listenAddress,
-    listenPort: v.listenPort,
-    configDir: v.configDir,
-    haproxyBin: v.haproxyBin,
-    nbthread: v.nbthread,
-    hardStopAfterSeconds: v.hardStopAfterSeconds,
-    healthAddress: v.healthAddress,
-    healthPort: v.healthPort,
-    logLevel: v.logLevel,
-    healthFilter: v.healthFilter,
-    defaultInstancePort: v.defaultInstancePort,
-    cloudMap: {
-      endpoint: v.cloudMapEndpoint,
-      concurrency: v.cloudMapConcurrency,
-      requestsPerSecond: v.cloudMapRequestsPerSecond,
-      timeoutSeconds: v.cloudMapTimeoutSeconds,
-      maxAttempts: v.cloudMapMaxAttempts
-    },
-    reloadMinIntervalSeconds: v.reloadMinIntervalSeconds,
-    rejectedRetrySeconds: v.rejectedRetrySeconds,
-    readyMaxStalenessSeconds: v.readyMaxStalenessSeconds,
-    drainSeconds: v.drainSeconds,
-    restartHaproxy: v.restartHaproxy,
-    revisionPollSeconds: v.revisionPollSeconds,
-    serviceListSeconds: v.serviceListSeconds,
-    maxRemovalPercent: v.maxRemovalPercent
-  }))
+  Result.map(readTable(TABLE, env), (variables) => {
+    const {
+      statsEnabled: _stats, statsUser, statsPassword,
+      metricsEnabled: _metrics, metricsUser, metricsPassword,
+      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapTimeoutSeconds, cloudMapMaxAttempts,
+      ...config
+    } = variables
+    return {
+      ...config,
+      stats: credentials(statsUser, statsPassword),
+      metrics: credentials(metricsUser, metricsPassword),
+      cloudMap: {
+        endpoint: cloudMapEndpoint,
+        concurrency: cloudMapConcurrency,
+        requestsPerSecond: cloudMapRequestsPerSecond,
+        timeoutSeconds: cloudMapTimeoutSeconds,
+        maxAttempts: cloudMapMaxAttempts
+      }
+    }
+  })
 
 /** One line per problem: `NAMESPACE_MAP="x": expected ...`. */
 export const formatConfigProblems = (problems: ReadonlyArray<ConfigProblem>): string =>

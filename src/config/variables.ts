@@ -6,9 +6,9 @@
  */
 import { availableParallelism } from "node:os"
 import { type Redacted, Result, Schema } from "effect"
-import { normaliseHostname, quote } from "../model/grammar.ts"
-import type { HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
-import type { LogLevel } from "./agent-config.ts"
+import { quote } from "../model/grammar.ts"
+import { mappingKey, type NamespaceMapping } from "../model/snapshot.ts"
+import type { AgentConfig } from "./agent-config.ts"
 import {
   boolean,
   computed,
@@ -28,43 +28,23 @@ import {
   value
 } from "./table.ts"
 
-/** One field per variable, in TABLE order (a user or password is undefined while its page is off). */
-export interface Variables {
-  readonly region: string
-  readonly namespaces: ReadonlyArray<NamespaceMapping>
-  readonly defaultDomain: string | undefined
-  readonly refreshSeconds: number
-  readonly applyMode: "on" | "off"
+/**
+ * One field per variable: AgentConfig, with the variables that AgentConfig groups (a page's
+ * switch, user and password; the Cloud Map client's settings) as fields of their own. A user or
+ * password is undefined while its page is off.
+ */
+export type Variables = Omit<AgentConfig, "stats" | "metrics" | "cloudMap"> & {
   readonly statsEnabled: boolean
   readonly statsUser: string | undefined
   readonly statsPassword: Redacted.Redacted<string> | undefined
   readonly metricsEnabled: boolean
   readonly metricsUser: string | undefined
   readonly metricsPassword: Redacted.Redacted<string> | undefined
-  readonly listenAddress: string
-  readonly listenPort: number
-  readonly configDir: string
-  readonly haproxyBin: string
-  readonly nbthread: number
-  readonly hardStopAfterSeconds: number
-  readonly healthAddress: string
-  readonly healthPort: number
-  readonly logLevel: LogLevel
-  readonly healthFilter: HealthFilter
-  readonly defaultInstancePort: number | undefined
   readonly cloudMapConcurrency: number
   readonly cloudMapRequestsPerSecond: number
   readonly cloudMapTimeoutSeconds: number
   readonly cloudMapMaxAttempts: number
   readonly cloudMapEndpoint: string | undefined
-  readonly reloadMinIntervalSeconds: number
-  readonly rejectedRetrySeconds: number
-  readonly readyMaxStalenessSeconds: number | undefined
-  readonly drainSeconds: number
-  readonly restartHaproxy: boolean
-  readonly revisionPollSeconds: number
-  readonly serviceListSeconds: number
-  readonly maxRemovalPercent: number
 }
 
 const NamespaceMapEntry = Schema.Struct({
@@ -88,21 +68,14 @@ const namespaceMap: Kind<ReadonlyArray<NamespaceMapping>> = {
     if (decoded.success.length === 0) issues.push({ expected: "at least one namespace" })
     const mappings: Array<NamespaceMapping> = []
     decoded.success.forEach((entry, i) => {
-      const domain = normaliseHostname(entry.domainname)
+      const domain = hostname.parse(entry.domainname)
       if (Result.isSuccess(domain)) mappings.push({ namespace: entry.namespace, domain: domain.success, mode: entry.mode ?? "host" })
-      else {
-        issues.push({
-          variable: `NAMESPACE_MAP[${i}].domainname`,
-          value: entry.domainname,
-          expected: `a DNS hostname (it ${domain.failure})`
-        })
-      }
+      else issues.push(...domain.failure.map((issue) => ({ ...issue, variable: `NAMESPACE_MAP[${i}].domainname`, value: entry.domainname })))
     })
     const seen = new Set<string>()
     for (const m of mappings) {
-      const key = `${m.namespace} ${m.domain} ${m.mode}`
-      if (seen.has(key)) issues.push({ expected: `no duplicate entries (${quote(m.namespace)} → ${m.domain} twice)` })
-      seen.add(key)
+      if (seen.has(mappingKey(m))) issues.push({ expected: `no duplicate entries (${quote(m.namespace)} → ${m.domain} twice)` })
+      seen.add(mappingKey(m))
     }
     return issues.length > 0 ? Result.fail(issues) : Result.succeed(mappings)
   }

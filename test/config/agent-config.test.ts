@@ -95,6 +95,13 @@ describe("readAgentConfig", () => {
     }
   })
 
+  it("refuses a NAMESPACE_MAP entry given twice", () => {
+    const entry = { namespace: "apps", domainname: "example.com", mode: "path" }
+    const text = formatConfigProblems(problems({ ...base, NAMESPACE_MAP: JSON.stringify([entry, { ...entry, domainname: "EXAMPLE.com." }]) }))
+    // A value longer than 80 characters is cut in the message, like every quoted value.
+    expect(text).toMatch(/^NAMESPACE_MAP="\[\{.{70,}"\.\.\. \(\d+ characters\) is invalid: expected no duplicate entries \("apps" → example\.com twice\)$/)
+  })
+
   it("turns pages off without passwords", () => {
     const r = readAgentConfig({ ...base, STATS_PASSWD: "", PROM_PASSWD: "", STATS_ENABLED: "false", METRICS_ENABLED: "false" })
     expect(Result.isSuccess(r) && r.success.stats === undefined && r.success.metrics === undefined).toBe(true)
