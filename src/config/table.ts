@@ -107,7 +107,7 @@ export const shownDefault = (
 // ---------------------------------------------------------------------------------------------
 // Kinds
 
-const expect = (expected: string) => Result.fail([{ expected }])
+const refuse = (expected: string) => Result.fail([{ expected }])
 
 const DECIMAL = /^[0-9]+(\.[0-9]+)?$/
 
@@ -116,7 +116,7 @@ const decimal = (min: number, max: number, integer: boolean): Kind<number> => ({
     const n = DECIMAL.test(raw) ? Number(raw) : Number.NaN
     return Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n))
       ? Result.succeed(n)
-      : expect(`${integer ? "an integer" : "a number"} from ${min} to ${max}`)
+      : refuse(`${integer ? "an integer" : "a number"} from ${min} to ${max}`)
   }
 })
 
@@ -127,7 +127,7 @@ export const integer = (min: number, max: number): Kind<number> => decimal(min, 
 export const oneOf = <const C extends string>(choices: ReadonlyArray<C>, normalise: (raw: string) => string): Kind<C> => ({
   parse: (raw) => {
     const found = choices.find((c) => c === normalise(raw))
-    return found !== undefined ? Result.succeed(found) : expect(`one of ${choices.join(", ")}`)
+    return found !== undefined ? Result.succeed(found) : refuse(`one of ${choices.join(", ")}`)
   }
 })
 
@@ -136,13 +136,13 @@ export const boolean: Kind<boolean> = {
     const v = raw.toLowerCase()
     if (["true", "1", "yes", "on"].includes(v)) return Result.succeed(true)
     if (["false", "0", "no", "off"].includes(v)) return Result.succeed(false)
-    return expect("true or false")
+    return refuse("true or false")
   }
 }
 
 /** Any value that passes `test`, as given. */
 export const matching = (test: (raw: string) => boolean, expected: string): Kind<string> => ({
-  parse: (raw) => (test(raw) ? Result.succeed(raw) : expect(expected))
+  parse: (raw) => (test(raw) ? Result.succeed(raw) : refuse(expected))
 })
 
 export const text: Kind<string> = { parse: Result.succeed }
@@ -159,7 +159,7 @@ export const directory: Kind<string> = {
     const dir = raw.replace(/\/+$/, "")
     return isAbsolute(dir) && /^[A-Za-z0-9_./-]+$/.test(dir)
       ? Result.succeed(dir)
-      : expect("an absolute path made of A-Z a-z 0-9 _ . - /")
+      : refuse("an absolute path made of A-Z a-z 0-9 _ . - /")
   }
 }
 
@@ -171,7 +171,7 @@ export const httpUrl: Kind<string> = {
     } catch {
       // not a URL
     }
-    return expect("an http:// or https:// URL")
+    return refuse("an http:// or https:// URL")
   }
 }
 
@@ -179,7 +179,10 @@ export const httpUrl: Kind<string> = {
 // Reading
 
 /** The first of the variable's names that is set, with its value (empty or blank is unset). */
-const given = (v: Variable<unknown, never>, env: Env): { readonly name: string; readonly raw: string } | undefined => {
+const given = (
+  v: Pick<Variable<unknown, never>, "name" | "aliases" | "secret">,
+  env: Env
+): { readonly name: string; readonly raw: string } | undefined => {
   for (const name of [v.name, ...(v.aliases ?? [])]) {
     const raw = v.secret === true ? env[name] : env[name]?.trim()
     if (raw !== undefined && raw !== "") return { name, raw }
@@ -208,7 +211,7 @@ export const readTable = <S>(table: Table<S>, env: Env): Result.Result<S, Readon
       return undefined as A
     }
     if (v.when !== undefined && !v.when(get)) return undefined as A
-    const found = given(v as Variable<unknown, never>, env)
+    const found = given(v, env)
     let result: A
     if (found === undefined) {
       result = fallback(true)
