@@ -4,14 +4,14 @@
  * polling round at once instead of letting the heap grow by several MiB between the engine's own
  * collections. Under Node or Deno without that flag there is no `gc()` and this does nothing.
  */
-import { Effect } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 
 const exposedGc = (): (() => void) | undefined => {
   const gc = (globalThis as { readonly gc?: unknown }).gc
   return typeof gc === "function" ? () => gc() : undefined
 }
 
-export const compactHeapEvery = (interval: number) => {
+export const HeapCompactionLive = Layer.effectDiscard(Effect.suspend(() => {
   const gc = exposedGc()
-  return gc === undefined ? Effect.void : Effect.forever(Effect.sleep(interval).pipe(Effect.andThen(Effect.sync(gc))))
-}
+  return gc === undefined ? Effect.void : Effect.forkScoped(Effect.repeat(Effect.sync(gc), Schedule.spaced("10 seconds")))
+}))

@@ -7,38 +7,30 @@
  * A candidate that cannot be written never touches what is installed (stage "write"); one that
  * fails validation never reaches HAProxy; a reload that fails flips `current` back to the
  * previous generation (no data written, so a full disk cannot stop it) and reloads that.
- * Refused candidates are moved into `rejected/` for inspection.
+ *
+ * Failures are told apart by `_tag` (haproxy-control.ts `isConfigFault`): a candidate HAProxy
+ * refused is moved into `rejected/` and reported with `fault: "config"`; an infrastructure
+ * failure (no validator, a timeout, a socket problem) is discarded and reported with
+ * `fault: "infrastructure"`. Both are retried by the apply loop; neither changes what runs.
+ * Reload pacing (RELOAD_MIN_INTERVAL) belongs to the apply loop, not here.
  */
 import { createHash } from "node:crypto"
-import { Clock, Effect } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import { toRenderSettings } from "../config/render-settings.ts"
+import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import { render, type RenderedFiles } from "../render/render.ts"
-import { describeDiff, diffDesired, type DesiredDiff, reasonLabel } from "./diff.ts"
+import { describeDiff, diffDesired, needsReload, reasonLabel } from "./diff.ts"
 import type { FileSet, FileWriteFailed, WriteFn } from "./files.ts"
 import { makeGenerationStore, type Staged } from "./generations.ts"
+import { type ControlError, HaproxyControl, isConfigFault } from "./haproxy-control.ts"
 
 export interface Applied {
   readonly desired: Desired
   readonly files: RenderedFiles
   readonly hash: string
   readonly generation: number
-}
-
-/** What the applier needs from HAProxy; implemented over src/haproxy by the run command. */
-export interface HaproxyControl {
-  readonly validate: (cfgPath: string) => Effect.Effect<void, string>
-  readonly isRunning: Effect.Effect<boolean>
-  /** Starts HAProxy on the files in place (the first apply). */
-  readonly start: Effect.Effect<void, string>
-  /** Reloads and verifies; fails with the reason when HAProxy did not take the new config. */
-  readonly reload: Effect.Effect<void, string>
-  /**
-   * Applies a change without a reload when it can (instances of existing backends, routes).
-   * Succeeds with false when the change needs a reload; fails when a runtime update could not
-   * be verified (the caller falls back to a reload).
-   */
-  readonly applyRuntime: (before: Desired, after: Desired, diff: DesiredDiff) => Effect.Effect<boolean, string>
 }
 
 export type ApplyOutcome =
@@ -54,6 +46,10 @@ export type ApplyOutcome =
   | {
     readonly _tag: "Rejected"
     readonly stage: "validate" | "write" | "start" | "reload"
+    /** config: HAProxy refused the candidate (kept in rejected/); infrastructure: it could not be asked. */
+    readonly fault: "config" | "infrastructure"
+    /** The failure's `_tag` (CandidateInvalid, ValidatorFailed, ReloadFailed, FileWriteFailed, ...). */
+    readonly errorTag: string
     readonly reason: string
     readonly label: string
     readonly error: string
@@ -71,17 +67,18 @@ export const hashFiles = (files: FileSet): string => {
 export interface ApplierOptions {
   readonly settings: RenderSettings
   readonly dryRun: boolean
-  readonly control: HaproxyControl
-  /** Minimum time between two reloads (coalescing). */
-  readonly reloadMinIntervalMs: number
+  readonly control: HaproxyControl["Service"]
   /** The write function candidates are written with (tests inject short or wrong writes). */
   readonly write?: WriteFn | undefined
 }
 
+/** Whether applying `desired` over `previous` takes a reload (or the first start). Pure. */
+export const takesReload = (previous: Applied | undefined, desired: Desired): boolean =>
+  previous === undefined || needsReload(diffDesired(previous.desired, desired))
+
 export const makeApplier = (options: ApplierOptions) => {
   const { settings, control } = options
   const store = makeGenerationStore({ configDir: settings.configDir, write: options.write })
-  let lastReloadAt = 0
 
   const keepRejected = (staged: Staged, reason: string) =>
     Effect.gen(function*() {
@@ -100,12 +97,21 @@ export const makeApplier = (options: ApplierOptions) => {
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
       const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1 }
-      const rejected = (stage: "validate" | "start" | "reload", error: string) =>
-        Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Rejected", stage, reason, label, error, durationMs }))
+      // A candidate HAProxy refused is kept for inspection; one it could not be asked about is dropped.
+      const refused = (stage: "validate" | "start" | "reload", staged: Staged, e: ControlError) =>
+        Effect.gen(function*() {
+          const fault = isConfigFault(e) ? "config" as const : "infrastructure" as const
+          if (fault === "config") yield* keepRejected(staged, e.message)
+          else yield* store.discard(staged)
+          const durationMs = yield* elapsed
+          return { _tag: "Rejected", stage, fault, errorTag: e._tag, reason, label, error: e.message, durationMs } satisfies ApplyOutcome
+        })
       const writeFailed = (e: FileWriteFailed) =>
         Effect.map(elapsed, (durationMs): ApplyOutcome => ({
           _tag: "Rejected",
           stage: "write",
+          fault: "infrastructure",
+          errorTag: e._tag,
           reason,
           label,
           error: `${e.message}. Nothing was installed: HAProxy keeps serving the current configuration.`,
@@ -122,10 +128,7 @@ export const makeApplier = (options: ApplierOptions) => {
       if (staging._tag === "Failure") return yield* writeFailed(staging.failure)
       const staged = staging.success
       const valid = yield* Effect.result(control.validate(staged.cfgPath))
-      if (valid._tag === "Failure") {
-        yield* keepRejected(staged, valid.failure)
-        return yield* rejected("validate", valid.failure)
-      }
+      if (valid._tag === "Failure") return yield* refused("validate", staged, valid.failure)
 
       const running = yield* control.isRunning
       if (running && previous !== undefined) {
@@ -143,12 +146,11 @@ export const makeApplier = (options: ApplierOptions) => {
           yield* store.discard(staged)
           return yield* writeFailed(persisted.failure)
         } else if (runtime._tag === "Failure") {
-          yield* Effect.logWarning("runtime update could not be verified; reloading instead", { error: runtime.failure })
+          yield* Effect.logWarning("runtime update could not be verified; reloading instead", {
+            error: runtime.failure.message,
+            errorTag: runtime.failure._tag
+          })
         }
-        // Coalesce reloads: never two closer than reloadMinIntervalMs.
-        const now = yield* Clock.currentTimeMillis
-        const wait = lastReloadAt + options.reloadMinIntervalMs - now
-        if (wait > 0) yield* Effect.sleep(wait)
       }
 
       const installed = yield* Effect.result(store.install(staged))
@@ -166,29 +168,39 @@ export const makeApplier = (options: ApplierOptions) => {
         const start = yield* Effect.result(control.start)
         if (start._tag === "Failure") {
           yield* rollBack
-          yield* keepRejected(staged, start.failure)
-          return yield* rejected("start", start.failure)
+          return yield* refused("start", staged, start.failure)
         }
-        lastReloadAt = yield* Clock.currentTimeMillis
         yield* store.prune
         return yield* done("start")
       }
       const reloaded = yield* Effect.result(control.reload)
-      lastReloadAt = yield* Clock.currentTimeMillis
       if (reloaded._tag === "Failure") {
         // The old worker keeps serving the old configuration; point `current` back at it so the
         // next reload (ours or anyone's) loads the last-known-good configuration.
         yield* rollBack
-        yield* keepRejected(staged, reloaded.failure)
+        const outcome = yield* refused("reload", staged, reloaded.failure)
         if (before !== undefined) {
           const verify = yield* Effect.result(control.reload)
-          if (verify._tag === "Failure") yield* Effect.logError("reload of the last good configuration failed", { error: verify.failure })
+          if (verify._tag === "Failure") yield* Effect.logError("reload of the last good configuration failed", { error: verify.failure.message })
         }
-        return yield* rejected("reload", reloaded.failure)
+        return outcome
       }
       yield* store.prune
       return yield* done("reload")
     })
 
   return { apply, store }
+}
+
+/** The applier as a service, over the live HaproxyControl and the agent's settings. */
+export class Applier extends Context.Service<Applier, ReturnType<typeof makeApplier>>()("cloudmap-haproxy/apply/Applier") {
+  static readonly layer = Layer.effect(
+    Applier,
+    Effect.gen(function*() {
+      const config = yield* AgentConfigService
+      const control = yield* HaproxyControl
+      // Passwords are hashed once here (with a random salt): the rendered files stay stable.
+      return makeApplier({ settings: toRenderSettings(config), dryRun: config.applyMode === "off", control })
+    })
+  )
 }

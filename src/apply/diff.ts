@@ -60,6 +60,10 @@ export const diffDesired = (before: Desired | undefined, after: Desired): Desire
   }
 }
 
+/** New or removed backends, or changed routes: only a reload can apply these (HAProxy 2.6+). */
+export const needsReload = (d: DesiredDiff): boolean =>
+  d.addedBackends.length > 0 || d.removedBackends.length > 0 || d.hostRoutesChanged || d.pathRoutesChanged
+
 /** Short human reason, e.g. `new service be_a.example.com; instances of be_web.example.com (+1 -0 ~0)`. */
 export const describeDiff = (d: DesiredDiff, limit = 5): string => {
   const parts: Array<string> = []

@@ -12,17 +12,16 @@
  * are deleted in rounds (a refused `del server` is retried in the next round). Work runs with
  * bounded concurrency; the runtime API client bounds the connections to the socket.
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
-import type { RenderSettings } from "../model/render-settings.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
+import type { RuntimeError } from "../haproxy/runtime-errors.ts"
 import type { ServerStateRecord } from "../haproxy/runtime-parse.ts"
 import { SERVER_CHECK } from "../render/render.ts"
-import type { BackendChange, DesiredDiff } from "./diff.ts"
+import { type BackendChange, type DesiredDiff, needsReload } from "./diff.ts"
 
 export interface RuntimeUpdaterOptions {
   readonly runtime: RuntimeApiShape
-  readonly settings: RenderSettings
   /** How long a removed server may take to finish its requests before it is deleted. */
   readonly drainTimeout?: Duration.Input
   /** Servers (and backends) worked on at once. Default 8; connections are bounded by the client. */
@@ -31,17 +30,26 @@ export interface RuntimeUpdaterOptions {
   readonly deleteRounds?: number
 }
 
-const errorText = (e: { readonly message: string }) => e.message
+/** HAProxy accepted every command but its state, read back, is not what was asked for. */
+export class RuntimeStateMismatch extends Schema.TaggedError<RuntimeStateMismatch>()("RuntimeStateMismatch", {
+  backend: Schema.String,
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return `runtime state of ${this.backend} does not match: ${this.problem}`
+  }
+}
+
+export type RuntimeUpdateError = RuntimeError | RuntimeStateMismatch
 
 /** At most this many server names in one log line. */
 const sample = (names: ReadonlyArray<string>) => names.length <= 10 ? names : [...names.slice(0, 10), `... (${names.length} in all)`]
 
 export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
-(_before: Desired, after: Desired, diff: DesiredDiff): Effect.Effect<boolean, string> =>
+(_before: Desired, after: Desired, diff: DesiredDiff): Effect.Effect<boolean, RuntimeUpdateError> =>
   Effect.gen(function*() {
-    if (diff.addedBackends.length > 0 || diff.removedBackends.length > 0) return false
-    if (diff.changedBackends.length === 0) return !diff.hostRoutesChanged && !diff.pathRoutesChanged
-    if (diff.hostRoutesChanged || diff.pathRoutesChanged) return false
+    if (needsReload(diff)) return false
+    if (diff.changedBackends.length === 0) return true
     const api = options.runtime
     const drainTimeout = options.drainTimeout ?? Duration.seconds(10)
     const concurrency = Math.max(1, options.concurrency ?? 8)
@@ -138,29 +146,23 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
     yield* each(
       diff.changedBackends.flatMap((c) => c.added.map((s) => ({ backend: c.backend, s }))),
       ({ backend, s }) => add(backend, s)
-    ).pipe(Effect.mapError(errorText))
+    )
     const retiring = diff.changedBackends.filter((c) => c.moved.length + c.removed.length > 0)
     yield* each(
       retiring.flatMap((c) => leavingOf(c).map((name) => ({ backend: c.backend, name }))),
       ({ backend, name }) => api.setServerState(backend, name, "drain")
-    ).pipe(Effect.mapError(errorText))
+    )
     const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(drainTimeout)
-    yield* each(retiring, (c) => retire(c, deadline)).pipe(Effect.mapError(errorText))
+    yield* each(retiring, (c) => retire(c, deadline))
     yield* deleteAll(retiring.flatMap((c) => c.removed.map((s) => ({ backend: c.backend, name: s.name }))))
 
     // Read back: every desired server of a changed backend is there, at its address, ready.
     const wanted = new Map(after.backends.map((b) => [b.name, b]))
-    const problems = yield* Effect.forEach(
-      diff.changedBackends,
-      (change) =>
-        Effect.map(
-          api.showServersState(change.backend),
-          (state) => verifyBackend(state, wanted.get(change.backend)?.servers ?? [], change.removed)
-        ).pipe(Effect.map((problem) => problem === undefined ? undefined : `runtime state of ${change.backend} does not match: ${problem}`)),
-      { concurrency }
-    ).pipe(Effect.mapError(errorText))
-    const problem = problems.find((p) => p !== undefined)
-    if (problem !== undefined) return yield* Effect.fail(problem)
+    yield* each(diff.changedBackends, (change) =>
+      Effect.flatMap(api.showServersState(change.backend), (state) => {
+        const problem = verifyBackend(state, wanted.get(change.backend)?.servers ?? [], change.removed)
+        return problem === undefined ? Effect.void : Effect.fail(new RuntimeStateMismatch({ backend: change.backend, problem }))
+      }))
     return true
   })
 

@@ -1,6 +1,8 @@
-/** The live Cloud Map client for an AgentConfig. */
-import { CloudMap } from "./client.ts"
+/** The live Cloud Map client for the agent's configuration. */
+import { Layer } from "effect"
 import type { AgentConfig } from "../config/agent-config.ts"
+import { AgentConfigService } from "../config/service.ts"
+import { CloudMap } from "./client.ts"
 
 export const cloudMapLayer = (config: AgentConfig) =>
   CloudMap.layer({
@@ -11,3 +13,6 @@ export const cloudMapLayer = (config: AgentConfig) =>
     timeoutSeconds: config.cloudMap.timeoutSeconds,
     maxAttempts: config.cloudMap.maxAttempts
   })
+
+/** The same, reading the configuration from AgentConfigService. */
+export const CloudMapFromConfig = Layer.unwrap(AgentConfigService.useSync(cloudMapLayer))

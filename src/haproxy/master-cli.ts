@@ -21,7 +21,7 @@
  * version is `show proc` (2.6 answers `reload` with nothing, 3.x with
  * `Success=0|1` that can also be cut short).
  */
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import {
   type CommandRejected,
   sendCommand,
@@ -244,9 +244,11 @@ export const reload = (
   Effect.gen(function*() {
     const timeoutMs = Duration.toMillis(options?.timeout ?? Duration.seconds(30))
     const pollMs = Duration.toMillis(options?.pollInterval ?? Duration.millis(50))
-    const started = Date.now()
+    const clock = yield* Clock.clockWith(Effect.succeed)
+    const now = () => clock.currentTimeMillisUnsafe()
+    const started = now()
     const deadline = started + timeoutMs
-    const remaining = () => Math.max(1, deadline - Date.now())
+    const remaining = () => Math.max(1, deadline - now())
     const socketOpts = (): SocketRequestOptions => ({
       connectTimeout: Math.min(2000, remaining()),
       responseTimeout: Math.min(Duration.toMillis(options?.socket?.responseTimeout ?? 10_000), remaining())
@@ -282,7 +284,7 @@ export const reload = (
         failedCount: p?.master.failed ?? 0,
         previousWorkerPid: W,
         currentWorkerPids: p === undefined ? [] : serving(p).map((w) => w.pid),
-        durationMs: Date.now() - started,
+        durationMs: now() - started,
         answer: answer.trim(),
         logLines: []
       })
@@ -298,7 +300,7 @@ export const reload = (
     let lastError = ""
     let confirmations = 0
     let candidate = -1
-    while (Date.now() < deadline) {
+    while (now() < deadline) {
       const polled = yield* showProc(socketPath, { socket: socketOpts() }).pipe(Effect.result)
       if (polled._tag === "Failure") {
         const e = polled.failure
@@ -321,7 +323,7 @@ export const reload = (
             candidate = current
             if (verdict?.success === true || confirmations >= 2) {
               return {
-                durationMs: Date.now() - started,
+                durationMs: now() - started,
                 newWorkerPid: current,
                 oldWorkerPids: [...p.oldWorkers.map((w) => w.pid), ...p.workers.slice(0, -1).map((w) => w.pid)],
                 masterReloads: p.master.reloads,
@@ -340,29 +342,6 @@ export const reload = (
       lastError
     })
   })
-
-// ---------------------------------------------------------------------------
-// Service
-
-export interface MasterCliShape {
-  readonly socketPath: string
-  readonly showProc: Effect.Effect<ShowProc, ShowProcError>
-  readonly reload: (options?: ReloadOptions) => Effect.Effect<ReloadResult, ReloadError>
-  /** Sends any other master CLI command (single line, no `;`) and returns the raw answer. */
-  readonly command: (command: string) => Effect.Effect<string, SocketError | CommandRejected>
-}
-
-export const makeMasterCli = (socketPath: string, options?: MasterCliOptions): MasterCliShape => ({
-  socketPath,
-  showProc: showProc(socketPath, options),
-  reload: (reloadOptions) => reload(socketPath, { ...options, ...reloadOptions }),
-  command: (command) => sendCommand(socketPath, command, options?.socket)
-})
-
-export class MasterCli extends Context.Service<MasterCli, MasterCliShape>()("cloudmap-haproxy/haproxy/MasterCli") {
-  static readonly layer = (socketPath: string, options?: MasterCliOptions): Layer.Layer<MasterCli> =>
-    Layer.succeed(MasterCli, MasterCli.of(makeMasterCli(socketPath, options)))
-}
 
 // Re-exported so callers can match on them without importing the socket module.
 export { SocketTimeout, SocketUnavailable }

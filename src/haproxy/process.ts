@@ -16,8 +16,7 @@
  * so non-terminating signals go through `process.kill(pid, sig)`.
  */
 import process from "node:process"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Schema, type Scope, Semaphore, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Schema, type Scope, Semaphore, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { haproxyEnvironment } from "./environment.ts"
 import {
@@ -54,8 +53,8 @@ export interface HaproxyProcessOptions {
   readonly startTimeout?: Duration.Input | undefined
   /** SIGTERM → SIGKILL delay when stopping (scope close, softStop fallback). Default 5 s. */
   readonly killTimeout?: Duration.Input | undefined
-  /** Called for every line HAProxy prints. Must not throw (exceptions are swallowed). */
-  readonly onLog?: ((line: LogLine) => void) | undefined
+  /** Run for every line HAProxy prints (its failures and defects are ignored). */
+  readonly onLog?: ((line: LogLine) => Effect.Effect<void>) | undefined
   /** Ring buffer size in lines. Default 500. */
   readonly logBufferLines?: number | undefined
   /** Appended after `-f <cfg>` (e.g. more `-f` files). */
@@ -173,14 +172,11 @@ export const makeHaproxyProcess = (
         Stream.decodeText(),
         Stream.splitLines,
         Stream.runForEach((line) =>
-          Effect.sync(() => {
-            const entry: LogLine = { stream: name, line, timestamp: Date.now() }
+          Effect.gen(function*() {
+            const entry: LogLine = { stream: name, line, timestamp: yield* Clock.currentTimeMillis }
             ring.push(entry)
-            try {
-              options.onLog?.(entry)
-            } catch {
-              // a logging callback must never take HAProxy supervision down
-            }
+            // A logging problem must never take HAProxy supervision down.
+            if (options.onLog !== undefined) yield* Effect.ignoreCause(options.onLog(entry))
           })
         ),
         Effect.ignore
@@ -314,17 +310,3 @@ export const makeHaproxyProcess = (
       stop
     } satisfies HaproxyProcessShape
   })
-
-export class HaproxyProcess extends Context.Service<HaproxyProcess, HaproxyProcessShape>()(
-  "cloudmap-haproxy/haproxy/HaproxyProcess"
-) {
-  /** Needs a ChildProcessSpawner (e.g. `NodeServices.layer`). */
-  static readonly layer = (
-    options: HaproxyProcessOptions
-  ): Layer.Layer<HaproxyProcess, HaproxyStartFailed, ChildProcessSpawner.ChildProcessSpawner> =>
-    Layer.effect(HaproxyProcess, makeHaproxyProcess(options))
-
-  /** With the Node child-process implementation (works under Node, Bun and Deno). */
-  static readonly layerNode = (options: HaproxyProcessOptions): Layer.Layer<HaproxyProcess, HaproxyStartFailed> =>
-    HaproxyProcess.layer(options).pipe(Layer.provide(NodeServices.layer))
-}

@@ -11,7 +11,7 @@
  * a reload can still fail, see master-cli.ts `reload`.
  */
 import process from "node:process"
-import { Duration, Effect, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Schema, Stream } from "effect"
 import { ChildProcess, ChildProcessSpawner } from "effect/process"
 import { haproxyEnvironment } from "./environment.ts"
 
@@ -19,7 +19,7 @@ const DEFAULT_TIMEOUT = Duration.seconds(60)
 /** Cap for the text kept from `haproxy -c` (10k-backend configs can print many warnings). */
 const MAX_OUTPUT_CHARS = 16 * 1024
 
-export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
+export class CandidateInvalid extends Schema.TaggedError<CandidateInvalid>()("CandidateInvalid", {
   cfgPath: Schema.String,
   exitCode: Schema.Number,
   /** Trimmed ALERT (and WARNING) lines from `haproxy -c`; the whole output when it has none. */
@@ -56,7 +56,7 @@ export class ValidateTimeout extends Schema.TaggedError<ValidateTimeout>()("Vali
   }
 }
 
-export type ValidateError = ConfigInvalid | ValidatorFailed | ValidateTimeout
+export type ValidateError = CandidateInvalid | ValidatorFailed | ValidateTimeout
 
 export interface ValidateOptions {
   /** Default 60 s. */
@@ -88,7 +88,7 @@ const collectText = <E>(stream: Stream.Stream<Uint8Array, E>): Effect.Effect<str
 
 /**
  * Runs `<haproxyBin> -c -f <cfgPath>`. Succeeds with the warnings when the
- * exit code is 0, fails with {@link ConfigInvalid} otherwise.
+ * exit code is 0, fails with {@link CandidateInvalid} otherwise.
  */
 export const validateConfig = Effect.fn("validateConfig")(function*(
   haproxyBin: string,
@@ -97,7 +97,7 @@ export const validateConfig = Effect.fn("validateConfig")(function*(
 ): Effect.fn.Return<ValidateOk, ValidateError, ChildProcessSpawner.ChildProcessSpawner> {
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   const timeoutMs = Duration.toMillis(options?.timeout ?? DEFAULT_TIMEOUT)
-  const started = Date.now()
+  const started = yield* Clock.currentTimeMillis
   const failed = (cause: unknown) =>
     new ValidatorFailed({
       haproxyBin,
@@ -125,14 +125,14 @@ export const validateConfig = Effect.fn("validateConfig")(function*(
     })
   )
   if (result.exitCode !== 0) {
-    return yield* new ConfigInvalid({
+    return yield* new CandidateInvalid({
       cfgPath,
       exitCode: result.exitCode,
       output: summarizeCheckOutput(result.output)
     })
   }
   return {
-    durationMs: Date.now() - started,
+    durationMs: (yield* Clock.currentTimeMillis) - started,
     warnings: diagnosticLines(result.output).filter((l) => l.includes("[WARNING]"))
   }
 })

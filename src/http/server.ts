@@ -3,9 +3,12 @@
  * (Prometheus text) and /status (JSON). Plain node:http: four read-only routes need no framework.
  */
 import { createServer, type Server } from "node:http"
-import { Effect, Schema } from "effect"
+import { Clock, Effect, Layer, Schema } from "effect"
 import { PrometheusMetrics } from "effect/observability"
+import type { AgentConfig } from "../config/agent-config.ts"
+import { AgentConfigService } from "../config/service.ts"
 import * as M from "../observability/metrics.ts"
+import { StatusStore } from "../reconcile/status-store.ts"
 import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, type Status } from "../reconcile/status.ts"
 import { statusDocument } from "./status-document.ts"
 
@@ -31,10 +34,11 @@ const send = (res: import("node:http").ServerResponse, code: number, type: strin
 export const serveAgentHttp = (options: AgentHttpOptions) =>
   Effect.gen(function*() {
     const context = yield* Effect.context<never>()
+    const clock = yield* Clock.clockWith(Effect.succeed)
     const server: Server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0]
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n")
-      const now = Date.now()
+      const now = clock.currentTimeMillisUnsafe()
       const status = options.status()
       switch (path) {
         case "/healthz": {
@@ -74,3 +78,26 @@ export const serveAgentHttp = (options: AgentHttpOptions) =>
     const address = server.address()
     return { port: typeof address === "object" && address !== null ? address.port : options.port }
   })
+
+/** The endpoints for the agent's configuration and Status, open for as long as the layer lives. */
+export const AgentHttpLive = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const config = yield* AgentConfigService
+    const status = yield* StatusStore
+    const { port } = yield* serveAgentHttp({
+      address: config.healthAddress,
+      port: config.healthPort,
+      status: status.current,
+      rules: healthRules(config)
+    })
+    yield* Effect.logDebug("agent endpoints listening", { url: `http://${config.healthAddress}:${port}` })
+  })
+)
+
+/** The health rules that follow from the configuration (README "Health endpoints"). */
+export const healthRules = (config: AgentConfig): HealthRules => ({
+  maxStalenessMs: config.readyMaxStalenessSeconds === undefined ? undefined : config.readyMaxStalenessSeconds * 1000,
+  // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
+  maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
+  dryRun: config.applyMode === "off"
+})

@@ -6,8 +6,7 @@
  * revision changed. Every result is merged with the last good snapshot (fail static), planned,
  * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Effect, Metric, Random, Ref } from "effect"
-import type { Applied, ApplyOutcome } from "../apply/applier.ts"
+import { Clock, Context, Effect, Layer, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
 import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import type { Desired, Quarantined } from "../model/desired.ts"
@@ -17,9 +16,12 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { isDue, spreadReadAt } from "./read-schedule.ts"
+import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import { adoptListedNamespaces, knownRevision, newlyTruncated, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
-import { routedCounts, type Status } from "./status.ts"
+import { AgentConfigService } from "../config/service.ts"
+import { DesiredChannel, type Planned } from "./desired-channel.ts"
+import { StatusStore } from "./status-store.ts"
+import type { Status } from "./status.ts"
 
 export interface ReconcilerOptions {
   readonly mappings: ReadonlyArray<NamespaceMapping>
@@ -27,9 +29,9 @@ export interface ReconcilerOptions {
   readonly healthFilter: HealthFilter
   readonly defaultInstancePort: number | undefined
   readonly maxRemovalPercent: number
-  readonly apply: (previous: Applied | undefined, desired: Desired) => Effect.Effect<ApplyOutcome>
-  readonly status: Ref.Ref<Status>
-  readonly rejectedRetryMs: number
+  /** Hands each new desired state to the apply loop (DesiredChannel). */
+  readonly publish: (planned: Planned) => Effect.Effect<void>
+  readonly updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
   /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
   readonly serviceListMs: number
   /** A service whose instances were last read this long ago is read again (see read-schedule.ts). */
@@ -40,15 +42,10 @@ interface State {
   readonly topology: Topology | undefined
   /** When the topology was last listed (epoch ms). */
   readonly topologyAt: number
-  /** The merged snapshot behind the applied (or last attempted) configuration. */
+  /** The merged snapshot behind the last published desired state. */
   readonly snapshot: Snapshot | undefined
-  readonly applied: Applied | undefined
-  /**
-   * A desired state that was rejected (validation or reload): not retried until it changes or
-   * `rejectedRetryMs` has passed (the cause may be outside the input: a taken port, a full disk).
-   */
-  readonly rejectedHash: string | undefined
-  readonly rejectedAt: number
+  /** The last published state (its quarantined records are not logged again). */
+  readonly published: Planned | undefined
   /** When each service's instances were last read successfully, by `serviceKey`. */
   readonly readAt: ReadonlyMap<string, number>
 }
@@ -68,29 +65,16 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       topology: undefined,
       topologyAt: 0,
       snapshot: undefined,
-      applied: undefined,
-      rejectedHash: undefined,
-      rejectedAt: 0,
+      published: undefined,
       readAt: new Map()
     })
-    const updateStatus = (f: (s: Status) => Status) => Ref.update(options.status, f)
-
-    /** A rejected desired state may be tried again (see State.rejectedHash). */
-    const rejectedRetryDue = (s: State, now: number) => s.rejectedHash !== undefined && now - s.rejectedAt >= options.rejectedRetryMs
+    const updateStatus = options.updateStatus
+    // A round at a time: SIGHUP may ask for one while the polling loop runs another.
+    const oneRound = yield* Semaphore.make(1)
 
     /** The read time recorded for a read at `started`; reads of every service at once are spread. */
     const readTime = (started: number, spread: boolean) =>
       spread ? Effect.map(Random.next, (r) => spreadReadAt(started, options.rereadAfterMs, r)) : Effect.succeed(started)
-
-    const publishCounts = (desired: Desired | undefined, failures: ReadonlyArray<ReadFailure>) => {
-      const counts = routedCounts(desired)
-      return Effect.all([
-        Metric.update(M.servicesGauge, counts.services),
-        Metric.update(M.instancesGauge, counts.instances),
-        Metric.update(M.quarantinedGauge, counts.quarantined),
-        Metric.update(M.failedServicesGauge, failures.length)
-      ])
-    }
 
     /** Metrics of a round that read instances; returns its end time. */
     const recordRound = (kind: "full" | "fast", started: number, outcome: "ok" | "partial" | "failed") =>
@@ -118,13 +102,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           failures: [],
           namespaces,
           lastRefresh: { at: now, kind, ok: true, durationMs: now - started },
-          lastSuccessAt: now,
-          // The snapshot behind the applied configuration may have become complete without a change.
-          initialSyncAt: s.initialSyncAt ?? (s.pending === undefined && s.applied !== undefined && allRead(namespaces) ? now : undefined)
+          lastSuccessAt: now
         }))
       })
 
-    /** Plan, guard and apply a new snapshot (already fetched); `ok`: Cloud Map answered this round. */
+    /** Plan and guard a new snapshot (already fetched) and publish it; `ok`: Cloud Map answered this round. */
     const converge = (kind: "full" | "fast", fresh: Snapshot, started: number, ok: boolean) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(state)
@@ -143,8 +125,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
         const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
         // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
-        const shown = yield* Ref.get(options.status)
-        const before = new Set(((shown.pending?.desired ?? shown.applied)?.quarantined ?? []).map(quarantineKey))
+        const before = new Set((current.published?.desired.quarantined ?? []).map(quarantineKey))
         for (const q of desired.quarantined) {
           if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
         }
@@ -154,92 +135,23 @@ export const makeReconciler = (options: ReconcilerOptions) =>
             first: merged.failures.slice(0, 5)
           })
         }
-        const key = desiredKey(desired)
-        const heldBack = key === current.rejectedHash && !rejectedRetryDue(current, started)
-        const outcome: ApplyOutcome = heldBack
-          ? { _tag: "Unchanged" }
-          : yield* options.apply(current.applied, desired)
+        const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
+        const planned: Planned = { desired, complete: allRead(namespaces) }
+        // The apply loop retries what it could not apply by itself: the same state is not sent twice.
+        const changed = current.published === undefined || current.published.complete !== planned.complete ||
+          JSON.stringify(current.published.desired) !== JSON.stringify(desired)
+        if (changed) yield* options.publish(planned)
+        yield* Metric.update(M.failedServicesGauge, merged.failures.length)
         const now = yield* recordRound(kind, started, ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed")
-        yield* Ref.update(state, (s) => ({
-          ...s,
-          snapshot: guarded.snapshot,
-          applied: outcome._tag === "Applied" ? outcome.applied : s.applied,
-          // Kept only while the rejected state is still wanted (held back, or rejected again).
-          rejectedHash: outcome._tag === "Rejected" ? key : heldBack ? s.rejectedHash : undefined,
-          rejectedAt: outcome._tag === "Rejected" ? now : s.rejectedAt
-        }))
-        // What HAProxy serves: the new state once applied (or when it renders to the applied
-        // bytes); a state that could not be applied is shown beside it, with why.
-        const serving = outcome._tag === "Applied" || (outcome._tag === "Unchanged" && !heldBack)
-        const namespaces = namespaceStates(options.mappings, (yield* Ref.get(state)).topology, guarded.snapshot, undefined)
-        const shownBefore = yield* Ref.get(options.status)
+        yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? planned : s.published }))
         yield* updateStatus((s) => ({
           ...s,
-          applied: serving ? desired : s.applied,
-          pending: serving
-            ? undefined
-            : outcome._tag === "Rejected"
-            ? { desired, since: s.pending?.since ?? now, stage: outcome.stage, error: outcome.error }
-            : s.pending,
           namespaces,
-          initialSyncAt: s.initialSyncAt ?? (serving && allRead(namespaces) ? now : undefined),
           failures: merged.failures,
           suppressed: guarded.suppressed,
           lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: merged.failures[0]?.error ?? "Cloud Map answered no service" }) },
           lastSuccessAt: ok ? now : s.lastSuccessAt
         }))
-        const shownAfter = yield* Ref.get(options.status)
-        yield* publishCounts(shownAfter.applied, merged.failures)
-        if (shownBefore.initialSyncAt === undefined && shownAfter.initialSyncAt !== undefined) {
-          yield* Effect.logInfo("every mapped namespace is read and applied: ready", { namespaces: namespaces.length })
-        }
-        yield* report(outcome, now, shownBefore.firstAppliedAt !== undefined)
-      })
-
-    const report = (outcome: ApplyOutcome, now: number, servedBefore: boolean) =>
-      Effect.gen(function*() {
-        if (outcome._tag === "Unchanged") return
-        const record = {
-          at: now,
-          method: outcome._tag === "Applied" ? outcome.method : outcome.stage === "start" ? "start" as const : "reload" as const,
-          reason: outcome.reason,
-          ok: outcome._tag === "Applied",
-          durationMs: outcome.durationMs,
-          ...(outcome._tag === "Rejected" ? { error: outcome.error } : {})
-        }
-        if (outcome._tag === "Applied") {
-          const a = outcome.applied
-          const counter = outcome.method === "runtime" ? M.runtimeUpdates : M.reloads
-          if (outcome.method !== "dry-run") {
-            yield* Metric.update(Metric.withAttributes(counter, { reason: outcome.label, outcome: "ok" }), 1)
-          }
-          yield* Metric.update(M.configGeneration, a.generation)
-          yield* Effect.logInfo(outcome.method === "dry-run" ? "would apply configuration (APPLY_MODE=off)" : "configuration applied", {
-            method: outcome.method,
-            reason: outcome.reason,
-            generation: a.generation,
-            hash: a.hash,
-            durationMs: outcome.durationMs,
-            ...routedCounts(a.desired)
-          })
-          yield* updateStatus((s) => ({
-            ...s,
-            appliedHash: a.hash,
-            generation: a.generation,
-            lastApply: record,
-            firstAppliedAt: s.firstAppliedAt ?? now
-          }))
-        } else {
-          if (outcome.stage === "validate") yield* Metric.update(M.validationFailures, 1)
-          yield* Metric.update(Metric.withAttributes(M.applyFailures, { stage: outcome.stage }), 1)
-          yield* Metric.update(Metric.withAttributes(M.reloads, { reason: outcome.label, outcome: "failed" }), 1)
-          yield* Effect.logError(servedBefore ? "configuration not applied; still serving the previous one" : "configuration not applied; nothing is served yet", {
-            stage: outcome.stage,
-            reason: outcome.reason,
-            error: outcome.error
-          })
-          yield* updateStatus((s) => ({ ...s, lastApplyError: record }))
-        }
       })
 
     const failRefresh = (kind: "full" | "fast", started: number, error: string) =>
@@ -350,9 +262,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      const retryRejected = rejectedRetryDue(current, started)
       const kind = known.length > 0 && read.length === known.length ? "full" : "fast"
-      if (read.length === 0 && structural === 0 && !retryRejected) {
+      if (read.length === 0 && structural === 0) {
         // Nothing to read: the round still shows that Cloud Map answers (readiness).
         if (reached) yield* confirm(kind, started)
         return
@@ -361,17 +272,16 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         services: read.map((c) => `${c.mapping.namespace}/${c.service.name}`),
         structuralChanges: structural
       })
-      // The usual round: due reads that found nothing new. Planning is skipped, unless a rejected
-      // candidate waits for its retry.
-      if (structural === 0 && current.rejectedHash === undefined && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
+      // The usual round: due reads that found nothing new. Planning is skipped.
+      if (structural === 0 && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
       yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started, reached)
     })
 
     /** The first round (or, until one succeeds, every round) reads everything. */
-    const round: Effect.Effect<void, never, CloudMap> = Effect.flatMap(
+    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.flatMap(
       Ref.get(state),
       (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
-    )
+    ))
 
     /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
     const rereadAll = Ref.update(state, (s) => ({ ...s, topologyAt: Number.NEGATIVE_INFINITY, readAt: new Map<string, number>() }))
@@ -379,6 +289,35 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     return { round, rereadAll, state }
   })
 
-const desiredKey = (d: Desired) => JSON.stringify(d)
+/** The reconciler over the agent's configuration, Cloud Map, Status and the apply loop's channel. */
+export class Reconciler extends Context.Service<Reconciler, {
+  readonly round: Effect.Effect<void>
+  readonly rereadAll: Effect.Effect<void>
+}>()("cloudmap-haproxy/reconcile/Reconciler") {
+  static readonly layer = Layer.effect(
+    Reconciler,
+    Effect.gen(function*() {
+      const config = yield* AgentConfigService
+      const status = yield* StatusStore
+      const channel = yield* DesiredChannel
+      const cloudMap = yield* CloudMap
+      const reconciler = yield* makeReconciler({
+        mappings: config.namespaces,
+        region: config.region,
+        healthFilter: config.healthFilter,
+        defaultInstancePort: config.defaultInstancePort,
+        maxRemovalPercent: config.maxRemovalPercent,
+        publish: channel.publish,
+        updateStatus: status.update,
+        serviceListMs: config.serviceListSeconds * 1000,
+        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000)
+      })
+      return Reconciler.of({
+        round: Effect.provideService(reconciler.round, CloudMap, cloudMap),
+        rereadAll: reconciler.rereadAll
+      })
+    })
+  )
+}
 
 const quarantineKey = (q: Quarantined) => JSON.stringify([q.namespace, q.service, q.instanceId ?? null, q.reason])

@@ -8,11 +8,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { type Applied, type ApplyOutcome, type HaproxyControl, makeApplier } from "../../src/apply/applier.ts"
+import { type Applied, type ApplyOutcome, makeApplier } from "../../src/apply/applier.ts"
 import type { WriteFn } from "../../src/apply/files.ts"
 import type { Backend, Desired } from "../../src/model/desired.ts"
 import { render } from "../../src/render/render.ts"
 import { settings } from "../render/fixtures.ts"
+import { candidateInvalid, fakeControl, reloadFailed, reloadTimeout, startExited, validatorMissing } from "../support/fake-control.ts"
 
 const dirs: Array<string> = []
 afterAll(() => {
@@ -39,61 +40,13 @@ const LIVE = ["haproxy.cfg", "hosts.map", "paths.map"] as const
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")
 const mode = (path: string) => statSync(path).mode & 0o777
 
-interface Fake {
-  readonly control: HaproxyControl
-  readonly calls: Array<string>
-  /** What haproxy.cfg said when each validate/start/reload ran (the bytes HAProxy would load). */
-  readonly seen: Array<string>
-  fail: { validate?: string; start?: string; reload?: Array<string> }
-  runtime: boolean
-  running: boolean
-}
-
-const fakeControl = (configDir: string): Fake => {
-  const fake: Fake = {
-    calls: [],
-    seen: [],
-    fail: {},
-    runtime: false,
-    running: false,
-    control: {
-      validate: (cfg) =>
-        Effect.suspend(() => {
-          fake.calls.push(`validate ${cfg}`)
-          fake.seen.push(readFileSync(cfg, "utf8"))
-          return fake.fail.validate === undefined ? Effect.void : Effect.fail(fake.fail.validate)
-        }),
-      isRunning: Effect.sync(() => fake.running),
-      start: Effect.suspend(() => {
-        fake.calls.push("start")
-        fake.seen.push(readFileSync(join(configDir, "haproxy.cfg"), "utf8"))
-        if (fake.fail.start !== undefined) return Effect.fail(fake.fail.start)
-        fake.running = true
-        return Effect.void
-      }),
-      reload: Effect.suspend(() => {
-        fake.calls.push("reload")
-        fake.seen.push(readFileSync(join(configDir, "haproxy.cfg"), "utf8"))
-        const failure = fake.fail.reload?.shift()
-        return failure === undefined ? Effect.void : Effect.fail(failure)
-      }),
-      applyRuntime: () =>
-        Effect.sync(() => {
-          fake.calls.push("runtime")
-          return fake.runtime
-        })
-    }
-  }
-  return fake
-}
-
 const setup = (write?: WriteFn) => {
   const dir = mkdtempSync(join(tmpdir(), "cmh-applier-"))
   dirs.push(dir)
   const configDir = join(dir, "cfg")
   const s = settings({ configDir })
   const fake = fakeControl(configDir)
-  const applier = makeApplier({ settings: s, dryRun: false, control: fake.control, reloadMinIntervalMs: 0, write })
+  const applier = makeApplier({ settings: s, dryRun: false, control: fake.control, write })
   const apply = (previous: Applied | undefined, d: Desired): ApplyOutcome => Effect.runSync(applier.apply(previous, d))
   const applied = (outcome: ApplyOutcome): Applied => {
     if (outcome._tag !== "Applied") throw new Error(`expected Applied, got ${JSON.stringify(outcome)}`)
@@ -126,9 +79,10 @@ describe("applier", () => {
     const t = setup()
     const first = t.applied(t.apply(undefined, one))
     const before = t.live()
-    t.fake.fail.validate = "injected: bad config"
+    t.fake.fail.validate.push(candidateInvalid())
     const outcome = t.apply(first, two)
-    expect(outcome).toMatchObject({ _tag: "Rejected", stage: "validate", error: "injected: bad config" })
+    expect(outcome).toMatchObject({ _tag: "Rejected", stage: "validate", fault: "config", errorTag: "CandidateInvalid" })
+    if (outcome._tag === "Rejected") expect(outcome.error).toContain("injected: bad config")
     expect(t.fake.calls.slice(2)).toEqual([`validate ${join(t.configDir, "generations", "2", "haproxy.cfg")}`])
     expect(t.current()).toBe("generations/1")
     expect(t.live()).toEqual(before)
@@ -142,13 +96,40 @@ describe("applier", () => {
     expect(readdirSync(join(t.configDir, "generations"))).toEqual(["1"])
   })
 
+  it("a missing validator is an infrastructure fault: nothing archived in rejected/, not invalid, current untouched", () => {
+    const t = setup()
+    const first = t.applied(t.apply(undefined, one))
+    const before = t.live()
+    t.fake.fail.validate.push(validatorMissing())
+    const outcome = t.apply(first, two)
+    expect(outcome).toMatchObject({ _tag: "Rejected", stage: "validate", fault: "infrastructure", errorTag: "ValidatorFailed" })
+    expect(t.rejected()).toEqual([])
+    expect(readdirSync(join(t.configDir, "generations"))).toEqual(["1"])
+    expect(t.current()).toBe("generations/1")
+    expect(t.live()).toEqual(before)
+    // Retried once the validator is back: applied.
+    expect(t.apply(first, two)).toMatchObject({ _tag: "Applied", method: "reload" })
+  })
+
+  it("a reload without a verdict is an infrastructure fault: rolled back, not archived", () => {
+    const t = setup()
+    const first = t.applied(t.apply(undefined, one))
+    const before = t.live()
+    t.fake.fail.reload.push(reloadTimeout())
+    expect(t.apply(first, two)).toMatchObject({ _tag: "Rejected", stage: "reload", fault: "infrastructure", errorTag: "ReloadTimeout" })
+    expect(t.rejected()).toEqual([])
+    expect(t.current()).toBe("generations/1")
+    expect(t.live()).toEqual(before)
+  })
+
   it("reload failure: current flips back, the previous files are byte-identical, the last good one is reloaded", () => {
     const t = setup()
     const first = t.applied(t.apply(undefined, one))
     const before = t.live()
-    t.fake.fail.reload = ["injected: Loading failure"]
+    t.fake.fail.reload.push(reloadFailed())
     const outcome = t.apply(first, two)
-    expect(outcome).toMatchObject({ _tag: "Rejected", stage: "reload", error: "injected: Loading failure" })
+    expect(outcome).toMatchObject({ _tag: "Rejected", stage: "reload", fault: "config", errorTag: "ReloadFailed" })
+    if (outcome._tag === "Rejected") expect(outcome.error).toContain("injected: Loading failure")
     expect(t.fake.calls.slice(2)).toEqual([`validate ${join(t.configDir, "generations", "2", "haproxy.cfg")}`, "runtime", "reload", "reload"])
     // The failed reload saw the candidate; the confirming one the last good configuration.
     expect(t.fake.seen.slice(-2)).toEqual([render(two, t.s)["haproxy.cfg"], render(one, t.s)["haproxy.cfg"]])
@@ -159,8 +140,8 @@ describe("applier", () => {
 
   it("start failure: the candidate is rejected and no current is left for a restart to load", () => {
     const t = setup()
-    t.fake.fail.start = "injected: cannot bind"
-    expect(t.apply(undefined, one)).toMatchObject({ _tag: "Rejected", stage: "start" })
+    t.fake.fail.start.push(startExited())
+    expect(t.apply(undefined, one)).toMatchObject({ _tag: "Rejected", stage: "start", fault: "config", errorTag: "HaproxyStartFailed" })
     expect(existsSync(join(t.configDir, "current"))).toBe(false)
     expect(existsSync(join(t.configDir, "haproxy.cfg"))).toBe(false)
     expect(t.rejected()).toHaveLength(1)
@@ -212,7 +193,7 @@ describe("applier", () => {
     const dir = mkdtempSync(join(tmpdir(), "cmh-applier-"))
     dirs.push(dir)
     const fake = fakeControl(dir)
-    const applier = makeApplier({ settings: settings({ configDir: join(dir, "cfg") }), dryRun: true, control: fake.control, reloadMinIntervalMs: 0 })
+    const applier = makeApplier({ settings: settings({ configDir: join(dir, "cfg") }), dryRun: true, control: fake.control })
     expect(Effect.runSync(applier.apply(undefined, one))).toMatchObject({ _tag: "Applied", method: "dry-run" })
     expect(existsSync(join(dir, "cfg"))).toBe(false)
     expect(fake.calls).toEqual([])

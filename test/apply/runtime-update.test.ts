@@ -139,7 +139,7 @@ describe("runtime updater (real haproxy), bulk changes", () => {
       assert.strictEqual(busy.reduce((n, r) => n + r.scur, 0), 10)
 
       const started = Date.now()
-      const update = makeRuntimeUpdater({ runtime: s.api, settings: settings(s.dir), drainTimeout: "10 seconds" })
+      const update = makeRuntimeUpdater({ runtime: s.api, drainTimeout: "10 seconds" })
       const applied = yield* update(s.before, after, diff)
       const tookMs = Date.now() - started
       yield* timing("runtime update: -500/~10 be_bulk, +51 be_add, -8 busy be_slow", tookMs)
@@ -188,7 +188,7 @@ describe("runtime updater (real haproxy), bulk changes", () => {
       yield* Effect.sleep("300 millis")
       for (const m of s.manyNames) assert.deepStrictEqual(yield* s.api.backendSessions(`be_${m}`), new Map([["m-0", 1], ["m-1", 1]]))
       const started = Date.now()
-      const update = makeRuntimeUpdater({ runtime: s.api, settings: settings(s.dir), drainTimeout: "800 millis" })
+      const update = makeRuntimeUpdater({ runtime: s.api, drainTimeout: "800 millis" })
       assert.isTrue(yield* update(s.before, after, diffDesired(s.before, after)))
       const tookMs = Date.now() - started
       yield* timing("runtime update, 13 busy backends, drain timeout 800 ms, refused deletes retried 2 s", tookMs)

@@ -6,7 +6,7 @@
 import { Effect, Layer, Logger } from "effect"
 import { describe, expect, it } from "vitest"
 import { CloudMap, DISCOVER_MAX_RESULTS, type DiscoveredInstances } from "../../src/cloudmap/client.ts"
-import { appliedOutcome, startReconciler } from "../support/reconciler.ts"
+import { startReconciler } from "../support/reconciler.ts"
 
 interface World {
   /** Instances per service name. */
@@ -46,7 +46,7 @@ describe("possibly truncated DiscoverInstances answers", () => {
       logs.push((Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : JSON.stringify(m)).join(" "))
     })
     const program = Effect.gen(function*() {
-      const reconciler = yield* startReconciler(appliedOutcome)
+      const reconciler = yield* startReconciler()
       yield* reconciler.round
       expect(truncationWarnings(logs)).toEqual([
         "Cloud Map returned 1000 instances for service apps/big: the answer may be truncated (Cloud Map's per-service maximum is 1,000) " +

@@ -87,6 +87,7 @@ describe("agent routing and live updates", () => {
     })
     // Instance changes go through the runtime API: no reload.
     expect(await masterReloads(agent)).toBe(before)
+    expect(metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_runtime_updates_total", { outcome: "ok" })).toBeGreaterThan(0)
     const status = JSON.parse((await agent.get("/status")).body)
     const web = status.routes.find((r: { route: string }) => r.route === "web.example.test")
     expect(web.instances.map((i: { id: string }) => i.id)).toEqual(["web-2"])
@@ -99,16 +100,15 @@ describe("agent routing and live updates", () => {
     await register(sdk, id, "shop-1", backends.byName("shop-1").port)
     await eventually("shop serving", async () => (await served(agent.listenPort, "shop.example.test", 2)).has("shop-1"))
     expect(await served(agent.listenPort, "shop.example.test", 4)).toEqual(new Set(["shop-1"]))
-    await new Promise((r) => setTimeout(r, 2500))
+    await eventually("the reload recorded", async () => (JSON.parse((await agent.get("/status")).body).routes as Array<{ route: string }>).some((r) => r.route === "shop.example.test"))
     expect(await masterReloads(agent)).toBe(before + 1)
   })
 
   it("no change means no reload across many refreshes", async () => {
     const before = await masterReloads(agent)
-    const refreshesBefore = metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_refreshes_total", { kind: "full" })
-    await new Promise((r) => setTimeout(r, 4000))
-    const refreshesAfter = metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_refreshes_total", { kind: "full" })
-    expect(refreshesAfter - refreshesBefore).toBeGreaterThanOrEqual(3)
+    const refreshes = async () => metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_refreshes_total", { kind: "full" })
+    const refreshesBefore = await refreshes()
+    await eventually("three rounds that read every service", async () => (await refreshes()) - refreshesBefore >= 3)
     expect(await masterReloads(agent)).toBe(before)
   })
 
@@ -123,18 +123,19 @@ describe("agent routing and live updates", () => {
     expect(metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_quarantined")).toBe(1)
     expect(agent.logs.some((l) => l.includes("Cloud Map record quarantined") && l.includes("api-evil"))).toBe(true)
     expect(await served(agent.listenPort, "api.example.test", 4)).toEqual(new Set(["api-1"]))
-    expect(await served(agent.listenPort, "web.example.test", 2)).toEqual(new Set(["web-2"]))
+    for (const server of await served(agent.listenPort, "web.example.test", 2)) expect(["web-1", "web-2"]).toContain(server)
     expect(JSON.stringify(await (await fetch(`http://127.0.0.1:${agent.healthPort}/status`)).json())).toContain("api-evil")
     await deregister(sdk, "srv-api", "api-evil")
     await eventually("quarantine cleared", async () => metricValue((await agent.get("/metrics")).body, "cloudmap_haproxy_quarantined") === 0)
   })
 
   it("serves /metrics and /status with counts, reloads and the config hash", async () => {
-    const metrics = (await agent.get("/metrics")).body
-    expect(metricValue(metrics, "cloudmap_haproxy_services")).toBe(3)
-    expect(metricValue(metrics, "cloudmap_haproxy_cloudmap_calls_total", { operation: "DiscoverInstances", outcome: "ok" })).toBeGreaterThan(0)
-    expect(metricValue(metrics, "cloudmap_haproxy_runtime_updates_total", { outcome: "ok" })).toBeGreaterThan(0)
     const status = JSON.parse((await agent.get("/status")).body)
+    const metrics = (await agent.get("/metrics")).body
+    // Whatever the other tests in this file did: /metrics counts what /status lists.
+    expect(metricValue(metrics, "cloudmap_haproxy_services")).toBe(status.routes.length)
+    expect(status.routes.length).toBeGreaterThanOrEqual(2)
+    expect(metricValue(metrics, "cloudmap_haproxy_cloudmap_calls_total", { operation: "DiscoverInstances", outcome: "ok" })).toBeGreaterThan(0)
     expect(status.config.hash).toMatch(/^[0-9a-f]{16}$/)
     expect(status.haproxy.running).toBe(true)
     expect(status.ready).toBe(true)
@@ -212,7 +213,8 @@ describe("agent failure handling", () => {
     }
   })
 
-  it("keeps routing through Cloud Map errors; readiness fails only after the staleness budget and recovers", async () => {
+  // Readiness with the opt-in staleness limit; the exact timing is tested with the clock in test/reconcile/status.test.ts.
+  it("with READY_MAX_STALENESS, keeps routing through Cloud Map errors; readiness fails after the budget and recovers", async () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, READY_MAX_STALENESS: "4", CLOUDMAP_MAX_ATTEMPTS: "1" })
     try {
       await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
@@ -222,8 +224,6 @@ describe("agent failure handling", () => {
         body: JSON.stringify({ operation: "*", kind: "5xx" })
       })
       const failedAt = Date.now()
-      await new Promise((r) => setTimeout(r, 2000))
-      expect((await agent.get("/readyz")).status).toBe(200)
       expect(await served(agent.listenPort, "web.example.test", 3)).toEqual(new Set(["web-1"]))
       await eventually("not ready", async () => (await agent.get("/readyz")).status === 503, 15_000)
       expect(Date.now() - failedAt).toBeGreaterThanOrEqual(3000)

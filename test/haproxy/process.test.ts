@@ -60,7 +60,7 @@ describe("HaproxyProcess (real haproxy)", () => {
         bin: haproxyBin,
         cfgPath: s.cfg,
         masterSocket: s.masterSocket,
-        onLog: (l) => void logs.push(l)
+        onLog: (l) => Effect.sync(() => void logs.push(l))
       })
       yield* timing("start → master CLI shows a worker", Date.now() - started)
       yield* s.track(hx.pid)

@@ -28,8 +28,8 @@ describe("validateConfig (real haproxy -c)", () => {
       const cfg = join(dir, "bad.cfg")
       yield* writeFile(cfg, good.replace("    balance roundrobin", "    balance roundrobin\n    bogus_keyword 1"))
       const error = yield* Effect.flip(validateConfig(haproxyBin, cfg))
-      assert.strictEqual(error._tag, "ConfigInvalid")
-      if (error._tag !== "ConfigInvalid") return
+      assert.strictEqual(error._tag, "CandidateInvalid")
+      if (error._tag !== "CandidateInvalid") return
       assert.strictEqual(error.exitCode, 1)
       assert.include(error.output, "[ALERT]")
       assert.include(error.output, "unknown keyword 'bogus_keyword'")
@@ -37,11 +37,11 @@ describe("validateConfig (real haproxy -c)", () => {
       assert.include(error.message, "bogus_keyword")
     }).pipe(Effect.provide(NodeServices.layer)))
 
-  it.live("a missing file is ConfigInvalid too (exit code decides)", () =>
+  it.live("a missing file is CandidateInvalid too (exit code decides)", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const error = yield* Effect.flip(validateConfig(haproxyBin, join(dir, "nope.cfg")))
-      assert.strictEqual(error._tag, "ConfigInvalid")
+      assert.strictEqual(error._tag, "CandidateInvalid")
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.live("a missing binary is ValidatorFailed", () =>

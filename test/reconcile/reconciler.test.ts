@@ -5,7 +5,7 @@
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { CloudMap, CloudMapError } from "../../src/cloudmap/client.ts"
-import { appliedOutcome, startReconciler } from "../support/reconciler.ts"
+import { startReconciler } from "../support/reconciler.ts"
 
 interface World {
   namespaces: Record<string, { id: string; services: Record<string, { id: string; revision: number; instances: Array<string> }> }>
@@ -40,20 +40,20 @@ describe("reconciler rounds", () => {
   it("routes a namespace that did not exist at start once it is created", () => {
     const w: World = { namespaces: {}, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* startReconciler(appliedOutcome)
+      const r = yield* startReconciler()
       yield* r.round
       w.namespaces["apps"] = { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } }
       yield* r.round
-      const s = yield* r.status
-      expect(s.applied?.backends.map((b) => b.servers.length)).toEqual([1])
-      expect(s.lastSuccessAt).toBeDefined()
+      expect((yield* r.latest)?.desired.backends.map((b) => b.servers.length)).toEqual([1])
+      expect((yield* r.latest)?.complete).toBe(true)
+      expect((yield* r.status).lastSuccessAt).toBeDefined()
     }))
   })
 
   it("keeps readiness fresh while the namespaces have no services", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: {} } }, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* startReconciler(appliedOutcome)
+      const r = yield* startReconciler()
       yield* r.round
       const first = (yield* r.status).lastSuccessAt!
       yield* Effect.sleep(5)
@@ -62,25 +62,49 @@ describe("reconciler rounds", () => {
     }))
   })
 
-  it("retries a rejected configuration after rejectedRetryMs even when nothing changes", () => {
-    const w: World = { namespaces: { apps: { id: "ns-apps", services: {} } }, failing: false }
-    let attempts = 0
+  it("publishes a desired state only when it changes: the apply loop retries what it could not apply", () => {
+    const w: World = { namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } } }, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* startReconciler(() => {
-        attempts += 1
-        return { _tag: "Rejected", stage: "start", reason: "test", label: "start", error: "port taken", durationMs: 1 }
-      })
+      const r = yield* startReconciler()
       yield* r.round
-      yield* Effect.sleep(15)
       yield* r.round
-      expect(attempts).toBe(2)
+      yield* r.round
+      expect((yield* r.published).length).toBe(1)
+      w.namespaces["apps"]!.services["web"]!.instances.push("i-2")
+      w.namespaces["apps"]!.services["web"]!.revision = 2
+      yield* r.round
+      expect((yield* r.published).map((p) => p.desired.backends[0]?.servers.length)).toEqual([1, 2])
+    }))
+  })
+
+  it("anti-flap: a mass removal is applied in steps over the following rounds, and reported while held back", () => {
+    const w: World = {
+      namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1", "i-2", "i-3", "i-4"] } } } },
+      failing: false
+    }
+    return run(w, Effect.gen(function*() {
+      const r = yield* startReconciler({ maxRemovalPercent: 50 })
+      yield* r.round
+      w.namespaces["apps"]!.services["web"]!.instances = []
+      w.namespaces["apps"]!.services["web"]!.revision = 2
+      const steps: Array<number> = []
+      const held: Array<number> = []
+      for (let i = 0; i < 4; i++) {
+        yield* r.round
+        steps.push((yield* r.latest)?.desired.backends[0]?.servers.length ?? -1)
+        held.push((yield* r.status).suppressed.reduce((n, x) => n + x.held, 0))
+      }
+      expect(steps).toEqual([2, 1, 0, 0])
+      expect(held).toEqual([2, 1, 0, 0])
+      // One published state per step, none once nothing changes.
+      expect((yield* r.published).map((p) => p.desired.backends[0]?.servers.length)).toEqual([4, 2, 1, 0])
     }))
   })
 
   it("clears read failures once the service answers again, and does not call a failed round a success", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } } }, failing: false }
     return run(w, Effect.gen(function*() {
-      const r = yield* startReconciler(appliedOutcome)
+      const r = yield* startReconciler()
       yield* r.round
       const before = (yield* r.status).lastSuccessAt
       w.failing = true
@@ -90,7 +114,7 @@ describe("reconciler rounds", () => {
       expect(failed.failures.length).toBe(1)
       expect(failed.lastRefresh?.ok).toBe(false)
       expect(failed.lastSuccessAt).toBe(before)
-      expect(failed.applied?.backends[0]?.servers.length).toBe(1)
+      expect((yield* r.latest)?.desired.backends[0]?.servers.length).toBe(1)
       w.failing = false
       yield* r.round
       const recovered = yield* r.status

@@ -58,6 +58,7 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
       SERVICE_LIST_RATE: "1",
       REVISION_POLL_RATE: "0.5",
       RELOAD_MIN_INTERVAL: "0",
+      REJECTED_RETRY_INTERVAL: "1",
       DRAIN_SECONDS: "5",
       LOG_LEVEL: "debug",
       // Another HAProxy build under test (HAPROXY_BIN=...): the agent and the fault wrapper use it.

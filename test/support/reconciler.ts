@@ -1,7 +1,11 @@
-/** The reconciler with a fake applier, for tests that drive its rounds against a fake Cloud Map. */
+/**
+ * The reconciler over namespace `apps` → example.test (host mode), reading every service every
+ * round, with what it publishes for the apply loop collected in a list.
+ */
 import { Effect, Ref } from "effect"
 import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import type { Desired } from "../../src/model/desired.ts"
+import type { Planned } from "../../src/reconcile/desired-channel.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
 import { initialStatus, type Status } from "../../src/reconcile/status.ts"
 
@@ -17,24 +21,22 @@ export const appliedOutcome = (desired: Desired): ApplyOutcome => ({
   durationMs: 1
 })
 
-/**
- * A reconciler over namespace `apps` → example.test (host mode) that reads every service every
- * round and hands each desired state to `apply`; its round and its published Status.
- */
-export const startReconciler = (apply: (desired: Desired) => ApplyOutcome) =>
+export const startReconciler = (options: { readonly maxRemovalPercent?: number } = {}) =>
   Effect.gen(function*() {
     const status = yield* Ref.make<Status>(initialStatus("test", 0))
+    const published = yield* Ref.make<ReadonlyArray<Planned>>([])
     const reconciler = yield* makeReconciler({
       mappings: [{ namespace: "apps", domain: "example.test", mode: "host" }],
       region: "us-east-1",
       healthFilter: "ALL",
       defaultInstancePort: undefined,
-      maxRemovalPercent: 100,
-      apply: (_previous, desired) => Effect.sync(() => apply(desired)),
-      status,
-      rejectedRetryMs: 10,
+      maxRemovalPercent: options.maxRemovalPercent ?? 100,
+      publish: (planned) => Ref.update(published, (ps) => [...ps, planned]),
+      updateStatus: (f) => Ref.update(status, f),
       serviceListMs: 0,
       rereadAfterMs: 0
     })
-    return { round: reconciler.round, status: Ref.get(status) }
+    /** The newest published desired state. */
+    const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
+    return { round: reconciler.round, status: Ref.get(status), published: Ref.get(published), latest }
   })

@@ -1,0 +1,123 @@
+/**
+ * The HAProxy the agent runs, as a scoped service. `start` launches it (master-worker) on
+ * CONFIG_DIR/haproxy.cfg; `reload` reloads and verifies; a worker watch keeps the worker count in
+ * Status and metrics. When HAProxy dies on its own, it is restarted on a Schedule
+ * (HAPROXY_RESTART=true) or `died` fails, which ends the agent (non-zero: the orchestrator
+ * replaces the task). Closing the layer's scope drains it gracefully: readiness goes false first,
+ * then SIGUSR1 and up to DRAIN_SECONDS for in-flight requests.
+ */
+import { join } from "node:path"
+import { Context, Deferred, Effect, Layer, Metric, Ref, Schedule, Schema, Scope } from "effect"
+import { ChildProcessSpawner } from "effect/process"
+import { AgentConfigService } from "../config/service.ts"
+import { haproxyWorkers } from "../observability/metrics.ts"
+import { StatusStore } from "../reconcile/status-store.ts"
+import type { ReloadError, ReloadResult, ShowProc, ShowProcError } from "./master-cli.ts"
+import { type ExitInfo, type HaproxyProcessShape, type HaproxyStartFailed, makeHaproxyProcess } from "./process.ts"
+
+export class HaproxyDied extends Schema.TaggedError<HaproxyDied>()("HaproxyDied", {
+  message: Schema.String
+}) {}
+
+const describeExit = (e: ExitInfo) =>
+  `HAProxy exited (${e.signal !== undefined && e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`})` +
+  (e.lastLines.length > 0 ? `: ${e.lastLines.slice(-5).join(" | ")}` : "")
+
+/** Restart attempts after HAProxy died (HAPROXY_RESTART=true): 1 s, then backing off, 5 tries. */
+const RESTART = Schedule.exponential("1 second", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 5 }))
+
+export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
+  readonly isRunning: Effect.Effect<boolean>
+  /** Starts HAProxy on the files in place (the first apply). */
+  readonly start: Effect.Effect<void, HaproxyStartFailed>
+  readonly reload: Effect.Effect<ReloadResult, ReloadError | HaproxyNotRunning>
+  readonly showProc: Effect.Effect<ShowProc, ShowProcError | HaproxyNotRunning>
+  /** Fails when HAProxy died and is not (or could not be) restarted; never succeeds. */
+  readonly died: Effect.Effect<never, HaproxyDied>
+}>()("cloudmap-haproxy/haproxy/HaproxySupervisor") {
+  static readonly layer = Layer.effect(
+    HaproxySupervisor,
+    Effect.gen(function*() {
+      const config = yield* AgentConfigService
+      const status = yield* StatusStore
+      const scope = yield* Effect.scope
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+      const masterSocket = join(config.configDir, "master.sock")
+      const handle = yield* Ref.make<HaproxyProcessShape | undefined>(undefined)
+      const died = yield* Deferred.make<never, HaproxyDied>()
+      const setRunning = (running: boolean, pid: number | undefined) =>
+        status.update((s) => ({ ...s, haproxy: { ...s.haproxy, running, pid } }))
+
+      const launch: Effect.Effect<void, HaproxyStartFailed> = Effect.gen(function*() {
+        const h = yield* makeHaproxyProcess({
+          bin: config.haproxyBin,
+          cfgPath: join(config.configDir, "haproxy.cfg"),
+          masterSocket,
+          pidFile: join(config.configDir, "haproxy.pid"),
+          onLog: (l) => Effect.logInfo("haproxy", { stream: l.stream, line: l.line })
+        }).pipe(Scope.provide(scope), Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner))
+        yield* Ref.set(handle, h)
+        yield* setRunning(true, h.pid)
+        yield* Effect.logInfo("HAProxy started", { pid: h.pid })
+        // Added after the process' own finalizers, so it runs before them (reverse order): the
+        // drain while the process is still watched. Only the current process is drained.
+        yield* Scope.addFinalizer(scope, Effect.flatMap(Ref.get(handle), (current) => current === h ? gracefulStop(h) : Effect.void))
+        yield* Effect.forkIn(watchExit(h), scope)
+      })
+
+      // Graceful stop when the agent stops: runs while the HTTP endpoints still answer (503).
+      const gracefulStop = (h: HaproxyProcessShape) =>
+        Effect.gen(function*() {
+          yield* status.update((s) => ({ ...s, shuttingDown: true }))
+          yield* Effect.logInfo("stopping: readiness is false, draining HAProxy", { graceSeconds: config.drainSeconds })
+          yield* h.softStop(config.drainSeconds * 1000)
+          yield* setRunning(false, undefined)
+          yield* Effect.logInfo("HAProxy stopped")
+        })
+
+      const watchExit = (h: HaproxyProcessShape): Effect.Effect<void> =>
+        Effect.gen(function*() {
+          const exit = yield* h.exited
+          if ((yield* status.get).shuttingDown) return
+          yield* setRunning(false, undefined)
+          yield* Ref.set(handle, undefined)
+          const message = describeExit(exit)
+          yield* Effect.logError("HAProxy died", { error: message, restart: config.restartHaproxy })
+          if (!config.restartHaproxy) return yield* Deferred.fail(died, new HaproxyDied({ message }))
+          const again = yield* Effect.result(Effect.retry(Effect.delay(launch, "1 second"), RESTART))
+          if (again._tag === "Failure") {
+            yield* Deferred.fail(died, new HaproxyDied({ message: `${message}; restart failed: ${again.failure.message}` }))
+          }
+        })
+
+      const current = Effect.flatMap(Ref.get(handle), (h) => h === undefined ? Effect.fail(new HaproxyNotRunning()) : Effect.succeed(h))
+      const showProc = Effect.flatMap(current, (h) => h.showProc)
+
+      // Workers, old ones still draining included: Status and a metric, every 5 s.
+      const watchWorkers = Effect.gen(function*() {
+        const proc = yield* Effect.result(showProc)
+        if (proc._tag === "Failure") return
+        const workers = proc.success.workers.length + proc.success.oldWorkers.length
+        yield* Metric.update(haproxyWorkers, workers)
+        yield* status.update((s) => ({ ...s, haproxy: { ...s.haproxy, workers } }))
+      })
+      yield* Effect.forkScoped(Effect.repeat(watchWorkers, Schedule.spaced("5 seconds")))
+
+      return HaproxySupervisor.of({
+        isRunning: Effect.map(Ref.get(handle), (h) => h !== undefined),
+        start: launch,
+        reload: Effect.flatMap(current, (h) => h.reload()).pipe(
+          Effect.tap((r) => Metric.update(haproxyWorkers, 1 + r.oldWorkerPids.length))
+        ),
+        showProc,
+        died: Deferred.await(died)
+      })
+    })
+  )
+}
+
+export class HaproxyNotRunning extends Schema.TaggedError<HaproxyNotRunning>()("HaproxyNotRunning", {}) {
+  override get message(): string {
+    return "HAProxy is not running"
+  }
+}

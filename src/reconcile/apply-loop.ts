@@ -1,0 +1,179 @@
+/**
+ * One apply fiber: takes the newest desired state from the DesiredChannel and applies it, so a
+ * reload never holds up polling. Reloads are paced (RELOAD_MIN_INTERVAL): a state that needs a
+ * reload too soon after the last one waits, and whatever arrives meanwhile replaces it
+ * (coalescing). A state HAProxy refused, or that could not be applied, is tried again after
+ * REJECTED_RETRY_INTERVAL unless a newer one arrives first. Publishes what HAProxy serves
+ * (`applied`), what it could not apply (`pending`), readiness (`initialSyncAt`) and the metrics.
+ */
+import { Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
+import { type Applied, Applier, type ApplyOutcome, takesReload } from "../apply/applier.ts"
+import { AgentConfigService } from "../config/service.ts"
+import type { Desired } from "../model/desired.ts"
+import * as M from "../observability/metrics.ts"
+import { DesiredChannel, type Planned } from "./desired-channel.ts"
+import { routedCounts } from "./status.ts"
+import { StatusStore } from "./status-store.ts"
+
+export interface ApplyLoopOptions {
+  /** Two reloads (or a start and a reload) are at least this far apart. */
+  readonly reloadMinIntervalMs: number
+  /** A refused state is tried again after this long while nothing newer arrives. */
+  readonly rejectedRetryMs: number
+}
+
+interface LoopState {
+  readonly applied: Applied | undefined
+  /** The state being worked on (taken from the channel, or kept for a retry). */
+  readonly planned: Planned | undefined
+  /** When the current `planned` was refused; undefined while it was not. */
+  readonly refusedAt: number | undefined
+  readonly lastReloadAt: number | undefined
+}
+
+const sameDesired = (a: Desired, b: Desired) => JSON.stringify(a) === JSON.stringify(b)
+
+/** The first of `wait` and the next published state; Some(planned) when a newer one came. */
+const untilNewer = (channel: DesiredChannel["Service"], waitMs: number) =>
+  Effect.raceFirst(Effect.as(Effect.sleep(Duration.millis(Math.max(0, waitMs))), Option.none<Planned>()), Effect.map(channel.take, Option.some))
+
+export const makeApplyLoop = (options: ApplyLoopOptions) =>
+  Effect.gen(function*() {
+    const applier = yield* Applier
+    const channel = yield* DesiredChannel
+    const status = yield* StatusStore
+    const state = yield* Ref.make<LoopState>({ applied: undefined, planned: undefined, refusedAt: undefined, lastReloadAt: undefined })
+
+    /**
+     * The next state to apply: a newer one, or the refused one once its retry is due (the same
+     * state published again does not cut the wait short).
+     */
+    const next: Effect.Effect<Planned> = Effect.gen(function*() {
+      const s = yield* Ref.get(state)
+      if (s.planned === undefined || s.refusedAt === undefined) return yield* channel.take
+      const refused = s.planned
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        const newer = yield* untilNewer(channel, s.refusedAt + options.rejectedRetryMs - now)
+        if (Option.isNone(newer)) return refused
+        if (!sameDesired(newer.value.desired, refused.desired)) return newer.value
+      }
+    })
+
+    /** Waits out RELOAD_MIN_INTERVAL before a reload; a state published meanwhile replaces this one. */
+    const paced = (planned: Planned): Effect.Effect<Planned> =>
+      Effect.gen(function*() {
+        const s = yield* Ref.get(state)
+        if (s.lastReloadAt === undefined || !takesReload(s.applied, planned.desired)) return planned
+        const wait = s.lastReloadAt + options.reloadMinIntervalMs - (yield* Clock.currentTimeMillis)
+        if (wait <= 0) return planned
+        const newer = yield* untilNewer(channel, wait)
+        return Option.isSome(newer) ? yield* paced(newer.value) : planned
+      })
+
+    const iteration = Effect.gen(function*() {
+      const planned = yield* Effect.flatMap(next, paced)
+      const before = yield* Ref.get(state)
+      const outcome = yield* applier.apply(before.applied, planned.desired)
+      const now = yield* Clock.currentTimeMillis
+      const reloaded = outcome._tag === "Applied" && (outcome.method === "reload" || outcome.method === "start")
+      // A refused state keeps its first refusal time across retries only while it stays the same.
+      const retried = before.planned !== undefined && sameDesired(before.planned.desired, planned.desired)
+      yield* Ref.set(state, {
+        applied: outcome._tag === "Applied" ? outcome.applied : before.applied,
+        planned,
+        refusedAt: outcome._tag === "Rejected" ? now : undefined,
+        lastReloadAt: reloaded ? now : before.lastReloadAt
+      })
+      yield* publish(planned, outcome, now, retried)
+    })
+
+    const publish = (planned: Planned, outcome: ApplyOutcome, now: number, retried: boolean) =>
+      Effect.gen(function*() {
+        const shown = yield* status.get
+        const serving = outcome._tag !== "Rejected"
+        const applied = serving ? planned.desired : shown.applied
+        yield* status.update((s) => ({
+          ...s,
+          applied,
+          pending: outcome._tag === "Rejected"
+            ? { desired: planned.desired, since: retried ? (s.pending?.since ?? now) : now, stage: outcome.stage, error: outcome.error }
+            : undefined,
+          initialSyncAt: s.initialSyncAt ?? (serving && planned.complete ? now : undefined)
+        }))
+        const counts = routedCounts(applied)
+        yield* Metric.update(M.servicesGauge, counts.services)
+        yield* Metric.update(M.instancesGauge, counts.instances)
+        yield* Metric.update(M.quarantinedGauge, counts.quarantined)
+        if (shown.initialSyncAt === undefined && serving && planned.complete) {
+          yield* Effect.logInfo("every mapped namespace is read and applied: ready")
+        }
+        yield* report(outcome, now, shown.firstAppliedAt !== undefined)
+      })
+
+    const report = (outcome: ApplyOutcome, now: number, servedBefore: boolean) =>
+      Effect.gen(function*() {
+        if (outcome._tag === "Unchanged") return
+        const record = {
+          at: now,
+          method: outcome._tag === "Applied" ? outcome.method : outcome.stage === "start" ? "start" as const : "reload" as const,
+          reason: outcome.reason,
+          ok: outcome._tag === "Applied",
+          durationMs: outcome.durationMs,
+          ...(outcome._tag === "Rejected" ? { error: outcome.error } : {})
+        }
+        if (outcome._tag === "Applied") {
+          const a = outcome.applied
+          const counter = outcome.method === "runtime" ? M.runtimeUpdates : M.reloads
+          if (outcome.method !== "dry-run") {
+            yield* Metric.update(Metric.withAttributes(counter, { reason: outcome.label, outcome: "ok" }), 1)
+          }
+          yield* Metric.update(M.configGeneration, a.generation)
+          yield* Effect.logInfo(outcome.method === "dry-run" ? "would apply configuration (APPLY_MODE=off)" : "configuration applied", {
+            method: outcome.method,
+            reason: outcome.reason,
+            generation: a.generation,
+            hash: a.hash,
+            durationMs: outcome.durationMs,
+            ...routedCounts(a.desired)
+          })
+          yield* status.update((s) => ({
+            ...s,
+            appliedHash: a.hash,
+            generation: a.generation,
+            lastApply: record,
+            firstAppliedAt: s.firstAppliedAt ?? now
+          }))
+          return
+        }
+        // Only a candidate HAProxy itself refused counts as invalid.
+        if (outcome.stage === "validate" && outcome.fault === "config") yield* Metric.update(M.validationFailures, 1)
+        yield* Metric.update(Metric.withAttributes(M.applyFailures, { stage: outcome.stage, fault: outcome.fault }), 1)
+        yield* Metric.update(Metric.withAttributes(M.reloads, { reason: outcome.label, outcome: "failed" }), 1)
+        yield* Effect.logError(servedBefore ? "configuration not applied; still serving the previous one" : "configuration not applied; nothing is served yet", {
+          stage: outcome.stage,
+          fault: outcome.fault,
+          errorTag: outcome.errorTag,
+          reason: outcome.reason,
+          error: outcome.error,
+          retryInSeconds: options.rejectedRetryMs / 1000
+        })
+        yield* status.update((s) => ({ ...s, lastApplyError: record }))
+      })
+
+    return { iteration, state: Ref.get(state) }
+  })
+
+/** The apply loop as a running fiber, for as long as the layer lives. */
+export const ApplyLoopLive = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const config = yield* AgentConfigService
+    const loop = yield* makeApplyLoop({
+      reloadMinIntervalMs: config.reloadMinIntervalSeconds * 1000,
+      rejectedRetryMs: config.rejectedRetrySeconds * 1000
+    })
+    // A bug in one iteration is logged and the loop goes on: the agent keeps serving.
+    const guarded = loop.iteration.pipe(Effect.catchCause((cause) => Effect.logError("apply loop iteration failed", cause)))
+    yield* Effect.forkScoped(Effect.forever(guarded))
+  })
+)

@@ -1,0 +1,28 @@
+/**
+ * The newest desired state, from the polling rounds to the apply loop: a sliding queue of one.
+ * Polling never waits for an apply; the apply loop always takes the latest state and skips the
+ * ones that were overtaken while it was busy (or pacing reloads).
+ */
+import { Context, Effect, Layer, Queue } from "effect"
+import type { Desired } from "../model/desired.ts"
+
+export interface Planned {
+  readonly desired: Desired
+  /** Every mapped namespace was found and all its services read: applying it makes the agent ready. */
+  readonly complete: boolean
+}
+
+export class DesiredChannel extends Context.Service<DesiredChannel, {
+  readonly publish: (planned: Planned) => Effect.Effect<void>
+  /** Waits for the next state published after the last one taken. */
+  readonly take: Effect.Effect<Planned>
+}>()("cloudmap-haproxy/reconcile/DesiredChannel") {
+  static readonly layer = Layer.effect(
+    DesiredChannel,
+    Effect.map(Queue.sliding<Planned>(1), (queue) =>
+      DesiredChannel.of({
+        publish: (planned) => Effect.asVoid(Queue.offer(queue, planned)),
+        take: Queue.take(queue)
+      }))
+  )
+}
