@@ -58,7 +58,7 @@ export type ApplyOutcome =
     readonly code?: string
   }
 
-export const hashFiles = (files: FileSet): string => {
+const hashFiles = (files: FileSet): string => {
   const h = createHash("sha256")
   for (const name of Object.keys(files).sort()) h.update(name).update("\0").update(files[name]!).update("\0")
   return h.digest("hex").slice(0, 16)

@@ -36,7 +36,7 @@ export type FileSet = Readonly<Record<string, string>>
 /** Same contract as fs.writeSync(fd, buffer, offset, length, position): bytes written. */
 export type WriteFn = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => number
 
-export const FILE_MODE = 0o600
+const FILE_MODE = 0o600
 export const DIR_MODE = 0o700
 
 const defaultWrite: WriteFn = (fd, buffer, offset, length, position) => writeSync(fd, buffer, offset, length, position)
@@ -83,7 +83,7 @@ export const fsyncDirectory = (dir: string): void => {
  * Creates `path` (which must not exist) with mode 0600, writes `content` fully, fsyncs, and reads
  * it back. Throws FileWriteFailed; the caller removes what it created.
  */
-export const writeNewFile = (path: string, content: string, write: WriteFn = defaultWrite): void => {
+const writeNewFile = (path: string, content: string, write: WriteFn = defaultWrite): void => {
   const bytes = Buffer.from(content, "utf8")
   let fd: number
   try {

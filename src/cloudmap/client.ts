@@ -138,7 +138,7 @@ const epochMillis = (date: Date | undefined): number | undefined => {
 
 const retryable = (e: CloudMapError) => e.kind === "throttled" || e.kind === "transient"
 
-export const makeCloudMap = (options: CloudMapClientOptions) =>
+const makeCloudMap = (options: CloudMapClientOptions) =>
   Effect.gen(function*() {
     const client = new ServiceDiscoveryClient({
       region: options.region,

@@ -8,7 +8,7 @@ import { encrypt } from "unixcrypt"
 
 const SALT_ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-export const randomSalt = (): string =>
+const randomSalt = (): string =>
   Array.from(randomBytes(16), (b) => SALT_ALPHABET[b % SALT_ALPHABET.length]).join("")
 
 export const sha512Crypt = (password: Redacted.Redacted<string>, salt: string = randomSalt()): string =>

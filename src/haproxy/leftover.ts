@@ -24,7 +24,7 @@ const alive = (pid: number): boolean => {
 }
 
 /** The master PID from the pid file, when that process is an HAProxy with our master socket. */
-export const findLeftover = (pidFile: string, masterSocket: string): Leftover | undefined => {
+const findLeftover = (pidFile: string, masterSocket: string): Leftover | undefined => {
   let pid: number
   try {
     pid = Number(readFileSync(pidFile, "utf8").trim().split(/\s+/)[0])

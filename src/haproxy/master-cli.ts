@@ -342,6 +342,3 @@ export const reload = (
       lastError
     })
   })
-
-// Re-exported so callers can match on them without importing the socket module.
-export { SocketTimeout, SocketUnavailable }

@@ -84,7 +84,7 @@ const printable = (s: string): boolean => /^[\x20-\x7e]*$/.test(s)
 const describe = (s: string): string => JSON.stringify(s)
 
 /** Validates one command line; returns a reason when it must not be sent. */
-export const commandProblem = (command: string): string | undefined => {
+const commandProblem = (command: string): string | undefined => {
   if (command.length === 0) return "the command is empty"
   if (command.includes("\n") || command.includes("\r")) return "it contains a line break"
   if (command.includes(";")) return "it contains ';', which HAProxy treats as a command separator"

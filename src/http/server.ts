@@ -31,7 +31,7 @@ const send = (res: import("node:http").ServerResponse, code: number, type: strin
   res.end(body)
 }
 
-export const serveAgentHttp = (options: AgentHttpOptions) =>
+const serveAgentHttp = (options: AgentHttpOptions) =>
   Effect.gen(function*() {
     const context = yield* Effect.context<never>()
     const clock = yield* Clock.clockWith(Effect.succeed)
@@ -95,7 +95,7 @@ export const AgentHttpLive = Layer.effectDiscard(
 )
 
 /** The health rules that follow from the configuration (README "Health endpoints"). */
-export const healthRules = (config: AgentConfig): HealthRules => ({
+const healthRules = (config: AgentConfig): HealthRules => ({
   maxStalenessMs: config.readyMaxStalenessSeconds === undefined ? undefined : config.readyMaxStalenessSeconds * 1000,
   // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
   maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,

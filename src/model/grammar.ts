@@ -52,7 +52,7 @@ const SPECIAL: Readonly<Record<string, string>> = {
 }
 
 /** Why one character is not allowed, in words (ASCII only: the character itself is not echoed). */
-export const describeCharacter = (c: string): string => {
+const describeCharacter = (c: string): string => {
   if (c === "\n" || c === "\r") return "a line break"
   if (c === "\t") return "a tab"
   if (c === " ") return "a space"
@@ -70,7 +70,7 @@ export const describeCharacter = (c: string): string => {
  * The first character of `raw` that is not matched by `allowed` (a one-character class), as a
  * reason, or undefined when every character is allowed.
  */
-export const firstForbiddenCharacter = (raw: string, allowed: RegExp): string | undefined => {
+const firstForbiddenCharacter = (raw: string, allowed: RegExp): string | undefined => {
   for (const c of raw) {
     if (!allowed.test(c)) return `contains ${describeCharacter(c)}`
   }
@@ -80,14 +80,14 @@ export const firstForbiddenCharacter = (raw: string, allowed: RegExp): string | 
 // ---------------------------------------------------------------------------------------------
 // Hostnames and DNS labels
 
-export const MAX_HOSTNAME_LENGTH = 253
-export const MAX_LABEL_LENGTH = 63
+const MAX_HOSTNAME_LENGTH = 253
+const MAX_LABEL_LENGTH = 63
 
 const HOST_CHAR = /^[A-Za-z0-9.-]$/
 const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
 
 /** One DNS label (already lowercase): 1-63 letters, digits and hyphens, no hyphen at either end. */
-export const checkLabel = (label: string): Result.Result<string, string> => {
+const checkLabel = (label: string): Result.Result<string, string> => {
   if (label.length === 0) return Result.fail("has an empty label")
   const bad = firstForbiddenCharacter(label, /^[a-z0-9-]$/)
   if (bad !== undefined) return Result.fail(bad)
@@ -156,7 +156,7 @@ export const normaliseServiceName = (raw: string): Result.Result<string, string>
  * 256 (`be_` + a 253-character host) was verified to parse, route, and show in the stats page and
  * the Prometheus exporter. Longer (path-mode) names are refused rather than trusted untested.
  */
-export const MAX_IDENTIFIER_LENGTH = 256
+const MAX_IDENTIFIER_LENGTH = 256
 
 /**
  * An identifier we generate for HAProxy (backend, server): only `[a-z0-9_.-]` (a strict subset of
@@ -176,7 +176,7 @@ export const checkIdentifier = (name: string): Result.Result<string, string> => 
 // ---------------------------------------------------------------------------------------------
 // Cloud Map instance ids
 
-export const MAX_INSTANCE_ID_LENGTH = 64
+const MAX_INSTANCE_ID_LENGTH = 64
 
 /** A Cloud Map InstanceId as the API allows it: `^[0-9a-zA-Z_/:.@-]+$`, at most 64 characters. */
 export const checkInstanceId = (raw: string): Result.Result<string, string> => {

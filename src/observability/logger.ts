@@ -8,7 +8,7 @@ import type { LogLevel } from "../config/agent-config.ts"
 
 const levelName = (level: string) => level.toLowerCase()
 
-export const jsonLineLogger = Logger.make<unknown, void>(({ cause, date, fiber, logLevel, message }) => {
+const jsonLineLogger = Logger.make<unknown, void>(({ cause, date, fiber, logLevel, message }) => {
   const parts = Array.isArray(message) ? message : [message]
   const line: Record<string, unknown> = { time: date.toISOString(), level: levelName(logLevel) }
   const texts: Array<string> = []

@@ -35,11 +35,11 @@ export interface PlanOptions {
 }
 
 /** Path-mode segments that are the monitoring pages on every host (see src/render). */
-export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["stats", "metrics"])
+const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["stats", "metrics"])
 
-export const ATTR_IPV4 = "AWS_INSTANCE_IPV4"
-export const ATTR_IPV6 = "AWS_INSTANCE_IPV6"
-export const ATTR_PORT = "AWS_INSTANCE_PORT"
+const ATTR_IPV4 = "AWS_INSTANCE_IPV4"
+const ATTR_IPV6 = "AWS_INSTANCE_IPV6"
+const ATTR_PORT = "AWS_INSTANCE_PORT"
 
 /**
  * A service competing for a host (host mode), a path-mode domain or a path. Who wins depends on
@@ -67,7 +67,7 @@ const knownTime = (ms: number | undefined): number | undefined => (ms !== undefi
  * Claim rank, best first: created earlier (no creation date ranks last), canonical name form,
  * service id (code-unit order), NAMESPACE_MAP order.
  */
-export const compareClaims = (a: Claim, b: Claim): number => {
+const compareClaims = (a: Claim, b: Claim): number => {
   const ta = knownTime(a.createdAt)
   const tb = knownTime(b.createdAt)
   if (ta !== tb) return ta === undefined ? 1 : tb === undefined ? -1 : ta - tb
@@ -85,7 +85,7 @@ const describeClaim = (claim: Claim): string =>
   (claim.readable ? "" : " (its instances could not be read yet)")
 
 /** Why `owner` ranks before `loser` (see compareClaims), for the loser's quarantine reason. */
-export const precedence = (owner: Claim, loser: Claim): string => {
+const precedence = (owner: Claim, loser: Claim): string => {
   const to = knownTime(owner.createdAt)
   const tl = knownTime(loser.createdAt)
   if (to !== tl && to !== undefined) {
@@ -101,7 +101,7 @@ export const precedence = (owner: Claim, loser: Claim): string => {
  * The address of an instance: AWS_INSTANCE_IPV4 when present, else AWS_INSTANCE_IPV6. An IPv4
  * attribute that is present but invalid quarantines the instance (no silent fallback to IPv6).
  */
-export const instanceAddress = (attributes: Readonly<Record<string, string>>): Result.Result<string, string> => {
+const instanceAddress = (attributes: Readonly<Record<string, string>>): Result.Result<string, string> => {
   const v4 = attributes[ATTR_IPV4]
   if (v4 !== undefined) return checkIpv4(v4)
   const v6 = attributes[ATTR_IPV6]
@@ -112,7 +112,7 @@ export const instanceAddress = (attributes: Readonly<Record<string, string>>): R
 }
 
 /** AWS_INSTANCE_PORT when present (it must be valid), else the configured default port. */
-export const instancePort = (
+const instancePort = (
   attributes: Readonly<Record<string, string>>,
   defaultPort: number | undefined
 ): Result.Result<number, string> => {
@@ -134,7 +134,7 @@ interface InstanceResult {
  * Validated, named servers of one service. Instances are visited in instance-id order so the
  * outcome of a name clash does not depend on the order Cloud Map returned them in.
  */
-export const planInstances = (
+const planInstances = (
   namespace: string,
   service: string,
   instances: ReadonlyArray<DiscoveredInstance>,

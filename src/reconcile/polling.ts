@@ -10,7 +10,7 @@ import { Reconciler } from "./reconciler.ts"
 import { StatusStore } from "./status-store.ts"
 
 /** Round starts `seconds` apart, ±20 %; a round longer than that is followed by the next at once. */
-export const pollSchedule = (seconds: number) => Schedule.fixed(`${Math.round(seconds * 1000)} millis`).pipe(Schedule.jittered)
+const pollSchedule = (seconds: number) => Schedule.fixed(`${Math.round(seconds * 1000)} millis`).pipe(Schedule.jittered)
 
 export const PollingLive = Layer.effectDiscard(
   Effect.gen(function*() {

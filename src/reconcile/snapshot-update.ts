@@ -2,6 +2,7 @@
  * Pure helpers for the polling rounds: the revision a snapshot holds, whether fresh reads change
  * it, and replacing services in it.
  */
+import { Order } from "effect"
 import type { Topology } from "../cloudmap/discovery.ts"
 import {
   type DiscoveredInstance,
@@ -29,7 +30,7 @@ export interface ServiceUpdate {
 }
 
 const instanceKey = (i: DiscoveredInstance) =>
-  JSON.stringify([i.id, i.health ?? null, Object.entries(i.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))])
+  JSON.stringify([i.id, i.health ?? null, Object.entries(i.attributes).sort(Order.mapInput(Order.String, ([name]: readonly [string, string]) => name))])
 
 /**
  * True when every update is a successful read identical to what the snapshot holds (Cloud Map

@@ -9,7 +9,7 @@
  *   a Cloud Map outage or a namespace that disappears is `degraded`, not unready, unless the
  *   opt-in staleness limit (READY_MAX_STALENESS) is set.
  */
-import type { Desired, Quarantined } from "../model/desired.ts"
+import type { Desired } from "../model/desired.ts"
 import type { RoutingMode } from "../model/snapshot.ts"
 import type { ReadFailure } from "./fail-static.ts"
 
@@ -179,4 +179,3 @@ export const routedCounts = (d: Desired | undefined) => ({
   quarantined: d?.quarantined.length ?? 0
 })
 
-export type { Quarantined }

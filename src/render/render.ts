@@ -43,9 +43,9 @@ export type RenderedFiles = Readonly<Record<RenderedFileName, string>>
 export const RENDERED_FILE_NAMES: ReadonlyArray<RenderedFileName> = ["haproxy.cfg", "hosts.map", "paths.map"]
 
 /** Backend serving the stats page; never clashes with a route backend (those all contain a `.`). */
-export const STATS_BACKEND = "be_stats"
-export const STATS_USERLIST = "ul_stats"
-export const METRICS_USERLIST = "ul_metrics"
+const STATS_BACKEND = "be_stats"
+const STATS_USERLIST = "ul_stats"
+const METRICS_USERLIST = "ul_metrics"
 export const FRONTEND = "fe_http"
 
 /**
@@ -54,7 +54,7 @@ export const FRONTEND = "fe_http"
  */
 export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2, slowstartMs: 3_000 } as const
 
-export const SERVER_OPTIONS =
+const SERVER_OPTIONS =
   `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise} ` +
   `slowstart ${SERVER_CHECK.slowstartMs / 1000}s`
 
@@ -64,7 +64,7 @@ const INDENT = "    "
 const normaliseDir = (dir: string): string => (dir.length > 1 && dir.endsWith("/") ? dir.replace(/\/+$/, "") : dir)
 
 /** Absolute path of a file inside settings.configDir (haproxy.cfg names only the admin socket this way). */
-export const renderedFilePath = (settings: Pick<RenderSettings, "configDir">, file: RenderedFileName | "admin.sock"): string => {
+const renderedFilePath = (settings: Pick<RenderSettings, "configDir">, file: RenderedFileName | "admin.sock"): string => {
   const dir = normaliseDir(settings.configDir)
   return dir === "/" ? `/${file}` : `${dir}/${file}`
 }
@@ -142,10 +142,10 @@ const validateDesired = (desired: Desired): void => {
 }
 
 /** `addr:port`, IPv6 in brackets. */
-export const serverAddress = (server: Pick<Server, "address" | "port">): string =>
+const serverAddress = (server: Pick<Server, "address" | "port">): string =>
   server.address.includes(":") ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`
 
-export const serverLine = (server: Server): string =>
+const serverLine = (server: Server): string =>
   `server ${server.name} ${serverAddress(server)} ${SERVER_OPTIONS}`
 
 const renderBackend = (backend: Backend): string => {
