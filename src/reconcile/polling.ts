@@ -1,16 +1,24 @@
 /**
  * The polling loop: a reconciler round every REVISION_POLL_RATE (between round starts, ±20 %
- * jitter so replicas drift apart), each followed by a heartbeat that /healthz checks. SIGHUP
+ * jitter so replicas drift apart; `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
-import { Clock, Effect, Layer, Schedule } from "effect"
+import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { Hangups } from "./hangups.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { Reconciler } from "./reconciler.ts"
 import { StatusStore } from "./status-store.ts"
 
-/** Round starts `seconds` apart, ±20 %; a round longer than that is followed by the next at once. */
-const pollSchedule = (seconds: number) => Schedule.fixed(`${Math.round(seconds * 1000)} millis`).pipe(Schedule.jittered)
+/**
+ * Round starts `seconds` apart, ±20 % (the schedule's input is how long the round took, which is
+ * taken off the wait; at least 50 ms between rounds).
+ */
+const pollSchedule = (seconds: number) =>
+  Schedule.spaced(Duration.millis(Math.round(seconds * 1000))).pipe(
+    Schedule.jittered,
+    Schedule.setInputType<number>(),
+    Schedule.modifyDelay(({ duration, input }) => Effect.succeed(Duration.millis(Math.max(50, Duration.toMillis(duration) - input))))
+  )
 
 export const PollingLive = Layer.effectDiscard(
   Effect.gen(function*() {
@@ -20,7 +28,12 @@ export const PollingLive = Layer.effectDiscard(
     // /healthz checks that the rounds keep completing (not just that a timer ticks).
     const beat = Effect.flatMap(Clock.currentTimeMillis, (t) => status.update((s) => ({ ...s, heartbeatAt: t })))
     const round = Effect.andThen(reconciler.round, beat)
-    yield* Effect.forkScoped(Effect.repeat(round, pollSchedule(config.revisionPollSeconds)))
+    const timedRound = Effect.gen(function*() {
+      const started = yield* Clock.currentTimeMillis
+      yield* round
+      return (yield* Clock.currentTimeMillis) - started
+    })
+    yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(config.revisionPollSeconds)))
 
     // SIGHUP means "re-read Cloud Map now" (hangups.ts).
     const hangups = yield* Hangups
