@@ -11,7 +11,8 @@
  * registrations, including `option idle-close-on-response`, retries and `hard-stop-after`).
  * When the rendered files differ from the last applied ones, it writes them (atomically,
  * src/apply/files.ts) and reloads HAProxy through the master CLI (src/haproxy/master-cli.ts
- * `reload`, verified with `show proc`). One reload per poll round that saw any change; no
+ * `reload`, verified with `show proc`). Those src/ pieces are reached through
+ * scripts/bench/adapters/. One reload per poll round that saw any change; no
  * validation step, no runtime API, no drain, no coalescing beyond the poll interval, no
  * fail-static merging (a failed poll round is skipped and the running config kept).
  *
@@ -25,16 +26,20 @@ import {
   type HttpInstanceSummary,
   ListNamespacesCommand,
   ListServicesCommand,
-  ServiceDiscoveryClient,
   type ServiceSummary
 } from "@aws-sdk/client-servicediscovery"
-import { Effect } from "effect"
-import { writeFileSet } from "../src/apply/files.ts"
-import { reload, showProc } from "../src/haproxy/master-cli.ts"
-import type { RenderSettings } from "../src/model/render-settings.ts"
-import type { DiscoveredService, NamespaceMapping, Snapshot } from "../src/model/snapshot.ts"
-import { plan } from "../src/plan/plan.ts"
-import { render } from "../src/render/render.ts"
+import { writeFilesAtomically } from "../bench/adapters/apply-files.ts"
+import { readShowProc, reloadMaster } from "../bench/adapters/master-cli.ts"
+import {
+  type DiscoveredService,
+  type NamespaceMapping,
+  type RenderSettings,
+  renderSnapshot,
+  type Snapshot
+} from "../bench/adapters/plan-render.ts"
+import { cloudMapClient } from "../bench/cloudmap-sdk.ts"
+import { exitOf, stopChild } from "../bench/process.ts"
+import { sleep } from "../bench/wait.ts"
 
 export interface BaselineOptions {
   readonly endpoint: string
@@ -55,8 +60,6 @@ export interface BaselineHandle {
   readonly stop: () => Promise<void>
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
 /** Runs `f` over `xs` with at most `n` in flight, keeping the order of the results. */
 const mapLimit = async <A, B>(xs: ReadonlyArray<A>, n: number, f: (a: A) => Promise<B>): Promise<Array<B>> => {
   const out = new Array<B>(xs.length)
@@ -74,13 +77,7 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
   const { settings, mapping } = options
   const configDir = settings.configDir
   const masterSocket = join(configDir, "master.sock")
-  const client = new ServiceDiscoveryClient({
-    region: "us-east-1",
-    endpoint: options.endpoint,
-    disableHostPrefix: true,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1
-  })
+  const client = cloudMapClient(options.endpoint, 1)
   let child: ChildProcess | undefined
   let stopped = false
   let lastApplied: string | undefined
@@ -147,8 +144,8 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
     const deadline = Date.now() + 30_000
     while (Date.now() < deadline) {
       if (c.exitCode !== null || c.signalCode !== null) throw new Error(`baseline HAProxy exited during start-up`)
-      const p = await Effect.runPromise(Effect.result(showProc(masterSocket)))
-      if (p._tag === "Success" && p.success.workers.length > 0) return
+      const p = await readShowProc(masterSocket)
+      if (p !== undefined && p.workers.length > 0) return
       await sleep(50)
     }
     throw new Error("baseline HAProxy did not start within 30 s")
@@ -164,10 +161,10 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
       options.log(`baseline poll failed: ${(e as Error).message}`)
       return
     }
-    const files = render(plan(snapshot, { defaultInstancePort: undefined }), settings)
+    const files = renderSnapshot(snapshot, settings)
     const key = JSON.stringify(files)
     if (key === lastApplied) return
-    Effect.runSync(writeFileSet(configDir, files))
+    writeFilesAtomically(configDir, files)
     if (child === undefined) {
       await startHaproxy()
       lastApplied = key
@@ -175,15 +172,15 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
       markReady()
       return
     }
-    const r = await Effect.runPromise(Effect.result(reload(masterSocket)))
-    if (r._tag === "Success") {
-      options.log(`reloaded in ${r.success.durationMs} ms (worker ${r.success.newWorkerPid}, ${r.success.oldWorkerPids.length} old)`)
+    const r = await reloadMaster(masterSocket)
+    if (r.ok) {
+      options.log(`reloaded in ${r.durationMs} ms (worker ${r.newWorkerPid}, ${r.oldWorkerPids.length} old)`)
       counters.reloadsOk++
       counters.applied++
       lastApplied = key
     } else {
       counters.reloadsFailed++
-      options.log(`baseline reload failed: ${r.failure.message}`)
+      options.log(`baseline reload failed: ${r.message}`)
     }
   }
 
@@ -210,14 +207,7 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
       await loop
       options.log("stopping")
       client.destroy()
-      const c = child
-      if (c !== undefined && c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise<void>((r) => c.once("exit", () => r()))
-        c.kill("SIGTERM")
-        const timer = setTimeout(() => c.kill("SIGKILL"), 5_000)
-        await exited
-        clearTimeout(timer)
-      }
+      if (child !== undefined) await stopChild(child, exitOf(child), 5_000)
     }
   }
 }

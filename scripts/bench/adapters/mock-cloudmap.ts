@@ -1,0 +1,49 @@
+/**
+ * The benches' one door to src/mock/: the in-process mock Cloud Map, its fixtures, its call
+ * statistics (`/_mock/calls`) and the seedable random generator.
+ */
+import { type Fixture, type FixtureService, demoFixture, syntheticFixture } from "../../../src/mock/fixture.ts"
+import { makeRandom } from "../../../src/mock/random.ts"
+import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
+
+export type { Fixture, FixtureService, MockCloudMapHandle }
+export { demoFixture, makeRandom, syntheticFixture }
+
+/** Starts the mock on a free port of 127.0.0.1, serving `fixture`. */
+export const startMock = (fixture: Fixture): Promise<MockCloudMapHandle> => startMockCloudMap({ fixture })
+
+/** One namespace (`name`, `id`) holding `services`. */
+export const namespaceFixture = (name: string, id: string, services: ReadonlyArray<FixtureService>): Fixture => ({
+  namespaces: [{ name, id, services }]
+})
+
+/** Points every instance of a fixture at one local TCP listener, so HAProxy's checks pass quietly. */
+export const pointAt = (fixture: Fixture, port: number): Fixture => ({
+  ...fixture,
+  namespaces: fixture.namespaces.map((n) => ({
+    ...n,
+    services: (n.services ?? []).map((s) => ({
+      ...s,
+      instances: (s.instances ?? []).map((i) => ({
+        ...i,
+        attributes: { ...i.attributes, AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(port) }
+      }))
+    }))
+  }))
+})
+
+export interface MockCalls {
+  readonly total: number
+  readonly operations: Record<string, { total: number }>
+}
+
+/** The calls the mock answered since start or the last reset (`GET /_mock/calls`). */
+export const mockCalls = async (mock: MockCloudMapHandle): Promise<MockCalls> => {
+  const r = await fetch(`${mock.url}/_mock/calls`)
+  return (await r.json()) as MockCalls
+}
+
+/** Zeroes the call statistics (`POST /_mock/calls/reset`). */
+export const resetMockCalls = async (mock: MockCloudMapHandle): Promise<void> => {
+  await fetch(`${mock.url}/_mock/calls/reset`, { method: "POST" })
+}
