@@ -10,9 +10,10 @@ import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { type Applied, type ApplyOutcome, makeApplier } from "../../src/apply/applier.ts"
 import type { WriteFn } from "../../src/apply/files.ts"
-import type { Backend, Desired } from "../../src/model/desired.ts"
+import type { Desired } from "../../src/model/desired.ts"
 import { render } from "../../src/render/render.ts"
 import { settings } from "../render/fixtures.ts"
+import { backend, desired } from "../support/desired.ts"
 import { candidateInvalid, fakeControl, reloadFailed, reloadTimeout, startExited, validatorMissing } from "../support/fake-control.ts"
 
 const dirs: Array<string> = []
@@ -20,21 +21,6 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-const backend = (name: string, ports: ReadonlyArray<number>): Backend => ({
-  name: `be_${name}.example.com`,
-  namespace: "apps",
-  service: name,
-  serviceId: `srv-${name}`,
-  mode: "host",
-  route: `${name}.example.com`,
-  servers: ports.map((port, i) => ({ name: `i-${name}-${i}`, instanceId: `i-${name}-${i}`, address: "10.0.0.1", port, health: undefined }))
-})
-const desired = (...backends: ReadonlyArray<Backend>): Desired => ({
-  backends,
-  hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })),
-  pathRoutes: [],
-  quarantined: []
-})
 
 const LIVE = ["haproxy.cfg", "hosts.map", "paths.map"] as const
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")

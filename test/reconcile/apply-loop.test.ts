@@ -11,12 +11,13 @@ import { Clock, Context, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll } from "vitest"
 import { Applier, makeApplier } from "../../src/apply/applier.ts"
-import type { Backend, Desired } from "../../src/model/desired.ts"
+import type { Desired } from "../../src/model/desired.ts"
 import { makeApplyLoop } from "../../src/reconcile/apply-loop.ts"
 import { DesiredChannel } from "../../src/reconcile/desired-channel.ts"
 import { type HealthRules, liveness, readiness } from "../../src/reconcile/status.ts"
 import { StatusStore } from "../../src/reconcile/status-store.ts"
 import { settings } from "../render/fixtures.ts"
+import { backend, desired } from "../support/desired.ts"
 import { candidateInvalid, fakeControl, reloadFailed, validatorMissing } from "../support/fake-control.ts"
 
 const dirs: Array<string> = []
@@ -24,21 +25,6 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-const backend = (name: string, ports: ReadonlyArray<number>): Backend => ({
-  name: `be_${name}.example.com`,
-  namespace: "apps",
-  service: name,
-  serviceId: `srv-${name}`,
-  mode: "host",
-  route: `${name}.example.com`,
-  servers: ports.map((port, i) => ({ name: `i-${name}-${i}`, instanceId: `i-${name}-${i}`, address: "10.0.0.1", port, health: undefined }))
-})
-const desired = (...backends: ReadonlyArray<Backend>): Desired => ({
-  backends,
-  hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })),
-  pathRoutes: [],
-  quarantined: []
-})
 const services = (names: ReadonlyArray<string>) => desired(...names.map((n, i) => backend(n, [8080 + i])))
 
 const RULES: HealthRules = { maxHeartbeatAgeMs: 120_000, maxStalenessMs: undefined, dryRun: false }
