@@ -6,7 +6,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import process from "node:process"
 import { type HttpAnswer, httpGet } from "./net.ts"
-import { exitOf, once, stopChild, stopHaproxyOf } from "./process.ts"
+import { alive, exitOf, once, stopChild, stopHaproxyOf } from "./process.ts"
+import { waitFor } from "./wait.ts"
 
 /** The one namespace every bench maps: Cloud Map namespace `apps` → `<service>.bench.test`, host mode. */
 export const BENCH_NAMESPACE = "apps"
@@ -85,3 +86,22 @@ export const spawnAgent = (options: SpawnAgentOptions): AgentProcess => {
     })
   }
 }
+
+/**
+ * Polls `/readyz` every `intervalMs` until it answers 200; returns ms since the agent was spawned
+ * (`startedAt`). Fails at `timeoutMs`, or at once when the agent exits; `context()` (its last log
+ * lines, say) goes into the error.
+ */
+export const waitAgentReady = (
+  agent: AgentProcess,
+  options: { readonly timeoutMs: number; readonly intervalMs: number; readonly context: () => string }
+): Promise<number> =>
+  waitFor(async () => {
+    const r = await agent.get("/readyz")
+    return r?.status === 200 ? performance.now() - agent.startedAt : undefined
+  }, {
+    timeoutMs: options.timeoutMs,
+    intervalMs: options.intervalMs,
+    timeout: () => new Error(`agent not ready after ${options.timeoutMs} ms:\n${options.context()}`),
+    abort: () => (alive(agent.pid) ? undefined : new Error(`agent exited before ready:\n${options.context()}`))
+  })

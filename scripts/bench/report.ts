@@ -5,22 +5,35 @@ import { ROOT } from "./agent-binary.ts"
 
 export const BENCHMARKS_MD = join(ROOT, "BENCHMARKS.md")
 
+const headingOf = (title: string) => new RegExp(`^## ${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`)
+
+/** The line index where the section starting at `start` ends (the next `## ` heading, or the end). */
+const sectionEnd = (lines: ReadonlyArray<string>, start: number): number => {
+  const end = lines.findIndex((l, i) => i > start && /^## /.test(l))
+  return end < 0 ? lines.length : end
+}
+
 /**
  * Replaces the `## <title>` section of the Markdown file at `path` with `section` (which starts
- * with that heading), or appends it. The file is re-read right before writing: the other sections
- * belong to other people.
+ * with that heading). A new section goes right after the `## <after>` section when `after` is
+ * given and present, otherwise at the end. The file is re-read right before writing: the other
+ * sections belong to other people.
  */
-export const writeSection = (path: string, title: string, section: string): void => {
+export const writeSection = (path: string, title: string, section: string, after?: string): void => {
   const current = existsSync(path) ? readFileSync(path, "utf8") : ""
   const lines = current.split("\n")
-  const heading = new RegExp(`^## ${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`)
-  const start = lines.findIndex((l) => heading.test(l))
+  const start = lines.findIndex((l) => headingOf(title).test(l))
+  const afterStart = after === undefined ? -1 : lines.findIndex((l) => headingOf(after).test(l))
   let next: string
-  if (start < 0) {
+  if (start < 0 && afterStart >= 0) {
+    const end = sectionEnd(lines, afterStart)
+    const head = lines.slice(0, end).join("\n")
+    const tail = lines.slice(end).join("\n")
+    next = `${head.replace(/\n*$/, "\n\n")}${section}\n${tail === "" ? "" : `\n${tail}`}`
+  } else if (start < 0) {
     next = current === "" ? `# Benchmarks\n\n${section}\n` : `${current.replace(/\n*$/, "\n")}\n${section}\n`
   } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l))
-    if (end < 0) end = lines.length
+    const end = sectionEnd(lines, start)
     const head = lines.slice(0, start).join("\n")
     const tail = lines.slice(end).join("\n")
     next = `${head.replace(/\n*$/, "\n\n")}${section}\n${tail === "" ? "" : `\n${tail}`}`

@@ -5,12 +5,17 @@
 import { type Fixture, type FixtureService, demoFixture, syntheticFixture } from "../../../src/mock/fixture.ts"
 import { makeRandom } from "../../../src/mock/random.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
+import { namespaceIdFor, serviceIdFor } from "../../../src/mock/state-model.ts"
 
 export type { Fixture, FixtureService, MockCloudMapHandle }
 export { demoFixture, makeRandom, syntheticFixture }
 
 /** Starts the mock on a free port of 127.0.0.1, serving `fixture`. */
 export const startMock = (fixture: Fixture): Promise<MockCloudMapHandle> => startMockCloudMap({ fixture })
+
+/** The id the mock gives a fixture service that has no `id` of its own, in a namespace without one. */
+export const fixtureServiceId = (namespaceName: string, serviceName: string): string =>
+  serviceIdFor(namespaceIdFor(namespaceName), serviceName)
 
 /** One namespace (`name`, `id`) holding `services`. */
 export const namespaceFixture = (name: string, id: string, services: ReadonlyArray<FixtureService>): Fixture => ({

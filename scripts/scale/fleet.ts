@@ -1,0 +1,52 @@
+/**
+ * The fleet of one size: the mock Cloud Map in this process, serving one namespace (`apps`) of
+ * `services` services × INSTANCES_PER_SERVICE instances (syntheticFixture), every instance pointed
+ * at one local HTTP sink so HAProxy's health checks pass.
+ */
+import {
+  fixtureServiceId,
+  type MockCloudMapHandle,
+  pointAt,
+  startMock,
+  syntheticFixture
+} from "../bench/adapters/mock-cloudmap.ts"
+import { BENCH_NAMESPACE } from "../bench/agent.ts"
+import { type Sink, startSink } from "../bench/sink.ts"
+import { INSTANCES_PER_SERVICE } from "./params.ts"
+
+export interface FleetService {
+  readonly name: string
+  readonly id: string
+}
+
+export interface Fleet {
+  readonly mock: MockCloudMapHandle
+  readonly sink: Sink
+  readonly services: ReadonlyArray<FleetService>
+  /** Closes the mock and the sink; runs once. */
+  readonly close: () => Promise<void>
+}
+
+export const startFleet = async (services: number): Promise<Fleet> => {
+  const sink = await startSink()
+  const fixture = syntheticFixture({
+    namespaces: 1,
+    servicesPerNamespace: services,
+    instancesPerService: INSTANCES_PER_SERVICE,
+    // Only the ports' range check: every instance is re-pointed at the sink.
+    basePort: 1_024
+  })
+  const namespace = fixture.namespaces[0]
+  if (namespace?.name !== BENCH_NAMESPACE) throw new Error(`syntheticFixture named its namespace ${namespace?.name}, not ${BENCH_NAMESPACE}`)
+  const mock = await startMock(pointAt(fixture, sink.port)).catch(async (e: unknown) => {
+    await sink.close()
+    throw e
+  })
+  let closing: Promise<void> | undefined
+  return {
+    mock,
+    sink,
+    services: (namespace.services ?? []).map((s) => ({ name: s.name, id: fixtureServiceId(BENCH_NAMESPACE, s.name) })),
+    close: () => (closing ??= Promise.all([mock.close(), sink.close()]).then(() => undefined))
+  }
+}

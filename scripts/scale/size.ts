@@ -1,0 +1,73 @@
+/**
+ * One fleet size, end to end: the mock and the sink, the agent spawned and timed to ready, the
+ * steady window with the registrations alongside, then everything of this size stopped by PID
+ * (the agent, its HAProxy, the echo servers, the mock).
+ */
+import { waitAgentReady } from "../bench/agent.ts"
+import { cloudMapClient } from "../bench/cloudmap-sdk.ts"
+import { mb, ms } from "../bench/format.ts"
+import { rssBytes } from "../bench/proc.ts"
+import type { EchoBackend } from "../churn/echo-backend.ts"
+import { type ScaleAgent, startScaleAgent } from "./agent.ts"
+import { cleanups, say } from "./context.ts"
+import { startFleet } from "./fleet.ts"
+import { INSTANCES_PER_SERVICE, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
+import { runRegistrations } from "./registrations.ts"
+import type { SizeResult } from "./results.ts"
+import { steadyWindow } from "./window.ts"
+
+export const runSize = async (services: number): Promise<SizeResult> => {
+  const label = `scale-${services}`
+  const fleet = await startFleet(services)
+  const forgetFleet = cleanups.add(fleet.close)
+  const sdk = cloudMapClient(fleet.mock.url, 3)
+  const backends: Array<EchoBackend> = []
+  const closeBackends = () => Promise.all(backends.map((b) => b.close())).then(() => undefined)
+  const forgetBackends = cleanups.add(closeBackends)
+  let agent: ScaleAgent | undefined
+  try {
+    agent = await startScaleAgent(label, fleet.mock.url)
+    const a = agent
+    say(`${label}: ${services} services × ${INSTANCES_PER_SERVICE} on the mock ${fleet.mock.url}; agent pid ${a.pid}, HAProxy on 127.0.0.1:${a.listenPort}, log ${a.log.path}`)
+    const readyMs = await waitAgentReady(a, { timeoutMs: READY_TIMEOUT_MS, intervalMs: READY_POLL_MS, context: a.log.lastLines })
+    const rssAtReady = rssBytes(a.pid)
+    say(`${label}: ready after ${ms(readyMs)}, agent RSS ${mb(rssAtReady)}; steady window ${WINDOW_SECONDS} s with registrations`)
+    const { measures, alongside } = await steadyWindow(a, fleet.mock, WINDOW_SECONDS, (windowStart) =>
+      runRegistrations({
+        sdk,
+        services: fleet.services,
+        listenPort: a.listenPort,
+        windowStart,
+        windowMs: WINDOW_SECONDS * 1000,
+        keep: (b) => void backends.push(b),
+        log: (line) => say(`${label}: ${line}`)
+      })
+    )
+    const w = measures.window
+    say(
+      `${label}: window ${w.seconds.toFixed(1)} s: agent CPU ${w.agentCpuPercent.toFixed(2)} %, ` +
+        `${Math.round(w.callsPerMinuteTotal)} calls/min, ${w.cpuMsPerCall?.toFixed(2) ?? "–"} ms CPU per call, ` +
+        `agent RSS ${mb(measures.agentRss.endBytes)} (max ${mb(measures.agentRss.maxBytes)}), HAProxy ${mb(measures.haproxyRss.endBytes)}`
+    )
+    const registrations = await alongside
+    return {
+      services,
+      instances: services * INSTANCES_PER_SERVICE,
+      readyMs,
+      window: w,
+      agentRss: { atReadyBytes: rssAtReady, ...measures.agentRss },
+      haproxyRss: measures.haproxyRss,
+      rssSamples: measures.rssSamples,
+      registrations,
+      logProblems: a.log.problems(),
+      logPath: a.log.path
+    }
+  } finally {
+    await agent?.stop()
+    await closeBackends()
+    forgetBackends()
+    sdk.destroy()
+    await fleet.close()
+    forgetFleet()
+  }
+}
