@@ -21,15 +21,23 @@ export const processes = (): Array<{ readonly pid: number; readonly argv: Readon
   return out
 }
 
-/**
- * HAProxy processes (master, workers, validations) of one config directory: argv[0] ends in
- * `haproxy` and an argument names a path inside `configDir`.
- */
+/** Whether argv runs HAProxy (argv[0] ends in `haproxy`) with an argument naming a path inside `configDir`. */
+const runsHaproxyOf = (configDir: string, argv: ReadonlyArray<string>): boolean =>
+  (argv[0] ?? "").endsWith("haproxy") && argv.some((a) => a.includes(`${configDir}/`))
+
+/** HAProxy processes (master, workers, validations) of one config directory. */
 export const haproxyPidsFor = (configDir: string): Array<number> =>
   processes()
-    .filter(({ pid, argv }) =>
-      pid !== process.pid && (argv[0] ?? "").endsWith("haproxy") && argv.some((a) => a.includes(`${configDir}/`))
-    )
+    .filter(({ pid, argv }) => pid !== process.pid && runsHaproxyOf(configDir, argv))
+    .map(({ pid }) => pid)
+
+/**
+ * The running HAProxy of one config directory, master and workers: haproxyPidsFor without the
+ * short-lived `haproxy -c` validations, which would count a second copy of the configuration.
+ */
+export const haproxyServingPidsFor = (configDir: string): Array<number> =>
+  processes()
+    .filter(({ pid, argv }) => pid !== process.pid && runsHaproxyOf(configDir, argv) && !argv.includes("-c"))
     .map(({ pid }) => pid)
 
 /** VmRSS of one process in bytes (/proc/<pid>/status), undefined when it is gone. */

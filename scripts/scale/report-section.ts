@@ -60,7 +60,7 @@ export const renderSection = (run: ScaleRun): string => {
     `* **Steady window**: ${w}, starting right after ready. **Agent CPU**: \`utime + stime\` of the agent's own PID from \`/proc/<pid>/stat\` ` +
     "(its children, HAProxy and `haproxy -c`, are not counted), read at the window's start and end; one core = 100 %.",
     `* **RSS**: \`VmRSS\` of the agent every ${fmtS(RSS_SAMPLE_MS / 1000)} and at the window's end (end and max shown); HAProxy: the sum over ` +
-    "its master and workers (every process whose command line names the agent's config directory), same samples.",
+    "its master and workers (the processes whose command line names the agent's config directory, `haproxy -c` validations left out), same samples.",
     "* **Cloud Map calls**: the mock's call statistics (`GET /_mock/calls`), zeroed at the window's start and read at its end, per minute; " +
     "the bench's own `RegisterInstance` calls are left out. **CPU per call** = agent CPU seconds in the window ÷ the agent's calls in the window.",
     `* **Registration → serving**: ${REGISTRATIONS} new instances, one every window ÷ ${REGISTRATIONS + 1}, each on its own new echo HTTP server, ` +

@@ -39,7 +39,7 @@ export interface SizeResult {
     readonly cpuMsPerCall: number | undefined
   }
   readonly agentRss: { readonly atReadyBytes: number | undefined; readonly endBytes: number | undefined; readonly maxBytes: number | undefined }
-  /** Master + workers (every process whose command line names the config directory). */
+  /** Master + workers (the processes whose command line names the config directory, without `haproxy -c` validations). */
   readonly haproxyRss: { readonly endBytes: number | undefined; readonly maxBytes: number | undefined; readonly processesAtEnd: number }
   readonly rssSamples: ReadonlyArray<{ readonly seconds: number; readonly agentBytes: number; readonly haproxyBytes: number }>
   readonly registrations: ReadonlyArray<Registration>

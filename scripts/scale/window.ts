@@ -6,7 +6,7 @@
  * starts with the window and may end after it.
  */
 import { mockCalls, type MockCloudMapHandle, resetMockCalls } from "../bench/adapters/mock-cloudmap.ts"
-import { haproxyPidsFor, rssBytes, rssBytesOf } from "../bench/proc.ts"
+import { haproxyServingPidsFor, rssBytes, rssBytesOf } from "../bench/proc.ts"
 import { watchProcess } from "../bench/sampling.ts"
 import type { ScaleAgent } from "./agent.ts"
 import { RSS_SAMPLE_MS } from "./params.ts"
@@ -41,7 +41,7 @@ export const steadyWindow = async <R>(
     RSS_SAMPLE_MS,
     (s) => {
       const agentBytes = rssBytes(agent.pid)
-      return agentBytes === undefined ? undefined : { seconds: s, agentBytes, haproxyBytes: rssBytesOf(haproxyPidsFor(agent.configDir)) }
+      return agentBytes === undefined ? undefined : { seconds: s, agentBytes, haproxyBytes: rssBytesOf(haproxyServingPidsFor(agent.configDir)) }
     },
     () => new Error(`the agent died during the window:\n${agent.log.lastLines()}`)
   )
@@ -55,7 +55,7 @@ export const steadyWindow = async <R>(
   }
   const callsTotal = Object.values(calls).reduce((a, b) => a + b, 0)
   const perMinute = (n: number) => (n * 60) / callsSeconds
-  const haproxyAtEnd = haproxyPidsFor(agent.configDir)
+  const haproxyAtEnd = haproxyServingPidsFor(agent.configDir)
   const samples = watched.samples
   const measures: WindowMeasures = {
     window: {
