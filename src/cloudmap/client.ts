@@ -1,20 +1,20 @@
 /**
- * Cloud Map as an Effect service. Every call goes through one token bucket and one concurrency
- * limit, is bounded by a timeout, and is retried with jittered exponential backoff when the
- * failure is transient (throttling, 5xx, timeouts, connection errors). Permission errors name
- * the IAM action to grant. List operations are paginated to the end.
+ * Cloud Map as an Effect service. Every call goes through a token bucket (DiscoverInstances
+ * through a second, smaller one too: its account quota is a third of the revision check's) and
+ * one concurrency limit, is bounded by a timeout, and is retried with jittered exponential
+ * backoff when the failure is transient (throttling, 5xx, timeouts, connection errors). Until
+ * the first full read is done (`settle`) both buckets run at the start-up rate, so a large fleet
+ * is read in seconds. Permission errors name the IAM action to grant. List operations are
+ * paginated to the end. The two hot calls go through ./data-plane.ts, the rest through the SDK.
  */
-import {
-  DiscoverInstancesCommand,
-  DiscoverInstancesRevisionCommand,
-  ListNamespacesCommand,
-  ListServicesCommand,
-  ServiceDiscoveryClient
-} from "@aws-sdk/client-servicediscovery"
-import { Cause, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
+import { ListNamespacesCommand, ListServicesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
+import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
-import type { HealthFilter, InstanceHealth } from "../model/snapshot.ts"
+import type { HealthFilter } from "../model/snapshot.ts"
+import { DISCOVER_MAX_RESULTS, type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
+
+export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
 
 
 export class CloudMapError extends Schema.TaggedError<CloudMapError>()("CloudMapError", {
@@ -38,30 +38,16 @@ export interface ServiceInfo {
   readonly createdAt: number | undefined
 }
 
-export interface InstanceInfo {
-  readonly id: string
-  readonly attributes: Readonly<Record<string, string>>
-  readonly health: InstanceHealth | undefined
-}
-
-/**
- * MaxResults of every DiscoverInstances call: Cloud Map's largest page, and also its per-service
- * instance maximum. An answer of exactly this many instances may have been cut short.
- */
-export const DISCOVER_MAX_RESULTS = 1000
-
-export interface DiscoveredInstances {
-  readonly instances: ReadonlyArray<InstanceInfo>
-  readonly revision: number | undefined
-  /** Cloud Map returned DISCOVER_MAX_RESULTS instances: there may be more than it said. */
-  readonly truncated: boolean
-}
-
 export interface CloudMapClientOptions {
   readonly region: string
   readonly endpoint: string | undefined
   readonly concurrency: number
+  /** Every call, per second (steady). */
   readonly requestsPerSecond: number
+  /** DiscoverInstances calls, per second (steady); they count against requestsPerSecond too. */
+  readonly readsPerSecond: number
+  /** Both buckets' rate until `settle` (the first full read). */
+  readonly startupPerSecond: number
   readonly timeoutSeconds: number
   readonly maxAttempts: number
 }
@@ -75,6 +61,10 @@ export class CloudMap extends Context.Service<CloudMap, {
     healthFilter: HealthFilter
   ) => Effect.Effect<DiscoveredInstances, CloudMapError>
   readonly discoverRevision: (httpName: string, serviceName: string) => Effect.Effect<number | undefined, CloudMapError>
+  /** The first full read is done: from now on the steady rates apply. */
+  readonly settle: Effect.Effect<void>
+  /** Calls in flight at most (CLOUDMAP_CONCURRENCY): run batches with this concurrency, not more. */
+  readonly concurrency: number
 }>()("cloudmap/CloudMap") {
   static readonly layer = (options: CloudMapClientOptions) => Layer.effect(CloudMap, makeCloudMap(options))
 }
@@ -147,47 +137,70 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint, disableHostPrefix: true })
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
-    const limiter = yield* makeRateLimiter(options.requestsPerSecond)
-    const semaphore = yield* Semaphore.make(options.concurrency)
     const timeoutMs = options.timeoutSeconds * 1000
+    const dataPlane = makeDataPlane(client, {
+      region: options.region,
+      endpoint: options.endpoint,
+      timeoutMs
+    })
+    const calls = yield* makeRateLimiter(options.requestsPerSecond, options.startupPerSecond)
+    const reads = yield* makeRateLimiter(Math.min(options.readsPerSecond, options.requestsPerSecond), options.startupPerSecond)
+    const semaphore = yield* Semaphore.make(options.concurrency)
+    const clock = yield* Clock.clockWith(Effect.succeed)
 
     const outcomeOf = (exit: Exit.Exit<unknown, CloudMapError>): string => {
       if (Exit.isSuccess(exit)) return "ok"
       const error = Cause.findErrorOption(exit.cause)
       if (Option.isNone(error)) return "interrupted"
-      return error.value.code === "Timeout" ? "timeout" : error.value.kind === "throttled" ? "throttled" :
-        error.value.kind === "denied" ? "denied" : "error"
+      return error.value.code === "Timeout" || error.value.code === "TimeoutError" ? "timeout" :
+        error.value.kind === "throttled" ? "throttled" : error.value.kind === "denied" ? "denied" : "error"
     }
 
-    const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>) =>
+    // The labelled metrics, made once (a call updates them without allocating).
+    const counters = new Map<string, Metric.Metric<number, unknown>>()
+    const counter = (operation: string, outcome: string) => {
+      const key = `${operation} ${outcome}`
+      let m = counters.get(key)
+      if (m === undefined) counters.set(key, m = Metric.withAttributes(cloudMapCalls, { operation, outcome }))
+      return m
+    }
+    const durations = new Map<string, Metric.Metric<number, unknown>>()
+    const duration = (operation: string) => {
+      let m = durations.get(operation)
+      if (m === undefined) durations.set(operation, m = Metric.withAttributes(cloudMapCallSeconds, { operation }))
+      return m
+    }
+
+    /** One attempt; `timeout`: bound it here (the data plane bounds its own requests). */
+    const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean) =>
       Effect.gen(function*() {
-        yield* limiter.acquire
-        const started = performance.now()
-        const exit = yield* Effect.tryPromise({
-          try: (signal) => send(signal),
-          catch: (error) => classifyError(operation, error)
-        }).pipe(
-          Effect.timeoutOrElse({
-            duration: timeoutMs,
-            orElse: () =>
-              Effect.fail(
-                new CloudMapError({
-                  operation,
-                  code: "Timeout",
-                  message: `${operation} did not answer within ${options.timeoutSeconds}s`,
-                  kind: "transient"
-                })
-              )
-          }),
-          Effect.exit
+        yield* calls.acquire
+        if (operation === "DiscoverInstances") yield* reads.acquire
+        const started = clock.currentTimeMillisUnsafe()
+        const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classifyError(operation, error) })
+        const exit = yield* Effect.exit(
+          timeout
+            ? Effect.timeoutOrElse(sent, {
+              duration: timeoutMs,
+              orElse: () =>
+                Effect.fail(
+                  new CloudMapError({
+                    operation,
+                    code: "Timeout",
+                    message: `${operation} did not answer within ${options.timeoutSeconds}s`,
+                    kind: "transient"
+                  })
+                )
+            })
+            : sent
         )
         const outcome = outcomeOf(exit)
-        if (outcome === "throttled") yield* limiter.slowDown
-        yield* Metric.update(Metric.withAttributes(cloudMapCalls, { operation, outcome }), 1)
-        yield* Metric.update(
-          Metric.withAttributes(cloudMapCallSeconds, { operation }),
-          (performance.now() - started) / 1000
-        )
+        if (outcome === "throttled") {
+          yield* calls.slowDown
+          if (operation === "DiscoverInstances") yield* reads.slowDown
+        }
+        yield* Metric.update(counter(operation, outcome), 1)
+        yield* Metric.update(duration(operation), (clock.currentTimeMillisUnsafe() - started) / 1000)
         return yield* exit
       }).pipe(semaphore.withPermits(1))
 
@@ -195,8 +208,8 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       Schedule.jittered
     )
 
-    const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>) =>
-      attempt(operation, send).pipe(
+    const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout = true) =>
+      attempt(operation, send, timeout).pipe(
         Effect.retry({ schedule: backoff, times: options.maxAttempts - 1, while: retryable })
       )
 
@@ -268,36 +281,10 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
           (p) => p.NextToken
         ),
       discoverInstances: (httpName, serviceName, healthFilter) =>
-        call("DiscoverInstances", (abortSignal) =>
-          client.send(
-            new DiscoverInstancesCommand({
-              NamespaceName: httpName,
-              ServiceName: serviceName,
-              MaxResults: DISCOVER_MAX_RESULTS,
-              HealthStatus: healthFilter
-            }),
-            { abortSignal }
-          )).pipe(
-            Effect.map((r): DiscoveredInstances => ({
-              revision: r.InstancesRevision,
-              truncated: (r.Instances?.length ?? 0) >= DISCOVER_MAX_RESULTS,
-              instances: (r.Instances ?? []).flatMap((i) =>
-                i.InstanceId === undefined
-                  ? []
-                  : [{
-                    id: i.InstanceId,
-                    attributes: i.Attributes ?? {},
-                    health: i.HealthStatus === "HEALTHY" || i.HealthStatus === "UNHEALTHY" || i.HealthStatus === "UNKNOWN"
-                      ? i.HealthStatus
-                      : undefined
-                  }]
-              )
-            }))
-          ),
+        call("DiscoverInstances", (signal) => dataPlane.discoverInstances(httpName, serviceName, healthFilter, signal), false),
       discoverRevision: (httpName, serviceName) =>
-        call("DiscoverInstancesRevision", (abortSignal) =>
-          client.send(new DiscoverInstancesRevisionCommand({ NamespaceName: httpName, ServiceName: serviceName }), {
-            abortSignal
-          })).pipe(Effect.map((r) => r.InstancesRevision))
+        call("DiscoverInstancesRevision", (signal) => dataPlane.discoverRevision(httpName, serviceName, signal), false),
+      settle: Effect.andThen(calls.settle, reads.settle),
+      concurrency: options.concurrency
     })
   })

@@ -49,7 +49,8 @@ export const readTopology = Effect.fn("readTopology")(function*(
  * DiscoverInstances for one service; a failure becomes a `Failed` service. Both carry the
  * service's CreateDate from the listing, and a full page (DISCOVER_MAX_RESULTS) is marked truncated.
  */
-export const readService = Effect.fn("readService")(function*(
+// Untraced: called for every service in every round (a span each would cost more than the call).
+export const readService = Effect.fnUntraced(function*(
   namespace: NamespaceInfo,
   service: ServiceInfo,
   healthFilter: HealthFilter
@@ -82,11 +83,12 @@ export const readInstances = Effect.fn("readInstances")(function*(
   topology: Topology,
   healthFilter: HealthFilter
 ): Effect.fn.Return<Snapshot, never, CloudMap> {
+  const cloudMap = yield* CloudMap
   const namespaces = yield* Effect.forEach(topology, (entry) =>
     entry._tag === "Failed"
       ? Effect.succeed<DiscoveredNamespace>(entry)
       : Effect.forEach(entry.services, (service) => readService(entry.namespace, service, healthFilter), {
-        concurrency: "unbounded"
+        concurrency: cloudMap.concurrency
       }).pipe(
         Effect.map((services): DiscoveredNamespace => ({
           _tag: "Ok",

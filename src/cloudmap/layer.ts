@@ -10,6 +10,8 @@ export const cloudMapLayer = (config: AgentConfig) =>
     endpoint: config.cloudMap.endpoint,
     concurrency: config.cloudMap.concurrency,
     requestsPerSecond: config.cloudMap.requestsPerSecond,
+    readsPerSecond: config.cloudMap.readsPerSecond,
+    startupPerSecond: config.cloudMap.startupPerSecond,
     timeoutSeconds: config.cloudMap.timeoutSeconds,
     maxAttempts: config.cloudMap.maxAttempts
   })

@@ -1,8 +1,9 @@
 /**
- * Client-side token bucket shared by every Cloud Map call. Cloud Map's quota is per account and
- * Region and shared with every other consumer, so the agent keeps well under it. Throttling
- * answers are a signal to slow down: `slowDown` halves the rate, which then recovers additively
- * (AIMD) back to the configured rate.
+ * Client-side token bucket. Cloud Map's quota is per account and Region and shared with every
+ * other consumer, so the agent keeps well under it. Throttling answers are a signal to slow
+ * down: `slowDown` halves the rate, which then recovers additively (AIMD) back to the target.
+ * The target is the start-up rate until `settle` (the first full read of the fleet), then the
+ * steady rate.
  */
 import { Clock, Effect, Ref } from "effect"
 
@@ -11,6 +12,8 @@ export interface RateLimiter {
   readonly acquire: Effect.Effect<void>
   /** Called on a throttling answer. */
   readonly slowDown: Effect.Effect<void>
+  /** From the start-up rate to the steady rate. */
+  readonly settle: Effect.Effect<void>
   /** The current rate in requests per second. */
   readonly currentRate: Effect.Effect<number>
 }
@@ -19,29 +22,33 @@ interface Bucket {
   readonly tokens: number
   readonly rate: number
   readonly at: number
+  /** The rate the bucket recovers to: the start-up rate, then the steady one. */
+  readonly target: number
 }
 
 /** Pure step: refill since `at`, recover the rate, take one token; returns the wait in ms. */
-export const takeToken = (bucket: Bucket, now: number, maxRate: number): { bucket: Bucket; waitMs: number } => {
+export const takeToken = (bucket: Bucket, now: number): { bucket: Bucket; waitMs: number } => {
   const elapsed = Math.max(0, now - bucket.at) / 1000
-  const rate = Math.min(maxRate, bucket.rate + elapsed * maxRate * 0.05)
+  const rate = Math.min(bucket.target, bucket.rate + elapsed * bucket.target * 0.05)
   const burst = Math.max(1, rate)
   const tokens = Math.min(burst, bucket.tokens + elapsed * rate) - 1
-  return { bucket: { tokens, rate, at: now }, waitMs: tokens >= 0 ? 0 : (-tokens / rate) * 1000 }
+  return { bucket: { ...bucket, tokens, rate, at: now }, waitMs: tokens >= 0 ? 0 : (-tokens / rate) * 1000 }
 }
 
-export const makeRateLimiter = (requestsPerSecond: number): Effect.Effect<RateLimiter> =>
+export const makeRateLimiter = (requestsPerSecond: number, startupPerSecond = requestsPerSecond): Effect.Effect<RateLimiter> =>
   Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis
-    const ref = yield* Ref.make<Bucket>({ tokens: Math.max(1, requestsPerSecond), rate: requestsPerSecond, at: start })
+    const first = Math.max(requestsPerSecond, startupPerSecond)
+    const ref = yield* Ref.make<Bucket>({ tokens: Math.max(1, first), rate: first, at: start, target: first })
     const acquire = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const waitMs = yield* Ref.modify(ref, (b) => {
-        const next = takeToken(b, now, requestsPerSecond)
+        const next = takeToken(b, now)
         return [next.waitMs, next.bucket]
       })
       if (waitMs > 0) yield* Effect.sleep(Math.ceil(waitMs))
     })
-    const slowDown = Ref.update(ref, (b) => ({ ...b, rate: Math.max(requestsPerSecond / 20, b.rate / 2, 0.5) }))
-    return { acquire, slowDown, currentRate: Effect.map(Ref.get(ref), (b) => b.rate) }
+    const slowDown = Ref.update(ref, (b) => ({ ...b, rate: Math.max(b.target / 20, b.rate / 2, 0.5) }))
+    const settle = Ref.update(ref, (b) => ({ ...b, target: requestsPerSecond, rate: Math.min(b.rate, requestsPerSecond), tokens: Math.min(b.tokens, requestsPerSecond) }))
+    return { acquire, slowDown, settle, currentRate: Effect.map(Ref.get(ref), (b) => b.rate) }
   })

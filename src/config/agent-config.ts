@@ -43,7 +43,12 @@ export interface AgentConfig {
     /** Custom endpoint (AWS_ENDPOINT_URL_SERVICEDISCOVERY or AWS_ENDPOINT_URL); undefined = AWS. */
     readonly endpoint: string | undefined
     readonly concurrency: number
+    /** Every call, per second (steady). */
     readonly requestsPerSecond: number
+    /** DiscoverInstances, per second (steady). */
+    readonly readsPerSecond: number
+    /** Both limits until the fleet was read once. */
+    readonly startupPerSecond: number
     readonly timeoutSeconds: number
     readonly maxAttempts: number
   }
@@ -75,7 +80,8 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
     const {
       statsEnabled: _stats, statsUser, statsPassword,
       metricsEnabled: _metrics, metricsUser, metricsPassword,
-      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapTimeoutSeconds, cloudMapMaxAttempts,
+      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapReadsPerSecond, cloudMapStartupPerSecond,
+      cloudMapTimeoutSeconds, cloudMapMaxAttempts,
       ...config
     } = variables
     return {
@@ -86,6 +92,8 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
         endpoint: cloudMapEndpoint,
         concurrency: cloudMapConcurrency,
         requestsPerSecond: cloudMapRequestsPerSecond,
+        readsPerSecond: cloudMapReadsPerSecond,
+        startupPerSecond: cloudMapStartupPerSecond,
         timeoutSeconds: cloudMapTimeoutSeconds,
         maxAttempts: cloudMapMaxAttempts
       }

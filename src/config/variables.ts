@@ -42,6 +42,8 @@ export type Variables = Omit<AgentConfig, "stats" | "metrics" | "cloudMap"> & {
   readonly metricsPassword: Redacted.Redacted<string> | undefined
   readonly cloudMapConcurrency: number
   readonly cloudMapRequestsPerSecond: number
+  readonly cloudMapReadsPerSecond: number
+  readonly cloudMapStartupPerSecond: number
   readonly cloudMapTimeoutSeconds: number
   readonly cloudMapMaxAttempts: number
   readonly cloudMapEndpoint: string | undefined
@@ -109,8 +111,8 @@ export const TABLE: Table<Variables> = {
   refreshSeconds: {
     name: "REFRESH_RATE",
     kind: number(1, 86_400),
-    fallback: value(5),
-    meaning: "Longest time in seconds between two DiscoverInstances reads of a service. Health changes do not change a service's InstancesRevision, so this bounds how long one takes to be seen. Reads are spread over the polling rounds."
+    fallback: value(30),
+    meaning: "Longest time in seconds between two DiscoverInstances reads of a service (its health as Cloud Map reports it). Health changes do not change a service's InstancesRevision, so this bounds how long a health change reported only by Cloud Map takes to be seen; HAProxy's own checks (every 2 s, 3 failures) take a dead instance out within about 6 s. Reads are spread over the polling rounds."
   },
   applyMode: {
     name: "APPLY_MODE",
@@ -230,14 +232,26 @@ export const TABLE: Table<Variables> = {
   cloudMapConcurrency: {
     name: "CLOUDMAP_CONCURRENCY",
     kind: integer(1, 256),
-    fallback: value(8),
+    fallback: value(32),
     meaning: "Cloud Map requests in flight at most."
   },
   cloudMapRequestsPerSecond: {
     name: "CLOUDMAP_RATE_LIMIT",
+    kind: number(1, 3_000),
+    fallback: value(400),
+    meaning: "Cloud Map requests per second at most, all calls (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (README: sizing replicas)."
+  },
+  cloudMapReadsPerSecond: {
+    name: "CLOUDMAP_READ_RATE_LIMIT",
     kind: number(1, 2_000),
     fallback: value(100),
-    meaning: "Cloud Map requests per second at most (client-side token bucket; the account quota is shared)."
+    meaning: "DiscoverInstances calls per second at most (they count against CLOUDMAP_RATE_LIMIT too). Its account quota (1,000/s) is a third of DiscoverInstancesRevision's."
+  },
+  cloudMapStartupPerSecond: {
+    name: "CLOUDMAP_STARTUP_RATE",
+    kind: number(1, 2_000),
+    fallback: value(1_000),
+    meaning: "Both rate limits until the fleet was read once, so a large fleet is ready in seconds (the account's DiscoverInstances quota is 1,000/s with bursts of 2,000; throttling slows the agent down by itself)."
   },
   cloudMapTimeoutSeconds: {
     name: "CLOUDMAP_TIMEOUT",
@@ -267,7 +281,7 @@ export const TABLE: Table<Variables> = {
   rejectedRetrySeconds: {
     name: "REJECTED_RETRY_INTERVAL",
     kind: number(1, 86_400),
-    fallback: computed("2 × REFRESH_RATE, at least 10", (get) => Math.max(10, 2 * get("refreshSeconds"))),
+    fallback: value(10),
     meaning: "Seconds before a configuration that HAProxy rejected (validation, start or reload failure) is tried again while nothing changes."
   },
   readyMaxStalenessSeconds: {
@@ -291,8 +305,8 @@ export const TABLE: Table<Variables> = {
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),
-    fallback: value(2),
-    meaning: "Seconds between polling rounds. In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed."
+    fallback: value(3.5),
+    meaning: "Seconds between polling rounds (±20 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
   },
   serviceListSeconds: {
     name: "SERVICE_LIST_RATE",

@@ -17,11 +17,21 @@ import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
-import { adoptListedNamespaces, knownRevision, newlyTruncated, replaceServices, retainListedServices, sameAsSnapshot } from "./snapshot-update.ts"
+import {
+  adoptListedNamespaces,
+  indexServices,
+  newlyTruncated,
+  replaceServices,
+  retainListedServices,
+  revisionIn,
+  sameAsSnapshot,
+  serviceKey,
+  type ServiceUpdate
+} from "./snapshot-update.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel, type Planned } from "./desired-channel.ts"
 import { StatusStore } from "./status-store.ts"
-import type { Status } from "./status.ts"
+import type { Status, SuppressedChange } from "./status.ts"
 
 export interface ReconcilerOptions {
   readonly mappings: ReadonlyArray<NamespaceMapping>
@@ -36,6 +46,10 @@ export interface ReconcilerOptions {
   readonly serviceListMs: number
   /** A service whose instances were last read this long ago is read again (see read-schedule.ts). */
   readonly rereadAfterMs: number
+  /** REVISION_POLL_RATE: a round's calls are spread over 80 % of it. */
+  readonly pollMs: number
+  /** CLOUDMAP_RATE_LIMIT: a round over more services than this allows in 80 % of pollMs takes longer. */
+  readonly requestsPerSecond: number
 }
 
 interface State {
@@ -50,7 +64,6 @@ interface State {
   readonly readAt: ReadonlyMap<string, number>
 }
 
-const serviceKey = (mapping: NamespaceMapping, serviceId: string) => `${mappingKey(mapping)} ${serviceId}`
 
 /** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
 const reachedCloudMap = (snapshot: Snapshot) => {
@@ -58,6 +71,9 @@ const reachedCloudMap = (snapshot: Snapshot) => {
   return snapshot.namespaces.some((n) => n._tag === "Ok") &&
     (services.length === 0 || services.some((s) => s._tag === "Ok"))
 }
+
+/** Services checked (and published, when changed) together within a round. */
+const CHUNK = 100
 
 export const makeReconciler = (options: ReconcilerOptions) =>
   Effect.gen(function*() {
@@ -87,27 +103,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       })
 
     /**
-     * Cloud Map answered and nothing differs from what is applied: no planning. Every service
-     * that failed before was read again in this round (a failed read is due at once), so the
-     * failures of earlier rounds are over.
+     * Merge fresh reads into the snapshot (fail static), guard removals (anti-flap), plan, and
+     * publish the desired state when it changed. Returns what the round reports.
      */
-    const confirm = (kind: "full" | "fast", started: number) =>
-      Effect.gen(function*() {
-        const now = yield* recordRound(kind, started, "ok")
-        yield* Metric.update(M.failedServicesGauge, 0)
-        const current = yield* Ref.get(state)
-        const namespaces = namespaceStates(options.mappings, current.topology, current.snapshot, undefined)
-        yield* updateStatus((s) => ({
-          ...s,
-          failures: [],
-          namespaces,
-          lastRefresh: { at: now, kind, ok: true, durationMs: now - started },
-          lastSuccessAt: now
-        }))
-      })
-
-    /** Plan and guard a new snapshot (already fetched) and publish it; `ok`: Cloud Map answered this round. */
-    const converge = (kind: "full" | "fast", fresh: Snapshot, started: number, ok: boolean) =>
+    const publishFrom = (fresh: Snapshot) =>
       Effect.gen(function*() {
         const current = yield* Ref.get(state)
         const merged = mergeWithPrevious(current.snapshot, fresh)
@@ -141,15 +140,31 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const changed = current.published === undefined || current.published.complete !== planned.complete ||
           JSON.stringify(current.published.desired) !== JSON.stringify(desired)
         if (changed) yield* options.publish(planned)
-        yield* Metric.update(M.failedServicesGauge, merged.failures.length)
-        const now = yield* recordRound(kind, started, ok ? (merged.failures.length > 0 ? "partial" : "ok") : "failed")
         yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? planned : s.published }))
+        return { failures: merged.failures, suppressed: guarded.suppressed, snapshot: guarded.snapshot }
+      })
+
+    /** The round's metrics and Status; `ok`: Cloud Map answered this round. */
+    const finish = (
+      kind: "full" | "fast",
+      started: number,
+      ok: boolean,
+      failures: ReadonlyArray<ReadFailure>,
+      /** Undefined: no plan this round, what was held back before still is. */
+      suppressed: ReadonlyArray<SuppressedChange> | undefined,
+      error: string | undefined
+    ) =>
+      Effect.gen(function*() {
+        yield* Metric.update(M.failedServicesGauge, failures.length)
+        const now = yield* recordRound(kind, started, ok ? (failures.length > 0 ? "partial" : "ok") : "failed")
+        const current = yield* Ref.get(state)
+        const namespaces = namespaceStates(options.mappings, current.topology, current.snapshot, undefined)
         yield* updateStatus((s) => ({
           ...s,
           namespaces,
-          failures: merged.failures,
-          suppressed: guarded.suppressed,
-          lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: merged.failures[0]?.error ?? "Cloud Map answered no service" }) },
+          failures,
+          suppressed: suppressed ?? s.suppressed,
+          lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: failures[0]?.error ?? error ?? "Cloud Map answered no call" }) },
           lastSuccessAt: ok ? now : s.lastSuccessAt
         }))
       })
@@ -187,7 +202,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      yield* converge("full", snapshot, started, reachedCloudMap(snapshot))
+      // The fleet was read at the start-up rate; from now on the steady rates apply.
+      yield* (yield* CloudMap).settle
+      const out = yield* publishFrom(snapshot)
+      yield* finish("full", started, reachedCloudMap(snapshot), out.failures, out.suppressed, undefined)
     })
 
     /**
@@ -234,26 +252,52 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
       }
       const cloudMap = yield* CloudMap
-      const base = snapshot
       const known = topology.flatMap((entry) => entry._tag === "Ok" ? entry.services.map((service) => ({ entry, service })) : [])
-      const results = yield* Effect.forEach(known, ({ entry, service }) =>
+      const revisions = indexServices(snapshot)
+      const check = ({ entry, service }: (typeof known)[number]) =>
         Effect.gen(function*() {
           const key = serviceKey(entry.mapping, service.id)
           if (!isDue(current.readAt.get(key), started, options.rereadAfterMs)) {
             // A service not in the snapshot yet has no known revision: it is read.
             const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
-            if (revision._tag === "Failure") return { reached: false }
-            if (revision.success === knownRevision(base, entry.mapping, service.id)) return { reached: true }
+            if (revision._tag === "Failure") return { reached: false, key }
+            if (revision.success === revisionIn(revisions, entry.mapping, service.id)) return { reached: true, key }
           }
           const fresh = yield* readService(entry.namespace, service, options.healthFilter)
-          return { reached: fresh._tag === "Ok", update: { key, mapping: entry.mapping, service: fresh } }
-        }), { concurrency: "unbounded" })
-      const read = results.flatMap((r) => r.update === undefined ? [] : [r.update])
-      // Cloud Map answered: some service call succeeded (with no services: the listing did).
-      const reached = results.length > 0 ? results.some((r) => r.reached) : listedOk
+          return { reached: fresh._tag === "Ok", key, update: { mapping: entry.mapping, service: fresh } satisfies ServiceUpdate }
+        })
+      // In chunks, each published as soon as it found a change: on a large fleet a change is
+      // applied seconds after its service was read, not after the whole round.
+      let base = snapshot
+      let published = false
+      let reached = known.length === 0 && listedOk
+      let readCount = 0
+      const readNow = new Set<string>()
+      const failures: Array<ReadFailure> = []
+      let suppressed: ReadonlyArray<SuppressedChange> = []
+      // Chunks are spread over the round (the calls reach Cloud Map evenly, not in one burst that
+      // the rate limit would then hold back call by call).
+      const spreadMs = Math.max(0.8 * options.pollMs, (known.length / options.requestsPerSecond) * 1000)
+      const chunks = Math.ceil(known.length / CHUNK)
+      for (let from = 0; from < known.length || (structural > 0 && !published); from += CHUNK) {
+        const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
+        if (wait > 0) yield* Effect.sleep(Math.ceil(wait))
+        const results = yield* Effect.forEach(known.slice(from, from + CHUNK), check, { concurrency: cloudMap.concurrency })
+        const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+        reached ||= results.some((r) => r.reached)
+        readCount += reads.length
+        for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
+        if ((structural > 0 && !published) || !sameAsSnapshot(base, reads)) {
+          yield* Effect.logDebug("Cloud Map read", { services: reads.map((c) => `${c.mapping.namespace}/${c.service.name}`), structuralChanges: structural })
+          const out = yield* publishFrom(replaceServices(base, reads, yield* Clock.currentTimeMillis))
+          base = out.snapshot
+          published = true
+          failures.push(...out.failures)
+          suppressed = out.suppressed
+        }
+      }
       // Rebuilt from the listed services, so deleted services leave no entry behind.
       // A round that read every service (after an outage, say) spreads their next reads again.
-      const readNow = new Set(read.filter((r) => r.service._tag === "Ok").map((r) => r.key))
       const spread = known.length > 1 && readNow.size === known.length
       const readAt = new Map<string, number>()
       for (const { entry, service } of known) {
@@ -262,19 +306,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      const kind = known.length > 0 && read.length === known.length ? "full" : "fast"
-      if (read.length === 0 && structural === 0) {
-        // Nothing to read: the round still shows that Cloud Map answers (readiness).
-        if (reached) yield* confirm(kind, started)
-        return
-      }
-      yield* Effect.logDebug("Cloud Map read", {
-        services: read.map((c) => `${c.mapping.namespace}/${c.service.name}`),
-        structuralChanges: structural
-      })
-      // The usual round: due reads that found nothing new. Planning is skipped.
-      if (structural === 0 && sameAsSnapshot(snapshot, read)) return yield* confirm(kind, started)
-      yield* converge(kind, replaceServices(snapshot, read, yield* Clock.currentTimeMillis), started, reached)
+      const kind = known.length > 0 && readCount === known.length ? "full" : "fast"
+      // A round without changes still shows whether Cloud Map answers (readiness, degraded); a
+      // round that found none also ends the failures of earlier rounds (they were read again).
+      yield* finish(kind, started, reached, failures, published ? suppressed : undefined, undefined)
     })
 
     /** The first round (or, until one succeeds, every round) reads everything. */
@@ -310,7 +345,9 @@ export class Reconciler extends Context.Service<Reconciler, {
         publish: channel.publish,
         updateStatus: status.update,
         serviceListMs: config.serviceListSeconds * 1000,
-        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000)
+        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
+        pollMs: config.revisionPollSeconds * 1000,
+        requestsPerSecond: config.cloudMap.requestsPerSecond
       })
       return Reconciler.of({
         round: Effect.provideService(reconciler.round, CloudMap, cloudMap),

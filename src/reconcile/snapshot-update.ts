@@ -14,13 +14,26 @@ import {
 
 const sameMapping = (a: NamespaceMapping, b: NamespaceMapping) => mappingKey(a) === mappingKey(b)
 
-const findService = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): DiscoveredService | undefined => {
-  const ns = snapshot.namespaces.find((n) => sameMapping(n.mapping, mapping))
-  return ns?._tag === "Ok" ? ns.services.find((s) => s.id === serviceId) : undefined
+/** Identity of a service within a NAMESPACE_MAP entry. */
+export const serviceKey = (mapping: NamespaceMapping, serviceId: string) => `${mappingKey(mapping)} ${serviceId}`
+
+/** Every service of a snapshot by `serviceKey`: one pass, then constant-time lookups. */
+export const indexServices = (snapshot: Snapshot): ReadonlyMap<string, DiscoveredService> => {
+  const index = new Map<string, DiscoveredService>()
+  for (const ns of snapshot.namespaces) {
+    if (ns._tag !== "Ok") continue
+    const prefix = mappingKey(ns.mapping)
+    for (const s of ns.services) index.set(`${prefix} ${s.id}`, s)
+  }
+  return index
 }
 
-export const knownRevision = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): number | undefined => {
-  const service = findService(snapshot, mapping, serviceId)
+export const knownRevision = (snapshot: Snapshot, mapping: NamespaceMapping, serviceId: string): number | undefined =>
+  revisionIn(indexServices(snapshot), mapping, serviceId)
+
+/** The revision a service read successfully had, from an index (indexServices). */
+export const revisionIn = (index: ReadonlyMap<string, DiscoveredService>, mapping: NamespaceMapping, serviceId: string) => {
+  const service = index.get(serviceKey(mapping, serviceId))
   return service?._tag === "Ok" ? service.revision : undefined
 }
 
@@ -36,15 +49,19 @@ const instanceKey = (i: DiscoveredInstance) =>
  * True when every update is a successful read identical to what the snapshot holds (Cloud Map
  * returns instances in random order, so order does not count): nothing to plan or apply.
  */
-export const sameAsSnapshot = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>): boolean =>
-  updates.every((u) => {
-    if (u.service._tag !== "Ok") return false
-    const held = findService(snapshot, u.mapping, u.service.id)
-    if (held?._tag !== "Ok" || held.name !== u.service.name || held.revision !== u.service.revision) return false
-    if (held.instances.length !== u.service.instances.length) return false
+export const sameAsSnapshot = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>): boolean => {
+  if (updates.length === 0) return true
+  if (updates.some((u) => u.service._tag !== "Ok")) return false
+  const index = indexServices(snapshot)
+  return updates.every((u) => {
+    const fresh = u.service
+    const held = index.get(serviceKey(u.mapping, fresh.id))
+    if (fresh._tag !== "Ok" || held?._tag !== "Ok" || held.name !== fresh.name || held.revision !== fresh.revision) return false
+    if (held.instances.length !== fresh.instances.length) return false
     const keys = new Set(held.instances.map(instanceKey))
-    return u.service.instances.every((i) => keys.has(instanceKey(i)))
+    return fresh.instances.every((i) => keys.has(instanceKey(i)))
   })
+}
 
 /** The snapshot with the given services replaced (services unknown to it are appended). */
 export const replaceServices = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>, takenAt: number): Snapshot => ({
@@ -104,13 +121,15 @@ export const adoptListedNamespaces = (snapshot: Snapshot, listed: Topology): { r
 export const newlyTruncated = (
   previous: Snapshot | undefined,
   next: Snapshot
-): ReadonlyArray<{ readonly namespace: string; readonly service: string; readonly instances: number }> =>
-  next.namespaces.flatMap((ns) =>
+): ReadonlyArray<{ readonly namespace: string; readonly service: string; readonly instances: number }> => {
+  const index = previous === undefined ? undefined : indexServices(previous)
+  return next.namespaces.flatMap((ns) =>
     ns._tag !== "Ok" ? [] : ns.services.flatMap((s) => {
       if (s._tag !== "Ok" || s.truncated !== true) return []
-      const before = previous === undefined ? undefined : findService(previous, ns.mapping, s.id)
+      const before = index?.get(serviceKey(ns.mapping, s.id))
       return before?._tag === "Ok" && before.truncated === true
         ? []
         : [{ namespace: ns.mapping.namespace, service: s.name, instances: s.instances.length }]
     })
   )
+}

@@ -19,6 +19,8 @@ const options = (url: string, extra: Partial<CloudMapClientOptions> = {}): Cloud
   endpoint: url,
   concurrency: 8,
   requestsPerSecond: 1000,
+  readsPerSecond: 1000,
+  startupPerSecond: 1000,
   timeoutSeconds: 5,
   maxAttempts: 4,
   ...extra

@@ -32,7 +32,9 @@ const fakeCloudMap = (w: World) =>
     listNamespaces: Effect.sync(() => [{ id: "ns-apps", name: "apps", httpName: "apps" }]),
     listServices: () => Effect.sync(() => Object.keys(w.counts).map((name) => ({ id: `srv-${name}`, name, createdAt: 1_000 }))),
     discoverInstances: (_ns, service) => Effect.sync(() => answer(service, w)),
-    discoverRevision: () => Effect.sync(() => w.revision)
+    discoverRevision: () => Effect.sync(() => w.revision),
+    settle: Effect.void,
+    concurrency: 8
   }))
 
 const truncationWarnings = (logs: ReadonlyArray<string>) =>

@@ -23,7 +23,7 @@ describe("readAgentConfig", () => {
     const c = r.success
     expect(c.region).toBe("us-east-1")
     expect(c.namespaces).toEqual([{ namespace: "apps", domain: "example.com", mode: "host" }])
-    expect(c.refreshSeconds).toBe(5)
+    expect(c.refreshSeconds).toBe(30)
     expect(c.applyMode).toBe("on")
     expect(c.listenPort).toBe(80)
     expect(c.healthPort).toBe(3000)
@@ -150,14 +150,14 @@ describe("readAgentConfig", () => {
     expect(problems({ ...withoutRegion, AWS_DEFAULT_REGION: "nowhere" }).map((p) => p.variable)).toEqual(["AWS_DEFAULT_REGION"])
   })
 
-  it("REJECTED_RETRY_INTERVAL defaults to 2 × REFRESH_RATE, at least 10 seconds", () => {
+  it("REJECTED_RETRY_INTERVAL defaults to 10 seconds, whatever REFRESH_RATE", () => {
     const seconds = (env: Record<string, string>) => {
       const r = readAgentConfig({ ...base, ...env })
       if (Result.isFailure(r)) throw new Error(formatConfigProblems(r.failure))
       return r.success.rejectedRetrySeconds
     }
     expect(seconds({})).toBe(10)
-    expect(seconds({ REFRESH_RATE: "30" })).toBe(60)
+    expect(seconds({ REFRESH_RATE: "300" })).toBe(10)
     expect(seconds({ REFRESH_RATE: "30", REJECTED_RETRY_INTERVAL: "3" })).toBe(3)
     expect(formatConfigProblems(problems({ ...base, REJECTED_RETRY_INTERVAL: "0" })))
       .toBe("REJECTED_RETRY_INTERVAL=\"0\" is invalid: expected a number from 1 to 86400")
@@ -177,13 +177,13 @@ describe("the variable table", () => {
     const shown = Object.fromEntries(VARIABLES.map((v) => [v.name, v.default]))
     expect(shown).toMatchObject({
       AWS_REGION: "required",
-      REFRESH_RATE: "5",
+      REFRESH_RATE: "30",
       STATS_ENABLED: "true",
       STATS_PASSWD: "required when stats enabled",
       DEFAULT_DOMAIN: "unset",
       READY_MAX_STALENESS: "unset (off)",
       HAPROXY_NBTHREAD: "CPUs this process may use, at most 4",
-      REJECTED_RETRY_INTERVAL: "2 × REFRESH_RATE, at least 10",
+      REJECTED_RETRY_INTERVAL: "10",
       HAPROXY_RESTART: "false"
     })
   })

@@ -27,9 +27,14 @@ const actionsOf = (policy: { Statement: ReadonlyArray<Statement> }): Array<strin
 const list = <A>(x: A | ReadonlyArray<A>): Array<A> => (Array.isArray(x) ? [...x] : [x as A])
 
 /** The Cloud Map operations the client sends (`new XCommand(` in src/cloudmap/client.ts). */
+// The SDK commands the client sends, and the data-plane operations it signs itself.
 const operationsUsed = (() => {
-  const source = readFileSync(join(ROOT, "src/cloudmap/client.ts"), "utf8")
-  return [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!))].sort()
+  const client = readFileSync(join(ROOT, "src/cloudmap/client.ts"), "utf8")
+  const dataPlane = readFileSync(join(ROOT, "src/cloudmap/data-plane.ts"), "utf8")
+  return [...new Set([
+    ...[...client.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!),
+    ...[...dataPlane.matchAll(/post\(\s*"(\w+)"/g)].map((m) => m[1]!)
+  ])].sort()
 })()
 
 const TASK_DEFINITIONS = jsonFiles.filter((f) => f.startsWith("ecs-task-definition."))

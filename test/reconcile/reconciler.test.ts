@@ -31,7 +31,9 @@ const fakeCloudMap = (w: World) =>
         })
       }),
     discoverRevision: (namespace: string, service: string) =>
-      Effect.suspend(() => (w.failing ? Effect.fail(boom()) : Effect.succeed(w.namespaces[namespace]!.services[service]!.revision)))
+      Effect.suspend(() => (w.failing ? Effect.fail(boom()) : Effect.succeed(w.namespaces[namespace]!.services[service]!.revision))),
+    settle: Effect.void,
+    concurrency: 8
   } as unknown as CloudMap["Service"])
 
 const run = <A>(w: World, effect: Effect.Effect<A, never, CloudMap>) => Effect.runPromise(effect.pipe(Effect.provide(fakeCloudMap(w))))

@@ -34,7 +34,9 @@ export const startReconciler = (options: { readonly maxRemovalPercent?: number }
       publish: (planned) => Ref.update(published, (ps) => [...ps, planned]),
       updateStatus: (f) => Ref.update(status, f),
       serviceListMs: 0,
-      rereadAfterMs: 0
+      rereadAfterMs: 0,
+      pollMs: 0,
+      requestsPerSecond: 1_000_000
     })
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
