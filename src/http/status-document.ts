@@ -60,6 +60,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       counts: routedCounts(s.pending.desired),
       quarantined: s.pending.desired.quarantined
     },
+    polling: s.polling ?? null,
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,
     config: {

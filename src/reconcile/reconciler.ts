@@ -15,6 +15,7 @@ import { type HealthFilter, mappingKey, type NamespaceMapping, type Snapshot } f
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
+import { type FleetSettings, fleetFit } from "./fleet-fit.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
@@ -46,10 +47,8 @@ export interface ReconcilerOptions {
   readonly serviceListMs: number
   /** A service whose instances were last read this long ago is read again (see read-schedule.ts). */
   readonly rereadAfterMs: number
-  /** REVISION_POLL_RATE: a round's calls are spread over 80 % of it. */
-  readonly pollMs: number
-  /** CLOUDMAP_RATE_LIMIT: a round over more services than this allows in 80 % of pollMs takes longer. */
-  readonly requestsPerSecond: number
+  /** The polling settings: a round's calls are spread over 80 % of REVISION_POLL_RATE (fleet-fit.ts). */
+  readonly fleet: FleetSettings
 }
 
 interface State {
@@ -62,6 +61,10 @@ interface State {
   readonly published: Planned | undefined
   /** When each service's instances were last read successfully, by `serviceKey`. */
   readonly readAt: ReadonlyMap<string, number>
+  /** When the last round that checked every service started (for the effective interval). */
+  readonly roundAt: number | undefined
+  /** The settings problems last logged (fleet-fit.ts), so each is logged once. */
+  readonly fitProblems: string
 }
 
 
@@ -82,7 +85,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       topologyAt: 0,
       snapshot: undefined,
       published: undefined,
-      readAt: new Map()
+      readAt: new Map(),
+      roundAt: undefined,
+      fitProblems: ""
     })
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
@@ -166,6 +171,32 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           suppressed: suppressed ?? s.suppressed,
           lastRefresh: { at: now, kind, ok, durationMs: now - started, ...(ok ? {} : { error: failures[0]?.error ?? error ?? "Cloud Map answered no call" }) },
           lastSuccessAt: ok ? now : s.lastSuccessAt
+        }))
+      })
+
+    /**
+     * The real interval between two checks of a service, and whether the settings fit the fleet:
+     * metrics, Status, and one warning per problem when it first appears.
+     */
+    const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
+      Effect.gen(function*() {
+        const fit = fleetFit(services, namespaces, options.fleet)
+        if (measuredSeconds !== undefined) yield* Metric.update(M.effectiveRevisionInterval, measuredSeconds)
+        yield* Metric.update(M.effectiveRefreshInterval, fit.refreshSeconds)
+        const key = fit.problems.join("\n")
+        if (key !== (yield* Ref.get(state)).fitProblems) {
+          for (const problem of fit.problems) yield* Effect.logWarning("polling settings do not fit the fleet", { problem })
+          yield* Ref.update(state, (s) => ({ ...s, fitProblems: key }))
+        }
+        yield* updateStatus((s) => ({
+          ...s,
+          polling: {
+            services,
+            checkIntervalSeconds: measuredSeconds ?? fit.roundSeconds,
+            refreshIntervalSeconds: fit.refreshSeconds,
+            callsPerMinute: Math.round(fit.callsPerMinute),
+            problems: fit.problems
+          }
         }))
       })
 
@@ -269,6 +300,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
       let base = snapshot
+      let baseIndex = revisions
       let published = false
       let reached = known.length === 0 && listedOk
       let readCount = 0
@@ -277,7 +309,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let suppressed: ReadonlyArray<SuppressedChange> = []
       // Chunks are spread over the round (the calls reach Cloud Map evenly, not in one burst that
       // the rate limit would then hold back call by call).
-      const spreadMs = Math.max(0.8 * options.pollMs, (known.length / options.requestsPerSecond) * 1000)
+      const spreadMs = Math.max(0.8 * options.fleet.revisionPollSeconds, known.length / options.fleet.requestsPerSecond) * 1000
       const chunks = Math.ceil(known.length / CHUNK)
       for (let from = 0; from < known.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
@@ -287,10 +319,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
-        if ((structural > 0 && !published) || !sameAsSnapshot(base, reads)) {
+        if ((structural > 0 && !published) || !sameAsSnapshot(base, reads, baseIndex)) {
           yield* Effect.logDebug("Cloud Map read", { services: reads.map((c) => `${c.mapping.namespace}/${c.service.name}`), structuralChanges: structural })
           const out = yield* publishFrom(replaceServices(base, reads, yield* Clock.currentTimeMillis))
           base = out.snapshot
+          baseIndex = indexServices(base)
           published = true
           failures.push(...out.failures)
           suppressed = out.suppressed
@@ -305,7 +338,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const at = readNow.has(key) ? yield* readTime(started, spread) : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
-      yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      yield* Ref.update(state, (s) => ({ ...s, readAt, roundAt: started }))
+      yield* reportFit(known.length, topology.length, current.roundAt === undefined ? undefined : (started - current.roundAt) / 1000)
       const kind = known.length > 0 && readCount === known.length ? "full" : "fast"
       // A round without changes still shows whether Cloud Map answers (readiness, degraded); a
       // round that found none also ends the failures of earlier rounds (they were read again).
@@ -346,8 +380,13 @@ export class Reconciler extends Context.Service<Reconciler, {
         updateStatus: status.update,
         serviceListMs: config.serviceListSeconds * 1000,
         rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
-        pollMs: config.revisionPollSeconds * 1000,
-        requestsPerSecond: config.cloudMap.requestsPerSecond
+        fleet: {
+          revisionPollSeconds: config.revisionPollSeconds,
+          refreshSeconds: config.refreshSeconds,
+          serviceListSeconds: config.serviceListSeconds,
+          requestsPerSecond: config.cloudMap.requestsPerSecond,
+          readsPerSecond: config.cloudMap.readsPerSecond
+        }
       })
       return Reconciler.of({
         round: Effect.provideService(reconciler.round, CloudMap, cloudMap),

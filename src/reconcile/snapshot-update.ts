@@ -49,10 +49,15 @@ const instanceKey = (i: DiscoveredInstance) =>
  * True when every update is a successful read identical to what the snapshot holds (Cloud Map
  * returns instances in random order, so order does not count): nothing to plan or apply.
  */
-export const sameAsSnapshot = (snapshot: Snapshot, updates: ReadonlyArray<ServiceUpdate>): boolean => {
+export const sameAsSnapshot = (
+  snapshot: Snapshot,
+  updates: ReadonlyArray<ServiceUpdate>,
+  /** indexServices(snapshot), when the caller has it already. */
+  known?: ReadonlyMap<string, DiscoveredService>
+): boolean => {
   if (updates.length === 0) return true
   if (updates.some((u) => u.service._tag !== "Ok")) return false
-  const index = indexServices(snapshot)
+  const index = known ?? indexServices(snapshot)
   return updates.every((u) => {
     const fresh = u.service
     const held = index.get(serviceKey(u.mapping, fresh.id))

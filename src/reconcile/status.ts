@@ -75,6 +75,16 @@ export interface Status {
   readonly lastApplyError: ApplyRecord | undefined
   readonly haproxy: { readonly running: boolean; readonly pid: number | undefined; readonly workers: number }
   readonly shuttingDown: boolean
+  /** How often each service is really checked and read, and the settings that do not fit. */
+  readonly polling: PollingState | undefined
+}
+
+export interface PollingState {
+  readonly services: number
+  readonly checkIntervalSeconds: number
+  readonly refreshIntervalSeconds: number
+  readonly callsPerMinute: number
+  readonly problems: ReadonlyArray<string>
 }
 
 export const initialStatus = (version: string, now: number): Status => ({
@@ -95,7 +105,8 @@ export const initialStatus = (version: string, now: number): Status => ({
   lastApply: undefined,
   lastApplyError: undefined,
   haproxy: { running: false, pid: undefined, workers: 0 },
-  shuttingDown: false
+  shuttingDown: false,
+  polling: undefined
 })
 
 export interface Verdict {

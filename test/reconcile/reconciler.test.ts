@@ -103,6 +103,22 @@ describe("reconciler rounds", () => {
     }))
   })
 
+  it("reports how often each service is really checked, and settings that cannot be met for the fleet", () => {
+    const services = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`s${i}`, { id: `srv-${i}`, revision: 1, instances: [`i-${i}`] }]))
+    const w: World = { namespaces: { apps: { id: "ns-apps", services } }, failing: false }
+    return run(w, Effect.gen(function*() {
+      const r = yield* startReconciler({ fleet: { revisionPollSeconds: 1, requestsPerSecond: 10 } })
+      yield* r.round
+      yield* r.round
+      const polling = (yield* r.status).polling
+      expect(polling?.services).toBe(30)
+      expect(polling?.problems).toEqual([
+        "REVISION_POLL_RATE=1 cannot be met for 30 services at CLOUDMAP_RATE_LIMIT=10: each service is checked every 3 s. " +
+        "Raise CLOUDMAP_RATE_LIMIT to 30 (within the account's DiscoverInstancesRevision quota, shared by every replica) or set REVISION_POLL_RATE=3"
+      ])
+    }))
+  })
+
   it("clears read failures once the service answers again, and does not call a failed round a success", () => {
     const w: World = { namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } } }, failing: false }
     return run(w, Effect.gen(function*() {
