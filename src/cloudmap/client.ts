@@ -8,7 +8,7 @@
  * paginated to the end. The two hot calls go through ./data-plane.ts, the rest through the SDK.
  */
 import { ListNamespacesCommand, ListServicesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
-import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Schedule, Schema, Semaphore } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Schema, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { DISCOVER_MAX_RESULTS, type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
@@ -61,6 +61,13 @@ export class CloudMap extends Context.Service<CloudMap, {
     healthFilter: HealthFilter
   ) => Effect.Effect<DiscoveredInstances, CloudMapError>
   readonly discoverRevision: (httpName: string, serviceName: string) => Effect.Effect<number | undefined, CloudMapError>
+  /**
+   * DiscoverInstancesRevision for many services as one batch: the rate limit is taken once, the
+   * calls run as plain promises (no fiber each), failures that may pass are retried one by one.
+   */
+  readonly discoverRevisions: (
+    services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>
+  ) => Effect.Effect<ReadonlyArray<Result.Result<number | undefined, CloudMapError>>>
   /** The first full read is done: from now on the steady rates apply. */
   readonly settle: Effect.Effect<void>
   /** Calls in flight at most (CLOUDMAP_CONCURRENCY): run batches with this concurrency, not more. */
@@ -68,6 +75,11 @@ export class CloudMap extends Context.Service<CloudMap, {
 }>()("cloudmap/CloudMap") {
   static readonly layer = (options: CloudMapClientOptions) => Layer.effect(CloudMap, makeCloudMap(options))
 }
+
+/** A discoverRevisions made of single calls, for fakes of this service. */
+export const revisionsOneByOne =
+  (discoverRevision: CloudMap["Service"]["discoverRevision"]): CloudMap["Service"]["discoverRevisions"] => (services) =>
+    Effect.forEach(services, (s) => Effect.result(discoverRevision(s.httpName, s.serviceName)))
 
 /** Pages until Cloud Map stops returning a token; a repeated token or too many pages is an error. */
 const MAX_PAGES = 10_000
@@ -247,6 +259,56 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         })
       })
 
+    /** Runs `f` over `items`, `concurrency` at a time, as plain promises; every item settles. */
+    const pool = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promise<B>): Promise<ReadonlyArray<B>> => {
+      const out = new Array<B>(items.length)
+      let next = 0
+      const worker = async () => {
+        while (next < items.length) {
+          const i = next++
+          out[i] = await f(items[i]!)
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(options.concurrency, items.length) }, worker))
+      return out
+    }
+
+    const REVISION = "DiscoverInstancesRevision"
+    const discoverRevisions = (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
+      Effect.gen(function*() {
+        if (services.length === 0) return []
+        yield* calls.acquireMany(services.length)
+        const settled = yield* Effect.promise((signal) =>
+          pool(services, (s) => {
+            const started = clock.currentTimeMillisUnsafe()
+            return dataPlane.discoverRevision(s.httpName, s.serviceName, signal).then(
+              (revision) => ({ ok: true as const, revision, ms: clock.currentTimeMillisUnsafe() - started }),
+              (error: unknown) => ({ ok: false as const, error: classifyError(REVISION, error), ms: clock.currentTimeMillisUnsafe() - started })
+            )
+          })
+        )
+        let ok = 0
+        for (const r of settled) {
+          yield* Metric.update(duration(REVISION), r.ms / 1000)
+          if (r.ok) ok++
+          else yield* Metric.update(counter(REVISION, outcomeOf(Exit.fail(r.error))), 1)
+        }
+        if (ok > 0) yield* Metric.update(counter(REVISION, "ok"), ok)
+        if (settled.some((r) => !r.ok && r.error.kind === "throttled")) yield* calls.slowDown
+        // What failed and may pass is tried again, one by one, with the usual backoff.
+        return yield* Effect.forEach(settled, (r, i) =>
+          r.ok
+            ? Effect.succeed(Result.succeed(r.revision))
+            : retryable(r.error) && options.maxAttempts > 1
+            ? Effect.result(
+              Effect.andThen(
+                Effect.sleep(200),
+                call(REVISION, (signal) => dataPlane.discoverRevision(services[i]!.httpName, services[i]!.serviceName, signal), false)
+              )
+            )
+            : Effect.succeed(Result.fail(r.error)))
+      })
+
     return CloudMap.of({
       listNamespaces: paginate(
         "ListNamespaces",
@@ -284,6 +346,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         call("DiscoverInstances", (signal) => dataPlane.discoverInstances(httpName, serviceName, healthFilter, signal), false),
       discoverRevision: (httpName, serviceName) =>
         call("DiscoverInstancesRevision", (signal) => dataPlane.discoverRevision(httpName, serviceName, signal), false),
+      discoverRevisions,
       settle: Effect.andThen(calls.settle, reads.settle),
       concurrency: options.concurrency
     })

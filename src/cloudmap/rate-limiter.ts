@@ -10,6 +10,8 @@ import { Clock, Effect, Ref } from "effect"
 export interface RateLimiter {
   /** Waits until one request may be sent. */
   readonly acquire: Effect.Effect<void>
+  /** Waits until `n` requests may be sent (one wait for a batch). */
+  readonly acquireMany: (n: number) => Effect.Effect<void>
   /** Called on a throttling answer. */
   readonly slowDown: Effect.Effect<void>
   /** From the start-up rate to the steady rate. */
@@ -26,12 +28,12 @@ interface Bucket {
   readonly target: number
 }
 
-/** Pure step: refill since `at`, recover the rate, take one token; returns the wait in ms. */
-export const takeToken = (bucket: Bucket, now: number): { bucket: Bucket; waitMs: number } => {
+/** Pure step: refill since `at`, recover the rate, take `n` tokens; returns the wait in ms. */
+export const takeToken = (bucket: Bucket, now: number, n = 1): { bucket: Bucket; waitMs: number } => {
   const elapsed = Math.max(0, now - bucket.at) / 1000
   const rate = Math.min(bucket.target, bucket.rate + elapsed * bucket.target * 0.05)
   const burst = Math.max(1, rate)
-  const tokens = Math.min(burst, bucket.tokens + elapsed * rate) - 1
+  const tokens = Math.min(burst, bucket.tokens + elapsed * rate) - n
   return { bucket: { ...bucket, tokens, rate, at: now }, waitMs: tokens >= 0 ? 0 : (-tokens / rate) * 1000 }
 }
 
@@ -40,15 +42,17 @@ export const makeRateLimiter = (requestsPerSecond: number, startupPerSecond = re
     const start = yield* Clock.currentTimeMillis
     const first = Math.max(requestsPerSecond, startupPerSecond)
     const ref = yield* Ref.make<Bucket>({ tokens: Math.max(1, first), rate: first, at: start, target: first })
-    const acquire = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const waitMs = yield* Ref.modify(ref, (b) => {
-        const next = takeToken(b, now)
-        return [next.waitMs, next.bucket]
+    const acquireMany = (n: number) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const waitMs = yield* Ref.modify(ref, (b) => {
+          const next = takeToken(b, now, n)
+          return [next.waitMs, next.bucket]
+        })
+        if (waitMs > 0) yield* Effect.sleep(Math.ceil(waitMs))
       })
-      if (waitMs > 0) yield* Effect.sleep(Math.ceil(waitMs))
-    })
+    const acquire = acquireMany(1)
     const slowDown = Ref.update(ref, (b) => ({ ...b, rate: Math.max(b.target / 20, b.rate / 2, 0.5) }))
     const settle = Ref.update(ref, (b) => ({ ...b, target: requestsPerSecond, rate: Math.min(b.rate, requestsPerSecond), tokens: Math.min(b.tokens, requestsPerSecond) }))
-    return { acquire, slowDown, settle, currentRate: Effect.map(Ref.get(ref), (b) => b.rate) }
+    return { acquire, acquireMany, slowDown, settle, currentRate: Effect.map(Ref.get(ref), (b) => b.rate) }
   })

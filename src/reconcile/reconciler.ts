@@ -8,26 +8,25 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
-import { readInstances, readService, readTopology, type Topology } from "../cloudmap/discovery.ts"
+import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import type { Desired, Quarantined } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
-import { type HealthFilter, mappingKey, type NamespaceMapping, type Snapshot } from "../model/snapshot.ts"
+import type { HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
+import { checkChunk, type KnownService } from "./check-chunk.ts"
 import { type FleetSettings, fleetFit } from "./fleet-fit.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
+import { rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
   adoptListedNamespaces,
   indexServices,
   newlyTruncated,
   replaceServices,
   retainListedServices,
-  revisionIn,
   sameAsSnapshot,
-  serviceKey,
-  type ServiceUpdate
+  serviceKey
 } from "./snapshot-update.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel, type Planned } from "./desired-channel.ts"
@@ -283,24 +282,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }
       }
       const cloudMap = yield* CloudMap
-      const known = topology.flatMap((entry) => entry._tag === "Ok" ? entry.services.map((service) => ({ entry, service })) : [])
-      const revisions = indexServices(snapshot)
-      const check = ({ entry, service }: (typeof known)[number]) =>
-        Effect.gen(function*() {
-          const key = serviceKey(entry.mapping, service.id)
-          if (!isDue(current.readAt.get(key), started, options.rereadAfterMs)) {
-            // A service not in the snapshot yet has no known revision: it is read.
-            const revision = yield* Effect.result(cloudMap.discoverRevision(entry.namespace.httpName, service.name))
-            if (revision._tag === "Failure") return { reached: false, key }
-            if (revision.success === revisionIn(revisions, entry.mapping, service.id)) return { reached: true, key }
-          }
-          const fresh = yield* readService(entry.namespace, service, options.healthFilter)
-          return { reached: fresh._tag === "Ok", key, update: { mapping: entry.mapping, service: fresh } satisfies ServiceUpdate }
-        })
+      const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
+        entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
+      )
+      const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
       let base = snapshot
-      let baseIndex = revisions
+      let baseIndex = revisionIndex
       let published = false
       let reached = known.length === 0 && listedOk
       let readCount = 0
@@ -314,7 +303,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       for (let from = 0; from < known.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
         if (wait > 0) yield* Effect.sleep(Math.ceil(wait))
-        const results = yield* Effect.forEach(known.slice(from, from + CHUNK), check, { concurrency: cloudMap.concurrency })
+        const results = yield* checkChunk(known.slice(from, from + CHUNK), {
+          cloudMap,
+          healthFilter: options.healthFilter,
+          readAt: current.readAt,
+          now: started,
+          rereadAfterMs: options.rereadAfterMs,
+          held: revisionIndex
+        })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
@@ -333,8 +329,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // A round that read every service (after an outage, say) spreads their next reads again.
       const spread = known.length > 1 && readNow.size === known.length
       const readAt = new Map<string, number>()
-      for (const { entry, service } of known) {
-        const key = serviceKey(entry.mapping, service.id)
+      for (const { mapping, service } of known) {
+        const key = serviceKey(mapping, service.id)
         const at = readNow.has(key) ? yield* readTime(started, spread) : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }

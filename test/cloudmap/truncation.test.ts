@@ -5,7 +5,7 @@
  */
 import { Effect, Layer, Logger } from "effect"
 import { describe, expect, it } from "vitest"
-import { CloudMap, DISCOVER_MAX_RESULTS, type DiscoveredInstances } from "../../src/cloudmap/client.ts"
+import { CloudMap, DISCOVER_MAX_RESULTS, type DiscoveredInstances, revisionsOneByOne } from "../../src/cloudmap/client.ts"
 import { startReconciler } from "../support/reconciler.ts"
 
 interface World {
@@ -27,15 +27,19 @@ const answer = (service: string, w: World): DiscoveredInstances => {
   }
 }
 
-const fakeCloudMap = (w: World) =>
-  Layer.succeed(CloudMap, CloudMap.of({
+const fakeCloudMap = (w: World) => {
+  const discoverRevision = () => Effect.sync(() => w.revision)
+  return Layer.succeed(CloudMap, CloudMap.of({
     listNamespaces: Effect.sync(() => [{ id: "ns-apps", name: "apps", httpName: "apps" }]),
     listServices: () => Effect.sync(() => Object.keys(w.counts).map((name) => ({ id: `srv-${name}`, name, createdAt: 1_000 }))),
     discoverInstances: (_ns, service) => Effect.sync(() => answer(service, w)),
-    discoverRevision: () => Effect.sync(() => w.revision),
+    discoverRevision,
     settle: Effect.void,
-    concurrency: 8
+    concurrency: 8,
+    discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
+      revisionsOneByOne(discoverRevision)(services)
   }))
+}
 
 const truncationWarnings = (logs: ReadonlyArray<string>) =>
   logs.filter((l) => l.includes("the answer may be truncated (Cloud Map's per-service maximum is 1,000)"))

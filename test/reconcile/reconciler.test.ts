@@ -4,7 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { CloudMap, CloudMapError } from "../../src/cloudmap/client.ts"
+import { CloudMap, CloudMapError, revisionsOneByOne } from "../../src/cloudmap/client.ts"
 import { startReconciler } from "../support/reconciler.ts"
 
 interface World {
@@ -14,8 +14,10 @@ interface World {
 
 const boom = () => new CloudMapError({ operation: "DiscoverInstances", code: "Timeout", message: "boom", kind: "transient" })
 
-const fakeCloudMap = (w: World) =>
-  Layer.succeed(CloudMap, {
+const fakeCloudMap = (w: World) => {
+  const discoverRevision = (namespace: string, service: string) =>
+    Effect.suspend(() => (w.failing ? Effect.fail(boom()) : Effect.succeed(w.namespaces[namespace]!.services[service]!.revision)))
+  return Layer.succeed(CloudMap, {
     listNamespaces: Effect.sync(() => Object.entries(w.namespaces).map(([name, n]) => ({ id: n.id, name, httpName: name }))),
     listServices: (namespaceId: string) =>
       Effect.sync(() =>
@@ -30,11 +32,13 @@ const fakeCloudMap = (w: World) =>
           instances: s.instances.map((id) => ({ id, attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "80" }, health: undefined }))
         })
       }),
-    discoverRevision: (namespace: string, service: string) =>
-      Effect.suspend(() => (w.failing ? Effect.fail(boom()) : Effect.succeed(w.namespaces[namespace]!.services[service]!.revision))),
+    discoverRevision,
     settle: Effect.void,
-    concurrency: 8
+    concurrency: 8,
+    discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
+      revisionsOneByOne(discoverRevision)(services)
   } as unknown as CloudMap["Service"])
+}
 
 const run = <A>(w: World, effect: Effect.Effect<A, never, CloudMap>) => Effect.runPromise(effect.pipe(Effect.provide(fakeCloudMap(w))))
 
