@@ -1,6 +1,6 @@
 /**
  * Keeps the idle agent's memory flat. The compiled binary exposes `gc()` (it is built with
- * `--compile-exec-argv=--expose-gc`); collecting every 30 s returns the garbage of the
+ * `--compile-exec-argv=--expose-gc`); collecting every 10 s returns the garbage of the
  * polling round at once instead of letting the heap grow by several MiB between the engine's own
  * collections. Under Node or Deno without that flag there is no `gc()` and this does nothing.
  */
@@ -13,5 +13,5 @@ const exposedGc = (): (() => void) | undefined => {
 
 export const HeapCompactionLive = Layer.effectDiscard(Effect.suspend(() => {
   const gc = exposedGc()
-  return gc === undefined ? Effect.void : Effect.forkScoped(Effect.repeat(Effect.sync(gc), Schedule.spaced("30 seconds")))
+  return gc === undefined ? Effect.void : Effect.forkScoped(Effect.repeat(Effect.sync(gc), Schedule.spaced("10 seconds")))
 }))
