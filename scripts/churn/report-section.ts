@@ -96,13 +96,13 @@ export const renderSection = (
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±20 % jitter), and ` +
+      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±10 % jitter), and ` +
       `a round itself takes services ÷ CLOUDMAP_RATE_LIMIT (${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
-      "runtime API then takes well under 0.2 s (new servers start with a short slowstart, so their first request can come a little later). " +
+      "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart; their first request can come a little later). " +
       `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}. A health change does not bump InstancesRevision, so only a ` +
       `service's DiscoverInstances read sees it; each service is re-read at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} ` +
-      `(with ${poll} rounds: every second round, about every ${fmtS(2 * d.revisionPollSeconds)}), so the expected wait is about half of that. ` +
+      `(spread over the rounds), so the expected wait is about half of that: a health flip reported only by Cloud Map is bounded by REFRESH_RATE, not by the 2 s / 5 s targets, which apply to registrations, deregistrations and moves (HAProxy's own checks take an instance that stops answering out within about 6 s). ` +
       `All ${nInst(a)} instance changes together: ${verdict(allA)}; max ${secs(allA.max)}. ` +
       `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the next service listing, then a coalesced reload.`
   )

@@ -72,8 +72,7 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           check: true,
           interMs: SERVER_CHECK.interMs,
           rise: SERVER_CHECK.rise,
-          fall: SERVER_CHECK.fall,
-          slowstartMs: SERVER_CHECK.slowstartMs
+          fall: SERVER_CHECK.fall
         }))
         if (added._tag === "Failure") {
           const e = added.failure

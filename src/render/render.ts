@@ -49,14 +49,14 @@ const METRICS_USERLIST = "ul_metrics"
 export const FRONTEND = "fe_http"
 
 /**
- * Health checks and slow start written on every server line. Dynamic servers added through the
- * runtime API don't inherit default-server, so src/apply/runtime-update.ts passes the same values.
+ * Health checks written on every server line. Dynamic servers added through the runtime API don't
+ * inherit default-server, so src/apply/runtime-update.ts passes the same values. No `slowstart`:
+ * a new instance gets its share of requests at once (as an ALB target does by default); a 3 s ramp
+ * delayed the first request to a new or moved instance by about a second (bench:churn).
  */
-export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2, slowstartMs: 3_000 } as const
+export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2 } as const
 
-const SERVER_OPTIONS =
-  `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise} ` +
-  `slowstart ${SERVER_CHECK.slowstartMs / 1000}s`
+const SERVER_OPTIONS = `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise}`
 
 const INDENT = "    "
 

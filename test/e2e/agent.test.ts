@@ -78,7 +78,7 @@ describe("agent routing and live updates", () => {
     const before = await masterReloads(agent)
     await register(sdk, "srv-web", "web-2", backends.byName("web-2").port)
     await eventually("web-2 serving", async () => (await served(agent.listenPort, "web.example.test")).has("web-2"))
-    // New servers ramp up over their slowstart; then both share the traffic.
+    // Both share the traffic.
     await eventually("web-1 and web-2 both serving", async () => (await served(agent.listenPort, "web.example.test")).size === 2)
     await deregister(sdk, "srv-web", "web-1")
     await eventually("web-1 gone", async () => {

@@ -92,15 +92,15 @@ describe("render: haproxy.cfg", () => {
   it("writes one backend per route with sorted servers, IPv6 in brackets, check on every server", () => {
     expect(cfg).toContain(
       "backend be_web.example.com\n" +
-        "    server i-0f1e2d3c4b5a69788796a5b4c3d2e1f0 10.0.1.11:8080 check inter 2s fall 3 rise 2 slowstart 3s\n" +
-        "    server i-7c3a9e1b2d4f60718293a4b5c6d7e8f9 10.0.1.12:8080 check inter 2s fall 3 rise 2 slowstart 3s\n"
+        "    server i-0f1e2d3c4b5a69788796a5b4c3d2e1f0 10.0.1.11:8080 check inter 2s fall 3 rise 2\n" +
+        "    server i-7c3a9e1b2d4f60718293a4b5c6d7e8f9 10.0.1.12:8080 check inter 2s fall 3 rise 2\n"
     )
-    expect(cfg).toMatch(/\n {4}server h-[0-9a-f]{16} \[2001:db8::10\]:8443 check inter 2s fall 3 rise 2 slowstart 3s\n/)
+    expect(cfg).toMatch(/\n {4}server h-[0-9a-f]{16} \[2001:db8::10\]:8443 check inter 2s fall 3 rise 2\n/)
     expect(cfg).toContain("backend be_idle.example.com\n\nbackend") // zero instances: no servers
     expect(cfg).toContain("backend be_example.net_docs\n    server i-task-3 10.0.2.23:8000 check")
     const servers = lines(cfg).filter((l) => l.startsWith("server "))
     expect(servers).toHaveLength(6)
-    for (const s of servers) expect(s).toMatch(/^server [a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2 slowstart 3s$/)
+    for (const s of servers) expect(s).toMatch(/^server [a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2$/)
     const backends = lines(cfg).filter((l) => l.startsWith("backend be_") && l.includes(".")).map((l) => l.slice(8))
     expect(backends).toHaveLength(5)
     expect(backends).toEqual([...backends].sort())
