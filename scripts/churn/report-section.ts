@@ -96,7 +96,7 @@ export const renderSection = (
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±10 % jitter), and ` +
+      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±5 % jitter), and ` +
       `a round itself takes services ÷ CLOUDMAP_RATE_LIMIT (${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
       "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart; their first request can come a little later). " +

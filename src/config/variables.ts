@@ -305,8 +305,8 @@ export const TABLE: Table<Variables> = {
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),
-    fallback: value(3.4),
-    meaning: "Seconds between polling rounds (±10 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
+    fallback: value(3.6),
+    meaning: "Seconds between polling rounds (±5 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
   },
   serviceListSeconds: {
     name: "SERVICE_LIST_RATE",

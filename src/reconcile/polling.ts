@@ -1,5 +1,5 @@
 /**
- * The polling loop: a reconciler round every REVISION_POLL_RATE (between round starts, ±10 %
+ * The polling loop: a reconciler round every REVISION_POLL_RATE (between round starts, ±5 %
  * jitter so replicas drift apart; `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
@@ -10,15 +10,16 @@ import { Reconciler } from "./reconciler.ts"
 import { StatusStore } from "./status-store.ts"
 
 /**
- * Round starts `seconds` apart, ±10 % (enough for replicas to drift apart; a wider spread would
- * lengthen the longest wait for a change). The schedule's input is how long the round took,
- * which is taken off the wait; at least 50 ms between rounds.
+ * Round starts `seconds` apart, ±5 % (enough for replicas to drift apart; a wider spread would
+ * lengthen the longest wait for a change and make the calls of a minute vary by a whole round).
+ * The schedule's input is how long the round took, which is taken off the wait; at least 50 ms
+ * between rounds.
  */
 const pollSchedule = (seconds: number) =>
   Schedule.spaced(Duration.millis(Math.round(seconds * 1000))).pipe(
     Schedule.setInputType<number>(),
     Schedule.modifyDelay(({ duration, input }) =>
-      Effect.map(Random.next, (r) => Duration.millis(Math.max(50, Duration.toMillis(duration) * (0.9 + 0.2 * r) - input)))
+      Effect.map(Random.next, (r) => Duration.millis(Math.max(50, Duration.toMillis(duration) * (0.95 + 0.1 * r) - input)))
     )
   )
 

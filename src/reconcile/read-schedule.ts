@@ -5,12 +5,12 @@
  * rounds (each service has its own phase) instead of arriving as one burst.
  */
 
-/** Polling rounds start REVISION_POLL_RATE apart, ±10 % (polling.ts). */
-const ROUND_JITTER = 1.1
+/** Polling rounds start REVISION_POLL_RATE apart, ±5 % (polling.ts). */
+const ROUND_JITTER = 1.05
 
 /**
  * How old a service's last read may be before the round re-reads it: old enough that waiting
- * for the next round (up to 1.1 × REVISION_POLL_RATE away) would exceed REFRESH_RATE.
+ * for the next round (up to 1.05 × REVISION_POLL_RATE away) would exceed REFRESH_RATE.
  * 0 when REFRESH_RATE is not longer than a round: every round reads every service.
  */
 export const rereadAfterMs = (refreshMs: number, pollMs: number): number => Math.max(0, refreshMs - ROUND_JITTER * pollMs)

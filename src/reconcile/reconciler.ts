@@ -74,7 +74,11 @@ const reachedCloudMap = (snapshot: Snapshot) => {
     (services.length === 0 || services.some((s) => s._tag === "Ok"))
 }
 
-/** Services checked (and published, when changed) together within a round. */
+/**
+ * Services checked (and published, when changed) together within a round. A fleet of up to 100
+ * is checked at once; a larger one in chunks spread over the round. Not smaller chunks: every
+ * pause costs a wake-up, measured at about 0.2–2 ms of CPU each under bun.
+ */
 const CHUNK = 100
 
 export const makeReconciler = (options: ReconcilerOptions) =>

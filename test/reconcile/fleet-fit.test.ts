@@ -2,13 +2,13 @@
 import { describe, expect, it } from "vitest"
 import { fleetFit } from "../../src/reconcile/fleet-fit.ts"
 
-const DEFAULTS = { revisionPollSeconds: 3.4, refreshSeconds: 30, serviceListSeconds: 10, requestsPerSecond: 400, readsPerSecond: 100 }
+const DEFAULTS = { revisionPollSeconds: 3.6, refreshSeconds: 30, serviceListSeconds: 10, requestsPerSecond: 400, readsPerSecond: 100 }
 
 describe("fleet fit", () => {
   it("at the defaults, 100 and 1,000 services are checked every REVISION_POLL_RATE and read every REFRESH_RATE", () => {
     const small = fleetFit(100, 1, DEFAULTS)
-    expect(small).toMatchObject({ roundSeconds: 3.4, refreshSeconds: 30, problems: [] })
-    expect(Math.round(small.callsPerMinute)).toBe(1_777) // 100 × 60 / 3.4 + 2 × 6
+    expect(small).toMatchObject({ roundSeconds: 3.6, refreshSeconds: 30, problems: [] })
+    expect(Math.round(small.callsPerMinute)).toBe(1_679) // 100 × 60 / 3.6 + 2 × 6
     expect(fleetFit(1_000, 1, DEFAULTS).problems).toEqual([])
   })
 
@@ -17,8 +17,8 @@ describe("fleet fit", () => {
     expect(big.roundSeconds).toBe(7.5)
     expect(big.refreshSeconds).toBe(30)
     expect(big.problems).toEqual([
-      "REVISION_POLL_RATE=3.4 cannot be met for 3000 services at CLOUDMAP_RATE_LIMIT=400: each service is checked every 7.5 s. " +
-      "Raise CLOUDMAP_RATE_LIMIT to 883 (within the account's DiscoverInstancesRevision quota, shared by every replica) or set REVISION_POLL_RATE=8"
+      "REVISION_POLL_RATE=3.6 cannot be met for 3000 services at CLOUDMAP_RATE_LIMIT=400: each service is checked every 7.5 s. " +
+      "Raise CLOUDMAP_RATE_LIMIT to 834 (within the account's DiscoverInstancesRevision quota, shared by every replica) or set REVISION_POLL_RATE=8"
     ])
     expect(fleetFit(5_000, 1, DEFAULTS).problems[1]).toBe(
       "REFRESH_RATE=30 cannot be met for 5000 services at CLOUDMAP_READ_RATE_LIMIT=100: each service is re-read every 50 s. " +

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest"
 import { isDue, rereadAfterMs, spreadReadAt } from "../../src/reconcile/read-schedule.ts"
 
 describe("read schedule", () => {
-  it("re-reads early enough that the next round (up to 1.1 × the poll period away) stays within REFRESH_RATE", () => {
-    expect(rereadAfterMs(5000, 2000)).toBe(2800)
-    expect(rereadAfterMs(30_000, 2000)).toBe(27_800)
+  it("re-reads early enough that the next round (up to 1.05 × the poll period away) stays within REFRESH_RATE", () => {
+    expect(rereadAfterMs(5000, 2000)).toBe(2900)
+    expect(rereadAfterMs(30_000, 2000)).toBe(27_900)
   })
 
   it("reads every service in every round when REFRESH_RATE is not longer than a round", () => {
