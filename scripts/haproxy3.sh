@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 dir="${HAPROXY3_DIR:-$PWD/.cache/haproxy3}"
 bin="$dir/bin/haproxy"
 if [ -x "$bin" ] && "$bin" -v >/dev/null 2>&1; then
-  "$bin" -v | head -1 >&2
+  "$bin" -v | sed -n 1p >&2
   echo "$bin"
   exit 0
 fi
@@ -47,5 +47,5 @@ if ldd "$bin" 2>&1 | grep -q "not found"; then
   echo "haproxy3.sh: a library of Debian unstable's haproxy is missing from the download list above" >&2
   exit 1
 fi
-"$bin" -v | head -1 >&2
+"$bin" -v | sed -n 1p >&2
 echo "$bin"

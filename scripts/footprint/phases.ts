@@ -18,8 +18,11 @@ export interface PhaseOutput {
   readonly results: Record<string, unknown>
 }
 
-/** The target is 64 MB (decimal), i.e. 61.0 MiB. */
-export const MB64 = 64_000_000
+/**
+ * Idle RSS target: 96 MiB since issue 11 (CPU is the scarce resource on Fargate: one vCPU costs
+ * about as much as 9 GB; the earlier 64 MB target had led to running without the JIT).
+ */
+export const IDLE_RSS_TARGET = 96 * 1024 * 1024
 export const verdict = (ok: boolean) => (ok ? "met" : "MISSED")
 
 /** 2. start → first applied config, median of START_RUNS fresh processes. */
@@ -88,7 +91,7 @@ export const idlePhase = async (out: PhaseOutput, mockUrl: string) => {
   out.results["idle"] = idle
   log(`idle: ${wall.toFixed(0)} s, RSS end ${mb(idle.rssEndBytes)} (anon ${mb(idle.rssEndBreakdown?.anonBytes)}, file ${mb(idle.rssEndBreakdown?.fileBytes)}; min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}), CPU ${cpu.toFixed(2)} s = ${idle.cpuPercent.toFixed(3)} %`)
   out.rows.push(
-    `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 64 MB (61.0 MiB): ${verdict((idle.rssEndBytes ?? Infinity) <= MB64)}; max ${verdict(idle.rssMaxBytes <= MB64)} |`,
+    `| idle RSS after ${Math.round(wall)} s (agent only) | ${mb(idle.rssEndBytes)} (at ready ${mb(rssAtReady)}, min ${mb(idle.rssMinBytes)}, max ${mb(idle.rssMaxBytes)}) | ≤ 96 MiB: ${verdict((idle.rssEndBytes ?? Infinity) <= IDLE_RSS_TARGET)}; max ${verdict(idle.rssMaxBytes <= IDLE_RSS_TARGET)} |`,
     `| … of which anonymous (heap, JIT) / file-backed (executable pages) | ${mb(idle.rssEndBreakdown?.anonBytes)} / ${mb(idle.rssEndBreakdown?.fileBytes)} | |`,
     `| idle CPU over ${Math.round(wall)} s | ${idle.cpuPercent.toFixed(3)} % | < 1 %: ${verdict(idle.cpuPercent < 1)} |`,
     `| HAProxy RSS, master + worker (not the agent; for reference) | ${mb(idle.haproxyRssBytes)} | |`
