@@ -63,7 +63,7 @@ const fixtureFor = (b: Backends): Fixture => ({
     services: [{
       name: "web",
       id: "srv-web",
-      instances: Array.from({ length: 24 }, (_, i) => ({
+      instances: Array.from({ length: 32 }, (_, i) => ({
         id: `web-${String(i + 1).padStart(2, "0")}`,
         attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(b.byName("web").port) }
       }))
