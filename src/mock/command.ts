@@ -1,6 +1,6 @@
 /**
- * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--log-requests]`
- * Starts the mock Cloud Map (src/mock/server.ts), prints one JSON line
+ * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--zone AZ] [--log-requests]`
+ * Starts the mock Cloud Map (src/mock/server.ts) and its ECS task metadata stub, prints one JSON line
  * `{"level":"INFO","message":"mock Cloud Map listening","url":...}` on stdout and runs until
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
  */
@@ -8,12 +8,16 @@ import { Console, Effect, Result, Schema } from "effect"
 import { type FlagSpec, parseFlags } from "../config/flags.ts"
 import { demoFixture, type FixtureError, loadFixture } from "./fixture.ts"
 import { mockCloudMapResource, type MockStartError } from "./server.ts"
+import { TASK_METADATA_PREFIX } from "./task-metadata.ts"
 
-export const MOCK_USAGE = `usage: cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--log-requests]
+export const MOCK_USAGE = `usage: cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N]
+                                      [--zone AZ] [--log-requests]
 
 Serves the AWS Cloud Map API (awsJson1_1) on http://HOST:PORT, seeded from a fixture, until interrupted.
 Point the SDK or the aws CLI at it (aws ... --endpoint-url http://127.0.0.1:PORT; SDK clients
 need disableHostPrefix: true). Fault injection and state: /_mock/* (see docs/mock-cloudmap.md).
+ECS task metadata stub: GET /task-metadata/task, with the zone of --zone
+(ECS_CONTAINER_METADATA_URI_V4=http://HOST:PORT/task-metadata).
 
 options:
   --port N          port to listen on (default 0 = a free port; the URL is logged)
@@ -21,6 +25,8 @@ options:
   --fixture FILE    JSON fixture (default: built-in sample = fixtures/demo.json: namespace "apps",
                     services web, api, _admin._tcp on 127.0.0.1:9001-9005)
   --seed N          seed for DiscoverInstances' random order and probabilistic faults
+  --zone AZ         AvailabilityZone of the task metadata stub (default: the fixture's region + "a",
+                    e.g. us-east-1a)
   --log-requests    one JSON line per API request on stdout
   --help            this text
 `
@@ -37,16 +43,19 @@ export interface MockCommandArgs {
   readonly host: string
   readonly fixture: string | undefined
   readonly seed: number | undefined
+  readonly zone: string | undefined
   readonly logRequests: boolean
 }
 
 const usageError = (message: string) => new MockCommandError({ message: `${message}\n\n${MOCK_USAGE}`, exitCode: 64 })
 
 const FLAGS: FlagSpec = {
-  values: ["port", "host", "fixture", "seed"],
+  values: ["port", "host", "fixture", "seed", "zone"],
   switches: ["help", "log-requests"],
   aliases: { "-h": "help" }
 }
+
+const ZONE_NAME = /^[a-z0-9-]{1,64}$/
 
 const intFlag = (name: string, raw: string, min: number, max: number): Result.Result<number, MockCommandError> => {
   const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN
@@ -64,12 +73,19 @@ export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockC
     const { flags, switches } = yield* Result.mapError(parseFlags(argv, FLAGS), (e) => usageError(e.message))
     const host = flags.get("host") ?? "127.0.0.1"
     if (host === "") return yield* Result.fail(usageError("--host must not be empty"))
+    const zone = flags.get("zone")
+    if (zone !== undefined && !ZONE_NAME.test(zone)) {
+      return yield* Result.fail(
+        usageError(`--zone must be an availability zone name such as us-east-1a (lowercase letters, digits, -), got "${zone}"`)
+      )
+    }
     return {
       help: switches.has("help"),
       port: (yield* optionalInt(flags.get("port"), "port", 0, 65535)) ?? 0,
       host,
       fixture: flags.get("fixture"),
       seed: yield* optionalInt(flags.get("seed"), "seed", 0, 2 ** 32 - 1),
+      zone,
       logRequests: switches.has("log-requests")
     }
   })
@@ -102,6 +118,7 @@ export const runMockCloudMap = (
           host: args.host,
           fixture,
           ...(args.seed === undefined ? {} : { seed: args.seed }),
+          ...(args.zone === undefined ? {} : { zone: args.zone }),
           logRequests: args.logRequests,
           log: (line) => console.log(line)
         })
@@ -110,6 +127,7 @@ export const runMockCloudMap = (
           message: "mock Cloud Map listening",
           url,
           port,
+          taskMetadata: url + TASK_METADATA_PREFIX,
           fixture: args.fixture ?? "(built-in demo)",
           namespaces: fixture.namespaces.length,
           services: fixture.namespaces.reduce((n, ns) => n + (ns.services?.length ?? 0), 0)

@@ -33,6 +33,9 @@
  *   POST   /_mock/options          {"emptyPages": true|false|N} change paging behaviour at run time
  *   POST   /_mock/reset            back to the fixture: state, random seed, faults and call
  *                                  statistics (revisions keep growing, they never go back)
+ *
+ * ECS task metadata stub (src/mock/task-metadata.ts): GET /task-metadata/task, the task document
+ * with the mock's `zone` as AvailabilityZone (ECS_CONTAINER_METADATA_URI_V4=<url>/task-metadata).
  */
 import { Buffer } from "node:buffer"
 import { randomUUID } from "node:crypto"
@@ -56,6 +59,7 @@ import { withEmptyPages } from "./paging.ts"
 import { dumpState } from "./state-dump.ts"
 import type { MockState } from "./state-model.ts"
 import { makeRandom } from "./random.ts"
+import { TASK_METADATA_TASK_PATH, taskMetadataDocument } from "./task-metadata.ts"
 
 export const TARGET_PREFIX = "Route53AutoNaming_v20170314."
 const AMZ_JSON = "application/x-amz-json-1.1"
@@ -75,6 +79,8 @@ export interface MockCloudMapOptions {
   readonly logRequests?: boolean
   /** Overrides the fixture's `emptyPages`. */
   readonly emptyPages?: boolean | number
+  /** AvailabilityZone of the task metadata stub (default: the fixture's region + "a"). */
+  readonly zone?: string
 }
 
 export interface MockCloudMapHandle {
@@ -311,6 +317,7 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
       (body) => {
         const path = (req.url ?? "/").split("?")[0] ?? "/"
         if (path === "/_mock" || path.startsWith("/_mock/")) return handleControl(req.method ?? "GET", path, res, body)
+        if (req.method === "GET" && path === TASK_METADATA_TASK_PATH) return sendJson(res, 200, taskMetadataDocument(state, options.zone))
         if (req.method !== "POST") {
           return sendJson(res, 404, { error: "Cloud Map requests are POST / with X-Amz-Target; see /_mock/ for control" })
         }
