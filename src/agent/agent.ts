@@ -6,7 +6,7 @@
  *   → start-up checks (exit 78 on a bad environment)
  *   → the agent's HTTP endpoints (released last: they answer 503 while HAProxy drains)
  *   → the HAProxy supervisor (its finalizer drains HAProxy on SIGTERM)
- *   → HaproxyControl → Applier → Cloud Map → Reconciler
+ *   → HaproxyControl → Applier → Cloud Map → the agent's zone (ZONE_AFFINITY) → Reconciler
  *   → the loops: polling, apply, heap compaction
  *   → waiting for HAProxy to die (when it is not restarted, the agent ends non-zero).
  */
@@ -26,6 +26,7 @@ import { Reconciler } from "../reconcile/reconciler.ts"
 import { StatusStore } from "../reconcile/status-store.ts"
 import { HeapCompactionLive } from "./heap-compaction.ts"
 import { StartupLive } from "./startup.ts"
+import { AgentZoneService } from "./zone.ts"
 
 /** Never completes while HAProxy runs (or is restarted); fails when it died for good. */
 const UntilHaproxyDies = Layer.effectDiscard(HaproxySupervisor.use((s) => s.died))
@@ -35,6 +36,7 @@ export const agentLayer = <E>(config: Layer.Layer<AgentConfigService, E>) => {
     Layer.provideMerge(config)
   )
   const services = Reconciler.layer.pipe(
+    Layer.provideMerge(AgentZoneService.layer),
     Layer.provideMerge(CloudMapFromConfig),
     Layer.provideMerge(Applier.layer),
     Layer.provideMerge(HaproxyControl.layer),

@@ -15,6 +15,8 @@ export interface BackendChange {
   readonly removed: ReadonlyArray<Server>
   /** Same server name, new address or port. */
   readonly moved: ReadonlyArray<ServerMove>
+  /** Same server name and address, new weight (`haproxy.weight`, zone affinity). */
+  readonly reweighted: ReadonlyArray<ServerMove>
 }
 
 export interface DesiredDiff {
@@ -23,6 +25,12 @@ export interface DesiredDiff {
   readonly changedBackends: ReadonlyArray<BackendChange>
   readonly hostRoutesChanged: boolean
   readonly pathRoutesChanged: boolean
+  /**
+   * Backends whose settings only a reload applies: their options changed, a server became or
+   * stopped being a backup, or a server was added to a sticky (cookie) backend (HAProxy 2.6
+   * takes no cookie on a server added at runtime).
+   */
+  readonly reloadBackends: ReadonlyArray<string>
 }
 
 const byName = <A extends { readonly name: string }>(xs: ReadonlyArray<A>) => new Map(xs.map((x) => [x.name, x]))
@@ -37,8 +45,24 @@ const diffServers = (before: Backend, after: Backend): BackendChange => {
     moved: after.servers.flatMap((s) => {
       const old = a.get(s.name)
       return old !== undefined && (old.address !== s.address || old.port !== s.port) ? [{ before: old, after: s }] : []
+    }),
+    reweighted: after.servers.flatMap((s) => {
+      const old = a.get(s.name)
+      return old !== undefined && old.weight !== s.weight ? [{ before: old, after: s }] : []
     })
   }
+}
+
+/** Whether `after` differs from `before` in something only a reload applies (see reloadBackends). */
+const needsBackendReload = (before: Backend, after: Backend, change: BackendChange): boolean => {
+  if (JSON.stringify(before.options) !== JSON.stringify(after.options)) return true
+  if ((before.zone === undefined) !== (after.zone === undefined)) return true
+  if (after.options.cookie !== undefined && change.added.length > 0) return true
+  const old = new Map(before.servers.map((s) => [s.name, s]))
+  return after.servers.some((s) => {
+    const o = old.get(s.name)
+    return o !== undefined && o.backup !== s.backup
+  })
 }
 
 const sameRoutes = <A>(x: ReadonlyArray<A>, y: ReadonlyArray<A>) => JSON.stringify(x) === JSON.stringify(y)
@@ -53,16 +77,21 @@ export const diffDesired = (before: Desired | undefined, after: Desired): Desire
       const old = a.get(x.name)
       if (old === undefined) return []
       const change = diffServers(old, x)
-      return change.added.length + change.removed.length + change.moved.length > 0 ? [change] : []
+      return change.added.length + change.removed.length + change.moved.length + change.reweighted.length > 0 ? [change] : []
+    }),
+    reloadBackends: after.backends.flatMap((x) => {
+      const old = a.get(x.name)
+      return old !== undefined && needsBackendReload(old, x, diffServers(old, x)) ? [x.name] : []
     }),
     hostRoutesChanged: !sameRoutes(before?.hostRoutes ?? [], after.hostRoutes),
     pathRoutesChanged: !sameRoutes(before?.pathRoutes ?? [], after.pathRoutes)
   }
 }
 
-/** New or removed backends, or changed routes: only a reload can apply these (HAProxy 2.6+). */
+/** New or removed backends, changed routes or backend settings: only a reload can apply these (HAProxy 2.6+). */
 export const needsReload = (d: DesiredDiff): boolean =>
-  d.addedBackends.length > 0 || d.removedBackends.length > 0 || d.hostRoutesChanged || d.pathRoutesChanged
+  d.addedBackends.length > 0 || d.removedBackends.length > 0 || d.hostRoutesChanged || d.pathRoutesChanged ||
+  d.reloadBackends.length > 0
 
 /** Short human reason, e.g. `new service be_a.example.com; instances of be_web.example.com (+1 -0 ~0)`. */
 export const describeDiff = (d: DesiredDiff, limit = 5): string => {
@@ -70,10 +99,14 @@ export const describeDiff = (d: DesiredDiff, limit = 5): string => {
   const list = (xs: ReadonlyArray<string>) => xs.slice(0, limit).join(", ") + (xs.length > limit ? ` and ${xs.length - limit} more` : "")
   if (d.addedBackends.length > 0) parts.push(`new service ${list(d.addedBackends)}`)
   if (d.removedBackends.length > 0) parts.push(`removed service ${list(d.removedBackends)}`)
+  if (d.reloadBackends.length > 0) parts.push(`options of ${list(d.reloadBackends)}`)
   if (d.changedBackends.length > 0) {
     parts.push(
       `instances of ${
-        list(d.changedBackends.map((c) => `${c.backend} (+${c.added.length} -${c.removed.length} ~${c.moved.length})`))
+        list(d.changedBackends.map((c) =>
+          `${c.backend} (+${c.added.length} -${c.removed.length} ~${c.moved.length}` +
+          (c.reweighted.length > 0 ? ` weight ${c.reweighted.length})` : ")")
+        ))
       }`
     )
   }
@@ -87,6 +120,8 @@ export const reasonLabel = (d: DesiredDiff): string =>
     ? "new_service"
     : d.removedBackends.length > 0
     ? "removed_service"
+    : d.reloadBackends.length > 0
+    ? "options"
     : d.changedBackends.length > 0
     ? "instances"
     : d.hostRoutesChanged || d.pathRoutesChanged

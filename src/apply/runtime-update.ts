@@ -14,6 +14,7 @@
  */
 import { Clock, Duration, Effect, Schema } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
+import { DEFAULT_OPTIONS } from "../model/service-options.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
 import type { ServerStateRecord } from "../haproxy/runtime-parse.ts"
@@ -63,16 +64,25 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
       Effect.gen(function*() {
         yield* api.setServerState(backend, s.name, "maint")
         yield* api.setServerAddr(backend, s.name, s.address, s.port)
+        yield* api.setServerWeight(backend, s.name, s.weight)
         yield* api.setServerState(backend, s.name, "ready")
       })
 
+    const backends = new Map(after.backends.map((b) => [b.name, b]))
     const add = (backend: string, s: Server) =>
       Effect.gen(function*() {
+        // The same settings as the server's line in haproxy.cfg (render.ts serverWords).
+        const options = backends.get(backend)?.options ?? DEFAULT_OPTIONS
         const added = yield* Effect.result(api.addServer(backend, s.name, s.address, s.port, {
           check: true,
-          interMs: SERVER_CHECK.interMs,
+          interMs: options.check.intervalMs,
           rise: SERVER_CHECK.rise,
-          fall: SERVER_CHECK.fall
+          fall: SERVER_CHECK.fall,
+          weight: s.weight,
+          maxconn: options.maxconn,
+          backup: s.backup,
+          protoH2: options.protocol === "h2c",
+          checkProtoH2: options.protocol === "h2c" && options.check._tag === "Http"
         }))
         if (added._tag === "Failure") {
           const e = added.failure
@@ -141,10 +151,14 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           ))
       })
 
-    // Additions first (capacity before removal), then moves and removals.
+    // Additions first (capacity before removal), with new weights, then moves and removals.
     yield* each(
       diff.changedBackends.flatMap((c) => c.added.map((s) => ({ backend: c.backend, s }))),
       ({ backend, s }) => add(backend, s)
+    )
+    yield* each(
+      diff.changedBackends.flatMap((c) => c.reweighted.map((m) => ({ backend: c.backend, s: m.after }))),
+      ({ backend, s }) => api.setServerWeight(backend, s.name, s.weight)
     )
     const retiring = diff.changedBackends.filter((c) => c.moved.length + c.removed.length > 0)
     yield* each(
@@ -177,6 +191,7 @@ export const verifyBackend = (
     if (r === undefined) return `${s.name} missing`
     if (r.address !== s.address || r.port !== s.port) return `${s.name} at ${r.address}:${r.port}, expected ${s.address}:${s.port}`
     if (r.adminState === "maint") return `${s.name} in maintenance`
+    if (r.userWeight !== s.weight) return `${s.name} has weight ${r.userWeight}, expected ${s.weight}`
   }
   for (const s of removed) {
     const r = byName.get(s.name)

@@ -7,7 +7,12 @@
  * is read in seconds. Permission errors name the IAM action to grant. List operations are
  * paginated to the end. The two hot calls go through ./data-plane.ts, the rest through the SDK.
  */
-import { ListNamespacesCommand, ListServicesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
+import {
+  GetServiceAttributesCommand,
+  ListNamespacesCommand,
+  ListServicesCommand,
+  ServiceDiscoveryClient
+} from "@aws-sdk/client-servicediscovery"
 import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Schema, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
@@ -61,6 +66,8 @@ export class CloudMap extends Context.Service<CloudMap, {
     healthFilter: HealthFilter
   ) => Effect.Effect<DiscoveredInstances, CloudMapError>
   readonly discoverRevision: (httpName: string, serviceName: string) => Effect.Effect<number | undefined, CloudMapError>
+  /** GetServiceAttributes: the service's attributes (its routing options live under `haproxy.`). */
+  readonly getServiceAttributes: (serviceId: string) => Effect.Effect<Readonly<Record<string, string>>, CloudMapError>
   /**
    * DiscoverInstancesRevision for many services as one batch: the rate limit is taken once, the
    * calls run as plain promises (no fiber each), failures that may pass are retried one by one.
@@ -347,6 +354,12 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       discoverRevision: (httpName, serviceName) =>
         call("DiscoverInstancesRevision", (signal) => dataPlane.discoverRevision(httpName, serviceName, signal), false),
       discoverRevisions,
+      getServiceAttributes: (serviceId) =>
+        Effect.map(
+          call("GetServiceAttributes", (abortSignal) =>
+            client.send(new GetServiceAttributesCommand({ ServiceId: serviceId }), { abortSignal })),
+          (out) => out.ServiceAttributes?.Attributes ?? {}
+        ),
       settle: Effect.andThen(calls.settle, reads.settle),
       concurrency: options.concurrency
     })

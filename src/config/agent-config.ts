@@ -60,8 +60,19 @@ export interface AgentConfig {
   readonly drainSeconds: number
   readonly restartHaproxy: boolean
   readonly revisionPollSeconds: number
+  /** Revision checks a minute a small fleet may use to be polled more often than REVISION_POLL_RATE. */
+  readonly revisionCheckBudget: number
   readonly serviceListSeconds: number
   readonly maxRemovalPercent: number
+  /** Seconds between two reads of a service's attributes (its routing options). */
+  readonly serviceAttributesSeconds: number
+  /** The agent's availability zone when set; otherwise learned from the ECS task metadata endpoint. */
+  readonly availabilityZone: string | undefined
+  /** ECS_CONTAINER_METADATA_URI_V4, where the agent's zone is learned from (ECS sets it). */
+  readonly taskMetadataUri: string | undefined
+  readonly zoneAffinity: boolean
+  /** Healthy instances in the agent's zone a service needs for its traffic to stay in the zone. */
+  readonly zoneAffinityMinHealthy: number
 }
 
 /** Every variable with its default as shown to people and its meaning (README table, --help). */

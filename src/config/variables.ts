@@ -308,6 +308,12 @@ export const TABLE: Table<Variables> = {
     fallback: value(3.6),
     meaning: "Seconds between polling rounds (±5 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
   },
+  revisionCheckBudget: {
+    name: "REVISION_CHECK_BUDGET",
+    kind: integer(60, 1_000_000),
+    fallback: value(1500),
+    meaning: "Revision checks a minute that a small fleet may use to be polled more often than REVISION_POLL_RATE: a fleet of fewer than REVISION_CHECK_BUDGET × REVISION_POLL_RATE / 60 services (90 at the defaults) gets a round every 60 × services / REVISION_CHECK_BUDGET seconds (at least 1 s), so it converges faster for the calls a fleet of that size would spend anyway. Larger fleets: REVISION_POLL_RATE."
+  },
   serviceListSeconds: {
     name: "SERVICE_LIST_RATE",
     kind: number(1, 86_400),
@@ -319,5 +325,35 @@ export const TABLE: Table<Variables> = {
     kind: number(1, 100),
     fallback: value(50),
     meaning: "At most this share of a service's instances may disappear in one step; larger drops are held back and reported."
+  },
+  serviceAttributesSeconds: {
+    name: "SERVICE_ATTRIBUTES_RATE",
+    kind: number(5, 86_400),
+    fallback: value(90),
+    meaning: "Seconds between two reads of a service's attributes (GetServiceAttributes: its routing options, see \"Per-service options\"). Reads are spread over the interval; a new service's attributes are read before it is first routed."
+  },
+  availabilityZone: {
+    name: "AVAILABILITY_ZONE",
+    kind: matching((raw) => /^[a-z0-9-]{1,64}$/.test(raw), "an availability zone name such as eu-west-1a (lowercase letters, digits, -)"),
+    fallback: value(undefined, "from ECS task metadata"),
+    meaning: "The agent's availability zone, for ZONE_AFFINITY. Unset: read from the ECS task metadata endpoint (ECS_CONTAINER_METADATA_URI_V4)."
+  },
+  taskMetadataUri: {
+    name: "ECS_CONTAINER_METADATA_URI_V4",
+    kind: httpUrl,
+    fallback: value(undefined, "set by ECS"),
+    meaning: "ECS task metadata endpoint (ECS sets it). Its /task document gives the agent's availability zone when AVAILABILITY_ZONE is unset."
+  },
+  zoneAffinity: {
+    name: "ZONE_AFFINITY",
+    kind: boolean,
+    fallback: value(false),
+    meaning: "Keep each service's traffic in the agent's availability zone while it has ZONE_AFFINITY_MIN_HEALTHY healthy instances there; other zones' instances are backup servers (see \"Zone-aware routing\")."
+  },
+  zoneAffinityMinHealthy: {
+    name: "ZONE_AFFINITY_MIN_HEALTHY",
+    kind: integer(1, 1_000),
+    fallback: value(2),
+    meaning: "With ZONE_AFFINITY: healthy instances (by Cloud Map health) a service needs in the agent's zone to keep its traffic there; with fewer, every zone's instances serve it."
   }
 }

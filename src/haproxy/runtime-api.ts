@@ -33,6 +33,14 @@ export interface AddServerOptions {
   readonly fall?: number | undefined
   /** Ramp the weight up over this many ms after the server comes up (`slowstart`). */
   readonly slowstartMs?: number | undefined
+  /** 0-256; HAProxy's default is 1. */
+  readonly weight?: number | undefined
+  readonly maxconn?: number | undefined
+  /** Used only when no active server is usable (zone affinity: other zones' instances). */
+  readonly backup?: boolean | undefined
+  /** Cleartext HTTP/2 to the server (`proto h2`); `checkProtoH2` for its HTTP health checks too. */
+  readonly protoH2?: boolean | undefined
+  readonly checkProtoH2?: boolean | undefined
 }
 
 export interface WaitIdleOptions {
@@ -50,6 +58,8 @@ export interface RuntimeApiShape {
   readonly socketPath: string
   readonly showServersState: (backend?: string) => Effect.Effect<ReadonlyArray<ServerStateRecord>, RuntimeError>
   readonly setServerAddr: (backend: string, server: string, addr: string, port: number) => Effect.Effect<string, RuntimeError>
+  /** `set server <b>/<s> weight <0-256>` (no reload; 0 takes the server out of load balancing). */
+  readonly setServerWeight: (backend: string, server: string, weight: number) => Effect.Effect<void, RuntimeError>
   readonly setServerState: (
     backend: string,
     server: string,
@@ -108,6 +118,12 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOpt
       return yield* runExpectEmpty(`set server ${ref} state ${state}`)
     })
 
+  const setServerWeight = (backend: string, server: string, weight: number) =>
+    Effect.gen(function*() {
+      const ref = yield* serverRef(backend, server)
+      return yield* runExpectEmpty(`set server ${ref} weight ${yield* assertInt("weight", weight, 0, 256)}`)
+    })
+
   const addServer = (backend: string, server: string, addr: string, port: number, opts?: AddServerOptions) =>
     Effect.gen(function*() {
       const ref = yield* serverRef(backend, server)
@@ -121,6 +137,11 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOpt
       if (opts?.slowstartMs !== undefined) {
         words.push("slowstart", `${yield* assertInt("slowstart", opts.slowstartMs, 0, 86_400_000)}ms`)
       }
+      if (opts?.weight !== undefined) words.push("weight", String(yield* assertInt("weight", opts.weight, 0, 256)))
+      if (opts?.maxconn !== undefined) words.push("maxconn", String(yield* assertInt("maxconn", opts.maxconn, 1, 1_000_000)))
+      if (opts?.backup === true) words.push("backup")
+      if (opts?.protoH2 === true) words.push("proto", "h2")
+      if (opts?.checkProtoH2 === true) words.push("check-proto", "h2")
       const target = a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`
       const command = [`add server ${ref} ${target}`, ...words].join(" ")
       yield* runExpect(command, (answer) => /^New server registered\.?$/.test(answer.trim()))
@@ -180,6 +201,7 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOpt
     showServersState,
     setServerAddr,
     setServerState,
+    setServerWeight,
     addServer,
     enableHealth,
     delServer,

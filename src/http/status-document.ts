@@ -1,5 +1,6 @@
 /** Status → the JSON document served at /status. Pure. */
 import type { Backend, Desired } from "../model/desired.ts"
+import { DEFAULT_OPTIONS, type ServiceOptions } from "../model/service-options.ts"
 import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, routedCounts, type Status } from "../reconcile/status.ts"
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
@@ -10,14 +11,25 @@ const routeOf = (b: Backend) => ({
   namespace: b.namespace,
   service: b.service,
   backend: b.name,
+  // Options that differ from the defaults, and the extra host names the service was granted.
+  options: changedOptions(b.options),
+  zone: b.zone ?? null,
   instances: b.servers.map((sv) => ({
     id: sv.instanceId,
     server: sv.name,
     address: sv.address,
     port: sv.port,
-    health: sv.health ?? null
+    health: sv.health ?? null,
+    weight: sv.weight,
+    backup: sv.backup,
+    zone: sv.zone ?? null
   }))
 })
+
+const changedOptions = (o: ServiceOptions): Partial<ServiceOptions> =>
+  Object.fromEntries(
+    Object.entries(o).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(DEFAULT_OPTIONS[k as keyof ServiceOptions]))
+  )
 
 /** Routes a pending desired state would add or remove compared with what is served. */
 const routeChanges = (applied: Desired | undefined, pending: Desired) => {
@@ -51,6 +63,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
     counts: routedCounts(s.applied),
     routes: (s.applied?.backends ?? []).map(routeOf),
     quarantined: s.applied?.quarantined ?? [],
+    ignoredOptions: s.applied?.ignoredOptions ?? [],
     // A newer desired state that could not be applied, and why.
     pending: s.pending === undefined ? null : {
       since: iso(s.pending.since),
@@ -58,7 +71,8 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       error: s.pending.error,
       routes: routeChanges(s.applied, s.pending.desired),
       counts: routedCounts(s.pending.desired),
-      quarantined: s.pending.desired.quarantined
+      quarantined: s.pending.desired.quarantined,
+      ignoredOptions: s.pending.desired.ignoredOptions
     },
     polling: s.polling ?? null,
     cloudMapErrors: s.failures,

@@ -4,6 +4,7 @@
  * runtime API command without quoting.
  */
 import { Order } from "effect"
+import type { IgnoredOption, ServiceOptions } from "./service-options.ts"
 import type { InstanceHealth, RoutingMode } from "./snapshot.ts"
 
 /**
@@ -20,6 +21,22 @@ export interface Server {
   readonly address: string
   readonly port: number
   readonly health: InstanceHealth | undefined
+  /** HAProxy weight, 0-256 (`haproxy.weight`, or 0 for in-zone servers while their zone fails over). */
+  readonly weight: number
+  /** A backup server: another zone's instance under zone affinity (used when no active server is up). */
+  readonly backup: boolean
+  /** The instance's AVAILABILITY_ZONE, when registered. */
+  readonly zone: string | undefined
+}
+
+/** Zone affinity of one backend (present only when it is on and the agent's zone is known). */
+export interface ZoneRouting {
+  readonly zone: string
+  /** Servers in the agent's zone, and how many of them Cloud Map reports healthy. */
+  readonly local: number
+  readonly localHealthy: number
+  /** True: traffic stays in the zone; false: every zone serves (too few healthy in-zone servers). */
+  readonly inZone: boolean
 }
 
 export interface Backend {
@@ -34,6 +51,9 @@ export interface Backend {
   readonly route: string
   /** Sorted by name. Empty means the route answers 503. */
   readonly servers: ReadonlyArray<Server>
+  /** Routing options from the service's attributes (extra hosts: only those it was granted). */
+  readonly options: ServiceOptions
+  readonly zone: ZoneRouting | undefined
 }
 
 /** `<host>` -> backend (host mode). */
@@ -66,4 +86,6 @@ export interface Desired {
   /** Sorted by domain, then segment. */
   readonly pathRoutes: ReadonlyArray<PathRoute>
   readonly quarantined: ReadonlyArray<Quarantined>
+  /** Options (service or instance attributes) that were not applied, with the reason. */
+  readonly ignoredOptions: ReadonlyArray<IgnoredOption>
 }

@@ -29,3 +29,10 @@ export const serverNameForInstance = (instanceId: string): string =>
   LOWERCASE_SAFE_ID.test(instanceId)
     ? `i-${instanceId}`
     : `h-${createHash("sha256").update(instanceId, "utf8").digest("hex").slice(0, 16)}`
+
+/**
+ * The stickiness cookie value of a server (`cookie` on its line): derived from the server name so
+ * every replica gives the same value, without showing clients the instance id.
+ */
+export const serverCookie = (serverName: string): string =>
+  createHash("sha256").update(serverName, "utf8").digest("hex").slice(0, 16)

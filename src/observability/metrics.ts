@@ -30,6 +30,9 @@ export const instancesGauge = Metric.gauge("cloudmap_haproxy_instances", { descr
 export const quarantinedGauge = Metric.gauge("cloudmap_haproxy_quarantined", {
   description: "Cloud Map records left out of routing (see /status for reasons)"
 })
+export const ignoredOptionsGauge = Metric.gauge("cloudmap_haproxy_ignored_options", {
+  description: "Routing options (service or instance attributes under haproxy.) not applied (see /status for reasons)"
+})
 export const failedServicesGauge = Metric.gauge("cloudmap_haproxy_failed_services", {
   description: "Services whose last Cloud Map read failed (their previous instances are kept)"
 })

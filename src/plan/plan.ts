@@ -12,8 +12,7 @@ import {
   type Desired,
   type HostRoute,
   type PathRoute,
-  type Quarantined,
-  type Server
+  type Quarantined
 } from "../model/desired.ts"
 import {
   checkIdentifier,
@@ -27,19 +26,24 @@ import {
   quote
 } from "../model/grammar.ts"
 import { hostBackendName, pathBackendName, pathRouteKey, serverNameForInstance } from "../model/names.ts"
-import type { DiscoveredInstance, DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import type { IgnoredOption } from "../model/service-options.ts"
+import type { DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
+import { planInstances } from "./instances.ts"
+import { decodeServiceOptions } from "./options.ts"
+import { applyZoneAffinity, type ZoneAffinity } from "./zones.ts"
 
 export interface PlanOptions {
   /** Port for instances with an address but no AWS_INSTANCE_PORT (awsvpc A-record registrations). */
   readonly defaultInstancePort: number | undefined
+  /** Service attributes by service id (GetServiceAttributes); a service without an entry gets the defaults. */
+  readonly serviceAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined
+  /** Zone affinity, when on and the agent's zone is known. */
+  readonly zoneAffinity?: ZoneAffinity | undefined
 }
 
 /** Path-mode segments that are the monitoring pages on every host (see src/render). */
 const RESERVED_SEGMENTS: ReadonlySet<string> = new Set(["stats", "metrics"])
 
-const ATTR_IPV4 = "AWS_INSTANCE_IPV4"
-const ATTR_IPV6 = "AWS_INSTANCE_IPV6"
-const ATTR_PORT = "AWS_INSTANCE_PORT"
 
 /**
  * A service competing for a host (host mode), a path-mode domain or a path. Who wins depends on
@@ -97,99 +101,6 @@ const precedence = (owner: Claim, loser: Claim): string => {
   return `${sameTime}, the same service, and its NAMESPACE_MAP entry comes first`
 }
 
-/**
- * The address of an instance: AWS_INSTANCE_IPV4 when present, else AWS_INSTANCE_IPV6. An IPv4
- * attribute that is present but invalid quarantines the instance (no silent fallback to IPv6).
- */
-const instanceAddress = (attributes: Readonly<Record<string, string>>): Result.Result<string, string> => {
-  const v4 = attributes[ATTR_IPV4]
-  if (v4 !== undefined) return checkIpv4(v4)
-  const v6 = attributes[ATTR_IPV6]
-  if (v6 !== undefined) return checkIpv6(v6)
-  return Result.fail(
-    `has no ${ATTR_IPV4} or ${ATTR_IPV6} attribute (CNAME and alias registrations cannot be routed)`
-  )
-}
-
-/** AWS_INSTANCE_PORT when present (it must be valid), else the configured default port. */
-const instancePort = (
-  attributes: Readonly<Record<string, string>>,
-  defaultPort: number | undefined
-): Result.Result<number, string> => {
-  const raw = attributes[ATTR_PORT]
-  if (raw !== undefined) return parsePort(raw)
-  if (defaultPort === undefined) {
-    return Result.fail(`has no ${ATTR_PORT} attribute and no default instance port is configured`)
-  }
-  const checked = checkPortNumber(defaultPort)
-  return Result.mapError(checked, (reason) => `default instance ${reason}`)
-}
-
-interface InstanceResult {
-  readonly servers: ReadonlyArray<Server>
-  readonly quarantined: ReadonlyArray<Quarantined>
-}
-
-/**
- * Validated, named servers of one service. Instances are visited in instance-id order so the
- * outcome of a name clash does not depend on the order Cloud Map returned them in.
- */
-const planInstances = (
-  namespace: string,
-  service: string,
-  instances: ReadonlyArray<DiscoveredInstance>,
-  options: PlanOptions
-): InstanceResult => {
-  const servers: Array<Server> = []
-  const quarantined: Array<Quarantined> = []
-  const holderOf = new Map<string, string>()
-  const reject = (instanceId: string, reason: string) =>
-    quarantined.push({ namespace, service, instanceId, reason })
-  const sorted = [...instances].sort(Order.mapInput(Order.String, (i: DiscoveredInstance) => i.id))
-  for (const instance of sorted) {
-    const id = checkInstanceId(instance.id)
-    if (Result.isFailure(id)) {
-      reject(instance.id, id.failure)
-      continue
-    }
-    const name = checkIdentifier(serverNameForInstance(id.success))
-    if (Result.isFailure(name)) {
-      reject(instance.id, `server name: ${name.failure}`)
-      continue
-    }
-    const holder = holderOf.get(name.success)
-    if (holder !== undefined) {
-      reject(
-        instance.id,
-        holder === instance.id
-          ? "duplicate instance id in the same service"
-          : `server name ${name.success} is already used by instance ${quote(holder)}`
-      )
-      continue
-    }
-    const address = instanceAddress(instance.attributes)
-    if (Result.isFailure(address)) {
-      reject(instance.id, address.failure)
-      continue
-    }
-    const port = instancePort(instance.attributes, options.defaultInstancePort)
-    if (Result.isFailure(port)) {
-      reject(instance.id, port.failure)
-      continue
-    }
-    holderOf.set(name.success, instance.id)
-    servers.push({
-      name: name.success,
-      instanceId: id.success,
-      address: address.success,
-      port: port.success,
-      health: instance.health
-    })
-  }
-  servers.sort(byName)
-  return { servers, quarantined }
-}
-
 /** Where a service is routed: a whole host (host mode), or a domain's first path segment (path mode). */
 type Route = Data.TaggedEnum<{
   Host: { readonly host: string; readonly backend: string }
@@ -225,6 +136,8 @@ interface Candidate {
   readonly name: string
   readonly route: Route
   readonly claim: Claim
+  /** The namespace's domain, normalised. */
+  readonly domain: string
 }
 
 /** Who holds what so far, in rank order. */
@@ -283,6 +196,7 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
   const hostRoutes: Array<HostRoute> = []
   const pathRoutes: Array<PathRoute> = []
   const quarantined: Array<Quarantined> = []
+  const ignoredOptions: Array<IgnoredOption> = []
   const candidates: Array<Candidate> = []
 
   snapshot.namespaces.forEach((namespace, mappingIndex) => {
@@ -312,6 +226,7 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
         service,
         name: name.success,
         route: routed.success,
+        domain: domain.success,
         claim: {
           namespace: mapping.namespace,
           service: service.name,
@@ -336,10 +251,34 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
     }
     recordClaim(candidate, claims)
     if (service._tag !== "Ok") continue
+    const ignore = (key: string, reason: string, instanceId?: string) =>
+      ignoredOptions.push({ namespace: mapping.namespace, service: service.name, ...(instanceId === undefined ? {} : { instanceId }), key, reason })
+    const decoded = decodeServiceOptions(options.serviceAttributes?.get(service.id), {
+      mode: mapping.mode,
+      domain: candidate.domain
+    })
+    for (const p of decoded.ignored) ignore(p.key, p.reason)
     if (route._tag === "Host") hostRoutes.push({ host: route.host, backend: route.backend })
     else pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
-    const planned = planInstances(mapping.namespace, service.name, service.instances, options)
+    // Extra host names claim like any other host, at the service's rank: a host already held
+    // by a service that ranks first stays with it, and a later service cannot take these.
+    const granted: Array<string> = []
+    for (const host of decoded.options.hosts) {
+      if (route._tag === "Host" && host === route.host) continue
+      const extra: Candidate = { ...candidate, route: Route.Host({ host, backend: route.backend }) }
+      const lost = conflictOf(extra, claims)
+      if (lost !== undefined) {
+        ignore("haproxy.hosts", lost)
+        continue
+      }
+      recordClaim(extra, claims)
+      hostRoutes.push({ host, backend: route.backend })
+      granted.push(host)
+    }
+    const planned = planInstances(mapping.namespace, service.name, service.instances, options.defaultInstancePort)
     quarantined.push(...planned.quarantined)
+    ignoredOptions.push(...planned.ignoredOptions)
+    const zoned = options.zoneAffinity === undefined ? undefined : applyZoneAffinity(planned.servers, options.zoneAffinity)
     backends.push({
       name: route.backend,
       namespace: mapping.namespace,
@@ -347,7 +286,9 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
       serviceId: service.id,
       mode: mapping.mode,
       route: routeKey(route),
-      servers: planned.servers
+      servers: zoned?.servers ?? planned.servers,
+      options: { ...decoded.options, hosts: granted },
+      zone: zoned?.zone
     })
   }
 
@@ -358,5 +299,9 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
     Order.Tuple([Order.String, Order.String, Order.String, Order.String]),
     (q: Quarantined) => [q.namespace, q.service, q.instanceId ?? "", q.reason] as const
   ))
-  return { backends, hostRoutes, pathRoutes, quarantined }
+  ignoredOptions.sort(Order.mapInput(
+    Order.Tuple([Order.String, Order.String, Order.String, Order.String]),
+    (o: IgnoredOption) => [o.namespace, o.service, o.instanceId ?? "", o.key] as const
+  ))
+  return { backends, hostRoutes, pathRoutes, quarantined, ignoredOptions }
 }

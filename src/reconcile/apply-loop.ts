@@ -105,6 +105,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
         yield* Metric.update(M.servicesGauge, counts.services)
         yield* Metric.update(M.instancesGauge, counts.instances)
         yield* Metric.update(M.quarantinedGauge, counts.quarantined)
+        yield* Metric.update(M.ignoredOptionsGauge, counts.ignoredOptions)
         if (shown.initialSyncAt === undefined && serving && planned.complete) {
           yield* Effect.logInfo("every mapped namespace is read and applied: ready")
         }

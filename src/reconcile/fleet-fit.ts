@@ -3,17 +3,22 @@
  * re-read, how many calls a minute that costs one replica, and which settings would fit when
  * the configured ones cannot be met. Pure; the README's sizing section gives the same formula.
  *
- *   round     = max(REVISION_POLL_RATE, services / CLOUDMAP_RATE_LIMIT)
+ *   period    = min(REVISION_POLL_RATE, max(1, 60 × services / REVISION_CHECK_BUDGET))
+ *   round     = max(period, services / CLOUDMAP_RATE_LIMIT)
  *   refresh   = max(REFRESH_RATE, services / CLOUDMAP_READ_RATE_LIMIT)
  *   calls/min = 60 × services / round  (a due read replaces that round's revision check)
  *             + 60 × (namespaces + 1) / SERVICE_LIST_RATE
+ *             + 60 × services / SERVICE_ATTRIBUTES_RATE
  */
 export interface FleetSettings {
   readonly revisionPollSeconds: number
+  /** Revision checks a minute a fleet smaller than the budget may use to be polled faster. */
+  readonly revisionCheckBudget: number
   readonly refreshSeconds: number
   readonly serviceListSeconds: number
   readonly requestsPerSecond: number
   readonly readsPerSecond: number
+  readonly serviceAttributesSeconds: number
 }
 
 export interface FleetFit {
@@ -31,13 +36,21 @@ export interface FleetFit {
 
 const round1 = (x: number) => Math.round(x * 10) / 10
 
+/**
+ * Seconds between two polling rounds: REVISION_POLL_RATE, or less for a fleet small enough that
+ * checking it more often stays within REVISION_CHECK_BUDGET calls a minute (at least 1 s).
+ */
+export const pollPeriodSeconds = (services: number, s: Pick<FleetSettings, "revisionPollSeconds" | "revisionCheckBudget">): number =>
+  services === 0 ? s.revisionPollSeconds : Math.min(s.revisionPollSeconds, Math.max(1, (60 * services) / s.revisionCheckBudget))
+
 export const fleetFit = (services: number, namespaces: number, s: FleetSettings): FleetFit => {
-  // A round spreads its calls over 80 % of REVISION_POLL_RATE, or longer at CLOUDMAP_RATE_LIMIT
-  // (reconciler.ts); the next one starts when both REVISION_POLL_RATE and the round are over.
-  const roundSeconds = Math.max(s.revisionPollSeconds, services / s.requestsPerSecond)
+  // A round spreads its calls over 80 % of the period, or longer at CLOUDMAP_RATE_LIMIT
+  // (reconciler.ts); the next one starts when both the period and the round are over.
+  const roundSeconds = Math.max(pollPeriodSeconds(services, s), services / s.requestsPerSecond)
   const refreshSeconds = Math.max(s.refreshSeconds, services / s.readsPerSecond)
   const readsPerMinute = (60 * services) / refreshSeconds
-  const callsPerMinute = (60 * services) / roundSeconds + (60 * (namespaces + 1)) / s.serviceListSeconds
+  const callsPerMinute = (60 * services) / roundSeconds + (60 * (namespaces + 1)) / s.serviceListSeconds +
+    (60 * services) / s.serviceAttributesSeconds
   const problems: Array<string> = []
   if (roundSeconds > s.revisionPollSeconds * 1.05) {
     problems.push(

@@ -1,5 +1,5 @@
 /**
- * The polling loop: a reconciler round every REVISION_POLL_RATE (between round starts, ±5 %
+ * The polling loop: a reconciler round every REVISION_POLL_RATE or less (between round starts, ±5 %
  * jitter so replicas drift apart; `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
@@ -10,16 +10,20 @@ import { Reconciler } from "./reconciler.ts"
 import { StatusStore } from "./status-store.ts"
 
 /**
- * Round starts `seconds` apart, ±5 % (enough for replicas to drift apart; a wider spread would
- * lengthen the longest wait for a change and make the calls of a minute vary by a whole round).
- * The schedule's input is how long the round took, which is taken off the wait; at least 50 ms
- * between rounds.
+ * Round starts `period` seconds apart (REVISION_POLL_RATE, or less for a small fleet: see
+ * fleet-fit.ts), ±5 % (enough for replicas to drift apart; a wider spread would lengthen the
+ * longest wait for a change and make the calls of a minute vary by a whole round). The schedule's
+ * input is how long the round took, which is taken off the wait; at least 50 ms between rounds.
  */
-const pollSchedule = (seconds: number) =>
-  Schedule.spaced(Duration.millis(Math.round(seconds * 1000))).pipe(
+const pollSchedule = (period: Effect.Effect<number>) =>
+  Schedule.forever.pipe(
     Schedule.setInputType<number>(),
-    Schedule.modifyDelay(({ duration, input }) =>
-      Effect.map(Random.next, (r) => Duration.millis(Math.max(50, Duration.toMillis(duration) * (0.95 + 0.1 * r) - input)))
+    Schedule.modifyDelay(({ input }) =>
+      Effect.gen(function*() {
+        const seconds = yield* period
+        const r = yield* Random.next
+        return Duration.millis(Math.max(50, seconds * 1000 * (0.95 + 0.1 * r) - input))
+      })
     )
   )
 
@@ -36,7 +40,7 @@ export const PollingLive = Layer.effectDiscard(
       yield* round
       return (yield* Clock.currentTimeMillis) - started
     })
-    yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(config.revisionPollSeconds)))
+    yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(reconciler.periodSeconds)))
 
     // SIGHUP means "re-read Cloud Map now" (hangups.ts).
     const hangups = yield* Hangups

@@ -16,7 +16,8 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { checkChunk, type KnownService } from "./check-chunk.ts"
-import { type FleetSettings, fleetFit } from "./fleet-fit.ts"
+import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
+import { reportFleetFit } from "./fit-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
@@ -31,6 +32,9 @@ import {
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel, type Planned } from "./desired-channel.ts"
 import { StatusStore } from "./status-store.ts"
+import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, reportIgnoredOptions, serviceIdsOf } from "./service-attributes.ts"
+import type { ZoneAffinity } from "../plan/zones.ts"
+import { AgentZoneService } from "../agent/zone.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -48,6 +52,8 @@ export interface ReconcilerOptions {
   readonly rereadAfterMs: number
   /** The polling settings: a round's calls are spread over 80 % of REVISION_POLL_RATE (fleet-fit.ts). */
   readonly fleet: FleetSettings
+  /** Zone affinity, when on and the agent's zone is known. */
+  readonly zoneAffinity: ZoneAffinity | undefined
 }
 
 interface State {
@@ -64,6 +70,8 @@ interface State {
   readonly roundAt: number | undefined
   /** The settings problems last logged (fleet-fit.ts), so each is logged once. */
   readonly fitProblems: string
+  /** Service attributes (routing options), read on their own cadence. */
+  readonly attributes: AttributeBook
 }
 
 
@@ -90,7 +98,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       published: undefined,
       readAt: new Map(),
       roundAt: undefined,
-      fitProblems: ""
+      fitProblems: "",
+      attributes: emptyAttributeBook
     })
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
@@ -130,12 +139,17 @@ export const makeReconciler = (options: ReconcilerOptions) =>
             { namespace: t.namespace, service: t.service }
           )
         }
-        const desired = plan(guarded.snapshot, { defaultInstancePort: options.defaultInstancePort })
+        const desired = plan(guarded.snapshot, {
+          defaultInstancePort: options.defaultInstancePort,
+          serviceAttributes: current.attributes.values,
+          zoneAffinity: options.zoneAffinity
+        })
         // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
         const before = new Set((current.published?.desired.quarantined ?? []).map(quarantineKey))
         for (const q of desired.quarantined) {
           if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
         }
+        yield* reportIgnoredOptions(current.published?.desired.ignoredOptions ?? [], desired.ignoredOptions)
         if (merged.failures.length > 0) {
           yield* Effect.logWarning("Cloud Map read failed; keeping previous data", {
             failures: merged.failures.length,
@@ -177,30 +191,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         }))
       })
 
-    /**
-     * The real interval between two checks of a service, and whether the settings fit the fleet:
-     * metrics, Status, and one warning per problem when it first appears.
-     */
     const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const fit = fleetFit(services, namespaces, options.fleet)
-        if (measuredSeconds !== undefined) yield* Metric.update(M.effectiveRevisionInterval, measuredSeconds)
-        yield* Metric.update(M.effectiveRefreshInterval, fit.refreshSeconds)
-        const key = fit.problems.join("\n")
-        if (key !== (yield* Ref.get(state)).fitProblems) {
-          for (const problem of fit.problems) yield* Effect.logWarning("polling settings do not fit the fleet", { problem })
-          yield* Ref.update(state, (s) => ({ ...s, fitProblems: key }))
-        }
-        yield* updateStatus((s) => ({
-          ...s,
-          polling: {
-            services,
-            checkIntervalSeconds: measuredSeconds ?? fit.roundSeconds,
-            refreshIntervalSeconds: fit.refreshSeconds,
-            callsPerMinute: Math.round(fit.callsPerMinute),
-            problems: fit.problems
-          }
-        }))
+        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus)
+        yield* Ref.update(state, (s) => ({ ...s, fitProblems: shown }))
       })
 
     const failRefresh = (kind: "full" | "fast", started: number, error: string) =>
@@ -227,7 +221,13 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         topology = listed.success
         yield* Ref.update(state, (s) => ({ ...s, topology: listed.success, topologyAt: started }))
       }
-      const snapshot = yield* readInstances(topology, options.healthFilter)
+      // Attributes with the instances: a service is first routed with its options.
+      const [snapshot, attributes] = yield* Effect.all([
+        readInstances(topology, options.healthFilter),
+        readDueAttributes(current.attributes, serviceIdsOf(topology), started, options.fleet.serviceAttributesSeconds * 1000, true)
+      ], { concurrency: 2 })
+      yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
+      yield* reportAttributeFailures(attributes)
       const readAt = new Map<string, number>()
       for (const ns of snapshot.namespaces) {
         if (ns._tag !== "Ok") continue
@@ -289,6 +289,17 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
+      // Due attributes (and every new service's) before the reads: a change is planned this round.
+      const attributes = yield* readDueAttributes(
+        current.attributes,
+        serviceIdsOf(topology),
+        started,
+        options.fleet.serviceAttributesSeconds * 1000,
+        false
+      )
+      yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
+      yield* reportAttributeFailures(attributes)
+      structural += attributes.changed
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
@@ -302,7 +313,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let suppressed: ReadonlyArray<SuppressedChange> = []
       // Chunks are spread over the round (the calls reach Cloud Map evenly, not in one burst that
       // the rate limit would then hold back call by call).
-      const spreadMs = Math.max(0.8 * options.fleet.revisionPollSeconds, known.length / options.fleet.requestsPerSecond) * 1000
+      const spreadMs = Math.max(0.8 * pollPeriodSeconds(known.length, options.fleet), known.length / options.fleet.requestsPerSecond) * 1000
       const chunks = Math.ceil(known.length / CHUNK)
       for (let from = 0; from < known.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
@@ -355,13 +366,19 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
     const rereadAll = Ref.update(state, (s) => ({ ...s, topologyAt: Number.NEGATIVE_INFINITY, readAt: new Map<string, number>() }))
 
-    return { round, rereadAll, state }
+    /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
+    const periodSeconds = Effect.map(Ref.get(state), (s) =>
+      pollPeriodSeconds(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0, options.fleet))
+
+    return { round, rereadAll, periodSeconds, state }
   })
 
 /** The reconciler over the agent's configuration, Cloud Map, Status and the apply loop's channel. */
 export class Reconciler extends Context.Service<Reconciler, {
   readonly round: Effect.Effect<void>
   readonly rereadAll: Effect.Effect<void>
+  /** Seconds between round starts for the fleet known now (REVISION_POLL_RATE or less: fleet-fit.ts). */
+  readonly periodSeconds: Effect.Effect<number>
 }>()("cloudmap-haproxy/reconcile/Reconciler") {
   static readonly layer = Layer.effect(
     Reconciler,
@@ -370,6 +387,7 @@ export class Reconciler extends Context.Service<Reconciler, {
       const status = yield* StatusStore
       const channel = yield* DesiredChannel
       const cloudMap = yield* CloudMap
+      const zone = yield* AgentZoneService
       const reconciler = yield* makeReconciler({
         mappings: config.namespaces,
         region: config.region,
@@ -382,15 +400,21 @@ export class Reconciler extends Context.Service<Reconciler, {
         rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
         fleet: {
           revisionPollSeconds: config.revisionPollSeconds,
+          revisionCheckBudget: config.revisionCheckBudget,
           refreshSeconds: config.refreshSeconds,
           serviceListSeconds: config.serviceListSeconds,
           requestsPerSecond: config.cloudMap.requestsPerSecond,
-          readsPerSecond: config.cloudMap.readsPerSecond
-        }
+          readsPerSecond: config.cloudMap.readsPerSecond,
+          serviceAttributesSeconds: config.serviceAttributesSeconds
+        },
+        zoneAffinity: config.zoneAffinity && zone._tag === "Known"
+          ? { zone: zone.zone, minHealthy: config.zoneAffinityMinHealthy }
+          : undefined
       })
       return Reconciler.of({
         round: Effect.provideService(reconciler.round, CloudMap, cloudMap),
-        rereadAll: reconciler.rereadAll
+        rereadAll: reconciler.rereadAll,
+        periodSeconds: reconciler.periodSeconds
       })
     })
   )

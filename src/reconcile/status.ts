@@ -187,6 +187,7 @@ export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> =
 export const routedCounts = (d: Desired | undefined) => ({
   services: d?.backends.length ?? 0,
   instances: d?.backends.reduce((n, b) => n + b.servers.length, 0) ?? 0,
-  quarantined: d?.quarantined.length ?? 0
+  quarantined: d?.quarantined.length ?? 0,
+  ignoredOptions: d?.ignoredOptions.length ?? 0
 })
 

@@ -33,7 +33,8 @@ import {
   printable,
   quote
 } from "../model/grammar.ts"
-import { pathRouteKey } from "../model/names.ts"
+import { pathRouteKey, serverCookie } from "../model/names.ts"
+import type { ServiceOptions } from "../model/service-options.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
@@ -54,9 +55,7 @@ export const FRONTEND = "fe_http"
  * a new instance gets its share of requests at once (as an ALB target does by default); a 3 s ramp
  * delayed the first request to a new or moved instance by about a second (bench:churn).
  */
-export const SERVER_CHECK = { interMs: 2000, fall: 3, rise: 2 } as const
-
-const SERVER_OPTIONS = `check inter ${SERVER_CHECK.interMs / 1000}s fall ${SERVER_CHECK.fall} rise ${SERVER_CHECK.rise}`
+export const SERVER_CHECK = { fall: 3, rise: 2 } as const
 
 const INDENT = "    "
 
@@ -145,12 +144,57 @@ const validateDesired = (desired: Desired): void => {
 const serverAddress = (server: Pick<Server, "address" | "port">): string =>
   server.address.includes(":") ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`
 
-const serverLine = (server: Server): string =>
-  `server ${server.name} ${serverAddress(server)} ${SERVER_OPTIONS}`
+/** HAProxy time: whole seconds as `<n>s`, anything else as `<n>ms`. */
+export const haproxyTime = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`)
+
+/**
+ * The words after `server <name> <addr>`, shared with servers added through the runtime API
+ * (src/apply/runtime-update.ts), which inherit nothing from the backend. A sticky cookie is
+ * written only here: HAProxy 2.6 does not accept one on a server added at runtime.
+ */
+export const serverWords = (server: Pick<Server, "weight" | "backup">, options: ServiceOptions): ReadonlyArray<string> => {
+  const words = ["check", "inter", haproxyTime(options.check.intervalMs), "fall", String(SERVER_CHECK.fall), "rise", String(SERVER_CHECK.rise)]
+  if (server.weight !== 1) words.push("weight", String(server.weight))
+  if (options.maxconn !== undefined) words.push("maxconn", String(options.maxconn))
+  if (server.backup) words.push("backup")
+  if (options.protocol === "h2c") {
+    words.push("proto", "h2")
+    if (options.check._tag === "Http") words.push("check-proto", "h2")
+  }
+  return words
+}
+
+const serverLine = (server: Server, options: ServiceOptions): string =>
+  [`server ${server.name} ${serverAddress(server)}`, ...serverWords(server, options)].join(" ") +
+  (options.cookie !== undefined ? ` cookie ${serverCookie(server.name)}` : "")
+
+/** Backend settings from the service's options; nothing for a service with the defaults. */
+const backendLines = (backend: Backend): ReadonlyArray<string> => {
+  const o = backend.options
+  const lines: Array<string> = []
+  if (o.balance !== "roundrobin") lines.push(`balance ${o.balance}`)
+  if (o.timeoutConnectMs !== undefined) lines.push(`timeout connect ${haproxyTime(o.timeoutConnectMs)}`)
+  if (o.timeoutServerMs !== undefined) lines.push(`timeout server ${haproxyTime(o.timeoutServerMs)}`)
+  if (o.timeoutTunnelMs !== undefined) lines.push(`timeout tunnel ${haproxyTime(o.timeoutTunnelMs)}`)
+  if (o.check._tag === "Http") {
+    lines.push("option httpchk", `http-check send meth GET uri ${o.check.path}`, `http-check expect status ${o.check.status}`)
+  }
+  if (o.cookie !== undefined) lines.push(`cookie ${o.cookie} insert indirect nocache httponly`)
+  if (backend.zone !== undefined) lines.push("option allbackups")
+  if (backend.mode === "path" && o.stripPath) {
+    lines.push("# Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).")
+    lines.push("http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }")
+  }
+  return lines
+}
 
 const renderBackend = (backend: Backend): string => {
   const servers = [...backend.servers].sort(byName)
-  return [`backend ${backend.name}`, ...servers.map((s) => INDENT + serverLine(s))].join("\n") + "\n"
+  return [
+    `backend ${backend.name}`,
+    ...backendLines(backend).map((line) => INDENT + line),
+    ...servers.map((s) => INDENT + serverLine(s, backend.options))
+  ].join("\n") + "\n"
 }
 
 const section = (header: string, lines: ReadonlyArray<string>): string =>
@@ -199,8 +243,6 @@ const renderFrontend = (settings: RenderSettings): string => {
   }
   lines.push(
     `http-request return status 404 unless { var(txn.route) -m found }${monitoring}`,
-    "# Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).",
-    "http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }",
     ""
   )
   if (settings.stats !== undefined) lines.push(`use_backend ${STATS_BACKEND} if { var(txn.stats) -m bool }`)

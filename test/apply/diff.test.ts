@@ -1,18 +1,20 @@
+import { DEFAULT_OPTIONS } from "../../src/model/service-options.ts"
 import { describe, expect, it } from "vitest"
 import { describeDiff, diffDesired, reasonLabel } from "../../src/apply/diff.ts"
 import { verifyBackend } from "../../src/apply/runtime-update.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
 import type { ServerStateRecord } from "../../src/haproxy/runtime-parse.ts"
 
-const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "10.0.0.1", port, health: undefined })
+const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "10.0.0.1", port, health: undefined, weight: 1, backup: false, zone: undefined })
 const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
-  name, namespace: "apps", service: name, serviceId: name, mode: "host", route: name, servers
+  name, namespace: "apps", service: name, serviceId: name, mode: "host", route: name, servers, options: DEFAULT_OPTIONS, zone: undefined
 })
 const desired = (backends: ReadonlyArray<Backend>): Desired => ({
   backends,
   hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })),
   pathRoutes: [],
-  quarantined: []
+  quarantined: [],
+  ignoredOptions: []
 })
 
 describe("diffDesired", () => {
@@ -24,7 +26,8 @@ describe("diffDesired", () => {
       backend: "be_web",
       added: [server("i-3", 80)],
       removed: [server("i-2", 80)],
-      moved: [{ before: server("i-1", 80), after: server("i-1", 81) }]
+      moved: [{ before: server("i-1", 80), after: server("i-1", 81) }],
+      reweighted: []
     }])
     expect(reasonLabel(d)).toBe("instances")
     expect(describeDiff(d)).toBe("instances of be_web (+1 -1 ~1)")
@@ -36,12 +39,13 @@ describe("diffDesired", () => {
 
 describe("verifyBackend", () => {
   const record = (serverName: string, port: number, adminState: "ready" | "maint"): ServerStateRecord =>
-    ({ serverName, address: "10.0.0.1", port, adminState } as unknown as ServerStateRecord)
+    ({ serverName, address: "10.0.0.1", port, adminState, userWeight: 1 } as unknown as ServerStateRecord)
   it("accepts the state HAProxy reports only when it matches", () => {
     expect(verifyBackend([record("i-1", 80, "ready")], [server("i-1", 80)], [])).toBeUndefined()
     expect(verifyBackend([record("i-1", 81, "ready")], [server("i-1", 80)], [])).toContain("expected 10.0.0.1:80")
     expect(verifyBackend([], [server("i-1", 80)], [])).toContain("missing")
     expect(verifyBackend([record("i-2", 80, "ready")], [], [server("i-2", 80)])).toContain("still receives traffic")
     expect(verifyBackend([record("i-2", 80, "maint")], [], [server("i-2", 80)])).toBeUndefined()
+    expect(verifyBackend([record("i-1", 80, "ready")], [{ ...server("i-1", 80), weight: 5 }], [])).toContain("weight 1, expected 5")
   })
 })

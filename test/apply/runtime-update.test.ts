@@ -4,6 +4,7 @@
  * update, with no reload. Before batching, the removals opened one connection each at once and
  * HAProxy's CLI refused most of them (EAGAIN / ECONNREFUSED): the update failed.
  */
+import { DEFAULT_OPTIONS } from "../../src/model/service-options.ts"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
@@ -28,7 +29,7 @@ import {
 import { freePort } from "../support/ports.ts"
 
 const byName = (x: { readonly name: string }, y: { readonly name: string }) => x.name < y.name ? -1 : x.name > y.name ? 1 : 0
-const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "127.0.0.1", port, health: undefined })
+const server = (name: string, port: number): Server => ({ name, instanceId: name, address: "127.0.0.1", port, health: undefined, weight: 1, backup: false, zone: undefined })
 const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
   name,
   namespace: "apps",
@@ -36,7 +37,9 @@ const backend = (name: string, servers: ReadonlyArray<Server>): Backend => ({
   serviceId: name,
   mode: "host",
   route: `${name}.example.test`,
-  servers: [...servers].sort(byName)
+  servers: [...servers].sort(byName),
+  options: DEFAULT_OPTIONS,
+  zone: undefined
 })
 /** Sorted as the planner sorts (backends by name, routes by host). */
 const desired = (unsorted: ReadonlyArray<Backend>): Desired => {
@@ -45,7 +48,8 @@ const desired = (unsorted: ReadonlyArray<Backend>): Desired => {
     backends,
     hostRoutes: backends.map((b) => ({ host: b.route, backend: b.name })).sort((x, y) => byName({ name: x.host }, { name: y.host })),
     pathRoutes: [],
-    quarantined: []
+    quarantined: [],
+    ignoredOptions: []
   }
 }
 const range = (n: number) => Array.from({ length: n }, (_, i) => i)

@@ -35,6 +35,7 @@ const fakeCloudMap = (w: World) => {
     discoverInstances: (_ns, service) => Effect.sync(() => answer(service, w)),
     discoverRevision,
     settle: Effect.void,
+    getServiceAttributes: () => Effect.succeed({}),
     concurrency: 8,
     discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
       revisionsOneByOne(discoverRevision)(services)

@@ -74,10 +74,11 @@ describe("examples/", () => {
 describe("iam-policy.json (task role)", () => {
   const policy = load("iam-policy.json")
 
-  it("grants exactly the four Cloud Map read actions", () => {
+  it("grants exactly the five Cloud Map read actions", () => {
     expect(actionsOf(policy).sort()).toEqual([
       "servicediscovery:DiscoverInstances",
       "servicediscovery:DiscoverInstancesRevision",
+      "servicediscovery:GetServiceAttributes",
       "servicediscovery:ListNamespaces",
       "servicediscovery:ListServices"
     ])

@@ -41,7 +41,7 @@ describe("plan: routes and backends", () => {
       ["be_web.example.com", "web", "web.example.com", "host", "apps"]
     ])
     expect(desired.backends[1]?.servers).toEqual([
-      { name: "i-t1", instanceId: "t1", address: "10.0.0.1", port: 8080, health: "HEALTHY" }
+      { name: "i-t1", instanceId: "t1", address: "10.0.0.1", port: 8080, health: "HEALTHY", weight: 1, backup: false, zone: undefined }
     ])
   })
 

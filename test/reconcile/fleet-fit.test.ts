@@ -1,15 +1,26 @@
 /** Whether the polling settings fit the fleet (the README's sizing formula). */
 import { describe, expect, it } from "vitest"
-import { fleetFit } from "../../src/reconcile/fleet-fit.ts"
+import { fleetFit, pollPeriodSeconds } from "../../src/reconcile/fleet-fit.ts"
 
-const DEFAULTS = { revisionPollSeconds: 3.6, refreshSeconds: 30, serviceListSeconds: 10, requestsPerSecond: 400, readsPerSecond: 100 }
+const DEFAULTS = { revisionPollSeconds: 3.6, revisionCheckBudget: 1500, refreshSeconds: 30, serviceListSeconds: 10, requestsPerSecond: 400, readsPerSecond: 100, serviceAttributesSeconds: 90 }
 
 describe("fleet fit", () => {
   it("at the defaults, 100 and 1,000 services are checked every REVISION_POLL_RATE and read every REFRESH_RATE", () => {
     const small = fleetFit(100, 1, DEFAULTS)
     expect(small).toMatchObject({ roundSeconds: 3.6, refreshSeconds: 30, problems: [] })
-    expect(Math.round(small.callsPerMinute)).toBe(1_679) // 100 × 60 / 3.6 + 2 × 6
+    expect(Math.round(small.callsPerMinute)).toBe(1_745) // 100 × 60 / 3.6 + 2 × 6 + 100 × 60 / 90
     expect(fleetFit(1_000, 1, DEFAULTS).problems).toEqual([])
+  })
+
+  it("polls a fleet smaller than the check budget more often, at least a second apart", () => {
+    expect(pollPeriodSeconds(0, DEFAULTS)).toBe(3.6)
+    expect(pollPeriodSeconds(10, DEFAULTS)).toBe(1)
+    expect(pollPeriodSeconds(45, DEFAULTS)).toBeCloseTo(1.8)
+    expect(pollPeriodSeconds(90, DEFAULTS)).toBeCloseTo(3.6)
+    expect(pollPeriodSeconds(100, DEFAULTS)).toBe(3.6)
+    const churn = fleetFit(45, 1, DEFAULTS)
+    expect(churn.roundSeconds).toBeCloseTo(1.8)
+    expect(Math.round(churn.callsPerMinute)).toBe(1_542) // 1,500 checks + 12 listings + 45 × 60 / 90 attribute reads
   })
 
   it("says which settings would fit when the fleet needs more calls than the rate limit allows", () => {

@@ -34,6 +34,7 @@ const fakeCloudMap = (w: World) => {
       }),
     discoverRevision,
     settle: Effect.void,
+    getServiceAttributes: () => Effect.succeed({}),
     concurrency: 8,
     discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
       revisionsOneByOne(discoverRevision)(services)

@@ -5,7 +5,7 @@ import { degradedReasons, type HealthRules, initialStatus, liveness, readiness, 
 
 const HOUR = 3_600_000
 const rules: HealthRules = { maxHeartbeatAgeMs: 120_000, maxStalenessMs: undefined, dryRun: false }
-const empty: Desired = { backends: [], hostRoutes: [], pathRoutes: [], quarantined: [] }
+const empty: Desired = { backends: [], hostRoutes: [], pathRoutes: [], quarantined: [], ignoredOptions: [] }
 
 /** Started at 0, first full sync applied at 1 s, HAProxy running, Cloud Map last read at 1 s. */
 const serving = (over: Partial<Status> = {}): Status => ({

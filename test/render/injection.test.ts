@@ -166,7 +166,7 @@ describe("injection corpus", () => {
     expect(files["haproxy.cfg"]).toContain(
       "backend be_good.example.com\n    server i-good-1 10.0.0.1:8080 check inter 2s fall 3 rise 2\n"
     )
-    expect(files["haproxy.cfg"]).toContain("backend be_example.net_web\n    server i-path-good-1 10.0.0.6:80 check")
+    expect(files["haproxy.cfg"]).toContain("backend be_example.net_web\n    # Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).\n    http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }\n    server i-path-good-1 10.0.0.6:80 check")
   })
 
   it("renders exactly what the corpus without hostile records renders (byte for byte)", () => {

@@ -10,7 +10,8 @@ const both: Desired = {
   backends: [...hostDesired.backends, ...pathDesired.backends].sort((a, b) => (a.name < b.name ? -1 : 1)),
   hostRoutes: hostDesired.hostRoutes,
   pathRoutes: pathDesired.pathRoutes,
-  quarantined: [...hostDesired.quarantined, ...pathDesired.quarantined]
+  quarantined: [...hostDesired.quarantined, ...pathDesired.quarantined],
+  ignoredOptions: []
 }
 
 const lines = (text: string) => text.split("\n").map((l) => l.trim())
@@ -97,7 +98,7 @@ describe("render: haproxy.cfg", () => {
     )
     expect(cfg).toMatch(/\n {4}server h-[0-9a-f]{16} \[2001:db8::10\]:8443 check inter 2s fall 3 rise 2\n/)
     expect(cfg).toContain("backend be_idle.example.com\n\nbackend") // zero instances: no servers
-    expect(cfg).toContain("backend be_example.net_docs\n    server i-task-3 10.0.2.23:8000 check")
+    expect(cfg).toContain("backend be_example.net_docs\n    # Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).\n    http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }\n    server i-task-3 10.0.2.23:8000 check")
     const servers = lines(cfg).filter((l) => l.startsWith("server "))
     expect(servers).toHaveLength(6)
     for (const s of servers) expect(s).toMatch(/^server [a-z0-9_.-]+ (\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+ check inter 2s fall 3 rise 2$/)
@@ -153,7 +154,7 @@ describe("render: map files", () => {
   })
 
   it("writes empty maps for an empty Desired", () => {
-    const empty = render({ backends: [], hostRoutes: [], pathRoutes: [], quarantined: [] }, settings())
+    const empty = render({ backends: [], hostRoutes: [], pathRoutes: [], quarantined: [], ignoredOptions: [] }, settings())
     expect(empty["hosts.map"]).toBe("")
     expect(empty["paths.map"]).toBe("")
     expect(empty["haproxy.cfg"]).not.toMatch(/^backend be_[a-z0-9.-]+\.[a-z]/m)
@@ -166,7 +167,8 @@ describe("render: determinism", () => {
       backends: [...both.backends].reverse().map((b) => ({ ...b, servers: [...b.servers].reverse() })),
       hostRoutes: [...both.hostRoutes].reverse(),
       pathRoutes: [...both.pathRoutes].reverse(),
-      quarantined: [...both.quarantined].reverse()
+      quarantined: [...both.quarantined].reverse(),
+      ignoredOptions: []
     }
     const a = render(both, settings())
     expect(render(both, settings())).toEqual(a)
@@ -234,7 +236,8 @@ describe("renderSummary", () => {
       pathRoutes: [],
       quarantined: [
         { namespace: "apps", service: "x\nInjected: line", instanceId: "i\u001b[31m", reason: "raw\nreason\u202e" }
-      ]
+      ],
+      ignoredOptions: []
     })
     expect(summary).toBe(
       "Routes: 0 (0 host, 0 path)\nQuarantined: 1\n" +

@@ -36,7 +36,8 @@ export const startReconciler = (options: { readonly maxRemovalPercent?: number; 
       updateStatus: (f) => Ref.update(status, f),
       serviceListMs: 0,
       rereadAfterMs: 0,
-      fleet: { revisionPollSeconds: 1, refreshSeconds: 1, serviceListSeconds: 1, requestsPerSecond: 1_000_000, readsPerSecond: 1_000_000, ...options.fleet }
+      fleet: { revisionPollSeconds: 1, revisionCheckBudget: 1500, refreshSeconds: 1, serviceListSeconds: 1, requestsPerSecond: 1_000_000, readsPerSecond: 1_000_000, serviceAttributesSeconds: 60, ...options.fleet },
+      zoneAffinity: undefined
     })
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
