@@ -78,6 +78,9 @@ export interface Quarantined {
   readonly reason: string
 }
 
+/** Identity of a quarantined record, for "is this one new" (logged once). */
+export const quarantineKey = (q: Quarantined): string => JSON.stringify([q.namespace, q.service, q.instanceId ?? null, q.reason])
+
 export interface Desired {
   /** Sorted by name. */
   readonly backends: ReadonlyArray<Backend>

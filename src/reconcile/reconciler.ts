@@ -9,7 +9,7 @@
 import { Clock, Context, Effect, Layer, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
-import type { Desired, Quarantined } from "../model/desired.ts"
+import { quarantineKey } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import type { HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
@@ -21,17 +21,17 @@ import { reportFleetFit } from "./fit-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
-  adoptListedNamespaces,
   indexServices,
   newlyTruncated,
+  reachedCloudMap,
   replaceServices,
-  retainListedServices,
   sameAsSnapshot,
   serviceKey
 } from "./snapshot-update.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel, type Planned } from "./desired-channel.ts"
 import { StatusStore } from "./status-store.ts"
+import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, reportIgnoredOptions, serviceIdsOf } from "./service-attributes.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
 import { AgentZoneService } from "../agent/zone.ts"
@@ -72,14 +72,6 @@ interface State {
   readonly fitProblems: string
   /** Service attributes (routing options), read on their own cadence. */
   readonly attributes: AttributeBook
-}
-
-
-/** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
-const reachedCloudMap = (snapshot: Snapshot) => {
-  const services = snapshot.namespaces.flatMap((n) => (n._tag === "Ok" ? n.services : []))
-  return snapshot.namespaces.some((n) => n._tag === "Ok") &&
-    (services.length === 0 || services.some((s) => s._tag === "Ok"))
 }
 
 /**
@@ -259,30 +251,15 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let listedOk = false
       // New and deleted services, on their own (cheap) interval: one ListServices per namespace.
       if (started - current.topologyAt >= options.serviceListMs) {
-        const listed = yield* Effect.result(readTopology(options.mappings, options.region))
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
-        if (listed._tag === "Success") {
+        const relisted = yield* relist(snapshot, options.mappings, options.region)
+        if (relisted !== undefined) {
           listedOk = true
-          topology = listed.success
-          yield* Ref.update(state, (s) => ({ ...s, topology: listed.success }))
-          const adopted = adoptListedNamespaces(snapshot, listed.success)
-          const retained = retainListedServices(
-            adopted.snapshot,
-            listed.success.map((t) => ({
-              mapping: t.mapping,
-              serviceIds: t._tag === "Ok" ? new Set(t.services.map((s) => s.id)) : undefined
-            }))
-          )
-          snapshot = retained.snapshot
-          structural = adopted.adopted + retained.removed
-          for (const t of listed.success) {
-            if (t._tag === "Failed") {
-              yield* Effect.logWarning("Cloud Map namespace could not be listed; keeping its known services", { namespace: t.mapping.namespace, error: t.error })
-            }
-          }
-        } else {
-          yield* Effect.logWarning("Cloud Map service listing failed; keeping the known services", { error: listed.failure.message })
+          topology = relisted.topology
+          snapshot = relisted.snapshot
+          structural = relisted.structural
+          yield* Ref.update(state, (s) => ({ ...s, topology: relisted.topology }))
         }
       }
       const cloudMap = yield* CloudMap
@@ -419,5 +396,3 @@ export class Reconciler extends Context.Service<Reconciler, {
     })
   )
 }
-
-const quarantineKey = (q: Quarantined) => JSON.stringify([q.namespace, q.service, q.instanceId ?? null, q.reason])

@@ -138,3 +138,10 @@ export const newlyTruncated = (
     })
   )
 }
+
+/** A refresh "succeeded" when the topology was read and Cloud Map answered for some service. */
+export const reachedCloudMap = (snapshot: Snapshot) => {
+  const services = snapshot.namespaces.flatMap((n) => (n._tag === "Ok" ? n.services : []))
+  return snapshot.namespaces.some((n) => n._tag === "Ok") &&
+    (services.length === 0 || services.some((s) => s._tag === "Ok"))
+}
