@@ -10,7 +10,7 @@
  *     runtime API (no reload); healthy again, traffic returns in-zone.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type MockCloudMapHandle, type MockCloudMapOptions, startMockCloudMap } from "../../../src/mock/server.ts"
+import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { type AgentProcess, eventually, masterReloads, startAgent } from "../../support/agent.ts"
 import { sdkFor, setHealth } from "../../support/cloudmap-sdk.ts"
 import { type ControllableBackend, controllableBackend, stopAll } from "../../support/controllable-backend.ts"
@@ -29,8 +29,8 @@ describe("zone affinity", () => {
 
   beforeAll(async () => {
     for (const name of Object.keys(ZONES) as Array<Name>) backends.set(name, await controllableBackend(name))
-    // `zone` is the task metadata stub's AvailabilityZone (its default is the region + "a").
-    const options: MockCloudMapOptions & { readonly zone: string } = {
+    // `zone`: the task metadata stub's AvailabilityZone (its default is the region + "a").
+    mock = await startMockCloudMap({
       zone: "us-east-1a",
       fixture: {
         namespaces: [{
@@ -47,8 +47,7 @@ describe("zone affinity", () => {
           }]
         }]
       }
-    }
-    mock = await startMockCloudMap(options)
+    })
     const metadata = await fetch(`${mock.url}/task-metadata/task`)
     expect(metadata.status, "the mock's task metadata stub").toBe(200)
     expect((await metadata.json()).AvailabilityZone).toBe("us-east-1a")
