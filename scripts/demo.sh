@@ -27,7 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BUN" scripts/sample-backends.ts web-1=9001 web-2=9002 api-1=9003 api-2=9004 admin-1=9005 web-3=9006 >"$RUN_DIR/backends.log" 2>&1 &
+"$BUN" scripts/sample-backends.ts web-1=9001 web-2=9002 api-1=9003 api-2=9004 admin-1=9005 web-3=9006 \
+  shop-1=9007 shop-2=9008:sick >"$RUN_DIR/backends.log" 2>&1 &
 pids+=($!)
 "$BUN" src/main.ts mock-cloudmap --port "$MOCK_PORT" --fixture fixtures/demo.json >"$RUN_DIR/mock.log" 2>&1 &
 pids+=($!)
@@ -38,6 +39,9 @@ export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
 export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
 export REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
+# Zone affinity: the agent's zone comes from the mock's ECS task metadata stub (us-east-1a).
+export ZONE_AFFINITY=true ZONE_AFFINITY_MIN_HEALTHY=1
+export ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$MOCK_PORT/task-metadata"
 "$BUN" src/main.ts run >"$RUN_DIR/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)
@@ -51,6 +55,16 @@ done
 if [ "${1:-}" = "--check" ]; then
   curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"
   curl -fsS "http://127.0.0.1:$LISTEN_PORT/api/hello" -H "Host: localhost"
+  # shop-2 answers 500 on /healthz: once its HTTP check fails (1 s apart, 3 failures) only shop-1 answers.
+  for _ in $(seq 1 80); do
+    sick=0
+    for _ in 1 2 3 4; do curl -fsS -H "Host: shop.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/" | grep -q shop-2 && sick=1; done
+    [ "$sick" = 0 ] && break
+    sleep 0.25
+  done
+  [ "$sick" = 0 ] || { echo "shop-2 still served despite its failing HTTP health check"; exit 1; }
+  echo "shop: only shop-1 served (HTTP health check)"
+  for _ in 1 2 3 4; do curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"; done | sort | uniq -c
   echo "demo OK"
   exit 0
 fi
@@ -59,7 +73,10 @@ cat <<MSG
 
 cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
 
-  curl -H 'Host: web.apps.localhost' http://127.0.0.1:$LISTEN_PORT/        # host mode, round robin web-1/web-2
+  curl -H 'Host: web.apps.localhost' http://127.0.0.1:$LISTEN_PORT/        # host mode; zone affinity: web-1 (us-east-1a,
+                                                                          # the agent's zone), web-2 (us-east-1b) is backup
+  curl -H 'Host: shop.apps.localhost' http://127.0.0.1:$LISTEN_PORT/       # shop-1 only: shop-2 fails its HTTP health
+                                                                          # check (service attribute haproxy.check=http)
   curl http://127.0.0.1:$LISTEN_PORT/api/users -H 'Host: localhost'        # path mode, prefix stripped
   curl -H 'Host: admin.apps.localhost' http://127.0.0.1:$LISTEN_PORT/      # SRV-style name _admin._tcp
   curl -u stats_user:$STATS_PASSWD http://127.0.0.1:$LISTEN_PORT/stats     # HAProxy stats page
@@ -70,7 +87,7 @@ cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
 Change Cloud Map while it runs (applied within ~1 s, without an HAProxy reload):
 
   $BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 9006
-  $BUN scripts/cloudmap.ts deregister apps web web-1
+  $BUN scripts/cloudmap.ts deregister apps web web-1                      # web fails over to web-2 (us-east-1b)
   $BUN scripts/cloudmap.ts list apps
 
 Press Ctrl-C to stop everything.

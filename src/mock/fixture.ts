@@ -174,7 +174,8 @@ const instance = (id: string, port: number, extra: Readonly<Record<string, strin
 
 /**
  * The built-in sample (same as fixtures/demo.json): namespace `apps` with `web` (2 instances),
- * `api` (2 instances) and the SRV-style `_admin._tcp` (1 instance), on 127.0.0.1:9001-9005.
+ * `api` (2 instances), the SRV-style `_admin._tcp` (1 instance) and `shop` (2 instances, an HTTP
+ * health check on /healthz set as service attributes), on 127.0.0.1:9001-9008.
  */
 export const demoFixture: Fixture = {
   namespaces: [
@@ -198,6 +199,14 @@ export const demoFixture: Fixture = {
         {
           name: "_admin._tcp",
           instances: [instance("admin-1", 9005, { AVAILABILITY_ZONE: "us-east-1a" })]
+        },
+        {
+          name: "shop",
+          attributes: { "haproxy.check": "http", "haproxy.check.path": "/healthz", "haproxy.check.interval": "1s" },
+          instances: [
+            instance("shop-1", 9007, { AVAILABILITY_ZONE: "us-east-1a" }),
+            instance("shop-2", 9008, { AVAILABILITY_ZONE: "us-east-1a" })
+          ]
         }
       ]
     }

@@ -24,6 +24,9 @@ it("the README's demo command starts everything and routes a request (scripts/de
     expect(stdout).toContain("hello from web-")
     expect(stdout).toContain("hello from api-")
     expect(stdout).toContain("path=/hello")
+    // The demo's option (an HTTP health check on shop) and zone affinity (web-1 is in the agent's zone).
+    expect(stdout).toContain("shop: only shop-1 served (HTTP health check)")
+    expect(stdout).toMatch(/4 hello from web-1 /)
     expect(stdout).toContain("demo OK")
   } finally {
     rmSync(runDir, { recursive: true, force: true })
