@@ -2,8 +2,9 @@
  * Service attributes (GetServiceAttributes), where the routing options live. They change
  * rarely, so each service's are read on their own slow cadence (SERVICE_ATTRIBUTES_RATE), each
  * service at its own phase, and a new service's before it is first routed. A failed read keeps
- * what was read before (fail static) and is tried again in the next round; a service that was
- * never read is routed with the defaults meanwhile.
+ * what was read before (fail static) and is tried again after RETRY_MS (or the interval, when
+ * shorter), not every round: a missing IAM permission must not double the calls; a service
+ * that was never read is routed with the defaults meanwhile.
  */
 import { Effect, Random } from "effect"
 import { CloudMap } from "../cloudmap/client.ts"
@@ -16,6 +17,9 @@ export interface AttributeBook {
   /** When each service's attributes were last read (epoch ms, backdated to spread the reads). */
   readonly readAt: ReadonlyMap<string, number>
 }
+
+/** A failed read is tried again this long after (at most the interval). */
+export const RETRY_MS = 30_000
 
 export const emptyAttributeBook: AttributeBook = { values: new Map(), readAt: new Map() }
 
@@ -64,6 +68,7 @@ export const readDueAttributes = (
       if (r._tag === "Failure") {
         failed++
         firstError ??= r.failure.message
+        readAt.set(id, now - intervalMs + Math.min(intervalMs, RETRY_MS))
         continue
       }
       if (!values.has(id) || !sameAttributes(values.get(id), r.success)) changed++

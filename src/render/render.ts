@@ -110,6 +110,29 @@ const validateSettings = (settings: RenderSettings): void => {
   if (settings.metrics !== undefined) checkUser("metrics", settings.metrics)
 }
 
+const assertInt = (what: string, n: number | undefined, min: number, max: number): void => {
+  if (n !== undefined && !(Number.isInteger(n) && n >= min && n <= max)) throw new Error(`render: invalid Desired: ${what} ${n}`)
+}
+
+/** The options' strings and numbers are of the grammar src/plan/options.ts decodes (defense in depth). */
+const assertOptions = (backend: Backend): void => {
+  const o = backend.options
+  const fail = (what: string, value: string) => {
+    throw new Error(`render: invalid Desired: ${backend.name} option ${what} ${quote(value)}`)
+  }
+  if (o.check._tag === "Http") {
+    if (!/^\/[A-Za-z0-9._~%/?=&-]*$/.test(o.check.path)) fail("check path", o.check.path)
+    if (!/^[0-9]{3}(?:-[0-9]{3})?(?:,[0-9]{3}(?:-[0-9]{3})?)*$/.test(o.check.status)) fail("check status", o.check.status)
+  }
+  if (o.cookie !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(o.cookie)) fail("cookie", o.cookie)
+  if (!["roundrobin", "leastconn", "random", "source"].includes(o.balance)) fail("balance", o.balance)
+  assertInt("check interval", o.check.intervalMs, 1, 86_400_000)
+  for (const [what, ms] of [["timeout server", o.timeoutServerMs], ["timeout connect", o.timeoutConnectMs], ["timeout tunnel", o.timeoutTunnelMs]] as const) {
+    assertInt(what, ms, 1, 2_147_483_647)
+  }
+  assertInt("maxconn", o.maxconn, 1, 1_000_000)
+}
+
 /** Defense in depth: the planner already guarantees these; a violation is a bug, so throw. */
 const validateDesired = (desired: Desired): void => {
   const assertId = (what: string, name: string) => {
@@ -121,8 +144,10 @@ const validateDesired = (desired: Desired): void => {
   }
   for (const backend of desired.backends) {
     assertId("backend", backend.name)
+    assertOptions(backend)
     for (const server of backend.servers) {
       assertId("server", server.name)
+      assertInt(`server ${server.name} weight`, server.weight, 0, 256)
       const family = server.address.includes(":") ? checkIpv6(server.address) : checkIpv4(server.address)
       if (Result.isFailure(family)) throw new Error(`render: invalid Desired: server ${server.name}: ${family.failure}`)
       if (Result.isFailure(checkPortNumber(server.port))) {
