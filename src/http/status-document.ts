@@ -75,6 +75,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       ignoredOptions: s.pending.desired.ignoredOptions
     },
     polling: s.polling ?? null,
+    zoneAffinity: s.zoneAffinity,
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,
     config: {

@@ -6,7 +6,7 @@
 import { Clock, Duration, Effect, Layer, Random, Schedule } from "effect"
 import { Hangups } from "./hangups.ts"
 import { AgentConfigService } from "../config/service.ts"
-import { Reconciler } from "./reconciler.ts"
+import { Reconciler } from "./reconciler-service.ts"
 import { StatusStore } from "./status-store.ts"
 
 /**

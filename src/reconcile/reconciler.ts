@@ -6,7 +6,7 @@
  * revision changed. Every result is merged with the last good snapshot (fail static), planned,
  * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Context, Effect, Layer, Metric, Random, Ref, Semaphore } from "effect"
+import { Clock, Effect, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import { quarantineKey } from "../model/desired.ts"
@@ -19,7 +19,7 @@ import { checkChunk, type KnownService } from "./check-chunk.ts"
 import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
+import { spreadReadAt } from "./read-schedule.ts"
 import {
   indexServices,
   newlyTruncated,
@@ -28,13 +28,10 @@ import {
   sameAsSnapshot,
   serviceKey
 } from "./snapshot-update.ts"
-import { AgentConfigService } from "../config/service.ts"
-import { DesiredChannel, type Planned } from "./desired-channel.ts"
-import { StatusStore } from "./status-store.ts"
+import type { Planned } from "./desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, reportIgnoredOptions, serviceIdsOf } from "./service-attributes.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
-import { AgentZoneService } from "../agent/zone.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
 export interface ReconcilerOptions {
@@ -349,50 +346,3 @@ export const makeReconciler = (options: ReconcilerOptions) =>
 
     return { round, rereadAll, periodSeconds, state }
   })
-
-/** The reconciler over the agent's configuration, Cloud Map, Status and the apply loop's channel. */
-export class Reconciler extends Context.Service<Reconciler, {
-  readonly round: Effect.Effect<void>
-  readonly rereadAll: Effect.Effect<void>
-  /** Seconds between round starts for the fleet known now (REVISION_POLL_RATE or less: fleet-fit.ts). */
-  readonly periodSeconds: Effect.Effect<number>
-}>()("cloudmap-haproxy/reconcile/Reconciler") {
-  static readonly layer = Layer.effect(
-    Reconciler,
-    Effect.gen(function*() {
-      const config = yield* AgentConfigService
-      const status = yield* StatusStore
-      const channel = yield* DesiredChannel
-      const cloudMap = yield* CloudMap
-      const zone = yield* AgentZoneService
-      const reconciler = yield* makeReconciler({
-        mappings: config.namespaces,
-        region: config.region,
-        healthFilter: config.healthFilter,
-        defaultInstancePort: config.defaultInstancePort,
-        maxRemovalPercent: config.maxRemovalPercent,
-        publish: channel.publish,
-        updateStatus: status.update,
-        serviceListMs: config.serviceListSeconds * 1000,
-        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
-        fleet: {
-          revisionPollSeconds: config.revisionPollSeconds,
-          revisionCheckBudget: config.revisionCheckBudget,
-          refreshSeconds: config.refreshSeconds,
-          serviceListSeconds: config.serviceListSeconds,
-          requestsPerSecond: config.cloudMap.requestsPerSecond,
-          readsPerSecond: config.cloudMap.readsPerSecond,
-          serviceAttributesSeconds: config.serviceAttributesSeconds
-        },
-        zoneAffinity: config.zoneAffinity && zone._tag === "Known"
-          ? { zone: zone.zone, minHealthy: config.zoneAffinityMinHealthy }
-          : undefined
-      })
-      return Reconciler.of({
-        round: Effect.provideService(reconciler.round, CloudMap, cloudMap),
-        rereadAll: reconciler.rereadAll,
-        periodSeconds: reconciler.periodSeconds
-      })
-    })
-  )
-}

@@ -77,6 +77,8 @@ export interface Status {
   readonly shuttingDown: boolean
   /** How often each service is really checked and read, and the settings that do not fit. */
   readonly polling: PollingState | undefined
+  /** ZONE_AFFINITY: on with the agent's zone, or off with the reason (set once at start). */
+  readonly zoneAffinity: { readonly on: true; readonly zone: string; readonly minHealthy: number } | { readonly on: false; readonly reason: string }
 }
 
 export interface PollingState {
@@ -106,7 +108,8 @@ export const initialStatus = (version: string, now: number): Status => ({
   lastApplyError: undefined,
   haproxy: { running: false, pid: undefined, workers: 0 },
   shuttingDown: false,
-  polling: undefined
+  polling: undefined,
+  zoneAffinity: { on: false, reason: "ZONE_AFFINITY is off" }
 })
 
 export interface Verdict {

@@ -14,7 +14,7 @@ import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/se
 import { type AgentProcess, eventually, masterReloads, startAgent } from "../../support/agent.ts"
 import { sdkFor, setHealth } from "../../support/cloudmap-sdk.ts"
 import { type ControllableBackend, controllableBackend, stopAll } from "../../support/controllable-backend.ts"
-import { NAMESPACE_MAP, OPTIONS_ENV, show, whoAnswers } from "../../support/options.ts"
+import { NAMESPACE_MAP, OPTIONS_ENV, show, statusOf, whoAnswers } from "../../support/options.ts"
 
 const HOST = "web.example.test"
 const ZONES = { "web-1a-1": "us-east-1a", "web-1a-2": "us-east-1a", "web-1b-1": "us-east-1b", "web-1b-2": "us-east-1b" } as const
@@ -73,6 +73,12 @@ describe("zone affinity", () => {
     expect(only(counts, "1a"), show(counts)).toBe(true)
     expect(counts.get("web-1a-1"), show(counts)).toBeGreaterThanOrEqual(30)
     expect(counts.get("web-1a-2"), show(counts)).toBeGreaterThanOrEqual(30)
+    // /status says where the agent is and how each route is zoned.
+    const status = await statusOf(agent)
+    expect(status.zoneAffinity).toEqual({ on: true, zone: "us-east-1a", minHealthy: 2 })
+    const route = status.routes.find((r: { route: string }) => r.route === HOST)
+    expect(route.zone).toEqual({ zone: "us-east-1a", local: 2, localHealthy: 2, inZone: true })
+    expect(route.instances.filter((i: { backup: boolean }) => i.backup).map((i: { zone: string }) => i.zone)).toEqual(["us-east-1b", "us-east-1b"])
   })
 
   it("(b) every in-zone instance down by HAProxy's checks: us-east-1b serves, both its instances", async () => {

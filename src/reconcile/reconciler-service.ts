@@ -1,0 +1,66 @@
+/**
+ * The Reconciler service: the rounds of ./reconciler.ts wired to the agent's configuration, Cloud
+ * Map, the agent's zone (ZONE_AFFINITY), Status and the apply loop's channel.
+ */
+import { Context, Effect, Layer } from "effect"
+import { AgentZoneService } from "../agent/zone.ts"
+import { CloudMap } from "../cloudmap/client.ts"
+import { AgentConfigService } from "../config/service.ts"
+import { DesiredChannel } from "./desired-channel.ts"
+import { rereadAfterMs } from "./read-schedule.ts"
+import { makeReconciler } from "./reconciler.ts"
+import { StatusStore } from "./status-store.ts"
+
+/** The reconciler over the agent's configuration, Cloud Map, Status and the apply loop's channel. */
+export class Reconciler extends Context.Service<Reconciler, {
+  readonly round: Effect.Effect<void>
+  readonly rereadAll: Effect.Effect<void>
+  /** Seconds between round starts for the fleet known now (REVISION_POLL_RATE or less: fleet-fit.ts). */
+  readonly periodSeconds: Effect.Effect<number>
+}>()("cloudmap-haproxy/reconcile/Reconciler") {
+  static readonly layer = Layer.effect(
+    Reconciler,
+    Effect.gen(function*() {
+      const config = yield* AgentConfigService
+      const status = yield* StatusStore
+      const channel = yield* DesiredChannel
+      const cloudMap = yield* CloudMap
+      const zone = yield* AgentZoneService
+      const zoneAffinity = config.zoneAffinity && zone._tag === "Known"
+        ? { zone: zone.zone, minHealthy: config.zoneAffinityMinHealthy }
+        : undefined
+      yield* status.update((s) => ({
+        ...s,
+        zoneAffinity: zoneAffinity === undefined
+          ? { on: false, reason: zone._tag === "Unknown" ? zone.reason : "ZONE_AFFINITY is off" }
+          : { on: true, ...zoneAffinity }
+      }))
+      const reconciler = yield* makeReconciler({
+        mappings: config.namespaces,
+        region: config.region,
+        healthFilter: config.healthFilter,
+        defaultInstancePort: config.defaultInstancePort,
+        maxRemovalPercent: config.maxRemovalPercent,
+        publish: channel.publish,
+        updateStatus: status.update,
+        serviceListMs: config.serviceListSeconds * 1000,
+        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
+        fleet: {
+          revisionPollSeconds: config.revisionPollSeconds,
+          revisionCheckBudget: config.revisionCheckBudget,
+          refreshSeconds: config.refreshSeconds,
+          serviceListSeconds: config.serviceListSeconds,
+          requestsPerSecond: config.cloudMap.requestsPerSecond,
+          readsPerSecond: config.cloudMap.readsPerSecond,
+          serviceAttributesSeconds: config.serviceAttributesSeconds
+        },
+        zoneAffinity
+      })
+      return Reconciler.of({
+        round: Effect.provideService(reconciler.round, CloudMap, cloudMap),
+        rereadAll: reconciler.rereadAll,
+        periodSeconds: reconciler.periodSeconds
+      })
+    })
+  )
+}
