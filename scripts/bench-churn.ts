@@ -3,7 +3,10 @@
  * run, `--write` / `--no-write` to force or skip updating the `## Churn` section of BENCHMARKS.md
  * (a full run writes it, a quick run does not), `--out=<file>` to write that section elsewhere,
  * `--render-from=<results.json>` to rebuild the section from the raw results of an earlier full run,
- * `--rebuild` to build dist/cloudmap-haproxy even if it exists.
+ * `--rebuild` to build dist/cloudmap-haproxy even if it exists, `--options` to set the bench option set
+ * (scripts/bench/service-options.ts) on every service and instance, initial and created, and to
+ * fail unless the agent applied it; that run writes `## Churn (options on every service)` (after
+ * `## Churn`, which it leaves alone).
  *
  * Two systems under test, run one after the other in the same invocation, against the same
  * scenario on a fresh mock Cloud Map (src/mock/server.ts) each:
@@ -52,9 +55,10 @@ import { ensureAgentBinary } from "./bench/agent-binary.ts"
 import { haproxyVersion } from "./bench/haproxy.ts"
 import { bunVersion, loadAverageText } from "./bench/machine.ts"
 import { writeSection } from "./bench/report.ts"
+import { OPTIONS_TEXT, OPTIONS_TITLE_SUFFIX } from "./bench/service-options.ts"
 import { measureCalls } from "./churn/calls.ts"
 import { cleanups, say, WORK } from "./churn/context.ts"
-import { HAPROXY, OUT, P, QUICK, REBUILD, RENDER_FROM, RUN_DEADLINE, WRITE } from "./churn/params.ts"
+import { HAPROXY, OPTIONS, OUT, P, QUICK, REBUILD, RENDER_FROM, RUN_DEADLINE, WRITE } from "./churn/params.ts"
 import { runChurn } from "./churn/phase.ts"
 import { failureDigest, report } from "./churn/report-tables.ts"
 import { renderSection } from "./churn/report-section.ts"
@@ -63,9 +67,11 @@ import { startAgentSut, startBaselineSut } from "./churn/sut.ts"
 
 const haproxyText = () => haproxyVersion(HAPROXY)?.line ?? "unknown"
 
-const writeChurnSection = (section: string) => {
-  writeSection(OUT, "Churn", section)
-  say(`wrote the ## Churn section of ${OUT}`)
+/** `## Churn`, or with options `## Churn (options on every service)` right after it. */
+const writeChurnSection = (section: string, meta: Record<string, string>) => {
+  const title = meta["options"] === undefined ? "Churn" : `Churn${OPTIONS_TITLE_SUFFIX}`
+  writeSection(OUT, title, section, title === "Churn" ? undefined : "Churn")
+  say(`wrote the ## ${title} section of ${OUT}`)
 }
 
 /** `--render-from=<results.json>`: rebuild the section from a saved full run (no measurement). */
@@ -79,14 +85,15 @@ const renderFrom = (path: string) => {
   const table = report(saved.a, saved.b, saved.calls)
   const section = renderSection(table, saved.meta, saved.a, saved.b, saved.calls, failureDigest(saved.a), failureDigest(saved.b))
   process.stdout.write(`${section}\n`)
-  writeChurnSection(section)
+  writeChurnSection(section, saved.meta)
 }
 
 const main = async () => {
   if (RENDER_FROM !== undefined) return renderFrom(RENDER_FROM)
   const load0 = loadavg()
-  say(`bench:churn${QUICK ? " --quick" : ""}: ${cpus().length} vCPU, HAProxy ${haproxyText()}, bun ${bunVersion()}, load average ${loadAverageText(load0)}`)
+  say(`bench:churn${QUICK ? " --quick" : ""}${OPTIONS ? " --options" : ""}: ${cpus().length} vCPU, HAProxy ${haproxyText()}, bun ${bunVersion()}, load average ${loadAverageText(load0)}`)
   say(`work directory ${WORK}`)
+  if (OPTIONS) say(`options on every service: ${OPTIONS_TEXT.replaceAll("`", "")}`)
   ensureAgentBinary(REBUILD, say)
 
   const a = await runChurn("agent", startAgentSut, 0xa11ce)
@@ -117,14 +124,15 @@ const main = async () => {
   const meta = {
     date,
     machine: `${cpus().length} vCPU, HAProxy ${haproxyText()}, bun ${bunVersion()}`,
-    load: `load average ${loadAverageText(load0)} at start, ${loadAverageText(load1)} at the end`
+    load: `load average ${loadAverageText(load0)} at start, ${loadAverageText(load1)} at the end`,
+    ...(OPTIONS ? { options: OPTIONS_TEXT } : {})
   }
   // RequestStats' `failed` is a getter: spelled out so results.json has it.
   const results = { meta, table, digestA, digestB, a: { ...a, requests: { ...a.requests, failed: a.requests.failed } }, b: { ...b, requests: { ...b.requests, failed: b.requests.failed } }, calls }
   const jsonPath = join(WORK, "results.json")
   writeFileSync(jsonPath, JSON.stringify(results, null, 2))
   say(`raw results: ${jsonPath}`)
-  if (WRITE) writeChurnSection(renderSection(table, meta, a, b, calls, digestA, digestB))
+  if (WRITE) writeChurnSection(renderSection(table, meta, a, b, calls, digestA, digestB), meta)
 }
 
 const hardStop = setTimeout(() => {

@@ -14,7 +14,10 @@
  * 15 s window, no BENCHMARKS.md), --json FILE (raw results), --rebuild, --binary PATH (another
  * build, never built), --render-from=<results.json> (rewrite the section from a saved run),
  * --out=<file> / --write / --no-write (where and whether the `## Scale` section is written; a full
- * run, i.e. the default sizes and window, writes it into BENCHMARKS.md after `## Churn`).
+ * run, i.e. the default sizes and window, writes it into BENCHMARKS.md after `## Churn`), --options
+ * (the bench option set of scripts/bench/service-options.ts on every service and instance; the run
+ * fails unless the agent's /status shows it applied; the section is `## Scale (options on every
+ * service)`, written after `## Scale`, which it leaves alone).
  *
  * Where the parts are (scripts/scale/): params.ts (flags, fixed settings), fleet.ts (mock + sink),
  * agent.ts (the agent at defaults), window.ts (CPU, RSS, calls), registrations.ts, size.ts (one
@@ -22,7 +25,7 @@
  * benches share.
  */
 // First: a bad flag fails before anything is created.
-import { BINARY, JSON_OUT, OUT, QUICK, REBUILD, RENDER_FROM, SIZES, WINDOW_SECONDS, WRITE } from "./scale/params.ts"
+import { BINARY, JSON_OUT, OPTIONS, OUT, QUICK, REBUILD, RENDER_FROM, SIZES, WINDOW_SECONDS, WRITE } from "./scale/params.ts"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
@@ -32,15 +35,18 @@ import { AGENT_BINARY, ensureAgentBinary, ROOT } from "./bench/agent-binary.ts"
 import { haproxyBinary, haproxyVersion } from "./bench/haproxy.ts"
 import { bunVersion, gitDescribe, loadAverageText, otherBenchmarkRuns } from "./bench/machine.ts"
 import { writeSection } from "./bench/report.ts"
+import { OPTIONS_TEXT, OPTIONS_TITLE_SUFFIX } from "./bench/service-options.ts"
 import { cleanups, say, WORK } from "./scale/context.ts"
 import { callsTable, registrationLines, sizeTable } from "./scale/report-tables.ts"
 import { renderSection } from "./scale/report-section.ts"
 import type { RunMeta, ScaleRun, SizeResult } from "./scale/results.ts"
 import { runSize } from "./scale/size.ts"
 
+/** `## Scale` after `## Churn`, or with options `## Scale (options on every service)` after `## Scale`. */
 const writeScaleSection = (run: ScaleRun) => {
-  writeSection(OUT, "Scale", renderSection(run), "Churn")
-  say(`wrote the ## Scale section of ${OUT}`)
+  const title = run.meta.options === undefined ? "Scale" : `Scale${OPTIONS_TITLE_SUFFIX}`
+  writeSection(OUT, title, renderSection(run), title === "Scale" ? "Churn" : "Scale")
+  say(`wrote the ## ${title} section of ${OUT}`)
 }
 
 const main = async () => {
@@ -55,6 +61,7 @@ const main = async () => {
   say(`bench:scale: sizes ${SIZES.join(", ")}, window ${WINDOW_SECONDS} s; ${cpus().length} vCPU, HAProxy ${haproxy}, bun ${bunVersion()}, load average ${loadAverageText(load0)}`)
   if (others.length > 0) say(`WARNING: other benchmark, test or agent processes are running; the numbers will be disturbed:\n  ${others.join("\n  ")}`)
   say(`work directory ${WORK}`)
+  if (OPTIONS) say(`options on every service: ${OPTIONS_TEXT.replaceAll("`", "")}`)
   if (BINARY !== AGENT_BINARY && !existsSync(BINARY)) throw new Error(`--binary ${BINARY}: no such file`)
   if (BINARY === AGENT_BINARY) ensureAgentBinary(REBUILD, say)
   const defaults = agentDefaults(BINARY)
@@ -76,12 +83,13 @@ const main = async () => {
     loadAtEnd: loadAverageText(),
     otherWork: others,
     agentDefaults: defaults,
-    binary: BINARY === AGENT_BINARY ? "dist/cloudmap-haproxy" : BINARY
+    binary: BINARY === AGENT_BINARY ? "dist/cloudmap-haproxy" : BINARY,
+    ...(OPTIONS ? { options: OPTIONS_TEXT } : {})
   }
   const run: ScaleRun = { meta, sizes }
   const lines = [
     "",
-    `cloudmap-haproxy scale (${meta.date}, ${commit}, ${meta.cpus} vCPU, HAProxy ${haproxy}, load average ${meta.loadAtStart} → ${meta.loadAtEnd})`,
+    `cloudmap-haproxy scale${OPTIONS ? " (options on every service)" : ""} (${meta.date}, ${commit}, ${meta.cpus} vCPU, HAProxy ${haproxy}, load average ${meta.loadAtStart} → ${meta.loadAtEnd})`,
     "",
     sizeTable(sizes),
     "",

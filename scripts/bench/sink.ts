@@ -1,13 +1,13 @@
 /**
- * One local HTTP listener that many fixture instances point at: HAProxy's health checks (plain TCP
- * connects) pass, so there are no DOWN/UP log storms, and a request that reaches it gets a short
- * 200 `sink` answer instead of an error.
+ * One local HTTP listener that many fixture instances point at: HAProxy's health checks pass (TCP
+ * connects, and with `--options` HTTP `GET /`, answered 200), so there are no DOWN/UP log storms,
+ * and a request that reaches it gets a short 200 `sink` answer instead of an error.
  */
 import { createServer } from "node:http"
 
 export interface Sink {
   readonly port: number
-  /** Requests answered (health checks are connects, not requests: not counted). */
+  /** Requests answered (TCP health checks are connects, not counted; HTTP checks are counted). */
   readonly requests: () => number
   readonly close: () => Promise<void>
 }

@@ -14,7 +14,9 @@
  * `reload`, verified with `show proc`). Those src/ pieces are reached through
  * scripts/bench/adapters/. One reload per poll round that saw any change; no
  * validation step, no runtime API, no drain, no coalescing beyond the poll interval, no
- * fail-static merging (a failed poll round is skipped and the running config kept).
+ * fail-static merging (a failed poll round is skipped and the running config kept). With
+ * `serviceAttributes` (bench:churn `--options`) each round also reads every service's attributes
+ * (GetServiceAttributes, alongside its DiscoverInstances) and plans with them, as the agent does.
  *
  * HAProxy is started as `haproxy -W -db -S <configDir>/master.sock,mode,600 -f haproxy.cfg`
  * (the agent's own command line) and stopped by PID.
@@ -23,6 +25,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 import {
   DiscoverInstancesCommand,
+  GetServiceAttributesCommand,
   type HttpInstanceSummary,
   ListNamespacesCommand,
   ListServicesCommand,
@@ -47,6 +50,8 @@ export interface BaselineOptions {
   readonly settings: RenderSettings
   readonly haproxyBin: string
   readonly pollMs: number
+  /** Read every service's attributes each round and render its `haproxy.*` options. */
+  readonly serviceAttributes: boolean
   readonly log: (line: string) => void
 }
 
@@ -85,7 +90,7 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
   let markReady: () => void = () => {}
   const ready = new Promise<void>((r) => (markReady = r))
 
-  const readSnapshot = async (): Promise<Snapshot> => {
+  const readSnapshot = async (): Promise<{ snapshot: Snapshot; attributes: Map<string, Record<string, string>> }> => {
     let nsToken: string | undefined
     let namespace: { id: string; httpName: string } | undefined
     do {
@@ -106,7 +111,12 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
       token = r.NextToken
     } while (token !== undefined && token !== "")
     const ns = namespace
+    const attributes = new Map<string, Record<string, string>>()
     const discovered = await mapLimit(services, 8, async (s): Promise<DiscoveredService> => {
+      if (options.serviceAttributes) {
+        const a = await client.send(new GetServiceAttributesCommand({ ServiceId: s.Id! }))
+        attributes.set(s.Id!, { ...(a.ServiceAttributes?.Attributes ?? {}) })
+      }
       const r = await client.send(new DiscoverInstancesCommand({
         NamespaceName: ns.httpName,
         ServiceName: s.Name!,
@@ -125,10 +135,11 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
         }))
       }
     })
-    return {
+    const snapshot: Snapshot = {
       namespaces: [{ _tag: "Ok", mapping, id: ns.id, httpName: ns.httpName, services: discovered }],
       takenAt: Date.now()
     }
+    return { snapshot, attributes }
   }
 
   const startHaproxy = async () => {
@@ -153,15 +164,15 @@ export const startBaseline = (options: BaselineOptions): BaselineHandle => {
 
   const round = async () => {
     counters.polls++
-    let snapshot: Snapshot
+    let read: Awaited<ReturnType<typeof readSnapshot>>
     try {
-      snapshot = await readSnapshot()
+      read = await readSnapshot()
     } catch (e) {
       counters.pollFailures++
       options.log(`baseline poll failed: ${(e as Error).message}`)
       return
     }
-    const files = renderSnapshot(snapshot, settings)
+    const files = renderSnapshot(read.snapshot, settings, read.attributes)
     const key = JSON.stringify(files)
     if (key === lastApplied) return
     writeFilesAtomically(configDir, files)

@@ -1,17 +1,25 @@
 /**
  * Cloud Map calls at steady state: `services` services with one instance each (ports nobody
  * listens on), the system routed, the mock's call counters zeroed, then read after the window
- * (2 × REFRESH_RATE, at least 60 s; `--quick`: 20 s).
+ * (2 × REFRESH_RATE, at least 60 s; `--quick`: 20 s). With `--options` every service carries the
+ * bench option set and every instance its weight.
  */
 import { mockCalls, resetMockCalls, startMock, syntheticFixture } from "../bench/adapters/mock-cloudmap.ts"
+import { BENCH_INSTANCE_OPTIONS, BENCH_SERVICE_OPTIONS } from "../bench/service-options.ts"
 import { sleep } from "../bench/wait.ts"
 import { cleanups, say } from "./context.ts"
-import { DEFAULTS, P } from "./params.ts"
+import { DEFAULTS, OPTIONS, P } from "./params.ts"
 import type { CallsResult } from "./results.ts"
 import type { StartSut } from "./sut.ts"
 
 export const measureCalls = async (label: string, services: number, startSut: StartSut): Promise<CallsResult> => {
-  const fixture = syntheticFixture({ namespaces: 1, servicesPerNamespace: services, instancesPerService: 1, basePort: 40_000 })
+  const fixture = syntheticFixture({
+    namespaces: 1,
+    servicesPerNamespace: services,
+    instancesPerService: 1,
+    basePort: 40_000,
+    ...(OPTIONS ? { serviceAttributes: BENCH_SERVICE_OPTIONS, extraInstanceAttributes: BENCH_INSTANCE_OPTIONS } : {})
+  })
   const mock = await startMock(fixture)
   cleanups.add(() => mock.close())
   const t0 = Date.now()

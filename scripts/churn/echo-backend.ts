@@ -3,8 +3,9 @@
  * is a tiny node:http server on a kernel-chosen port that answers every request with its own name
  * (`<instance id>:<port>`) and records when it served each request. Those timestamps are what the
  * convergence numbers are made of: "the new instance served its first request", "the removed
- * instance stopped receiving requests". HAProxy's health checks are plain TCP connects: they never
- * count as requests.
+ * instance stopped receiving requests". HAProxy's health checks never count as requests: TCP checks
+ * are plain connects, and an HTTP check (`--options`: `GET /` with no `X-Bench-Run` header, which
+ * every request of the benches carries) gets a 200 and is counted apart (`checks()`).
  */
 import { Buffer } from "node:buffer"
 import { createServer, type Server } from "node:http"
@@ -25,8 +26,10 @@ export interface EchoBackend {
   readonly firstHitAt: () => number | undefined
   readonly lastHitAt: () => number | undefined
   readonly hits: () => number
-  /** Requests without this run's token (someone else's proxy pointing at a recycled port). */
+  /** Requests with another run's token (someone else's proxy pointing at a recycled port). */
   readonly foreignHits: () => number
+  /** HTTP health checks answered (requests without any `X-Bench-Run` header). */
+  readonly checks: () => number
   /** Resolves at the first request served at or after `since` (epoch ms), or undefined at the deadline. */
   readonly firstHitAfter: (since: number, deadline: number) => Promise<number | undefined>
   readonly close: () => Promise<void>
@@ -39,8 +42,17 @@ export const startEchoBackend = (instanceId: string): Promise<EchoBackend> =>
     const waiters = new Set<{ since: number; done: (t: number) => void }>()
     let name = instanceId
     let foreign = 0
+    let checks = 0
     const server: Server = createServer((req, res) => {
       const now = Date.now()
+      if (req.headers["x-bench-run"] === undefined) {
+        // An HTTP health check (HAProxy sends no such header): healthy, but not a served request.
+        checks++
+        res.writeHead(200, { "content-type": "text/plain", "content-length": "0" })
+        res.end()
+        req.resume()
+        return
+      }
       if (req.headers["x-bench-run"] !== RUN_TOKEN) {
         foreign++
         res.writeHead(421, { "content-type": "text/plain", "content-length": "0" })
@@ -73,6 +85,7 @@ export const startEchoBackend = (instanceId: string): Promise<EchoBackend> =>
         lastHitAt: () => times[times.length - 1],
         hits: () => times.length,
         foreignHits: () => foreign,
+        checks: () => checks,
         firstHitAfter: (since, deadline) => {
           // Binary search: the first recorded request at or after `since`.
           let lo = 0

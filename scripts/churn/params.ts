@@ -17,6 +17,11 @@ export const WRITE = ARGS.has("write") || ARGS.string("out") !== undefined || (!
 /** `--render-from=<results.json>`: rebuild the section from a saved run, measure nothing. */
 export const RENDER_FROM = ARGS.string("render-from")
 export const REBUILD = ARGS.has("rebuild")
+/**
+ * `--options`: every service carries the bench option set (scripts/bench/service-options.ts) as
+ * service attributes, every registered instance its weight; the section is `## Churn (options on every service)`.
+ */
+export const OPTIONS = ARGS.has("options")
 
 export const HAPROXY = haproxyBinary()
 

@@ -8,6 +8,7 @@ import { readShowProc } from "../bench/adapters/master-cli.ts"
 import { type FixtureService, namespaceFixture, startMock } from "../bench/adapters/mock-cloudmap.ts"
 import { BENCH_DOMAIN, BENCH_NAMESPACE } from "../bench/agent.ts"
 import { cloudMapClient, instanceAttributes } from "../bench/cloudmap-sdk.ts"
+import { BENCH_SERVICE_OPTIONS, withInstanceOptions } from "../bench/service-options.ts"
 import { sleep } from "../bench/wait.ts"
 import { cleanups, say } from "./context.ts"
 import { type EchoBackend, startEchoBackend } from "./echo-backend.ts"
@@ -16,6 +17,7 @@ import {
   INITIAL_INSTANCES,
   LOAD_CONNECTIONS,
   LOAD_GAP_MS,
+  OPTIONS,
   P,
   PHASE_CHANGE_WINDOW_MS,
   PROBE_INTERVAL_MS,
@@ -51,7 +53,8 @@ export const runChurn = async (label: string, startSut: StartSut, seed: number):
     const services: Array<FixtureService> = [...churn, ...health].map((s) => ({
       name: s.name,
       id: s.id,
-      instances: s.live.map((l) => ({ id: l.id, attributes: instanceAttributes(l.backend.port) }))
+      ...(OPTIONS ? { attributes: { ...BENCH_SERVICE_OPTIONS } } : {}),
+      instances: s.live.map((l) => ({ id: l.id, attributes: withInstanceOptions(instanceAttributes(l.backend.port), OPTIONS) }))
     }))
     const mock = await startMock(namespaceFixture(BENCH_NAMESPACE, "ns-bench", services))
     cleanups.add(() => mock.close())
@@ -145,7 +148,8 @@ export const runChurn = async (label: string, startSut: StartSut, seed: number):
       durationMs,
       logProblems: sut.logProblems(),
       sdkErrors,
-      foreignHits: backends.reduce((n, x) => n + x.foreignHits(), 0)
+      foreignHits: backends.reduce((n, x) => n + x.foreignHits(), 0),
+      healthChecks: backends.reduce((n, x) => n + x.checks(), 0)
     }
     await sut.stop()
     await mock.close()

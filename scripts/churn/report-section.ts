@@ -1,8 +1,10 @@
 /**
  * The `## Churn` section of BENCHMARKS.md: the method (generated from the parameters in force),
- * the tables of this run, the failure digest, and a reading generated from its numbers.
+ * the tables of this run, the failure digest, and a reading generated from its numbers. A run
+ * with `--options` (meta.options set) is `## Churn (options on every service)` and names the set.
  */
 import { count, fmtS, secs } from "../bench/format.ts"
+import { OPTIONS_TITLE_SUFFIX } from "../bench/service-options.ts"
 import type { Summary } from "../bench/stats.ts"
 import {
   BASELINE_POLL_MS,
@@ -156,11 +158,28 @@ export const renderSection = (
         "far fewer calls than (a), with ~30 s median convergence, no health awareness and a silent cut-off at 100 services."
     )
   }
+  const options = meta["options"]
+  const healthChecks = (r: ChurnResult) => (r.healthChecks === undefined ? "?" : count(r.healthChecks))
   return [
-    "## Churn",
+    options === undefined ? "## Churn" : `## Churn${OPTIONS_TITLE_SUFFIX}`,
     "",
-    "Command: `npm run bench:churn` (= `bun scripts/bench-churn.ts`; `--quick` for a smoke run, which does not write this file).",
-    `Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`,
+    ...(options === undefined
+      ? ["Command: `npm run bench:churn` (= `bun scripts/bench-churn.ts`; `--quick` for a smoke run, which does not write this file; `--options` " +
+        "writes `## Churn (options on every service)` instead of this section)."]
+      : [
+        "Command: `npm run bench:churn -- --options` (= `bun scripts/bench-churn.ts --options`): the same scenario as `## Churn` with routing " +
+        "options set on every service (default settings otherwise).",
+        `Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`,
+        "",
+        `**Options on every service** (service attributes, set in the fixture for the initial services and with UpdateServiceAttributes right ` +
+        `after CreateService for the new ones): ${options} (on every RegisterInstance and fixture instance). ` +
+        "Checked after the agent was ready: `/status` listed every route with exactly these options (`options.check._tag` \"Http\") and " +
+        "every instance at this weight, no `ignoredOptions` (the run fails otherwise). No `haproxy.cookie` (a sticky service reloads on " +
+        "added instances by design) and no zone affinity (it would keep new other-zone instances idle, which this measurement cannot see). " +
+        `The backends answered ${healthChecks(a)} (a) and ${healthChecks(b)} (b) HTTP health checks (\`GET /\` without the bench's header: ` +
+        "200, never counted as served requests)."
+      ]),
+    ...(options === undefined ? [`Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`] : []),
     "",
     "What runs (all on 127.0.0.1, every loop bounded, every process killed by PID at the end):",
     "",
@@ -183,11 +202,14 @@ export const renderSection = (
     `* (a) the agent, the compiled \`dist/cloudmap-haproxy run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
     `SERVICE_LIST_RATE ${DEFAULTS.serviceListSeconds}, REFRESH_RATE ${DEFAULTS.refreshSeconds}, RELOAD_MIN_INTERVAL ${DEFAULTS.reloadMinIntervalSeconds}, ` +
     `CLOUDMAP_RATE_LIMIT ${DEFAULTS.cloudMap.requestsPerSecond}, CLOUDMAP_CONCURRENCY ${DEFAULTS.cloudMap.concurrency}, ` +
-    `HAPROXY_NBTHREAD ${DEFAULTS.nbthread}, HEALTH_FILTER ${DEFAULTS.healthFilter}, MAX_REMOVAL_PERCENT ${DEFAULTS.maxRemovalPercent}. ` +
-    `Non-defaults: ${AGENT_NON_DEFAULTS}.`,
+    `HAPROXY_NBTHREAD ${DEFAULTS.nbthread}, HEALTH_FILTER ${DEFAULTS.healthFilter}, MAX_REMOVAL_PERCENT ${DEFAULTS.maxRemovalPercent}` +
+    (options === undefined ? "" : `, SERVICE_ATTRIBUTES_RATE ${DEFAULTS.serviceAttributesSeconds}`) +
+    `. Non-defaults: ${AGENT_NON_DEFAULTS}.`,
     "* (b) the reload-every-change baseline (`scripts/churn/baseline.ts`), what the original image did, rebuilt from this project's " +
     `pure pieces: every ${fmtS(BASELINE_POLL_MS / 1000)} (fixed rate; the agent's REVISION_POLL_RATE) it reads the whole namespace with the AWS SDK (ListNamespaces, ListServices, then ` +
-    "DiscoverInstances HEALTHY_OR_ELSE_ALL for every service, 8 in flight, no rate limit, no revision check), plans and renders with " +
+    "DiscoverInstances HEALTHY_OR_ELSE_ALL for every service" +
+    (options === undefined ? "" : " and, with the options, GetServiceAttributes for every service") +
+    ", 8 in flight, no rate limit, no revision check), plans and renders with " +
     "`src/plan/plan.ts` + `src/render/render.ts` (byte-identical haproxy.cfg to the agent's for the same registrations), and when the files " +
     "changed writes them atomically and reloads HAProxy through the master CLI (`src/haproxy/master-cli.ts` `reload`, verified with `show proc`). " +
     "HAProxy runs as `haproxy -W -db -S master.sock -f haproxy.cfg`, like under the agent. It differs from the original on purpose: the original " +

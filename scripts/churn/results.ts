@@ -32,6 +32,8 @@ export interface ChurnResult {
   readonly sdkErrors: number
   /** Requests our backends refused because they lacked this run's token (other proxies on the machine). */
   readonly foreignHits: number
+  /** HTTP health checks the backends answered (`--options`; TCP checks are not seen). Absent in older results. */
+  readonly healthChecks?: number
 }
 
 export interface CallsResult {

@@ -10,11 +10,13 @@ import {
   DeregisterInstanceCommand,
   RegisterInstanceCommand,
   type ServiceDiscoveryClient,
-  UpdateInstanceCustomHealthStatusCommand
+  UpdateInstanceCustomHealthStatusCommand,
+  UpdateServiceAttributesCommand
 } from "@aws-sdk/client-servicediscovery"
 import { makeRandom } from "../bench/adapters/mock-cloudmap.ts"
 import { BENCH_DOMAIN } from "../bench/agent.ts"
-import { instanceAttributes } from "../bench/cloudmap-sdk.ts"
+import { instanceAttributes as addressAttributes } from "../bench/cloudmap-sdk.ts"
+import { BENCH_SERVICE_OPTIONS, withInstanceOptions } from "../bench/service-options.ts"
 import { sleep } from "../bench/wait.ts"
 import { waitFirstHit, waitQuiet } from "./convergence.ts"
 import type { EchoBackend } from "./echo-backend.ts"
@@ -25,11 +27,15 @@ import {
   HEALTH_FIRST_MS,
   HEALTH_GAP_MIN_MS,
   HEALTH_GAP_SPAN_MS,
+  OPTIONS,
   P,
   TIMEOUT_REVISION_MS,
   TIMEOUT_SLOW_MS
 } from "./params.ts"
 import type { ChangeResult } from "./results.ts"
+
+/** What every RegisterInstance sends: the address, and with `--options` the instance options. */
+const instanceAttributes = (port: number) => withInstanceOptions(addressAttributes(port), OPTIONS)
 
 export interface LiveInstance {
   readonly id: string
@@ -148,6 +154,8 @@ const newServices = async (s: Scenario) => {
     )
     const serviceId = created?.Service?.Id
     if (serviceId === undefined) continue
+    // `--options`: the service's options right after it exists, before it has an instance.
+    if (OPTIONS && (await s.sdkCall(() => s.sdk.send(new UpdateServiceAttributesCommand({ ServiceId: serviceId, Attributes: { ...BENCH_SERVICE_OPTIONS } })))) === undefined) continue
     const id = `${name}-1`
     const b = await s.newBackend(id)
     if ((await s.sdkCall(() => s.sdk.send(new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: id, Attributes: instanceAttributes(b.port) })))) === undefined) continue

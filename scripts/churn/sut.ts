@@ -4,7 +4,7 @@
  * (baseline.ts). Each gets its own config directory and log in the run's work directory, and is
  * stopped by PID at the end.
  */
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs"
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import process from "node:process"
 import { renderSettingsFrom } from "../bench/adapters/agent-config.ts"
@@ -13,17 +13,22 @@ import { AGENT_BINARY } from "../bench/agent-binary.ts"
 import { BENCH_DOMAIN, BENCH_NAMESPACE, benchAgentEnv, spawnAgent } from "../bench/agent.ts"
 import { fmtS } from "../bench/format.ts"
 import { freePort } from "../bench/net.ts"
+import { verifyAppliedOptions } from "../bench/service-options.ts"
 import { once, stopHaproxyOf } from "../bench/process.ts"
 import { sleep, waitFor } from "../bench/wait.ts"
 import { type BaselineHandle, startBaseline } from "./baseline.ts"
 import { cleanups, say, WORK } from "./context.ts"
-import { BASELINE_POLL_MS, HAPROXY } from "./params.ts"
+import { BASELINE_POLL_MS, HAPROXY, OPTIONS } from "./params.ts"
 
 export interface SystemUnderTest {
   readonly label: string
   readonly listenPort: number
   readonly masterSocket: string
-  /** Resolves when HAProxy routes `expected` services with `instances` instances (or rejects at the deadline). */
+  /**
+   * Resolves when HAProxy routes `expected` services with `instances` instances (or rejects at the
+   * deadline); with `--options`, then fails unless the option set is applied on every route
+   * (agent: its `/status`; baseline: one HTTP-checked backend per service in its haproxy.cfg).
+   */
   readonly waitRouted: (services: number, instances: number | undefined, timeoutMs: number) => Promise<void>
   readonly details: () => Promise<Record<string, number>>
   readonly logProblems: () => Array<string>
@@ -118,6 +123,7 @@ export const startAgentSut: StartSut = async (mock, label) => {
         abort: () =>
           agent.child.exitCode === null ? undefined : new Error(`${label}: the agent exited (code ${agent.child.exitCode}); see ${logPath}`)
       })
+      if (OPTIONS) say(await verifyAppliedOptions(agent.get, label))
     },
     details: async () => {
       const r = await agent.get("/metrics")
@@ -143,6 +149,7 @@ export const startBaselineSut: StartSut = async (mock, label) => {
     settings,
     haproxyBin: HAPROXY,
     pollMs: BASELINE_POLL_MS,
+    serviceAttributes: OPTIONS,
     log: (line) => {
       logFile.write(`${new Date().toISOString()} ${line}\n`)
       if (line === "stopping") stopping = true
@@ -161,11 +168,16 @@ export const startBaselineSut: StartSut = async (mock, label) => {
     label,
     listenPort,
     masterSocket: handle.masterSocket,
-    waitRouted: async (_services, _instances, timeoutMs) => {
+    waitRouted: async (services, _instances, timeoutMs) => {
       const timeout = sleep(timeoutMs).then(() => {
         throw new Error(`${label}: the baseline did not start HAProxy within ${timeoutMs} ms`)
       })
       await Promise.race([handle.ready, timeout])
+      if (!OPTIONS) return
+      // The baseline renders with the project's plan: one `option httpchk` per service backend.
+      const checks = readFileSync(join(configDir, "haproxy.cfg"), "utf8").match(/^\s*option httpchk\s*$/gm)?.length ?? 0
+      if (checks < services) throw new Error(`${label}: --options: haproxy.cfg has ${checks} HTTP-checked backends for ${services} services`)
+      say(`${label}: --options applied: ${checks} backends with an HTTP check in haproxy.cfg`)
     },
     details: async () => {
       const c = handle.counters()

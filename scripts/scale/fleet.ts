@@ -1,7 +1,8 @@
 /**
  * The fleet of one size: the mock Cloud Map in this process, serving one namespace (`apps`) of
  * `services` services × INSTANCES_PER_SERVICE instances (syntheticFixture), every instance pointed
- * at one local HTTP sink so HAProxy's health checks pass.
+ * at one local HTTP sink so HAProxy's health checks pass. With `--options` every service carries
+ * the bench option set and every instance its weight.
  */
 import {
   fixtureServiceId,
@@ -11,8 +12,9 @@ import {
   syntheticFixture
 } from "../bench/adapters/mock-cloudmap.ts"
 import { BENCH_NAMESPACE } from "../bench/agent.ts"
+import { BENCH_INSTANCE_OPTIONS, BENCH_SERVICE_OPTIONS } from "../bench/service-options.ts"
 import { type Sink, startSink } from "../bench/sink.ts"
-import { INSTANCES_PER_SERVICE } from "./params.ts"
+import { INSTANCES_PER_SERVICE, OPTIONS } from "./params.ts"
 
 export interface FleetService {
   readonly name: string
@@ -34,7 +36,8 @@ export const startFleet = async (services: number): Promise<Fleet> => {
     servicesPerNamespace: services,
     instancesPerService: INSTANCES_PER_SERVICE,
     // Only the ports' range check: every instance is re-pointed at the sink.
-    basePort: 1_024
+    basePort: 1_024,
+    ...(OPTIONS ? { serviceAttributes: BENCH_SERVICE_OPTIONS, extraInstanceAttributes: BENCH_INSTANCE_OPTIONS } : {})
   })
   const namespace = fixture.namespaces[0]
   if (namespace?.name !== BENCH_NAMESPACE) throw new Error(`syntheticFixture named its namespace ${namespace?.name}, not ${BENCH_NAMESPACE}`)

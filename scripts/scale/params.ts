@@ -18,6 +18,12 @@ export const SIZES: ReadonlyArray<number> = (sizesFlag ?? (QUICK ? "100" : "100,
 export const WINDOW_SECONDS = args.number("window-seconds", QUICK ? 15 : 60)
 if (WINDOW_SECONDS < 5) throw new Error("--window-seconds needs at least 5")
 export const REBUILD = args.has("rebuild")
+/**
+ * `--options`: every service carries the bench option set (scripts/bench/service-options.ts) as
+ * service attributes, every instance (fixture and registrations) its weight; the run fails unless
+ * the agent's `/status` shows them applied, and its section is `## Scale (options on every service)`.
+ */
+export const OPTIONS = args.has("options")
 /** `--binary PATH`: measure another build of the agent (never built). */
 export const BINARY = args.string("binary") ?? AGENT_BINARY
 if (BINARY !== AGENT_BINARY && REBUILD) throw new Error("--rebuild builds dist/cloudmap-haproxy only; drop it with --binary")

@@ -4,17 +4,19 @@
  * the real AWS SDK (RegisterInstance) on an existing service chosen by a seeded random draw. From
  * the moment the SDK call returns, a probe sends `GET /` with that service's Host header to
  * HAProxy every PROBE_INTERVAL_MS, each on a fresh connection, until an answer comes from the new
- * echo server (its body names it) or SERVE_TIMEOUT_MS pass (a miss).
+ * echo server (its body names it) or SERVE_TIMEOUT_MS pass (a miss). With `--options` every
+ * registration also carries the bench's instance options (its weight).
  */
 import { RegisterInstanceCommand, type ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
 import { makeRandom } from "../bench/adapters/mock-cloudmap.ts"
 import { BENCH_DOMAIN } from "../bench/agent.ts"
 import { instanceAttributes } from "../bench/cloudmap-sdk.ts"
 import { getByHost } from "../bench/net.ts"
+import { withInstanceOptions } from "../bench/service-options.ts"
 import { sleep } from "../bench/wait.ts"
 import { type EchoBackend, RUN_TOKEN, startEchoBackend } from "../churn/echo-backend.ts"
 import type { FleetService } from "./fleet.ts"
-import { PROBE_INTERVAL_MS, REGISTRATION_SEED, REGISTRATIONS, REQUEST_TIMEOUT_MS, SERVE_TIMEOUT_MS } from "./params.ts"
+import { OPTIONS, PROBE_INTERVAL_MS, REGISTRATION_SEED, REGISTRATIONS, REQUEST_TIMEOUT_MS, SERVE_TIMEOUT_MS } from "./params.ts"
 import type { Registration } from "./results.ts"
 
 export interface RegistrationPlan {
@@ -84,7 +86,7 @@ export const runRegistrations = async (plan: RegistrationPlan): Promise<Array<Re
     const backend = await startEchoBackend(instance)
     plan.keep(backend)
     try {
-      await plan.sdk.send(new RegisterInstanceCommand({ ServiceId: service.id, InstanceId: instance, Attributes: instanceAttributes(backend.port) }))
+      await plan.sdk.send(new RegisterInstanceCommand({ ServiceId: service.id, InstanceId: instance, Attributes: withInstanceOptions(instanceAttributes(backend.port), OPTIONS) }))
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e)
       plan.log(`RegisterInstance ${service.name}/${instance} failed: ${error}`)

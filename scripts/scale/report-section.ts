@@ -1,8 +1,10 @@
 /**
  * The `## Scale` section of BENCHMARKS.md for one run: the command, the commit, the machine, the
- * agent's defaults in force, how each measure is taken, the targets and the results.
+ * agent's defaults in force, how each measure is taken, the targets and the results. A run with
+ * `--options` (meta.options set) is `## Scale (options on every service)` and names the set.
  */
 import { fmtS } from "../bench/format.ts"
+import { OPTIONS_TITLE_SUFFIX } from "../bench/service-options.ts"
 import { AGENT_NON_DEFAULTS } from "./agent.ts"
 import {
   INSTANCES_PER_SERVICE,
@@ -36,14 +38,26 @@ export const renderSection = (run: ScaleRun): string => {
     }
     if (r.logProblems.length > 0) notes.push(`* ${r.services} services: the agent logged ${r.logProblems.length} warning/error lines; the first: \`${r.logProblems[0]!.slice(0, 200)}\``)
   }
+  const options = m.options
   return [
-    "## Scale",
+    options === undefined ? "## Scale" : `## Scale${OPTIONS_TITLE_SUFFIX}`,
     "",
+    ...(options === undefined ? [] : [
+      "The same measurement as `## Scale`, with routing options set on every service (`--options`; default agent settings otherwise).",
+      "",
+      `**Options on every service** (service attributes in the fixture): ${options} (fixture instances and the window's registrations). ` +
+      "Checked after each size was ready, before its window: `/status` listed every route with exactly these options " +
+      "(`options.check._tag` \"Http\") and every instance at this weight, no `ignoredOptions` (the run fails otherwise). The sink and the " +
+      "registrations' echo servers answer the HTTP checks (`GET /`) with 200. No `haproxy.cookie` (a sticky service reloads on added " +
+      "instances by design) and no zone affinity (it would keep new other-zone instances idle).",
+      ""
+    ]),
     "What the agent costs as the fleet grows (issue 11, \"Fleet-scale cost\"): start → ready, steady CPU, Cloud Map calls, memory, and how long a",
     `new instance takes to serve, at ${run.sizes.map((r) => r.services.toLocaleString("en-US")).join(", ")} services × ${INSTANCES_PER_SERVICE} instances.`,
     "",
     "Command: `npm run bench:scale` (= `bun scripts/bench-scale.ts`; `--sizes 100,1000`, `--window-seconds N`, `--json FILE`, " +
-    "`--binary PATH`, `--rebuild`; `--quick` = 100 services and a 15 s window, a smoke run that does not write this file; " +
+    "`--binary PATH`, `--rebuild`, `--options` (the section `## Scale (options on every service)`); `--quick` = 100 services and a 15 s " +
+    "window, a smoke run that does not write this file; " +
     "`--render-from=<results.json>` rewrites this section from a saved run).",
     `Run: \`${m.command}\`. Commit: \`${m.commit}\`. Date: ${m.date}.`,
     `Machine: ${m.cpus} vCPU (${m.cpuModel}), HAProxy ${m.haproxy}, bun ${m.bun}; load average ${m.loadAtStart} at start, ${m.loadAtEnd} at the end` +
@@ -70,7 +84,7 @@ export const renderSection = (run: ScaleRun): string => {
     `not served within ${fmtS(SERVE_TIMEOUT_MS / 1000)} is a miss, shown apart and failing the target. Nearest-rank percentiles: with ` +
     `${REGISTRATIONS} values, p95 is the slowest one. A registration may be served after the window has ended; the CPU, RSS and call readings cover the window only.`,
     "",
-    "Targets (issue 11; agent process only, default settings, 2 instances per service):",
+    `Targets (issue 11; agent process only, default settings${options === undefined ? "" : " (the options above on every service)"}, 2 instances per service):`,
     "",
     targetsTable(),
     "",

@@ -64,6 +64,8 @@ export interface RunMeta {
   /** The defaults of the binary under test (`run --help`). */
   readonly agentDefaults: Record<string, string>
   readonly binary: string
+  /** `--options`: the option set on every service and instance, as the report names it. Absent: none. */
+  readonly options?: string
 }
 
 export interface ScaleRun {

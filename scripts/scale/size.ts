@@ -7,11 +7,12 @@ import { waitAgentReady } from "../bench/agent.ts"
 import { cloudMapClient } from "../bench/cloudmap-sdk.ts"
 import { mb, ms } from "../bench/format.ts"
 import { rssBytes } from "../bench/proc.ts"
+import { verifyAppliedOptions } from "../bench/service-options.ts"
 import type { EchoBackend } from "../churn/echo-backend.ts"
 import { type ScaleAgent, startScaleAgent } from "./agent.ts"
 import { cleanups, say } from "./context.ts"
 import { startFleet } from "./fleet.ts"
-import { INSTANCES_PER_SERVICE, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
+import { INSTANCES_PER_SERVICE, OPTIONS, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
 import { runRegistrations } from "./registrations.ts"
 import type { SizeResult } from "./results.ts"
 import { steadyWindow } from "./window.ts"
@@ -31,7 +32,10 @@ export const runSize = async (services: number): Promise<SizeResult> => {
     say(`${label}: ${services} services × ${INSTANCES_PER_SERVICE} on the mock ${fleet.mock.url}; agent pid ${a.pid}, HAProxy on 127.0.0.1:${a.listenPort}, log ${a.log.path}`)
     const readyMs = await waitAgentReady(a, { timeoutMs: READY_TIMEOUT_MS, intervalMs: READY_POLL_MS, context: a.log.lastLines })
     const rssAtReady = rssBytes(a.pid)
-    say(`${label}: ready after ${ms(readyMs)}, agent RSS ${mb(rssAtReady)}; steady window ${WINDOW_SECONDS} s with registrations`)
+    say(`${label}: ready after ${ms(readyMs)}, agent RSS ${mb(rssAtReady)}`)
+    // Before the window: the check costs the agent a /status document, outside what is measured.
+    if (OPTIONS) say(await verifyAppliedOptions(a.get, label))
+    say(`${label}: steady window ${WINDOW_SECONDS} s with registrations`)
     const { measures, alongside } = await steadyWindow(a, fleet.mock, WINDOW_SECONDS, (windowStart) =>
       runRegistrations({
         sdk,

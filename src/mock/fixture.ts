@@ -224,12 +224,17 @@ export interface SyntheticFixtureOptions {
   /** Health check of every service (default "custom"). */
   readonly healthCheck?: "custom" | "none"
   readonly emptyPages?: boolean | number
+  /** Service attributes (GetServiceAttributes) of every service, e.g. `haproxy.*` options (default none). */
+  readonly serviceAttributes?: Readonly<Record<string, string>>
+  /** Attributes every instance gets besides its address and port (default none). */
+  readonly extraInstanceAttributes?: Readonly<Record<string, string>>
 }
 
 /**
  * A large, deterministic fixture: namespaces `ns0..`, services `svc0..` (per namespace),
  * instances `svcJ-K`, ports basePort, basePort+1, ... (RangeError if they pass 65535).
- * With a single namespace it is named `apps`.
+ * With a single namespace it is named `apps`. `serviceAttributes` go on every service and
+ * `extraInstanceAttributes` on every instance (its address and port win over them).
  */
 export const syntheticFixture = (options: SyntheticFixtureOptions): Fixture => {
   const { namespaces, servicesPerNamespace, instancesPerService, basePort } = options
@@ -241,6 +246,7 @@ export const syntheticFixture = (options: SyntheticFixtureOptions): Fixture => {
     throw new RangeError(`syntheticFixture: ports ${basePort}..${last} do not fit in 1..65535`)
   }
   const host = options.host ?? "127.0.0.1"
+  const extra = options.extraInstanceAttributes ?? {}
   let port = basePort
   const out: Array<FixtureNamespace> = []
   for (let n = 0; n < namespaces; n++) {
@@ -249,9 +255,11 @@ export const syntheticFixture = (options: SyntheticFixtureOptions): Fixture => {
       const name = `svc${s}`
       const instances: Array<FixtureInstance> = []
       for (let i = 0; i < instancesPerService; i++) {
-        instances.push({ id: `${name}-${i}`, attributes: { AWS_INSTANCE_IPV4: host, AWS_INSTANCE_PORT: String(port++) } })
+        instances.push({ id: `${name}-${i}`, attributes: { ...extra, AWS_INSTANCE_IPV4: host, AWS_INSTANCE_PORT: String(port++) } })
       }
-      services.push(options.healthCheck === undefined ? { name, instances } : { name, healthCheck: options.healthCheck, instances })
+      const healthCheck = options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck }
+      const attributes = options.serviceAttributes === undefined ? {} : { attributes: { ...options.serviceAttributes } }
+      services.push({ name, ...healthCheck, ...attributes, instances })
     }
     out.push({ name: namespaces === 1 ? "apps" : `ns${n}`, services })
   }
