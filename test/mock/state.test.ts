@@ -59,7 +59,7 @@ describe("fixture", () => {
   it("the built-in demo fixture is fixtures/demo.json", () => {
     const file = JSON.parse(readFileSync(new URL("../../fixtures/demo.json", import.meta.url), "utf8"))
     expect(decodeFixtureSync(file, "fixtures/demo.json")).toEqual(demoFixture)
-    expect(demoFixture.namespaces[0]!.services!.map((s) => s.name)).toEqual(["web", "api", "_admin._tcp"])
+    expect(demoFixture.namespaces[0]!.services!.map((s) => s.name)).toEqual(["web", "api", "_admin._tcp", "shop"])
   })
 
   it("names the path of every schema problem and rejects unknown keys", () => {
