@@ -130,3 +130,23 @@ export const reasonLabel = (d: DesiredDiff): string =>
     : d.hostRoutesChanged || d.pathRoutesChanged
     ? "routes"
     : "settings"
+
+/**
+ * What of `wanted` the runtime API can apply over `served` now, as a whole desired state: the
+ * servers (and weights) of every backend both have whose settings did not change; everything
+ * else (new and removed backends, routes, backends whose options changed) stays as served. A
+ * state that needs a reload the apply loop must pace applies this part at once, so instance
+ * changes of existing services never wait for someone else's reload.
+ */
+export const runtimePart = (served: Desired, wanted: Desired): Desired => {
+  const d = diffDesired(served, wanted)
+  const later = new Set(d.reloadBackends)
+  const next = new Map(wanted.backends.map((b) => [b.name, b]))
+  return {
+    ...served,
+    backends: served.backends.map((b) => {
+      const w = next.get(b.name)
+      return w === undefined || later.has(b.name) ? b : { ...b, servers: w.servers, zone: w.zone }
+    })
+  }
+}

@@ -8,6 +8,7 @@
  */
 import { Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
 import { type Applied, Applier, type ApplyOutcome, takesReload } from "../apply/applier.ts"
+import { runtimePart } from "../apply/diff.ts"
 import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
@@ -60,14 +61,34 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
       }
     })
 
-    /** Waits out RELOAD_MIN_INTERVAL before a reload; a state published meanwhile replaces this one. */
+    /**
+     * The part of a state waiting for its reload that the runtime API can apply now (instance
+     * changes of existing services: diff.ts runtimePart), applied at once as a state of its own.
+     */
+    const applyRuntimePart = (planned: Planned) =>
+      Effect.gen(function*() {
+        const s = yield* Ref.get(state)
+        if (s.applied === undefined || s.refusedAt !== undefined) return
+        const part = runtimePart(s.applied.desired, planned.desired)
+        if (sameDesired(part, s.applied.desired) || takesReload(s.applied, part)) return
+        const outcome = yield* applier.apply(s.applied, part)
+        const now = yield* Clock.currentTimeMillis
+        if (outcome._tag === "Applied") yield* Ref.update(state, (x) => ({ ...x, applied: outcome.applied }))
+        yield* publish({ desired: part, complete: false }, outcome, now, false)
+      })
+
+    /**
+     * Waits out RELOAD_MIN_INTERVAL before a reload (applying what needs no reload meanwhile); a
+     * state published meanwhile replaces this one.
+     */
     const paced = (planned: Planned): Effect.Effect<Planned> =>
       Effect.gen(function*() {
         const s = yield* Ref.get(state)
         if (s.lastReloadAt === undefined || !takesReload(s.applied, planned.desired)) return planned
-        const wait = s.lastReloadAt + options.reloadMinIntervalMs - (yield* Clock.currentTimeMillis)
-        if (wait <= 0) return planned
-        const newer = yield* untilNewer(channel, wait)
+        const due = s.lastReloadAt + options.reloadMinIntervalMs
+        if (due <= (yield* Clock.currentTimeMillis)) return planned
+        yield* applyRuntimePart(planned)
+        const newer = yield* untilNewer(channel, due - (yield* Clock.currentTimeMillis))
         return Option.isSome(newer) ? yield* paced(newer.value) : planned
       })
 

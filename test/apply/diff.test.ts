@@ -1,6 +1,6 @@
 import { DEFAULT_OPTIONS } from "../../src/model/service-options.ts"
 import { describe, expect, it } from "vitest"
-import { describeDiff, diffDesired, reasonLabel } from "../../src/apply/diff.ts"
+import { describeDiff, diffDesired, needsReload, reasonLabel, runtimePart } from "../../src/apply/diff.ts"
 import { verifyBackend } from "../../src/apply/runtime-update.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
 import type { ServerStateRecord } from "../../src/haproxy/runtime-parse.ts"
@@ -47,5 +47,22 @@ describe("verifyBackend", () => {
     expect(verifyBackend([record("i-2", 80, "ready")], [], [server("i-2", 80)])).toContain("still receives traffic")
     expect(verifyBackend([record("i-2", 80, "maint")], [], [server("i-2", 80)])).toBeUndefined()
     expect(verifyBackend([record("i-1", 80, "ready")], [{ ...server("i-1", 80), weight: 5 }], [])).toContain("weight 1, expected 5")
+  })
+})
+
+describe("runtimePart", () => {
+  it("takes the new servers of backends both states have, and leaves new backends, routes and option changes for the reload", () => {
+    const served = desired([backend("be_web", [server("i-1", 80)]), backend("be_api", [server("i-2", 80)]), backend("be_old", [server("i-9", 80)])])
+    const sticky = { ...backend("be_api", [server("i-2", 80), server("i-3", 80)]), options: { ...DEFAULT_OPTIONS, cookie: "S" } }
+    const wanted = desired([backend("be_web", [server("i-1", 80), server("i-4", 80)]), sticky, backend("be_new", [server("i-5", 80)])])
+    const part = runtimePart(served, wanted)
+    expect(part.backends.map((b) => [b.name, b.servers.map((s) => s.name)])).toEqual([
+      ["be_web", ["i-1", "i-4"]],
+      ["be_api", ["i-2"]],
+      ["be_old", ["i-9"]]
+    ])
+    expect(part.hostRoutes).toEqual(served.hostRoutes)
+    expect(needsReload(diffDesired(served, part))).toBe(false)
+    expect(runtimePart(served, served)).toEqual(served)
   })
 })

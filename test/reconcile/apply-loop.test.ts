@@ -85,6 +85,26 @@ describe("apply loop", () => {
       yield* t.stop
     }))
 
+  it.effect("while a new service waits out RELOAD_MIN_INTERVAL, instance changes of the others are applied at once", () =>
+    Effect.gen(function*() {
+      const t = yield* start({ reloadMinIntervalMs: 5 * SECOND, rejectedRetryMs: 10 * SECOND })
+      yield* t.publish(services(["web"]))
+      t.fake.runtime = true
+      yield* TestClock.adjust(1 * SECOND)
+      // A new service (needs a reload, paced to 5 s) and a new instance of web in one state.
+      yield* t.publish(desired(backend("web", [8080, 8081]), backend("shop", [9090])))
+      assert.deepStrictEqual(t.fake.calls.filter((c) => !c.startsWith("validate")), ["start", "runtime"])
+      const meanwhile = yield* t.status
+      assert.deepStrictEqual(meanwhile.applied?.backends.map((b) => [b.service, b.servers.length]), [["web", 2]])
+      yield* TestClock.adjust(4 * SECOND)
+      yield* t.settle
+      // The applier asks the runtime API first (refused: a new service), then reloads.
+      assert.deepStrictEqual(t.fake.calls.filter((c) => !c.startsWith("validate")), ["start", "runtime", "runtime", "reload"])
+      const after = yield* t.status
+      assert.deepStrictEqual(after.applied?.backends.map((b) => [b.service, b.servers.length]).sort(), [["shop", 1], ["web", 2]])
+      yield* t.stop
+    }))
+
   it.effect("a refused configuration is retried after REJECTED_RETRY_INTERVAL, not before, and not when republished", () =>
     Effect.gen(function*() {
       const t = yield* start({ reloadMinIntervalMs: 0, rejectedRetryMs: 10 * SECOND })

@@ -2,6 +2,7 @@
  * A fake HaproxyControl (the applier's seam to HAProxy) that records what it was asked and what
  * haproxy.cfg held at that moment, and fails on demand with the real typed errors.
  */
+import { needsReload } from "../../src/apply/diff.ts"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -73,10 +74,11 @@ export const fakeControl = (configDir: string): FakeControl => {
         const failure = fake.fail.reload.shift()
         return failure === undefined ? Effect.void : Effect.fail(failure as ReloadFailed)
       }),
-      applyRuntime: () =>
+      // Like the real runtime updater: a change that needs a reload is refused (false).
+      applyRuntime: (_before, _after, diff) =>
         Effect.sync(() => {
           fake.calls.push("runtime")
-          return fake.runtime
+          return fake.runtime && !needsReload(diff)
         })
     }
   }
