@@ -28,9 +28,8 @@ export interface DesiredDiff {
   /**
    * Backends whose settings only a reload applies: their options changed, a server became or
    * stopped being a backup, or a server was added to a sticky (cookie) backend (HAProxy 2.6
-   * takes no cookie on a server added at runtime), or a server was added or reweighted in a
-   * `balance source` backend (a static algorithm: HAProxy refuses dynamic servers there and
-   * takes only weights 0% and 100%).
+   * takes no cookie on a server added at runtime). (`balance source` is rendered with
+   * `hash-type consistent`, a dynamic algorithm, so its servers change at runtime like any other.)
    */
   readonly reloadBackends: ReadonlyArray<string>
 }
@@ -60,7 +59,6 @@ const needsBackendReload = (before: Backend, after: Backend, change: BackendChan
   if (JSON.stringify(before.options) !== JSON.stringify(after.options)) return true
   if ((before.zone === undefined) !== (after.zone === undefined)) return true
   if (after.options.cookie !== undefined && change.added.length > 0) return true
-  if (after.options.balance === "source" && change.added.length + change.reweighted.length > 0) return true
   const old = new Map(before.servers.map((s) => [s.name, s]))
   return after.servers.some((s) => {
     const o = old.get(s.name)

@@ -198,6 +198,9 @@ const backendLines = (backend: Backend): ReadonlyArray<string> => {
   const o = backend.options
   const lines: Array<string> = []
   if (o.balance !== "roundrobin") lines.push(`balance ${o.balance}`)
+  // Consistent hashing is a dynamic algorithm: instances are added and reweighted at runtime
+  // (with the default map-based hashing HAProxy refuses both), and few clients move when they do.
+  if (o.balance === "source") lines.push("hash-type consistent")
   if (o.timeoutConnectMs !== undefined) lines.push(`timeout connect ${haproxyTime(o.timeoutConnectMs)}`)
   if (o.timeoutServerMs !== undefined) lines.push(`timeout server ${haproxyTime(o.timeoutServerMs)}`)
   if (o.timeoutTunnelMs !== undefined) lines.push(`timeout tunnel ${haproxyTime(o.timeoutTunnelMs)}`)

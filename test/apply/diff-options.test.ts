@@ -1,8 +1,8 @@
 /**
  * diffDesired with options and weights: a new weight is a runtime change (`reweighted`), not a
  * move; changed options, a changed backup flag, zone affinity switched on or off and servers
- * added to a sticky backend, servers added or reweighted under `balance source` need a reload
- * (`reloadBackends`), named "options" in the reason.
+ * added to a sticky backend need a reload (`reloadBackends`), named "options" in the reason;
+ * `balance source` (rendered with `hash-type consistent`) changes servers at runtime.
  */
 import { describe, expect, it } from "vitest"
 import { describeDiff, diffDesired, needsReload, reasonLabel } from "../../src/apply/diff.ts"
@@ -149,14 +149,14 @@ describe("reloadBackends", () => {
     expect(diffDesired(plain, desired(backend("be_web", [server("i-1"), server("i-2")]))).reloadBackends).toEqual([])
   })
 
-  it("balance source (a static algorithm in HAProxy): an added or reweighted server reloads; a removed or moved one does not", () => {
+  it("balance source (rendered with hash-type consistent, a dynamic algorithm): added, reweighted, removed and moved servers are runtime changes", () => {
     const source = { balance: "source" } as const
     const before = desired(backend("be_web", [server("i-1"), server("i-2")], source))
     const added = diffDesired(before, desired(backend("be_web", [server("i-1"), server("i-2"), server("i-3")], source)))
-    expect(added.reloadBackends).toEqual(["be_web"])
-    expect(needsReload(added)).toBe(true)
+    expect(added.reloadBackends).toEqual([])
+    expect(needsReload(added)).toBe(false)
     const reweighted = diffDesired(before, desired(backend("be_web", [server("i-1", { weight: 0 }), server("i-2")], source)))
-    expect(reweighted.reloadBackends).toEqual(["be_web"])
+    expect(reweighted.reloadBackends).toEqual([])
     const removedOrMoved = diffDesired(before, desired(backend("be_web", [server("i-1", { port: 81 })], source)))
     expect(removedOrMoved.reloadBackends).toEqual([])
     expect(needsReload(removedOrMoved)).toBe(false)

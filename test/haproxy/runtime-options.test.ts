@@ -17,7 +17,7 @@ import { DEFAULT_OPTIONS, type ServiceOptions } from "../../src/model/service-op
 import { haproxyBin, httpBodies, killPids, namedBackend, renderConfig, tempDir, writeFile } from "../support/haproxy-fixtures.ts"
 import { freePort } from "../support/ports.ts"
 
-/** be_w (s1 → a) behind fe_w, be_bk (s1 → a) behind fe_bk, be_h2 (no servers), be_src (balance source, s1 → a). */
+/** be_w (s1 → a) behind fe_w, be_bk (s1 → a) behind fe_bk, be_h2 (no servers), be_src (balance source as rendered, s1 → a). */
 const setup = Effect.gen(function*() {
   const tracked: Array<number> = []
   yield* Effect.addFinalizer(() => killPids(tracked))
@@ -34,7 +34,7 @@ const setup = Effect.gen(function*() {
       { name: "be_w", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
       { name: "be_bk", lines: ["option allbackups"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
       { name: "be_h2", lines: ["option httpchk", "http-check send meth GET uri /"] },
-      { name: "be_src", balance: "source", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] }
+      { name: "be_src", balance: "source", lines: ["hash-type consistent"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] }
     ]
   }))
   const hx = yield* makeHaproxyProcess({ bin: haproxyBin, cfgPath: cfg, masterSocket: join(dir, "master.sock") })
@@ -190,29 +190,17 @@ describe("runtime updater with weights and options (real haproxy)", () => {
       yield* s.assertNoReload
     }).pipe(Effect.provide(NodeServices.layer)), 60_000)
 
-  it.live("balance source: HAProxy refuses dynamic servers and new weights, so the diff sends those changes to a reload", () =>
+  it.live("balance source, rendered with hash-type consistent: servers are added and reweighted at runtime, without a reload", () =>
     Effect.gen(function*() {
       const s = yield* setup
-      // What HAProxy answers (2.6 and 3.x): a static algorithm.
-      const add = yield* Effect.flip(s.api.addServer("be_src", "s2", "127.0.0.1", s.b.port))
-      assert.strictEqual(add._tag, "RuntimeCommandFailed")
-      assert.include(add._tag === "RuntimeCommandFailed" ? add.answer : "", "dynamic load balancing")
-      const weight = yield* Effect.flip(s.api.setServerWeight("be_src", "s1", 2))
-      assert.include(weight._tag === "RuntimeCommandFailed" ? weight.answer : "", "static LB algorithm")
-      // So the updater is not asked: the change is a reload, paced like any other.
-      const calls: Array<string> = []
-      const spy = { ...s.api, addServer: () => Effect.sync(() => void calls.push("add")), setServerWeight: () => Effect.sync(() => void calls.push("weight")) }
-      const update = makeRuntimeUpdater({ runtime: spy })
+      const update = makeRuntimeUpdater({ runtime: s.api })
       const before = desired(backend("be_src", [server("s1", s.a.port)], { balance: "source" }))
-      for (const after of [
-        desired(backend("be_src", [server("s1", s.a.port), server("s2", s.b.port)], { balance: "source" })),
-        desired(backend("be_src", [server("s1", s.a.port, { weight: 2 })], { balance: "source" }))
-      ]) {
-        const diff = diffDesired(before, after)
-        assert.deepStrictEqual(diff.reloadBackends, ["be_src"])
-        assert.isFalse(yield* update(before, after, diff))
-      }
-      assert.deepStrictEqual(calls, [])
+      const after = desired(backend("be_src", [server("s1", s.a.port, { weight: 2 }), server("s2", s.b.port, { weight: 3 })], { balance: "source" }))
+      const diff = diffDesired(before, after)
+      assert.deepStrictEqual(diff.reloadBackends, [])
+      assert.isTrue(yield* update(before, after, diff))
+      const state = yield* s.api.showServersState("be_src")
+      assert.deepStrictEqual(state.map((r) => [r.serverName, r.userWeight]).sort(), [["s1", 2], ["s2", 3]])
       yield* s.assertNoReload
     }).pipe(Effect.provide(NodeServices.layer)), 60_000)
 

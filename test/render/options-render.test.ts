@@ -199,6 +199,7 @@ describe("rendered lines", () => {
     })
     expect(backendSection(cfg, "be_web.example.com")).toEqual([
       "balance source",
+      "hash-type consistent",
       "timeout connect 90s",
       "timeout server 1500ms",
       "timeout tunnel 3600s",
