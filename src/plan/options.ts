@@ -161,9 +161,13 @@ const WEIGHT_KEY = `${OPTION_PREFIX}weight`
 /** Every key a service may carry, with the prefix (for suggestions and docs). */
 export const SERVICE_OPTION_KEYS: ReadonlyArray<string> = Object.keys(SERVICE_KEYS).map((k) => OPTION_PREFIX + k)
 
-/** Keys under the prefix, in an order where `check` comes before its settings. */
+/**
+ * Keys under the prefix, in an order where `check` comes before its settings. The prefix is
+ * matched in any case, so `HAPROXY.check` is reported (with the lowercase key) rather than
+ * silently ignored.
+ */
 const optionKeys = (attributes: Readonly<Record<string, string>>): Array<string> =>
-  Object.keys(attributes).filter((k) => k.startsWith(OPTION_PREFIX)).sort()
+  Object.keys(attributes).filter((k) => k.toLowerCase().startsWith(OPTION_PREFIX)).sort()
 
 const unknownKey = (key: string, known: ReadonlyArray<string>): string => {
   const suggestion = closest(key, known)
@@ -184,7 +188,7 @@ export const decodeServiceOptions = (
       ignored.push({ key, reason: "a per-instance option: set it on the instances (RegisterInstance attributes)" })
       continue
     }
-    const setter = SERVICE_KEYS[key.slice(OPTION_PREFIX.length)]
+    const setter = key.startsWith(OPTION_PREFIX) ? SERVICE_KEYS[key.slice(OPTION_PREFIX.length)] : undefined
     if (setter === undefined) {
       ignored.push({ key, reason: unknownKey(key, SERVICE_OPTION_KEYS) })
       continue

@@ -47,8 +47,18 @@ describe("decodeServiceOptions: defaults", () => {
   it("no attributes, or none under haproxy.: the defaults, nothing reported", () => {
     expect(decodeServiceOptions(undefined, HOST)).toEqual({ options: DEFAULT_OPTIONS, ignored: [] })
     expect(decode({})).toEqual({ options: DEFAULT_OPTIONS, ignored: [] })
-    expect(decode({ team: "payments", "HAPROXY.check": "http", "Haproxy.cookie": "x", haproxy: "1", "xhaproxy.check": "http" }))
+    expect(decode({ team: "payments", haproxy: "1", "xhaproxy.check": "http" }))
       .toEqual({ options: DEFAULT_OPTIONS, ignored: [] })
+  })
+
+  it("the prefix in another case is reported with the lowercase key, not silently ignored", () => {
+    expect(decode({ "HAPROXY.check": "http", "Haproxy.cookie": "x" })).toEqual({
+      options: DEFAULT_OPTIONS,
+      ignored: [
+        { key: "HAPROXY.check", reason: "unknown option; did you mean haproxy.check?" },
+        { key: "Haproxy.cookie", reason: "unknown option; did you mean haproxy.cookie?" }
+      ]
+    })
   })
 
   it("SERVICE_OPTION_KEYS lists every service key, with the prefix", () => {
@@ -355,8 +365,8 @@ describe("every key at once", () => {
 describe("decodeInstanceWeight", () => {
   it("no haproxy.weight: weight 1", () => {
     expect(decodeInstanceWeight({})).toEqual({ weight: 1, ignored: [] })
-    expect(decodeInstanceWeight({ AWS_INSTANCE_IPV4: "10.0.0.1", AVAILABILITY_ZONE: "us-east-1a", "HAPROXY.weight": "9" }))
-      .toEqual({ weight: 1, ignored: [] })
+    expect(decodeInstanceWeight({ AWS_INSTANCE_IPV4: "10.0.0.1", AVAILABILITY_ZONE: "us-east-1a" })).toEqual({ weight: 1, ignored: [] })
+    expect(decodeInstanceWeight({ "HAPROXY.weight": "9" }).ignored.map((p) => p.key)).toEqual(["HAPROXY.weight"])
   })
 
   it.each([["0", 0], ["1", 1], ["10", 10], ["256", 256], ["0010", 10]])("weight %j is %i", (raw, weight) => {

@@ -43,7 +43,7 @@ describe("plan: service options", () => {
   it("attributes read as empty, or with foreign keys only, plan exactly as no attributes (no reload on the first read)", () => {
     const snap = snapshot([namespace(hostNs("apps", "example.com"), [service("web", [instance("t1", "10.0.0.1", "80")], "srv-web")])])
     const none = plan(snap, { defaultInstancePort: undefined })
-    for (const read of [{}, { team: "payments", "HAPROXY.check": "http" }]) {
+    for (const read of [{}, { team: "payments", "xhaproxy.check": "http" }]) {
       const planned = plan(snap, attrs({ "srv-web": read }))
       expect(JSON.stringify(planned)).toBe(JSON.stringify(none))
       expect(needsReload(diffDesired(none, planned))).toBe(false)
