@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Local demo: the mock Cloud Map (fixtures/demo.json), five sample backends, and the agent with a
+# Local demo: the mock Cloud Map (fixtures/demo.json), eight sample backends, and the agent with a
 # real HAProxy. Installs what is missing (haproxy via apt-get, npm packages). Ctrl-C stops all.
 #   scripts/demo.sh            run until Ctrl-C
-#   scripts/demo.sh --check    start, send one request through HAProxy, stop (used by the tests)
+#   scripts/demo.sh --check    start, send requests through HAProxy, stop (used by the tests)
+# Ports (settings): LISTEN_PORT (8080, HAProxy), HEALTH_PORT (3000, the agent's endpoints),
+# MOCK_PORT (4566, the mock Cloud Map), BACKEND_PORT_BASE (9001: the sample backends use it and
+# the next 7). Nothing is printed as ready unless the agent answers /readyz; any failure stops
+# the demo with its cause and a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LISTEN_PORT="${LISTEN_PORT:-8080}"
 HEALTH_PORT="${HEALTH_PORT:-3000}"
 MOCK_PORT="${MOCK_PORT:-4566}"
+BACKEND_PORT_BASE="${BACKEND_PORT_BASE:-9001}"
 RUN_DIR="${RUN_DIR:-$PWD/.run/demo}"
+
+fail() {
+  echo "demo failed: $*" >&2
+  exit 1
+}
 
 if ! command -v haproxy >/dev/null 2>&1; then
   echo "installing haproxy (apt-get)..."
@@ -19,6 +29,17 @@ fi
 [ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund
 BUN=node_modules/.bin/bun
 
+# Something already listening on 127.0.0.1:<port>?
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for setting in "LISTEN_PORT=$LISTEN_PORT" "HEALTH_PORT=$HEALTH_PORT" "MOCK_PORT=$MOCK_PORT"; do
+  listening "${setting#*=}" && fail "port ${setting#*=} is in use (${setting%%=*}): stop what listens there, or run with ${setting%%=*}=<a free port>"
+done
+for i in 0 1 2 3 4 5 6 7; do
+  port=$((BACKEND_PORT_BASE + i))
+  listening "$port" && fail "port $port is in use (a sample backend, BACKEND_PORT_BASE=$BACKEND_PORT_BASE uses it and the next 7): run with BACKEND_PORT_BASE=<another base>"
+done
+p() { echo $((BACKEND_PORT_BASE + $1)); }
+
 mkdir -p "$RUN_DIR"
 pids=()
 cleanup() {
@@ -27,11 +48,29 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$BUN" scripts/sample-backends.ts web-1=9001 web-2=9002 api-1=9003 api-2=9004 admin-1=9005 web-3=9006 \
-  shop-1=9007 shop-2=9008:sick >"$RUN_DIR/backends.log" 2>&1 &
+# The demo fixture with its ports moved to BACKEND_PORT_BASE.
+"$BUN" -e '
+const fs = require("node:fs")
+const fixture = JSON.parse(fs.readFileSync("fixtures/demo.json", "utf8"))
+const offset = Number(process.argv[1]) - 9001
+for (const ns of fixture.namespaces) for (const s of ns.services) for (const i of s.instances) {
+  i.attributes.AWS_INSTANCE_PORT = String(Number(i.attributes.AWS_INSTANCE_PORT) + offset)
+}
+fs.writeFileSync(process.argv[2], JSON.stringify(fixture, null, 2))
+' "$BACKEND_PORT_BASE" "$RUN_DIR/fixture.json"
+
+"$BUN" scripts/sample-backends.ts web-1="$(p 0)" web-2="$(p 1)" api-1="$(p 2)" api-2="$(p 3)" admin-1="$(p 4)" \
+  web-3="$(p 5)" shop-1="$(p 6)" shop-2="$(p 7)":sick >"$RUN_DIR/backends.log" 2>&1 &
 pids+=($!)
-"$BUN" src/main.ts mock-cloudmap --port "$MOCK_PORT" --fixture fixtures/demo.json >"$RUN_DIR/mock.log" 2>&1 &
-pids+=($!)
+"$BUN" src/main.ts mock-cloudmap --port "$MOCK_PORT" --fixture "$RUN_DIR/fixture.json" >"$RUN_DIR/mock.log" 2>&1 &
+mock=$!
+pids+=($mock)
+for _ in $(seq 1 50); do
+  listening "$MOCK_PORT" && break
+  kill -0 "$mock" 2>/dev/null || fail "the mock Cloud Map stopped: $(tail -5 "$RUN_DIR/mock.log")"
+  sleep 0.2
+done
+listening "$MOCK_PORT" || fail "the mock Cloud Map did not listen on MOCK_PORT=$MOCK_PORT within 10 s (log: $RUN_DIR/mock.log)"
 
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
@@ -46,11 +85,16 @@ export ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$MOCK_PORT/task-metadata"
 agent=$!
 pids+=($agent)
 
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$HEALTH_PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 "$agent" 2>/dev/null || { echo "the agent stopped:"; tail -20 "$RUN_DIR/agent.log"; exit 1; }
+ready=0
+for _ in $(seq 1 150); do
+  if curl -fs "http://127.0.0.1:$HEALTH_PORT/readyz" >/dev/null 2>&1; then ready=1; break; fi
+  kill -0 "$agent" 2>/dev/null || fail "the agent stopped: $(tail -5 "$RUN_DIR/agent.log")"
   sleep 0.2
 done
+if [ "$ready" = 0 ]; then
+  why="$(curl -s "http://127.0.0.1:$HEALTH_PORT/readyz" 2>&1 || true)"
+  fail "the agent is not ready after 30 s: ${why:-no answer on HEALTH_PORT=$HEALTH_PORT}; last log lines: $(tail -5 "$RUN_DIR/agent.log")"
+fi
 
 if [ "${1:-}" = "--check" ]; then
   curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"
@@ -62,13 +106,15 @@ if [ "${1:-}" = "--check" ]; then
     [ "$sick" = 0 ] && break
     sleep 0.25
   done
-  [ "$sick" = 0 ] || { echo "shop-2 still served despite its failing HTTP health check"; exit 1; }
+  [ "$sick" = 0 ] || fail "shop-2 still served despite its failing HTTP health check"
   echo "shop: only shop-1 served (HTTP health check)"
   for _ in 1 2 3 4; do curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"; done | sort | uniq -c
   echo "demo OK"
   exit 0
 fi
 
+endpoint=""
+[ "$MOCK_PORT" = 4566 ] || endpoint="AWS_ENDPOINT_URL_SERVICEDISCOVERY=http://127.0.0.1:$MOCK_PORT "
 cat <<MSG
 
 cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
@@ -86,9 +132,9 @@ cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
 
 Change Cloud Map while it runs (applied within ~1 s, without an HAProxy reload):
 
-  $BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 9006
-  $BUN scripts/cloudmap.ts deregister apps web web-1                      # web fails over to web-2 (us-east-1b)
-  $BUN scripts/cloudmap.ts list apps
+  ${endpoint}$BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 $(p 5)
+  ${endpoint}$BUN scripts/cloudmap.ts deregister apps web web-1                      # web fails over to web-2 (us-east-1b)
+  ${endpoint}$BUN scripts/cloudmap.ts list apps
 
 Press Ctrl-C to stop everything.
 MSG
