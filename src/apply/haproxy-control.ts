@@ -8,13 +8,12 @@
  * in rejected/ and counted as invalid; everything else (no validator, a timeout, a socket
  * problem, a spawn failure) is the infrastructure's, and only retried.
  */
-import { join } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Context, Effect, Layer } from "effect"
 import { AgentConfigService } from "../config/service.ts"
 import type { ReloadError } from "../haproxy/master-cli.ts"
 import type { HaproxyStartFailed } from "../haproxy/process.ts"
-import { makeRuntimeApi } from "../haproxy/runtime-api.ts"
+import { adminSocketPath, makeRuntimeApi } from "../haproxy/runtime-api.ts"
 import { HaproxySupervisor, type HaproxyNotRunning } from "../haproxy/supervisor.ts"
 import { validateConfig, type ValidateError } from "../haproxy/validate.ts"
 import type { Desired } from "../model/desired.ts"
@@ -58,7 +57,7 @@ export class HaproxyControl extends Context.Service<HaproxyControl, {
     Effect.gen(function*() {
       const config = yield* AgentConfigService
       const supervisor = yield* HaproxySupervisor
-      const applyRuntime = makeRuntimeUpdater({ runtime: makeRuntimeApi(join(config.configDir, "admin.sock")) })
+      const applyRuntime = makeRuntimeUpdater({ runtime: makeRuntimeApi(adminSocketPath(config.configDir)) })
       return HaproxyControl.of({
         validate: (cfgPath) => validateConfig(config.haproxyBin, cfgPath).pipe(Effect.asVoid, Effect.provide(NodeServices.layer)),
         isRunning: supervisor.isRunning,

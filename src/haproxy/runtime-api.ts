@@ -12,6 +12,7 @@
  * Runtime changes live in memory only: a reload forgets them, so the caller
  * must also write them to the config and map files.
  */
+import { join } from "node:path"
 import { Clock, Duration, Effect } from "effect"
 import { assertAddress, assertInt, assertName, assertPort, reject, type RuntimeError, serverRef } from "./runtime-errors.ts"
 import {
@@ -87,6 +88,9 @@ export interface RuntimeApiShape {
     options?: WaitIdleOptions
   ) => Effect.Effect<ReadonlyArray<BusyServer>, RuntimeError>
 }
+
+/** The workers' admin socket, as haproxy.cfg names it (`stats socket CONFIG_DIR/admin.sock`). */
+export const adminSocketPath = (configDir: string): string => join(configDir, "admin.sock")
 
 /** Connection bound and connect retries: see src/haproxy/runtime-transport.ts. */
 export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOptions): RuntimeApiShape => {

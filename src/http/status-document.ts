@@ -84,6 +84,8 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       lastApply: s.lastApply === undefined ? null : { ...s.lastApply, at: iso(s.lastApply.at) },
       lastError: s.lastApplyError === undefined ? null : { ...s.lastApplyError, at: iso(s.lastApplyError.at) }
     },
+    // The last reloads, runtime updates and refused configurations, newest first.
+    recentChanges: [...s.recentChanges].reverse().map((r) => ({ ...r, at: iso(r.at) })),
     haproxy: s.haproxy
   }
 }

@@ -13,7 +13,7 @@ import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import { DesiredChannel, type Planned } from "./desired-channel.ts"
-import { routedCounts } from "./status.ts"
+import { routedCounts, withRecentChange } from "./status.ts"
 import { StatusStore } from "./status-store.ts"
 
 export interface ApplyLoopOptions {
@@ -164,6 +164,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
             appliedHash: a.hash,
             generation: a.generation,
             lastApply: record,
+            recentChanges: withRecentChange(s.recentChanges, record),
             firstAppliedAt: s.firstAppliedAt ?? now
           }))
           return
@@ -180,7 +181,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
           error: outcome.error,
           retryInSeconds: options.rejectedRetryMs / 1000
         })
-        yield* status.update((s) => ({ ...s, lastApplyError: record }))
+        yield* status.update((s) => ({ ...s, lastApplyError: record, recentChanges: withRecentChange(s.recentChanges, record) }))
       })
 
     return { iteration, state: Ref.get(state) }

@@ -23,6 +23,13 @@ export interface ApplyRecord {
   readonly durationMs: number
 }
 
+/** How many apply records /status keeps in `recentChanges`. */
+export const RECENT_CHANGES = 20
+
+/** `recent` with `record` appended, keeping the newest RECENT_CHANGES. */
+export const withRecentChange = (recent: ReadonlyArray<ApplyRecord>, record: ApplyRecord): ReadonlyArray<ApplyRecord> =>
+  [...recent, record].slice(-RECENT_CHANGES)
+
 export interface SuppressedChange {
   readonly namespace: string
   readonly service: string
@@ -73,6 +80,8 @@ export interface Status {
   readonly generation: number
   readonly lastApply: ApplyRecord | undefined
   readonly lastApplyError: ApplyRecord | undefined
+  /** The last RECENT_CHANGES apply records (reloads, runtime updates, refusals), oldest first. */
+  readonly recentChanges: ReadonlyArray<ApplyRecord>
   readonly haproxy: { readonly running: boolean; readonly pid: number | undefined; readonly workers: number }
   readonly shuttingDown: boolean
   /** How often each service is really checked and read, and the settings that do not fit. */
@@ -106,6 +115,7 @@ export const initialStatus = (version: string, now: number): Status => ({
   generation: 0,
   lastApply: undefined,
   lastApplyError: undefined,
+  recentChanges: [],
   haproxy: { running: false, pid: undefined, workers: 0 },
   shuttingDown: false,
   polling: undefined,
