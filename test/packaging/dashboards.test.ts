@@ -146,6 +146,7 @@ describe("examples/prometheus-alerts.yml", () => {
       "cloudmap_haproxy_validation_failures_total", "cloudmap_haproxy_ignored_options", "cloudmap_haproxy_ready"
     ]) expect(on(m).length, m).toBeGreaterThan(0)
     expect(on("cloudmap_haproxy_quarantined").map((r) => r.labels?.severity)).toEqual(["info"])
+    expect(on("cloudmap_haproxy_ignored_options").map((r) => r.labels?.severity)).toEqual(["info"])
     const noInstance = on("haproxy_backend_active_servers")
     expect(noInstance).toHaveLength(1)
     expect(noInstance[0]!.expr).toContain('proxy!="be_stats"')
