@@ -76,12 +76,17 @@ export interface AgentConfig {
 }
 
 /** Every variable with its default as shown to people and its meaning (README table, --help). */
-export const VARIABLES: ReadonlyArray<{ readonly name: string; readonly default: string; readonly meaning: string }> =
-  Object.values<Table<Variables>[keyof Variables]>(TABLE).map((v) => ({
+export const VARIABLES: ReadonlyArray<
+  { readonly key: keyof Variables; readonly name: string; readonly default: string; readonly meaning: string }
+> = (Object.keys(TABLE) as Array<keyof Variables>).map((key) => {
+  const v: Table<Variables>[keyof Variables] = TABLE[key]
+  return {
+    key,
     name: v.name,
     default: shownDefault(v.fallback),
     meaning: v.meaning
-  }))
+  }
+})
 
 const credentials = (user: string | undefined, password: Redacted.Redacted<string> | undefined): Credentials | undefined =>
   user === undefined || password === undefined ? undefined : { user, password }

@@ -30,6 +30,8 @@ export interface Issue {
 /** How a given (non-empty) value is read: the value, or why not. */
 export interface Kind<A> {
   readonly parse: (raw: string) => Result.Result<A, ReadonlyArray<Issue>>
+  /** The value as JSON data in the shape it is written in (default: the value itself). */
+  encode?(value: A): unknown
 }
 
 /** Another variable's value, for computed defaults, conditions and rules across variables. */
@@ -190,16 +192,31 @@ const given = (
   return undefined
 }
 
+/** How one variable got its value: from which name, or its default; or not read (`when` was false). */
+export interface Source {
+  readonly read: boolean
+  /** The name it was read from (the variable's own or an alias); undefined: the default. */
+  readonly givenAs: string | undefined
+}
+
+interface Walk<S> {
+  readonly values: ReadonlyMap<keyof S, unknown>
+  readonly sources: ReadonlyMap<keyof S, Source>
+  readonly problems: ReadonlyArray<ConfigProblem>
+}
+
 /**
- * Every variable of the table read from `env`: the values, or every problem found. A computed
- * default, a condition or a rule may read any other variable (each is read once, on first use).
+ * Reads `keys` (default: every variable) of the table from `env`, and what they depend on. A
+ * computed default, a condition or a rule may read any other variable (each is read once, on
+ * first use).
  */
-export const readTable = <S>(table: Table<S>, env: Env): Result.Result<S, ReadonlyArray<ConfigProblem>> => {
+const walk = <S>(table: Table<S>, env: Env, keys: ReadonlyArray<keyof S>): Walk<S> => {
   const problems: Array<ConfigProblem> = []
   const values = new Map<keyof S, unknown>()
+  const sources = new Map<keyof S, Source>()
   const reading = new Set<keyof S>()
 
-  const read = <A>(v: Variable<A, S>, get: Getter<S>): A => {
+  const read = <A>(key: keyof S, v: Variable<A, S>, get: Getter<S>): A => {
     const report = (variable: string, value: string | undefined, expected: string) =>
       problems.push({ variable, value: value !== undefined && v.secret === true ? "<redacted>" : value, expected })
     // A missing required variable is reported and has no value: the table is not returned then.
@@ -210,8 +227,12 @@ export const readTable = <S>(table: Table<S>, env: Env): Result.Result<S, Readon
       if (reportMissing) report(v.name, undefined, f.expected)
       return undefined as A
     }
-    if (v.when !== undefined && !v.when(get)) return undefined as A
+    if (v.when !== undefined && !v.when(get)) {
+      sources.set(key, { read: false, givenAs: undefined })
+      return undefined as A
+    }
     const found = given(v, env)
+    sources.set(key, { read: true, givenAs: found?.name })
     let result: A
     if (found === undefined) {
       result = fallback(true)
@@ -233,11 +254,59 @@ export const readTable = <S>(table: Table<S>, env: Env): Result.Result<S, Readon
     if (values.has(key)) return values.get(key) as S[typeof key]
     if (reading.has(key)) throw new Error(`configuration table: ${String(key)} depends on itself`)
     reading.add(key)
-    const result = read(table[key], get)
+    const result = read(key, table[key], get)
     values.set(key, result)
     return result
   }
 
-  for (const key of Object.keys(table) as Array<keyof S>) get(key)
+  for (const key of keys) get(key)
+  return { values, sources, problems }
+}
+
+const allKeys = <S>(table: Table<S>): ReadonlyArray<keyof S> => Object.keys(table) as Array<keyof S>
+
+/** Every variable of the table read from `env`: the values, or every problem found. */
+export const readTable = <S>(table: Table<S>, env: Env): Result.Result<S, ReadonlyArray<ConfigProblem>> => {
+  const { problems, values } = walk(table, env, allKeys(table))
   return problems.length > 0 ? Result.fail(problems) : Result.succeed(Object.fromEntries(values) as S)
+}
+
+/**
+ * Only `keys` of the table (and what their defaults, conditions and rules read), for a command
+ * that needs a few variables and must not fail on the others.
+ */
+export const readSome = <S, K extends keyof S>(
+  table: Table<S>,
+  env: Env,
+  keys: ReadonlyArray<K>
+): Result.Result<Pick<S, K>, ReadonlyArray<ConfigProblem>> => {
+  const { problems, values } = walk(table, env, keys)
+  return problems.length > 0
+    ? Result.fail(problems)
+    : Result.succeed(Object.fromEntries(keys.map((k) => [k, values.get(k)])) as Pick<S, K>)
+}
+
+/** One variable as the configuration in effect shows it. */
+export interface Effective {
+  readonly name: string
+  /** The value as JSON data (a secret is "<redacted>", unset is undefined). */
+  readonly value: unknown
+  readonly secret: boolean
+  readonly source: Source
+}
+
+/** Every variable of the table with its value in effect and where it came from; or every problem. */
+export const effectiveTable = <S>(table: Table<S>, env: Env): Result.Result<ReadonlyArray<Effective>, ReadonlyArray<ConfigProblem>> => {
+  const { problems, values, sources } = walk(table, env, allKeys(table))
+  if (problems.length > 0) return Result.fail(problems)
+  return Result.succeed(allKeys(table).map((key) => {
+    const v = table[key]
+    const raw = values.get(key) as S[typeof key]
+    return {
+      name: v.name,
+      value: raw === undefined ? undefined : v.secret === true ? "<redacted>" : v.kind.encode !== undefined ? v.kind.encode(raw) : raw,
+      secret: v.secret === true,
+      source: sources.get(key) ?? { read: false, givenAs: undefined }
+    }
+  }))
 }

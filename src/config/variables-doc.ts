@@ -1,9 +1,11 @@
 /**
  * The variable table for people: the README's configuration table (rewritten by
- * `npm run docs:config`, checked by test/readme.test.ts) and the list `run --help` prints.
+ * `npm run docs:config`, checked by test/readme.test.ts) and the lists every command's `--help` prints.
  * Both come from VARIABLES, so a default or a meaning is written once, in ./variables.ts.
  */
 import { VARIABLES } from "./agent-config.ts"
+import { wrapWords } from "./flags.ts"
+import type { Variables } from "./variables.ts"
 
 /** The first line of the README's configuration table. */
 export const README_TABLE_HEADER = "| variable | default | meaning |"
@@ -25,28 +27,17 @@ export const withReadmeConfigTable = (readme: string): string => {
   return [...lines.slice(0, start), ...readmeConfigTable().trimEnd().split("\n"), ...lines.slice(end)].join("\n")
 }
 
-/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
-const wrap = (text: string, width: number): Array<string> => {
-  const lines: Array<string> = []
-  let line = ""
-  for (const word of text.split(/\s+/)) {
-    if (line !== "" && line.length + 1 + word.length > width) {
-      lines.push(line)
-      line = word
-    } else {
-      line = line === "" ? word : `${line} ${word}`
-    }
-  }
-  if (line !== "") lines.push(line)
-  return lines
-}
-
-/** Every variable for a terminal: name and default on one line, the meaning wrapped below it. */
-export const variablesHelp = (width = 80): string => {
+/**
+ * Variables for a terminal (every one, or those of `keys`): name and default on one line, the
+ * meaning wrapped below it.
+ */
+export const variablesHelp = (width = 80, keys?: ReadonlyArray<keyof Variables>): string => {
+  const shown = keys === undefined ? VARIABLES : VARIABLES.filter((v) => keys.includes(v.key))
+  if (shown.length === 0) return "Environment variables: none\n"
   const lines = ["Environment variables:"]
-  for (const v of VARIABLES) {
-    const shown = v.default.startsWith("required") ? v.default : `default: ${v.default}`
-    lines.push(`  ${v.name} (${shown})`, ...wrap(v.meaning, width - 6).map((l) => `      ${l}`))
+  for (const v of shown) {
+    const fallback = v.default.startsWith("required") ? v.default : `default: ${v.default}`
+    lines.push(`  ${v.name} (${fallback})`, ...wrapWords(v.meaning, width - 6).map((l) => `      ${l}`))
   }
   return lines.join("\n") + "\n"
 }

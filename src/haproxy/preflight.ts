@@ -4,15 +4,16 @@
  * (EX_CONFIG). Run before Cloud Map is read, so they answer within seconds.
  *
  * - CONFIG_DIR: created (0700) and writable (a probe file is written, fsynced and removed);
+ *   `checkConfigDirWritable` asks the same without creating it (for `cloudmap-haproxy check`);
  * - HAPROXY_BIN: `<bin> -v` runs and prints an HAProxy version;
  * - LISTEN_ADDRESS:LISTEN_PORT: free (nothing else listens: another HAProxy would share the
  *   traffic), and an address of this host. EACCES is not a failure: HAProxy may be allowed to
- *   bind a low port when the agent is not.
+ *   bind a low port when the agent is not. `checkPortFree` asks it of any bind (HEALTH_PORT too).
  */
 import { execFile } from "node:child_process"
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, statSync, writeSync } from "node:fs"
 import { createServer } from "node:net"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import process from "node:process"
 import { Effect, Schema } from "effect"
 import { haproxyEnvironment } from "./environment.ts"
@@ -32,6 +33,27 @@ export class StartupCheckFailed extends Schema.TaggedError<StartupCheckFailed>()
 
 const errnoOf = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? (e instanceof Error ? e.message : String(e))
 
+/** Writes, fsyncs and removes a probe file in `dir` (throws what the file system said). */
+const probeWrite = (dir: string): void => {
+  const probe = join(dir, `.write-probe-${process.pid}`)
+  const fd = openSync(probe, "w", 0o600)
+  try {
+    writeSync(fd, "probe\n")
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+    rmSync(probe, { force: true })
+  }
+}
+
+const configDirFailed = (dir: string, why: string) =>
+  new StartupCheckFailed({
+    variable: "CONFIG_DIR",
+    value: dir,
+    problem: `the agent cannot write there (${why})`,
+    fix: "mount a writable volume there (owned by the agent's user) or set CONFIG_DIR to a writable directory"
+  })
+
 export const checkConfigDir = (dir: string) =>
   Effect.try({
     try: () => {
@@ -43,23 +65,26 @@ export const checkConfigDir = (dir: string) =>
       } catch {
         // not ours to change
       }
-      const probe = join(dir, `.write-probe-${process.pid}`)
-      const fd = openSync(probe, "w", 0o600)
-      try {
-        writeSync(fd, "probe\n")
-        fsyncSync(fd)
-      } finally {
-        closeSync(fd)
-        rmSync(probe, { force: true })
-      }
+      probeWrite(dir)
     },
-    catch: (e) =>
-      new StartupCheckFailed({
-        variable: "CONFIG_DIR",
-        value: dir,
-        problem: `the agent cannot write there (${errnoOf(e)})`,
-        fix: "mount a writable volume there (owned by the agent's user) or set CONFIG_DIR to a writable directory"
-      })
+    catch: (e) => configDirFailed(dir, errnoOf(e))
+  })
+
+/**
+ * The same question without changing anything but a probe file: `dir` is writable, or it does
+ * not exist and the nearest directory above it is (the agent would create it there). Answers
+ * the directory that was probed.
+ */
+export const checkConfigDirWritable = (dir: string) =>
+  Effect.try({
+    try: () => {
+      let probed = dir
+      while (!existsSync(probed) && dirname(probed) !== probed) probed = dirname(probed)
+      if (!statSync(probed).isDirectory()) throw Object.assign(new Error("not a directory"), { code: `ENOTDIR: ${probed} is a file` })
+      probeWrite(probed)
+      return probed
+    },
+    catch: (e) => configDirFailed(dir, errnoOf(e))
   })
 
 export const checkHaproxyBinary = (bin: string) =>
@@ -78,26 +103,50 @@ export const checkHaproxyBinary = (bin: string) =>
     })
   })
 
-export const checkListenPort = (address: string, port: number) =>
-  Effect.callback<void, StartupCheckFailed>((resume) => {
+/** The variables a bind is configured by, for the problem and the fix. */
+export interface BindVariables {
+  readonly address: string
+  readonly port: string
+  /** What else would happen on that port (the reason it must be free). */
+  readonly consequence: string
+}
+
+const LISTEN: BindVariables = {
+  address: "LISTEN_ADDRESS",
+  port: "LISTEN_PORT",
+  consequence: "; another HAProxy would share its traffic"
+}
+
+/**
+ * `port` on `address` (`*`: every address) can be bound now: nothing else listens, and the
+ * address is one of this host's. EACCES passes as "privileged": HAProxy may be allowed to bind a
+ * low port when the agent is not.
+ */
+export const checkPortFree = (address: string, port: number, variables: BindVariables) =>
+  Effect.callback<"free" | "privileged", StartupCheckFailed>((resume) => {
     const server = createServer()
     server.once("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EACCES") return resume(Effect.void)
+      if (e.code === "EACCES") return resume(Effect.succeed("privileged"))
       resume(Effect.fail(
         e.code === "EADDRNOTAVAIL"
           ? new StartupCheckFailed({
-            variable: "LISTEN_ADDRESS",
+            variable: variables.address,
             value: address,
             problem: "it is not an address of this host (EADDRNOTAVAIL)",
-            fix: "set LISTEN_ADDRESS to * or to an address of this host"
+            fix: `set ${variables.address} to ${variables.address === LISTEN.address ? "* or to " : ""}an address of this host`
           })
           : new StartupCheckFailed({
-            variable: "LISTEN_PORT",
+            variable: variables.port,
             value: String(port),
-            problem: `the port is already in use on ${address} (${e.code ?? e.message}); another HAProxy would share its traffic`,
-            fix: "stop what listens there, or set LISTEN_PORT to a free port"
+            problem: `the port is already in use on ${address} (${e.code ?? e.message})${variables.consequence}`,
+            fix: `stop what listens there, or set ${variables.port} to a free port`
           })
       ))
     })
-    server.listen({ port, host: address === "*" ? "0.0.0.0" : address, exclusive: true }, () => server.close(() => resume(Effect.void)))
+    server.listen(
+      { port, host: address === "*" ? "0.0.0.0" : address, exclusive: true },
+      () => server.close(() => resume(Effect.succeed("free")))
+    )
   })
+
+export const checkListenPort = (address: string, port: number) => Effect.asVoid(checkPortFree(address, port, LISTEN))

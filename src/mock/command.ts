@@ -5,31 +5,37 @@
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
  */
 import { Console, Effect, Result, Schema } from "effect"
-import { type FlagSpec, parseFlags } from "../config/flags.ts"
+import { HELP_FLAG, parseFlags } from "../config/flags.ts"
+import { type CommandSpec, commandHelp, usageLine } from "../config/help.ts"
 import { demoFixture, type FixtureError, loadFixture } from "./fixture.ts"
 import { mockCloudMapResource, type MockStartError } from "./server.ts"
 import { TASK_METADATA_PREFIX } from "./task-metadata.ts"
 
-export const MOCK_USAGE = `usage: cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N]
-                                      [--zone AZ] [--log-requests]
+export const MOCK_CLOUDMAP: CommandSpec = {
+  name: "mock-cloudmap",
+  summary: "a local Cloud Map API from a fixture (demo, tests)",
+  description: [
+    "Serves the AWS Cloud Map API (awsJson1_1) on http://HOST:PORT, seeded from a fixture, until interrupted. Point the SDK or the aws CLI at it (aws ... --endpoint-url http://127.0.0.1:PORT; SDK clients need disableHostPrefix: true). Fault injection and state: /_mock/* (see docs/mock-cloudmap.md).",
+    "ECS task metadata stub: GET /task-metadata/task, with the zone of --zone (ECS_CONTAINER_METADATA_URI_V4=http://HOST:PORT/task-metadata)."
+  ],
+  flags: [
+    { name: "port", value: "N", meaning: "port to listen on (default 0 = a free port; the URL is logged)" },
+    { name: "host", value: "H", meaning: "address to bind (default 127.0.0.1)" },
+    {
+      name: "fixture",
+      value: "FILE",
+      meaning: "JSON fixture (default: built-in sample = fixtures/demo.json: namespace \"apps\", services web, api, _admin._tcp on 127.0.0.1:9001-9005)"
+    },
+    { name: "seed", value: "N", meaning: "seed for DiscoverInstances' random order and probabilistic faults" },
+    { name: "zone", value: "AZ", meaning: "AvailabilityZone of the task metadata stub (default: the fixture's region + \"a\", e.g. us-east-1a)" },
+    { name: "log-requests", meaning: "one JSON line per API request on stdout" },
+    HELP_FLAG
+  ],
+  variables: [],
+  exitCodes: [[0, "interrupted (SIGINT/SIGTERM) after serving"], [1, "the fixture could not be read or the port not bound"]]
+}
 
-Serves the AWS Cloud Map API (awsJson1_1) on http://HOST:PORT, seeded from a fixture, until interrupted.
-Point the SDK or the aws CLI at it (aws ... --endpoint-url http://127.0.0.1:PORT; SDK clients
-need disableHostPrefix: true). Fault injection and state: /_mock/* (see docs/mock-cloudmap.md).
-ECS task metadata stub: GET /task-metadata/task, with the zone of --zone
-(ECS_CONTAINER_METADATA_URI_V4=http://HOST:PORT/task-metadata).
-
-options:
-  --port N          port to listen on (default 0 = a free port; the URL is logged)
-  --host H          address to bind (default 127.0.0.1)
-  --fixture FILE    JSON fixture (default: built-in sample = fixtures/demo.json: namespace "apps",
-                    services web, api, _admin._tcp on 127.0.0.1:9001-9005)
-  --seed N          seed for DiscoverInstances' random order and probabilistic faults
-  --zone AZ         AvailabilityZone of the task metadata stub (default: the fixture's region + "a",
-                    e.g. us-east-1a)
-  --log-requests    one JSON line per API request on stdout
-  --help            this text
-`
+export const MOCK_USAGE = commandHelp(MOCK_CLOUDMAP)
 
 export class MockCommandError extends Schema.TaggedError<MockCommandError>()("MockCommandError", {
   message: Schema.String,
@@ -47,13 +53,7 @@ export interface MockCommandArgs {
   readonly logRequests: boolean
 }
 
-const usageError = (message: string) => new MockCommandError({ message: `${message}\n\n${MOCK_USAGE}`, exitCode: 64 })
-
-const FLAGS: FlagSpec = {
-  values: ["port", "host", "fixture", "seed", "zone"],
-  switches: ["help", "log-requests"],
-  aliases: { "-h": "help" }
-}
+const usageError = (message: string) => new MockCommandError({ message: `${message}\n${usageLine(MOCK_CLOUDMAP)}`, exitCode: 64 })
 
 const ZONE_NAME = /^[a-z0-9-]{1,64}$/
 
@@ -70,7 +70,7 @@ const optionalInt = (raw: string | undefined, name: string, min: number, max: nu
 /** Reads the subcommand's arguments (flags parsed by config/flags.ts). */
 export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockCommandArgs, MockCommandError> =>
   Result.gen(function*() {
-    const { flags, switches } = yield* Result.mapError(parseFlags(argv, FLAGS), (e) => usageError(e.message))
+    const { flags, switches } = yield* Result.mapError(parseFlags(argv, MOCK_CLOUDMAP.flags), (e) => usageError(e.message))
     const host = flags.get("host") ?? "127.0.0.1"
     if (host === "") return yield* Result.fail(usageError("--host must not be empty"))
     const zone = flags.get("zone")

@@ -69,10 +69,11 @@ describe("mock-cloudmap command", () => {
       }
       return expect.unreachable(`accepted ${argv.join(" ")}`)
     }
-    expect(usage(["--fixture"])).toBe("--fixture needs a value")
+    expect(usage(["--fixture"])).toBe("--fixture needs a value (FILE)")
     expect(usage(["--log-requests=yes"])).toBe("--log-requests takes no value")
-    expect(usage(["fixture.json"])).toBe('unknown argument "fixture.json"')
-    expect(usage(["--bogus=1"])).toBe('unknown argument "--bogus=1"')
+    expect(usage(["fixture.json"])).toBe('unexpected argument "fixture.json" (this command takes only flags)')
+    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --log-requests, --help)')
+    expect(usage(["--fixtrue", "f.json"])).toBe('unknown flag "--fixtrue": did you mean "--fixture"?')
     expect(usage(["--host="])).toBe("--host must not be empty")
     expect(usage(["--seed", "-1"])).toBe('--seed must be an integer between 0 and 4294967295, got "-1"')
   })
@@ -89,7 +90,7 @@ describe("mock-cloudmap command", () => {
     Effect.gen(function*() {
       const exit = yield* runMockCloudMap(["--nope"]).pipe(Effect.exit)
       assert(Exit.isFailure(exit))
-      expect(String(exit.cause)).toContain('unknown argument "--nope"')
+      expect(String(exit.cause)).toContain('unknown flag "--nope"')
     }))
 
   it.live("serves a fixture file, logs one JSON line with the URL, and stops when interrupted", () =>

@@ -1,6 +1,6 @@
 /** editDistance (Levenshtein) and closest (the "did you mean" hint for mistyped names). */
 import { describe, expect, it } from "vitest"
-import { closest, editDistance } from "../../src/model/closest.ts"
+import { closest, editDistance, typoDistance } from "../../src/model/closest.ts"
 
 describe("editDistance", () => {
   it.each([
@@ -85,6 +85,16 @@ describe("closest", () => {
     expect(closest("haproxy.zzzzzzzz", known)).toBeUndefined()
     expect(closest("anything", [])).toBeUndefined()
     expect(closest("", [])).toBeUndefined()
+  })
+
+  it("two swapped neighbours count as one edit (\"mdoe\" → \"mode\")", () => {
+    expect(typoDistance("mdoe", "mode")).toBe(1)
+    expect(typoDistance("ab", "ba")).toBe(1)
+    expect(typoDistance("kitten", "sitting")).toBe(3)
+    expect(closest("mdoe", ["namespace", "domainname", "mode"])).toBe("mode")
+    expect(closest("chekc", ["run", "check", "config"])).toBe("check")
+    // Still a typo of the name typed, not any anagram.
+    expect(closest("edom", ["mode"])).toBeUndefined()
   })
 
   it("an empty name is near a one-character candidate only", () => {
