@@ -51,9 +51,9 @@
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
 import process from "node:process"
-import { ensureAgentBinary } from "./bench/agent-binary.ts"
+import { ensureAgentBinary, ROOT } from "./bench/agent-binary.ts"
 import { haproxyVersion } from "./bench/haproxy.ts"
-import { bunVersion, loadAverageText } from "./bench/machine.ts"
+import { bunVersion, gitDescribe, loadAverageText } from "./bench/machine.ts"
 import { writeSection } from "./bench/report.ts"
 import { OPTIONS_TEXT, OPTIONS_TITLE_SUFFIX } from "./bench/service-options.ts"
 import { measureCalls } from "./churn/calls.ts"
@@ -123,6 +123,7 @@ const main = async () => {
   }
   const meta = {
     date,
+    commit: gitDescribe(ROOT),
     machine: `${cpus().length} vCPU, HAProxy ${haproxyText()}, bun ${bunVersion()}`,
     load: `load average ${loadAverageText(load0)} at start, ${loadAverageText(load1)} at the end`,
     ...(OPTIONS ? { options: OPTIONS_TEXT } : {})

@@ -98,10 +98,15 @@ export const renderSection = (
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      `What dominates is the polling round: a round starts every REVISION_POLL_RATE = ${poll} (±5 % jitter), and ` +
-      `a round itself takes services ÷ CLOUDMAP_RATE_LIMIT (${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
+      `What dominates is the polling round. This fleet (${P.churnServices + P.healthServices} services, ${churnServices} at the end) is ` +
+      `under the check budget (REVISION_CHECK_BUDGET = ${count(d.revisionCheckBudget)} checks/min), so a round starts every ` +
+      `60 × services ÷ ${count(d.revisionCheckBudget)} s: ${fmtS(Math.max(1, (60 * (P.churnServices + P.healthServices)) / d.revisionCheckBudget))} ` +
+      `growing to ${fmtS(Math.max(1, (60 * churnServices) / d.revisionCheckBudget))} (±5 %), not REVISION_POLL_RATE = ${poll} (the period from ` +
+      `${Math.ceil((d.revisionCheckBudget * d.revisionPollSeconds) / 60)} services up); a round itself takes services ÷ CLOUDMAP_RATE_LIMIT ` +
+      `(${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
-      "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart; their first request can come a little later). " +
+      "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart), also while a new service's reload " +
+      "waits out RELOAD_MIN_INTERVAL (instance changes of the other services go ahead through the runtime API). " +
       `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}. A health change does not bump InstancesRevision, so only a ` +
       `service's DiscoverInstances read sees it; each service is re-read at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} ` +
       `(spread over the rounds), so the expected wait is about half of that: a health flip reported only by Cloud Map is bounded by REFRESH_RATE, not by the 2 s / 5 s targets, which apply to registrations, deregistrations and moves (HAProxy's own checks take an instance that stops answering out within about 6 s). ` +
@@ -140,17 +145,17 @@ export const renderSection = (
   )
   if (a100 !== undefined && a1000 !== undefined) {
     reading.push(
-      `* **Cloud Map calls.** (a) makes ~${count(Math.round(a100.totalPerMinute))} calls/min for 100 services: one ` +
-        `call per service per polling round (measured: one round every ${roundPeriod(a100)}): DiscoverInstances when the service's ` +
-        `REFRESH_RATE read is due (measured: every ${readPeriod(a100)} per service), DiscoverInstancesRevision otherwise; and ` +
-        `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute (services are re-listed every ` +
+      `* **Cloud Map calls.** (a) makes ~${count(Math.round(a100.totalPerMinute))} calls/min for 100 services (the 1,800 target of ` +
+        `\`bench:scale\`): one call per service per polling round (measured: one round every ${roundPeriod(a100)}): DiscoverInstances when the ` +
+        `service's REFRESH_RATE read is due (measured: every ${readPeriod(a100)} per service), DiscoverInstancesRevision otherwise; ` +
+        `${Math.round(a100.perMinute["GetServiceAttributes"] ?? 0)} GetServiceAttributes (every SERVICE_ATTRIBUTES_RATE = ` +
+        `${fmtS(d.serviceAttributesSeconds)} per service); and ` +
+        `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute each (services are re-listed every ` +
         `SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)}). ` +
-        `At 1,000 services it makes ~${count(Math.round(a1000.totalPerMinute))}/min: the client-side token bucket ` +
-        `(CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ${count(rate * 60)}/min) is the ceiling. A round over 1,000 services ` +
-        `takes ${fmtS(1000 / rate)} by itself, so at that size a round completes about every ${roundPeriod(a1000)}, not every ${poll}; every ` +
-        "service is then due for its read in every round, so the calls are DiscoverInstances (the quota with less room: 1,000/s per " +
-        "account against 3,000/s), and convergence is correspondingly slower than measured above " +
-        `with up to ${churnServices} services (docs/deployment-ecs.md §7 gives settings for large fleets). ` +
+        `At 1,000 services it makes ~${count(Math.round(a1000.totalPerMinute))}/min (one round every ${roundPeriod(a1000)}, a read every ` +
+        `${readPeriod(a1000)} per service), under the client-side token bucket (CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ` +
+        `${count(rate * 60)}/min); a round over 1,000 services takes ${fmtS(1000 / rate)} by itself. The account's quotas are shared ` +
+        "by every replica (docs/deployment-ecs.md §7 sizes them). " +
         (b1000 === undefined
           ? ""
           : `The baseline polling every ${fmtS(BASELINE_POLL_MS / 1000)} makes ~${count(Math.round(b1000.totalPerMinute))}/min at 1,000 services (unthrottled). `) +
@@ -169,7 +174,7 @@ export const renderSection = (
       : [
         "Command: `npm run bench:churn -- --options` (= `bun scripts/bench-churn.ts --options`): the same scenario as `## Churn` with routing " +
         "options set on every service (default settings otherwise).",
-        `Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`,
+        `${commitText(meta)}Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`,
         "",
         `**Options on every service** (service attributes, set in the fixture for the initial services and with UpdateServiceAttributes right ` +
         `after CreateService for the new ones): ${options} (on every RegisterInstance and fixture instance). ` +
@@ -179,7 +184,7 @@ export const renderSection = (
         `The backends answered ${healthChecks(a)} (a) and ${healthChecks(b)} (b) HTTP health checks (\`GET /\` without the bench's header: ` +
         "200, never counted as served requests)."
       ]),
-    ...(options === undefined ? [`Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`] : []),
+    ...(options === undefined ? [`${commitText(meta)}Date: ${meta["date"]}. Machine: ${meta["machine"]}; ${meta["load"]} (other work was running on the machine).`] : []),
     "",
     "What runs (all on 127.0.0.1, every loop bounded, every process killed by PID at the end):",
     "",
@@ -226,3 +231,6 @@ export const renderSection = (
     ""
   ].join("\n")
 }
+
+/** `Commit: \`x\`. ` when the run recorded the commit its binary was built from. */
+const commitText = (meta: Record<string, string>): string => (meta["commit"] === undefined ? "" : `Commit: \`${meta["commit"]}\`. `)
