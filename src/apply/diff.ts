@@ -56,7 +56,7 @@ const diffServers = (before: Backend, after: Backend): BackendChange => {
 
 /** Whether `after` differs from `before` in something only a reload applies (see reloadBackends). */
 const needsBackendReload = (before: Backend, after: Backend, change: BackendChange): boolean => {
-  if (JSON.stringify(before.options) !== JSON.stringify(after.options)) return true
+  if (before.options !== after.options && JSON.stringify(before.options) !== JSON.stringify(after.options)) return true
   if ((before.zone === undefined) !== (after.zone === undefined)) return true
   if (after.options.cookie !== undefined && change.added.length > 0) return true
   const old = new Map(before.servers.map((s) => [s.name, s]))

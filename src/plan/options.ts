@@ -174,12 +174,32 @@ const unknownKey = (key: string, known: ReadonlyArray<string>): string => {
   return suggestion === undefined ? `unknown option (known: ${known.join(", ")})` : `unknown option; did you mean ${suggestion}?`
 }
 
-/** A service's options from its attributes; undefined attributes give the defaults. */
+/**
+ * Decoded options by attribute record (as read from Cloud Map, kept until the next read) and
+ * context: every plan decodes every service, so a record is decoded once, and an unchanged
+ * service keeps the very same options object (diff.ts compares it by reference first).
+ */
+const decoded = new WeakMap<object, Map<string, DecodedOptions>>()
+
+/** A service's options from its attributes; undefined attributes give the defaults. Memoised. */
 export const decodeServiceOptions = (
   attributes: Readonly<Record<string, string>> | undefined,
   context: OptionContext
 ): DecodedOptions => {
-  if (attributes === undefined) return { options: DEFAULT_OPTIONS, ignored: [] }
+  if (attributes === undefined) return NO_OPTIONS
+  const key = `${context.mode}\u0000${context.domain}`
+  let byContext = decoded.get(attributes)
+  if (byContext === undefined) decoded.set(attributes, byContext = new Map())
+  const known = byContext.get(key)
+  if (known !== undefined) return known
+  const result = decodeOptions(attributes, context)
+  byContext.set(key, result)
+  return result
+}
+
+const NO_OPTIONS: DecodedOptions = { options: DEFAULT_OPTIONS, ignored: [] }
+
+const decodeOptions = (attributes: Readonly<Record<string, string>>, context: OptionContext): DecodedOptions => {
   const draft: Draft = { ...DEFAULT_OPTIONS, check: { _tag: "Tcp", intervalMs: DEFAULT_CHECK_INTERVAL_MS } }
   const ignored: Array<OptionProblem> = []
   for (const key of optionKeys(attributes)) {

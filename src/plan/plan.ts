@@ -287,7 +287,8 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
       mode: mapping.mode,
       route: routeKey(route),
       servers: zoned?.servers ?? planned.servers,
-      options: { ...decoded.options, hosts: granted },
+      // The decoded object itself when every extra host was granted (stable across plans).
+      options: granted.length === decoded.options.hosts.length ? decoded.options : { ...decoded.options, hosts: granted },
       zone: zoned?.zone
     })
   }

@@ -59,8 +59,8 @@ interface State {
   readonly topologyAt: number
   /** The merged snapshot behind the last published desired state. */
   readonly snapshot: Snapshot | undefined
-  /** The last published state (its quarantined records are not logged again). */
-  readonly published: Planned | undefined
+  /** The last published state (its quarantined records are not logged again), and its JSON. */
+  readonly published: { readonly planned: Planned; readonly json: string } | undefined
   /** When each service's instances were last read successfully, by `serviceKey`. */
   readonly readAt: ReadonlyMap<string, number>
   /** When the last round that checked every service started (for the effective interval). */
@@ -134,11 +134,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           zoneAffinity: options.zoneAffinity
         })
         // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
-        const before = new Set((current.published?.desired.quarantined ?? []).map(quarantineKey))
+        const before = new Set((current.published?.planned.desired.quarantined ?? []).map(quarantineKey))
         for (const q of desired.quarantined) {
           if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
         }
-        yield* reportIgnoredOptions(current.published?.desired.ignoredOptions ?? [], desired.ignoredOptions)
+        yield* reportIgnoredOptions(current.published?.planned.desired.ignoredOptions ?? [], desired.ignoredOptions)
         if (merged.failures.length > 0) {
           yield* Effect.logWarning("Cloud Map read failed; keeping previous data", {
             failures: merged.failures.length,
@@ -148,10 +148,11 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
         const planned: Planned = { desired, complete: allRead(namespaces) }
         // The apply loop retries what it could not apply by itself: the same state is not sent twice.
-        const changed = current.published === undefined || current.published.complete !== planned.complete ||
-          JSON.stringify(current.published.desired) !== JSON.stringify(desired)
+        const json = JSON.stringify(desired)
+        const changed = current.published === undefined || current.published.planned.complete !== planned.complete ||
+          current.published.json !== json
         if (changed) yield* options.publish(planned)
-        yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? planned : s.published }))
+        yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? { planned, json } : s.published }))
         return { failures: merged.failures, suppressed: guarded.suppressed, snapshot: guarded.snapshot }
       })
 

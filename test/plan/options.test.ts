@@ -390,3 +390,14 @@ describe("decodeInstanceWeight", () => {
     })
   })
 })
+
+describe("decodeServiceOptions: memoised", () => {
+  it("decodes an attribute record once per context: the same options object comes back, so an unchanged service compares by reference", () => {
+    const attributes = { "haproxy.check": "http", "haproxy.maxconn": "5" }
+    const first = decodeServiceOptions(attributes, HOST)
+    expect(decodeServiceOptions(attributes, HOST)).toBe(first)
+    expect(decodeServiceOptions({ ...attributes }, HOST)).not.toBe(first)
+    expect(decodeServiceOptions({ ...attributes }, HOST)).toEqual(first)
+    expect(decodeServiceOptions(attributes, { mode: "path", domain: "example.com" })).not.toBe(first)
+  })
+})
