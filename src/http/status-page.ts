@@ -28,20 +28,20 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 h2 { font-size: 15px; margin: 0 0 8px; }
 h3 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 tr.group td { border-top: 2px solid var(--line); }
 td.route { font-weight: 600; }
 .mono, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dt { color: var(--muted); }
-dd { margin: 0; overflow-wrap: anywhere; }
+dd { margin: 0; overflow-wrap: break-word; }
 ul { margin: 0; padding-left: 18px; }
 .badge { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; font-weight: 600; color: #fff; background: var(--unknown); }
 .badge.up { background: var(--up); } .badge.down { background: var(--down); } .badge.maint { background: var(--maint); }
 .badge.drain, .badge.nolb { background: var(--drain); }
 .meta, .empty { color: var(--muted); margin: 0 0 6px; }
-.warn { color: var(--down); margin: 0 0 6px; overflow-wrap: anywhere; }
+.warn { color: var(--down); margin: 0 0 6px; overflow-wrap: break-word; }
 `
 
 const HTML_BODY = `

@@ -1,0 +1,282 @@
+/**
+ * The status page in a real headless Chromium (test/support/browser.ts):
+ *
+ * - against the real agent, HAProxy and the mock Cloud Map: routes, instances with HAProxy's live
+ *   state (UP), a quarantined record and ignored options whose Cloud Map text is hostile HTML,
+ *   shown as text and never run (no global set by it, no dialog, no element made from it);
+ *   screenshots to test-output/status-page.png (and docs/status-page.png when it is missing or
+ *   UPDATE_SCREENSHOTS=1);
+ * - against the agent's request handler in this process with a made-up Status: control, bidi
+ *   and zero-width characters are shown as `\uXXXX`, never raw, and every live state has a badge.
+ */
+import { copyFileSync, existsSync, mkdirSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { Context, Redacted } from "effect"
+import type { Page } from "puppeteer-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { LiveState } from "../../src/http/live-servers.ts"
+import { agentHttpHandler } from "../../src/http/server.ts"
+import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
+import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { type AgentProcess, eventually, ROOT, startAgent } from "../support/agent.ts"
+import { type Backends, startBackends } from "../support/backends.ts"
+import { type Chromium, startChromium } from "../support/browser.ts"
+import { sdkFor } from "../support/cloudmap-sdk.ts"
+import { backend, desired } from "../support/desired.ts"
+import { OPTIONS_ENV, registerWith, statusOf } from "../support/options.ts"
+
+const OUTPUT = join(ROOT, "test-output")
+const DOCS_SHOT = join(ROOT, "docs/status-page.png")
+
+/** Each sets a global or opens a dialog if it ever runs. */
+const SCRIPT_TAG = "<script>window.__pwned=1;alert(1)</script>"
+const IMG_TAG = "\"><img src=x onerror=\"window.__pwned=2;alert(2)\">"
+const SVG_TAG = "<svg/onload=window.__pwned=3>"
+
+/** What must hold on any rendering of hostile data. */
+const assertInert = async (page: Page, seen: { dialogs: Array<string>; errors: Array<string>; console: Array<string> }) => {
+  const probe = await page.evaluate(() => ({
+    pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,
+    scripts: document.querySelectorAll("script").length,
+    made: document.querySelectorAll("img, svg, iframe, object, embed, a, form, input").length
+  }))
+  expect(probe).toEqual({ pwned: null, scripts: 1, made: 0 })
+  expect(seen.dialogs).toEqual([])
+  expect(seen.errors).toEqual([])
+  expect(seen.console.filter((m) => /Content.Security.Policy|Trusted Type|Refused to/i.test(m))).toEqual([])
+}
+
+const textOf = (page: Page) => page.evaluate(() => document.body.innerText)
+
+const waitRendered = (page: Page) =>
+  page.waitForFunction(() => Number(document.body.dataset.refreshes ?? "0") >= 1 && document.getElementById("problem")?.textContent === "", {
+    timeout: 20_000
+  })
+
+/** The live-state badge of the instance row whose Instance cell reads `instance`. */
+const liveBadge = (page: Page, instance: string) =>
+  page.evaluate((id) => {
+    const row = [...document.querySelectorAll("#routes tr")].find((tr) => [...(tr as HTMLTableRowElement).cells].some((td) => td.textContent === id))
+    return row === undefined ? null : row.querySelectorAll(".badge")[0]?.textContent ?? null
+  }, instance)
+
+let chromium: Chromium
+
+beforeAll(async () => {
+  chromium = await startChromium()
+})
+
+afterAll(async () => {
+  await chromium?.close()
+})
+
+describe("status page: the real agent", () => {
+  let backends: Backends
+  let mock: MockCloudMapHandle
+  let agent: AgentProcess
+
+  beforeAll(async () => {
+    backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "api-1" }])
+    const at = (name: string) => ({ AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName(name).port) })
+    mock = await startMockCloudMap({
+      fixture: {
+        namespaces: [{
+          name: "apps",
+          id: "ns-apps",
+          services: [
+            {
+              name: "web",
+              id: "srv-web",
+              attributes: {
+                "haproxy.check": "http",
+                "haproxy.check.path": IMG_TAG,
+                "haproxy.timeout.server": `${SCRIPT_TAG}\u202e`,
+                [`haproxy.${SVG_TAG}`]: "1"
+              },
+              instances: [{ id: "web-1", attributes: at("web-1") }, { id: "web-2", attributes: at("web-2") }]
+            },
+            {
+              name: "api",
+              id: "srv-api",
+              instances: [
+                { id: "api-1", attributes: at("api-1") },
+                { id: "api-evil", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: SCRIPT_TAG } }
+              ]
+            }
+          ]
+        }]
+      }
+    })
+    agent = await startAgent({
+      AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
+      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+      ...OPTIONS_ENV
+    })
+    await eventually("ready with the hostile records reported", async () => {
+      if ((await agent.get("/readyz")).status !== 200) return false
+      const s = await statusOf(agent)
+      return s.quarantined.length === 1 && s.ignoredOptions.length >= 3 && s.routes.length === 2 && s.polling !== null
+    }, 40_000)
+  })
+
+  afterAll(async () => {
+    await agent?.stop()
+    await mock?.close()
+    await backends?.close()
+  })
+
+  it("/status/servers has HAProxy's live state of every server", async () => {
+    const live = await eventually("web-1 UP in HAProxy", async () => {
+      const l = JSON.parse((await agent.get("/status/servers")).body) as LiveState
+      const web = l.backends.find((b) => b.backend === "be_web.example.test")
+      return web?.servers.some((s) => s.state === "UP") ? l : undefined
+    })
+    expect(live.available).toBe(true)
+    expect(live.backends.map((b) => b.backend).sort()).toEqual(expect.arrayContaining(["be_api.example.test", "be_web.example.test"]))
+  })
+
+  it("shows routes, live states, the quarantined record and ignored options, with hostile text as text", async () => {
+    const seen = await chromium.open()
+    const { page } = seen
+    const response = await page.goto(`http://127.0.0.1:${agent.healthPort}/`, { waitUntil: "load" })
+    expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'sha256-/)
+    await waitRendered(page)
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#routes .badge")].filter((b) => b.textContent === "UP").length >= 3,
+      { timeout: 20_000 }
+    )
+    expect(await liveBadge(page, "web-1")).toBe("UP")
+    expect(await liveBadge(page, "api-1")).toBe("UP")
+
+    const text = await textOf(page)
+    for (const shown of ["web.example.test", "api.example.test", "be_web.example.test", "web-2", "api-evil", "haproxy.check.path"]) {
+      expect(text, shown).toContain(shown)
+    }
+    // The hostile text is on the page as text: the quarantine reason quotes the port, the ignored
+    // options quote their values and the unknown key.
+    expect(text).toContain(SCRIPT_TAG)
+    expect(text).toContain("<img src=x onerror=")
+    expect(text).toContain(SVG_TAG)
+    expect(text).not.toContain("\u202e")
+    expect(text).toMatch(/Calls per minute\s+\d+/)
+    expect(text).toMatch(/start\s+applied/)
+    await assertInert(page, seen)
+
+    // For a settled screenshot: first health checks done and the worker count known (not asserted).
+    await page.waitForFunction(() => !/\bINI\b|\b0 worker/.test(document.body.innerText), { timeout: 8000 }).catch(() => undefined)
+    mkdirSync(OUTPUT, { recursive: true })
+    await page.screenshot({ path: join(OUTPUT, "status-page.png"), fullPage: true })
+    if (process.env.UPDATE_SCREENSHOTS === "1" || !existsSync(DOCS_SHOT)) copyFileSync(join(OUTPUT, "status-page.png"), DOCS_SHOT)
+    await page.close()
+  })
+
+  it("refreshes in place: a new instance appears without reloading the page", async () => {
+    const { page } = await chromium.open()
+    await page.goto(`http://127.0.0.1:${agent.healthPort}/`, { waitUntil: "load" })
+    await waitRendered(page)
+    await page.evaluate(() => {
+      ;(window as unknown as { __marker: number }).__marker = 1
+    })
+    await registerWith(sdkFor(mock.url), "srv-api", "api-2", backends.byName("api-1").port)
+    await page.waitForFunction(() => document.body.innerText.includes("api-2"), { timeout: 30_000 })
+    expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1)
+    await page.close()
+  })
+})
+
+describe("status page: made-up status with control characters", () => {
+  let server: Server
+  let url = ""
+
+  const CONTROLS = ["rlo\u202egnp.exe", "zero\u200bwidth", "nul\u0000bell\u0007", "line\u2028sep", "bom\ufeff"]
+
+  const status = (): Status => {
+    const now = Date.now()
+    const applied = {
+      ...desired(backend("web", [8080, 8081, 8082, 8083])),
+      quarantined: CONTROLS.map((c, i) => ({ namespace: "apps", service: "api", instanceId: `bad-${i}`, reason: `${c} ${SCRIPT_TAG}` })),
+      ignoredOptions: [{ namespace: "apps", service: "web", key: `haproxy.${IMG_TAG}`, reason: `unknown key ${CONTROLS[0]}` }]
+    }
+    return {
+      ...initialStatus("test", now - 60_000),
+      heartbeatAt: now,
+      firstAppliedAt: now - 50_000,
+      initialSyncAt: now - 50_000,
+      lastRefresh: { at: now - 1000, kind: "fast", ok: false, error: `throttled ${SVG_TAG}`, durationMs: 12 },
+      lastSuccessAt: now - 30_000,
+      applied,
+      namespaces: [{ namespace: "apps", domain: "example.com", mode: "host", found: false, read: true, error: `gone ${CONTROLS[1]}` }],
+      recentChanges: [{ at: now - 5000, method: "reload", reason: "new service web", ok: false, error: IMG_TAG, durationMs: 30 }],
+      haproxy: { running: true, pid: 4242, workers: 1 },
+      polling: { services: 1, checkIntervalSeconds: 1, refreshIntervalSeconds: 30, callsPerMinute: 42, problems: [CONTROLS[3]!] }
+    }
+  }
+
+  const live = (): LiveState => ({
+    at: new Date().toISOString(),
+    available: true,
+    error: null,
+    backends: [{
+      backend: "be_web.example.com",
+      status: "UP",
+      sessions: 3,
+      servers: (["UP", "DOWN", "MAINT", "DRAIN"] as const).map((state, i) => ({
+        server: `i-web-${i}`,
+        address: `10.0.0.1:${8080 + i}`,
+        state,
+        status: state,
+        weight: state === "UP" ? 1 : 0,
+        sessions: state === "UP" ? 3 : 0,
+        backup: false,
+        check: "L4OK",
+        lastChangeSeconds: 10
+      }))
+    }]
+  })
+
+  beforeAll(async () => {
+    const handler = agentHttpHandler(
+      {
+        address: "127.0.0.1",
+        port: 0,
+        status,
+        rules: { maxHeartbeatAgeMs: 120_000, maxStalenessMs: undefined, dryRun: false },
+        stats: { user: "u", password: Redacted.make("p") },
+        liveServers: () => Promise.resolve(live())
+      },
+      () => Date.now(),
+      Context.empty()
+    )
+    server = createServer(handler)
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  })
+
+  afterAll(async () => {
+    server?.closeAllConnections()
+    await new Promise((r) => server?.close(r))
+  })
+
+  it("shows invisible characters as \\uXXXX, every live state as a badge, and runs nothing", async () => {
+    const seen = await chromium.open()
+    const { page } = seen
+    await page.goto(url, { waitUntil: "load" })
+    await waitRendered(page)
+    const text = await page.evaluate(() => document.body.textContent ?? "")
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u200b\u202e\u2028\ufeff]/)
+    for (const escaped of ["rlo\\u202egnp.exe", "zero\\u200bwidth", "nul\\u0000bell\\u0007", "line\\u2028sep", "bom\\ufeff"]) {
+      expect(text).toContain(escaped)
+    }
+    expect(text).toContain(SCRIPT_TAG)
+    expect(text).toContain(IMG_TAG)
+    expect(text).toContain(`throttled ${SVG_TAG}`)
+    for (const [instance, state] of [["i-web-0", "UP"], ["i-web-1", "DOWN"], ["i-web-2", "MAINT"], ["i-web-3", "DRAIN"]]) {
+      expect(await liveBadge(page, instance!), instance).toBe(state)
+    }
+    expect(await page.evaluate(() => document.body.innerText)).toMatch(/Calls per minute\s+42/)
+    await assertInert(page, seen)
+    await page.close()
+  })
+})
