@@ -13,7 +13,6 @@ import { COMMANDS } from "../../src/commands/dispatch.ts"
 import { readAgentConfig, VARIABLES } from "../../src/config/agent-config.ts"
 import { all, execForm, last, parseDockerfile, type Stage } from "./dockerfile.ts"
 
-
 const ROOT = new URL("../..", import.meta.url).pathname
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}/Dockerfile`, "utf8"))
 const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, "utf8")) as { scripts: Record<string, string> }
