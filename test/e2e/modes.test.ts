@@ -38,6 +38,8 @@ it("APPLY_MODE=off logs what would change and never starts or touches HAProxy", 
     expect(status.applyMode).toBe("off")
     expect(status.routes[0].instances).toHaveLength(2)
     expect(status.haproxy.running).toBe(false)
+    // The status page's live state says why there is none.
+    expect(JSON.parse((await agent.get("/status/servers")).body)).toMatchObject({ available: false, error: expect.stringContaining("APPLY_MODE=off") })
     expect(agent.haproxyPids()).toEqual([])
     expect(existsSync(join(agent.configDir, "haproxy.cfg"))).toBe(false)
     await expect(viaHaproxy(agent.listenPort, "web.example.test")).rejects.toThrow()
