@@ -7,10 +7,9 @@
 import process from "node:process"
 import { Effect, Result } from "effect"
 import { cloudMapLayer } from "../cloudmap/layer.ts"
-import { formatConfigProblems, readAgentConfig } from "../config/agent-config.ts"
+import { EXIT_CONFIG, formatConfigProblems, readAgentConfig } from "../config/agent-config.ts"
 import { HELP_FLAG } from "../config/flags.ts"
 import type { CommandSpec } from "../config/help.ts"
-import { rejectEnvironment } from "../config/load.ts"
 import { cloudMapChecks } from "./check-cloudmap.ts"
 import { localChecks } from "./check-local.ts"
 import { checkExitCode, formatLine, pass, summary } from "./check-report.ts"
@@ -33,8 +32,9 @@ export const checkCommand = (argv: ReadonlyArray<string>) =>
       const print = (line: string) => Effect.sync(() => process.stdout.write(`${line}\n`))
       const read = readAgentConfig(process.env)
       if (Result.isFailure(read)) {
+        // The report is the output: each problem once, as one of its lines.
         for (const problem of formatConfigProblems(read.failure).split("\n")) yield* print(`✗ ${problem}`)
-        return yield* rejectEnvironment(read.failure)
+        return EXIT_CONFIG
       }
       const config = read.success
       const first = pass("variables valid", `${config.namespaces.length} mapped namespace${config.namespaces.length === 1 ? "" : "s"} in ${config.region}`)

@@ -1,4 +1,4 @@
-/** Reads AgentConfig from process.env; every problem is logged and the command exits 78. */
+/** Reads AgentConfig from process.env; every problem is reported once and the command exits 78. */
 import process from "node:process"
 import { Effect, Result, Schema } from "effect"
 import { type AgentConfig, EXIT_CONFIG, formatConfigProblems, readAgentConfig } from "./agent-config.ts"
@@ -10,14 +10,12 @@ export class EnvironmentInvalid extends Schema.TaggedError<EnvironmentInvalid>()
   readonly exitCode = EXIT_CONFIG
 }
 
-/** Logs every problem and fails with all of them (what `run`, `render` and `config` do). */
+/**
+ * Fails with every problem (what `run`, `render`, `config` and `check` do): the command prints the
+ * message once on stderr, one line per variable with what it expects, and exits 78.
+ */
 export const rejectEnvironment = (problems: ReadonlyArray<ConfigProblem>): Effect.Effect<never, EnvironmentInvalid> =>
-  Effect.gen(function*() {
-    for (const p of problems) {
-      yield* Effect.logError("invalid configuration", { variable: p.variable, value: p.value, expected: p.expected })
-    }
-    return yield* new EnvironmentInvalid({ message: `invalid configuration:\n${formatConfigProblems(problems)}` })
-  })
+  Effect.fail(new EnvironmentInvalid({ message: `invalid configuration:\n${formatConfigProblems(problems)}` }))
 
 export const loadConfig: Effect.Effect<AgentConfig, EnvironmentInvalid> = Effect.suspend(() => {
   const result = readAgentConfig(process.env)

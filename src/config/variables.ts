@@ -238,7 +238,7 @@ export const TABLE: Table<Variables> = {
     name: "LOG_LEVEL",
     kind: oneOf(["debug", "info", "warn", "error"], lower),
     fallback: value("info"),
-    meaning: "debug, info, warn or error (JSON lines on stdout)."
+    meaning: "debug, info, warn or error: JSON lines on stderr (stdout carries only what a command prints as its output, e.g. render)."
   },
   healthFilter: {
     name: "HEALTH_FILTER",
