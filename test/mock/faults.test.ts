@@ -37,7 +37,7 @@ describe("fault injection (real SDK)", () => {
     await withMock(demoFixture, async ({ client, control }) => {
       await control("POST", "/_mock/faults", { kind: "throttle", status: 400, operation: "ListServices", times: 2 })
       const out = await client.send(new ListServicesCommand({}))
-      expect(out.Services).toHaveLength(3)
+      expect(out.Services).toHaveLength(4)
       expect(out.$metadata.attempts).toBe(3)
       const calls = (await control("GET", "/_mock/calls")).json
       expect(calls.operations.ListServices).toEqual({ total: 3, outcomes: { RequestLimitExceeded: 2, ok: 1 } })
@@ -101,7 +101,7 @@ describe("fault injection (real SDK)", () => {
       await control("POST", "/_mock/faults", { kind: "5xx", service: "web" })
       expect((await rejection(client.send(discoverWeb))).name).toBe("InternalFailure")
       expect((await client.send(discoverApi)).Instances).toHaveLength(2)
-      expect((await client.send(new ListServicesCommand({}))).Services).toHaveLength(3)
+      expect((await client.send(new ListServicesCommand({}))).Services).toHaveLength(4)
       // ServiceId-addressed calls are matched by the service's name too.
       const webId = serviceIdFor(namespaceIdFor("apps"), "web")
       const reg = rejection(client.send(new RegisterInstanceCommand({ ServiceId: webId, InstanceId: "x", Attributes: {} })))
@@ -144,7 +144,7 @@ describe("control API", () => {
       expect((await control("GET", "/_mock/faults")).json.faults.map((f: any) => f.kind)).toEqual(["5xx", "accessDenied"])
       expect((await control("DELETE", "/_mock/faults/f1")).status).toBe(200)
       expect((await control("DELETE", "/_mock/faults/f1")).status).toBe(404)
-      expect((await client.send(new ListServicesCommand({}))).Services).toHaveLength(3)
+      expect((await client.send(new ListServicesCommand({}))).Services).toHaveLength(4)
       expect((await rejection(client.send(discoverWeb))).name).toBe("AccessDeniedException")
       expect((await control("DELETE", "/_mock/faults")).json).toEqual({ removed: 1 })
       expect((await client.send(discoverWeb)).Instances).toHaveLength(2)
