@@ -1,14 +1,15 @@
 /**
- * Cloud Map as an Effect service. Every call goes through a token bucket (DiscoverInstances
- * through a second, smaller one too: its account quota is a third of the revision check's) and
- * one concurrency limit, is bounded by a timeout, and is retried with jittered exponential
- * backoff when the failure is transient (throttling, 5xx, timeouts, connection errors). Until
- * the first full read is done (`settle`) both buckets run at the start-up rate, so a large fleet
- * is read in seconds. Permission errors name the IAM action to grant. List operations are
- * paginated to the end. The two hot calls go through ./data-plane.ts, the rest through the SDK.
+ * Cloud Map as an Effect service. Every call goes through a token bucket: the data plane's
+ * (CLOUDMAP_RATE_LIMIT; DiscoverInstances through a second, smaller one too: its account quota is
+ * a third of the revision check's) or the control plane's (CLOUDMAP_CONTROL_RATE_LIMIT: List*,
+ * GetServiceAttributes), and one concurrency limit; it is bounded by a timeout, and retried with
+ * jittered exponential backoff when the failure is transient (throttling, 5xx, timeouts,
+ * connection errors). Until the first full read is done (`settle`) every bucket runs at the
+ * start-up rate, so a large fleet is read in seconds. Permission errors name the IAM action to
+ * grant. List operations are paginated to the end. The hot calls go through ./data-plane.ts, the
+ * List* calls through the SDK.
  */
 import {
-  GetServiceAttributesCommand,
   ListNamespacesCommand,
   ListServicesCommand,
   ServiceDiscoveryClient
@@ -51,8 +52,10 @@ export interface CloudMapClientOptions {
   readonly requestsPerSecond: number
   /** DiscoverInstances calls, per second (steady); they count against requestsPerSecond too. */
   readonly readsPerSecond: number
-  /** Both buckets' rate until `settle` (the first full read). */
+  /** Every bucket's rate until `settle` (the first full read). */
   readonly startupPerSecond: number
+  /** Control-plane calls (List*, GetServiceAttributes), per second (steady), in their own bucket. */
+  readonly controlPerSecond: number
   readonly timeoutSeconds: number
   readonly maxAttempts: number
 }
@@ -87,6 +90,9 @@ export class CloudMap extends Context.Service<CloudMap, {
 export const revisionsOneByOne =
   (discoverRevision: CloudMap["Service"]["discoverRevision"]): CloudMap["Service"]["discoverRevisions"] => (services) =>
     Effect.forEach(services, (s) => Effect.result(discoverRevision(s.httpName, s.serviceName)))
+
+/** Control-plane operations: their own token bucket (CLOUDMAP_CONTROL_RATE_LIMIT). */
+const CONTROL_PLANE: ReadonlySet<string> = new Set(["ListNamespaces", "ListServices", "GetServiceAttributes"])
 
 /** Pages until Cloud Map stops returning a token; a repeated token or too many pages is an error. */
 const MAX_PAGES = 10_000
@@ -164,6 +170,9 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     })
     const calls = yield* makeRateLimiter(options.requestsPerSecond, options.startupPerSecond)
     const reads = yield* makeRateLimiter(Math.min(options.readsPerSecond, options.requestsPerSecond), options.startupPerSecond)
+    const controls = yield* makeRateLimiter(options.controlPerSecond, options.startupPerSecond)
+    /** The bucket of an operation: the control plane has quotas of its own, apart from the revision checks'. */
+    const bucketOf = (operation: string) => (CONTROL_PLANE.has(operation) ? controls : calls)
     const semaphore = yield* Semaphore.make(options.concurrency)
     const clock = yield* Clock.clockWith(Effect.succeed)
 
@@ -193,7 +202,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     /** One attempt; `timeout`: bound it here (the data plane bounds its own requests). */
     const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean) =>
       Effect.gen(function*() {
-        yield* calls.acquire
+        yield* bucketOf(operation).acquire
         if (operation === "DiscoverInstances") yield* reads.acquire
         const started = clock.currentTimeMillisUnsafe()
         const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classifyError(operation, error) })
@@ -215,7 +224,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         )
         const outcome = outcomeOf(exit)
         if (outcome === "throttled") {
-          yield* calls.slowDown
+          yield* bucketOf(operation).slowDown
           if (operation === "DiscoverInstances") yield* reads.slowDown
         }
         yield* Metric.update(counter(operation, outcome), 1)
@@ -355,12 +364,8 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         call("DiscoverInstancesRevision", (signal) => dataPlane.discoverRevision(httpName, serviceName, signal), false),
       discoverRevisions,
       getServiceAttributes: (serviceId) =>
-        Effect.map(
-          call("GetServiceAttributes", (abortSignal) =>
-            client.send(new GetServiceAttributesCommand({ ServiceId: serviceId }), { abortSignal })),
-          (out) => out.ServiceAttributes?.Attributes ?? {}
-        ),
-      settle: Effect.andThen(calls.settle, reads.settle),
+        call("GetServiceAttributes", (signal) => dataPlane.getServiceAttributes(serviceId, signal), false),
+      settle: Effect.all([calls.settle, reads.settle, controls.settle], { discard: true }),
       concurrency: options.concurrency
     })
   })

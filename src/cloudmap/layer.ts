@@ -12,6 +12,7 @@ export const cloudMapLayer = (config: AgentConfig) =>
     requestsPerSecond: config.cloudMap.requestsPerSecond,
     readsPerSecond: config.cloudMap.readsPerSecond,
     startupPerSecond: config.cloudMap.startupPerSecond,
+    controlPerSecond: config.cloudMap.controlPerSecond,
     timeoutSeconds: config.cloudMap.timeoutSeconds,
     maxAttempts: config.cloudMap.maxAttempts
   })

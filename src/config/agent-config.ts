@@ -49,6 +49,8 @@ export interface AgentConfig {
     readonly readsPerSecond: number
     /** Both limits until the fleet was read once. */
     readonly startupPerSecond: number
+    /** ListNamespaces, ListServices and GetServiceAttributes, per second (steady). */
+    readonly controlPerSecond: number
     readonly timeoutSeconds: number
     readonly maxAttempts: number
   }
@@ -96,7 +98,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
     const {
       statsEnabled: _stats, statsUser, statsPassword,
       metricsEnabled: _metrics, metricsUser, metricsPassword,
-      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapReadsPerSecond, cloudMapStartupPerSecond,
+      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapReadsPerSecond, cloudMapStartupPerSecond, cloudMapControlPerSecond,
       cloudMapTimeoutSeconds, cloudMapMaxAttempts,
       ...config
     } = variables
@@ -110,6 +112,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
         requestsPerSecond: cloudMapRequestsPerSecond,
         readsPerSecond: cloudMapReadsPerSecond,
         startupPerSecond: cloudMapStartupPerSecond,
+        controlPerSecond: cloudMapControlPerSecond,
         timeoutSeconds: cloudMapTimeoutSeconds,
         maxAttempts: cloudMapMaxAttempts
       }

@@ -45,6 +45,7 @@ export type Variables = Omit<AgentConfig, "stats" | "metrics" | "cloudMap"> & {
   readonly cloudMapRequestsPerSecond: number
   readonly cloudMapReadsPerSecond: number
   readonly cloudMapStartupPerSecond: number
+  readonly cloudMapControlPerSecond: number
   readonly cloudMapTimeoutSeconds: number
   readonly cloudMapMaxAttempts: number
   readonly cloudMapEndpoint: string | undefined
@@ -262,7 +263,13 @@ export const TABLE: Table<Variables> = {
     name: "CLOUDMAP_RATE_LIMIT",
     kind: number(1, 3_000),
     fallback: value(400),
-    meaning: "Cloud Map requests per second at most, all calls (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (README: sizing replicas)."
+    meaning: "Data-plane requests per second at most: DiscoverInstances and DiscoverInstancesRevision (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (README: sizing replicas)."
+  },
+  cloudMapControlPerSecond: {
+    name: "CLOUDMAP_CONTROL_RATE_LIMIT",
+    kind: number(1, 1_000),
+    fallback: value(50),
+    meaning: "Control-plane requests per second at most: ListNamespaces, ListServices and GetServiceAttributes, in a token bucket of their own (they have their own quotas, so they never slow the revision checks down)."
   },
   cloudMapReadsPerSecond: {
     name: "CLOUDMAP_READ_RATE_LIMIT",

@@ -6,7 +6,7 @@
  * revision changed. Every result is merged with the last good snapshot (fail static), planned,
  * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Effect, Metric, Random, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import { quarantineKey } from "../model/desired.ts"
@@ -264,17 +264,15 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
-      // Due attributes (and every new service's) before the reads: a change is planned this round.
-      const attributes = yield* readDueAttributes(
-        current.attributes,
-        serviceIdsOf(topology),
-        started,
-        options.fleet.serviceAttributesSeconds * 1000,
-        false
-      )
-      yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
-      yield* reportAttributeFailures(attributes)
-      structural += attributes.changed
+      // A new service's attributes before its first read (it is routed with its options from the
+      // start); the due re-reads of the others alongside the round, in their own token bucket.
+      const ids = serviceIdsOf(topology)
+      const attributesMs = options.fleet.serviceAttributesSeconds * 1000
+      const fresh = yield* readDueAttributes(current.attributes, ids, started, attributesMs, false, "new")
+      yield* Ref.update(state, (s) => ({ ...s, attributes: fresh.book }))
+      yield* reportAttributeFailures(fresh)
+      structural += fresh.changed
+      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, attributesMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
@@ -314,6 +312,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           failures.push(...out.failures)
           suppressed = out.suppressed
         }
+      }
+      // Re-read attributes that changed are planned now (a reload applies option changes).
+      const reread = yield* Fiber.join(rereads)
+      yield* Ref.update(state, (s) => ({ ...s, attributes: reread.book }))
+      yield* reportAttributeFailures(reread)
+      if (reread.changed > 0) {
+        suppressed = (yield* publishFrom(base)).suppressed
+        published = true
       }
       // Rebuilt from the listed services, so deleted services leave no entry behind.
       // A round that read every service (after an outage, say) spreads their next reads again.

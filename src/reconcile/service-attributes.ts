@@ -48,11 +48,16 @@ export const readDueAttributes = (
   serviceIds: ReadonlyArray<string>,
   now: number,
   intervalMs: number,
-  spread: boolean
+  spread: boolean,
+  /** "new": only services never read (routed with their options from the start); "known": only the others. */
+  which: "all" | "new" | "known" = "all"
 ): Effect.Effect<AttributeRead, never, CloudMap> =>
   Effect.gen(function*() {
     const cloudMap = yield* CloudMap
-    const due = serviceIds.filter((id) => isDue(book.readAt.get(id), now, intervalMs))
+    const due = serviceIds.filter((id) => {
+      const at = book.readAt.get(id)
+      return (which === "all" || (which === "new") === (at === undefined)) && isDue(at, now, intervalMs)
+    })
     const results = yield* Effect.forEach(due, (id) => Effect.result(cloudMap.getServiceAttributes(id)), {
       concurrency: cloudMap.concurrency
     })

@@ -2,6 +2,7 @@
  * Our Cloud Map client and discovery, with the real AWS SDK over HTTP against the mock Cloud Map:
  * pagination to the end, retries, permission errors, and failed services reported as failed.
  */
+import { ListServicesCommand, ServiceDiscoveryClient, UpdateServiceAttributesCommand } from "@aws-sdk/client-servicediscovery"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CloudMap, type CloudMapClientOptions } from "../../src/cloudmap/client.ts"
@@ -21,6 +22,7 @@ const options = (url: string, extra: Partial<CloudMapClientOptions> = {}): Cloud
   requestsPerSecond: 1000,
   readsPerSecond: 1000,
   startupPerSecond: 1000,
+  controlPerSecond: 1000,
   timeoutSeconds: 5,
   maxAttempts: 4,
   ...extra
@@ -127,6 +129,25 @@ describe("discovery against the mock Cloud Map", () => {
       .toContain("servicediscovery:DiscoverInstances")
     expect(byName.get("_admin._tcp")).toMatchObject({ _tag: "Ok" })
     await fetch(`${small.url}/_mock/faults`, { method: "DELETE" })
+  })
+
+  it("reads service attributes (signed, on the control-plane endpoint) and names the IAM action when denied", async () => {
+    await fetch(`${small.url}/_mock/faults`, { method: "DELETE" })
+    const sdk = new ServiceDiscoveryClient({ region: "us-east-1", endpoint: small.url, disableHostPrefix: true })
+    const listed = await sdk.send(new ListServicesCommand({}))
+    const web = listed.Services!.find((x) => x.Name === "web")!.Id!
+    await sdk.send(new UpdateServiceAttributesCommand({ ServiceId: web, Attributes: { "haproxy.check": "http", team: "a b" } }))
+    const read = (id: string) => Effect.gen(function*() { return yield* (yield* CloudMap).getServiceAttributes(id) })
+    const attributes = await run(small.url, read(web))
+    expect(attributes).toEqual({ "haproxy.check": "http", team: "a b" })
+    await faults(small, { kind: "accessDenied", operation: "GetServiceAttributes" })
+    const denied = await run(small.url, Effect.flip(read(web)), { maxAttempts: 1 })
+    expect(denied.kind).toBe("denied")
+    expect(denied.message).toContain("servicediscovery:GetServiceAttributes")
+    await fetch(`${small.url}/_mock/faults`, { method: "DELETE" })
+    const gone = await run(small.url, Effect.flip(read("srv-nope")), { maxAttempts: 1 })
+    expect(gone.kind).toBe("notFound")
+    sdk.destroy()
   })
 
   it("abandons a call that does not answer in time and retries it", async () => {

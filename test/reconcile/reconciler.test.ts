@@ -10,6 +10,8 @@ import { startReconciler } from "../support/reconciler.ts"
 interface World {
   namespaces: Record<string, { id: string; services: Record<string, { id: string; revision: number; instances: Array<string> }> }>
   failing: boolean
+  /** Service attributes by service id (GetServiceAttributes); none: {}. */
+  attributes?: Record<string, Record<string, string>>
 }
 
 const boom = () => new CloudMapError({ operation: "DiscoverInstances", code: "Timeout", message: "boom", kind: "transient" })
@@ -34,7 +36,7 @@ const fakeCloudMap = (w: World) => {
       }),
     discoverRevision,
     settle: Effect.void,
-    getServiceAttributes: () => Effect.succeed({}),
+    getServiceAttributes: (id: string) => Effect.sync(() => ({ ...w.attributes?.[id] })),
     concurrency: 8,
     discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
       revisionsOneByOne(discoverRevision)(services)
@@ -66,6 +68,33 @@ describe("reconciler rounds", () => {
       yield* Effect.sleep(5)
       yield* r.round
       expect((yield* r.status).lastSuccessAt!).toBeGreaterThan(first)
+    }))
+  })
+
+  it("service attributes: a new service is routed with its options from its first round; a change is planned in the round that re-reads it", () => {
+    const w: World = {
+      namespaces: { apps: { id: "ns-apps", services: { web: { id: "srv-web", revision: 1, instances: ["i-1"] } } } },
+      failing: false,
+      attributes: { "srv-web": { "haproxy.balance": "leastconn" } }
+    }
+    return run(w, Effect.gen(function*() {
+      const r = yield* startReconciler({ fleet: { serviceAttributesSeconds: 0.001 } })
+      yield* r.round
+      expect((yield* r.published).map((p) => p.desired.backends[0]?.options.balance)).toEqual(["leastconn"])
+      // A service listed later gets its attributes before it is first published.
+      w.namespaces["apps"]!.services["api"] = { id: "srv-api", revision: 1, instances: ["a-1"] }
+      w.attributes!["srv-api"] = { "haproxy.maxconn": "7" }
+      yield* r.round
+      const withApi = (yield* r.published).at(-1)!.desired
+      expect(withApi.backends.map((b) => [b.service, b.options.maxconn])).toEqual([["api", 7], ["web", undefined]])
+      // A changed attribute of a known service: planned in the next round, once.
+      w.attributes!["srv-web"] = { "haproxy.balance": "source" }
+      const before = (yield* r.published).length
+      yield* r.round
+      yield* r.round
+      const after = yield* r.published
+      expect(after.length).toBe(before + 1)
+      expect(after.at(-1)!.desired.backends.find((b) => b.service === "web")?.options.balance).toBe("source")
     }))
   })
 
