@@ -12,7 +12,7 @@ import { runtimePart } from "../apply/diff.ts"
 import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
-import { DesiredChannel, type Planned } from "./desired-channel.ts"
+import { DesiredChannel, type Planned, samePlanned } from "./desired-channel.ts"
 import { routedCounts, withRecentChange } from "./status.ts"
 import { StatusStore } from "./status-store.ts"
 
@@ -32,7 +32,7 @@ interface LoopState {
   readonly lastReloadAt: number | undefined
 }
 
-const sameDesired = (a: Desired, b: Desired) => JSON.stringify(a) === JSON.stringify(b)
+const sameDesired = (a: Desired, b: Desired) => samePlanned({ desired: a, complete: false }, { desired: b, complete: false })
 
 /** The first of `wait` and the next published state; Some(planned) when a newer one came. */
 const untilNewer = (channel: DesiredChannel["Service"], waitMs: number) =>
@@ -57,7 +57,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
         const now = yield* Clock.currentTimeMillis
         const newer = yield* untilNewer(channel, s.refusedAt + options.rejectedRetryMs - now)
         if (Option.isNone(newer)) return refused
-        if (!sameDesired(newer.value.desired, refused.desired)) return newer.value
+        if (!samePlanned(newer.value, refused)) return newer.value
       }
     })
 
@@ -99,7 +99,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
       const now = yield* Clock.currentTimeMillis
       const reloaded = outcome._tag === "Applied" && (outcome.method === "reload" || outcome.method === "start")
       // A refused state keeps its first refusal time across retries only while it stays the same.
-      const retried = before.planned !== undefined && sameDesired(before.planned.desired, planned.desired)
+      const retried = before.planned !== undefined && samePlanned(before.planned, planned)
       yield* Ref.set(state, {
         applied: outcome._tag === "Applied" ? outcome.applied : before.applied,
         planned,

@@ -10,7 +10,13 @@ export interface Planned {
   readonly desired: Desired
   /** Every mapped namespace was found and all its services read: applying it makes the agent ready. */
   readonly complete: boolean
+  /** `JSON.stringify(desired)`, when the publisher has it (compares states without serialising again). */
+  readonly json?: string | undefined
 }
+
+/** Whether two states are the same desired state (by their JSON). */
+export const samePlanned = (a: Planned, b: Planned): boolean =>
+  a.desired === b.desired || (a.json ?? JSON.stringify(a.desired)) === (b.json ?? JSON.stringify(b.desired))
 
 export class DesiredChannel extends Context.Service<DesiredChannel, {
   readonly publish: (planned: Planned) => Effect.Effect<void>

@@ -146,9 +146,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           })
         }
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
-        const planned: Planned = { desired, complete: allRead(namespaces) }
-        // The apply loop retries what it could not apply by itself: the same state is not sent twice.
         const json = JSON.stringify(desired)
+        const planned: Planned = { desired, complete: allRead(namespaces), json }
+        // The apply loop retries what it could not apply by itself: the same state is not sent twice.
         const changed = current.published === undefined || current.published.planned.complete !== planned.complete ||
           current.published.json !== json
         if (changed) yield* options.publish(planned)
