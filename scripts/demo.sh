@@ -26,6 +26,7 @@ if ! command -v haproxy >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy >/dev/null
   else sudo apt-get update -qq && sudo apt-get install -y -qq haproxy >/dev/null; fi
 fi
+. scripts/ensure-node.sh
 [ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund
 BUN=node_modules/.bin/bun
 
