@@ -42,13 +42,9 @@ export const registerWith = (
     Attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(port), ...attributes }
   }))
 
-export interface IgnoredOption {
-  readonly namespace: string
-  readonly service: string
-  readonly instanceId?: string
-  readonly key: string
-  readonly reason: string
-}
+import type { IgnoredOption } from "../../src/model/service-options.ts"
+
+export type { IgnoredOption }
 
 export const statusOf = async (agent: AgentProcess) => JSON.parse((await agent.get("/status")).body)
 
