@@ -3,9 +3,8 @@
  * them with `UPDATE_GOLDEN=1 npx vitest run test/render/golden.test.ts` and review the diff.
  * Each golden config is also validated with the installed `haproxy -c`.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import type { RenderSettings } from "../../src/model/render-settings.ts"
 import type { Snapshot } from "../../src/model/snapshot.ts"
@@ -13,20 +12,10 @@ import { plan } from "../../src/plan/plan.ts"
 import { render, RENDERED_FILE_NAMES, renderSummary } from "../../src/render/render.ts"
 import { checkConfig } from "../support/haproxy-process.ts"
 import { hostModeSnapshot, pathModeSnapshot, removeTempDirs, settings, tempDir, writeRendered } from "./fixtures.ts"
+import { GOLDEN_CONFIG_DIR, GOLDEN_DIR, golden } from "./golden-files.ts"
 
 afterAll(removeTempDirs)
 
-const GOLDEN_DIR = fileURLToPath(new URL("../golden/", import.meta.url))
-const UPDATE = process.env["UPDATE_GOLDEN"] === "1"
-const GOLDEN_CONFIG_DIR = "/run/cloudmap-haproxy"
-
-/** The golden file's content; with UPDATE_GOLDEN=1 it is (re)written first. */
-const golden = (file: string, actual: string): string => {
-  const path = join(GOLDEN_DIR, file)
-  if (UPDATE) writeFileSync(path, actual)
-  if (!existsSync(path)) throw new Error(`missing golden file ${path}: run with UPDATE_GOLDEN=1 to create it`)
-  return readFileSync(path, "utf8")
-}
 
 interface Case {
   readonly name: string

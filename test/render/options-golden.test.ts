@@ -4,27 +4,17 @@
  * change, rewrite them with `UPDATE_GOLDEN=1 npx vitest run test/render/options-golden.test.ts`
  * and review the diff. The golden config is also validated with `haproxy -c` ($HAPROXY_BIN).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { plan } from "../../src/plan/plan.ts"
 import { render, RENDERED_FILE_NAMES, renderSummary } from "../../src/render/render.ts"
 import { checkConfig } from "../support/haproxy-process.ts"
 import { hostNs, instance, ipv6Instance, namespace, pathNs, removeTempDirs, service, settings, snapshot, tempDir, writeRendered } from "./fixtures.ts"
+import { GOLDEN_CONFIG_DIR, GOLDEN_DIR, golden } from "./golden-files.ts"
 
 afterAll(removeTempDirs)
 
-const GOLDEN_DIR = fileURLToPath(new URL("../golden/", import.meta.url))
-const UPDATE = process.env["UPDATE_GOLDEN"] === "1"
-const GOLDEN_CONFIG_DIR = "/run/cloudmap-haproxy"
-
-const golden = (file: string, actual: string): string => {
-  const path = join(GOLDEN_DIR, file)
-  if (UPDATE) writeFileSync(path, actual)
-  if (!existsSync(path)) throw new Error(`missing golden file ${path}: run with UPDATE_GOLDEN=1 to create it`)
-  return readFileSync(path, "utf8")
-}
 
 const T0 = Date.UTC(2025, 0, 1)
 const az = (zone: string, extra: Record<string, string> = {}) => ({ AVAILABILITY_ZONE: zone, ...extra })
