@@ -13,6 +13,7 @@ import {
   registerInstance,
   updateInstanceCustomHealthStatus
 } from "./instances.ts"
+import { listOperations } from "./list-operations.ts"
 import { createHttpNamespace, getNamespace, listNamespaces } from "./namespaces.ts"
 import { getOperation } from "./operations.ts"
 import type { Operation, OperationContext, OperationResult } from "./request.ts"
@@ -33,6 +34,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   GetNamespace: getNamespace,
   GetService: getService,
   GetOperation: getOperation,
+  ListOperations: listOperations,
   // writes (demo, tests, benchmarks)
   CreateHttpNamespace: createHttpNamespace,
   CreateService: createService,

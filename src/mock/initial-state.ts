@@ -2,6 +2,7 @@
  * The state a fixture describes (at start and on `POST /_mock/reset`).
  */
 import type { Fixture } from "./fixture.ts"
+import { emptyOperationLog } from "./operation-log.ts"
 import { emptyPagesWindow } from "./paging.ts"
 import {
   type HealthCheck,
@@ -24,7 +25,16 @@ export interface InitialStateOptions {
   readonly revisionBase?: number
   /** Overrides the fixture's `emptyPages`. */
   readonly emptyPages?: boolean | number
+  /** Operation numbers start above this value (pass the previous state's operationCounter on reset). */
+  readonly operationBase?: number
+  /** How long operations report SUBMITTED/PENDING before SUCCESS (default 0: SUCCESS at once). */
+  readonly operationDelayMs?: number
+  /** How long operations are kept (default DEFAULT_OPERATION_RETENTION_MS). */
+  readonly operationRetentionMs?: number
 }
+
+/** Default retention of operations: 90 days. */
+export const DEFAULT_OPERATION_RETENTION_MS = 90 * 24 * 60 * 60 * 1000
 
 /**
  * Builds the state described by a fixture. The fixture must have been validated
@@ -104,6 +114,9 @@ export const initialState = (fixture: Fixture, options: InitialStateOptions): Mo
     serviceOrder,
     serviceByKey,
     revisionClock: revision,
-    operationCounter: 0
+    operationCounter: options.operationBase ?? 0,
+    operations: emptyOperationLog(),
+    operationDelayMs: options.operationDelayMs ?? 0,
+    operationRetentionMs: options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `Filters` of ListNamespaces and ListServices: `{ Name, Values, Condition? }` (Condition EQ by
- * default; EQ takes exactly one value; multiple filters are ANDed). Which names, conditions and
+ * `Filters` of ListNamespaces, ListServices and ListOperations: `{ Name, Values, Condition? }`
+ * (Condition EQ by default; EQ takes exactly one value, BETWEEN two; multiple filters are ANDed). Which names, conditions and
  * values are allowed is per operation.
  */
 import { Schema } from "effect"
@@ -11,6 +11,8 @@ export interface FilterRule {
   readonly conditions: ReadonlyArray<Condition>
   /** When set, every value must be one of these. */
   readonly values?: ReadonlyArray<string>
+  /** Further checks of the values: a message when they are not acceptable. */
+  readonly check?: (values: ReadonlyArray<string>) => string | undefined
 }
 
 /** A decoded filter, Condition defaulted (this is also what page tokens are bound to). */
@@ -32,9 +34,10 @@ export const FiltersMember = <N extends string>(rules: Readonly<Record<N, Filter
     const condition = f.Condition ?? "EQ"
     if (!rule.conditions.includes(condition)) return `Condition ${condition} is not supported for filter ${f.Name}`
     if (condition === "EQ" && f.Values.length !== 1) return "Condition EQ takes exactly one value"
+    if (condition === "BETWEEN" && f.Values.length !== 2) return "Condition BETWEEN takes exactly two values (start, end)"
     const bad = rule.values === undefined ? undefined : f.Values.find((v) => !rule.values!.includes(v))
     if (bad !== undefined) return `Invalid ${f.Name} value: ${bad}`
-    return undefined
+    return rule.check?.(f.Values)
   }))
   return Schema.Array(RawFilter)
 }

@@ -1,70 +1,72 @@
 /**
- * Cloud Map's asynchronous operations (CreateHttpNamespace, RegisterInstance,
- * DeregisterInstance return an `OperationId`). The mock applies every write at once, so each
- * operation is already `SUCCESS`. The id itself encodes the operation's record (number, type,
- * date, targets), so nothing is stored: GetOperation decodes it, and knows an id is real when its
- * number is not above the state's operation counter.
+ * Cloud Map's asynchronous operations: the writes that return an `OperationId`
+ * (CreateHttpNamespace, RegisterInstance, DeregisterInstance) record an operation in the state's
+ * log (operation-log.ts), and GetOperation reports it with its status at the time of the call.
+ * ListOperations is in list-operations.ts.
+ *
+ * OperationIds are derived from a state-wide counter that survives resets, so an id is never
+ * reused by one mock process.
  */
-import { Buffer } from "node:buffer"
-import { Option, Result, Schema } from "effect"
+import { Result, Schema } from "effect"
 import { fail } from "./cloudmap-error.ts"
+import {
+  appendOperation,
+  findOperation,
+  isExpired,
+  type OperationRecord,
+  type OperationTargets,
+  type OperationType,
+  statusAt
+} from "./operation-log.ts"
 import { NonEmptyString, operation, type OperationContext, required } from "./request.ts"
-import { epochSeconds, type MockState } from "./state-model.ts"
-
-export type OperationType = "CREATE_NAMESPACE" | "REGISTER_INSTANCE" | "DEREGISTER_INSTANCE"
-
-const OperationRecord = Schema.Struct({
-  /** Sequence number (1, 2, ...). */
-  n: Schema.Int,
-  /** Operation type. */
-  t: Schema.String,
-  /** CreateDate, epoch milliseconds. */
-  d: Schema.Number,
-  /** Targets, e.g. { INSTANCE: "web-3", SERVICE: "srv-..." }. */
-  g: Schema.Record(Schema.String, Schema.String)
-})
-type OperationRecord = typeof OperationRecord.Type
-
-const decodeRecord = Schema.decodeUnknownOption(Schema.fromJsonString(OperationRecord))
+import { deterministicId, epochSeconds, type MockState } from "./state-model.ts"
 
 /** Records the start of an asynchronous operation; returns its OperationId. */
 export const startOperation = (
   state: MockState,
   type: OperationType,
-  targets: Readonly<Record<string, string>>,
+  targets: OperationTargets,
   ctx: OperationContext
 ): { state: MockState; operationId: string } => {
   const n = state.operationCounter + 1
-  const record: OperationRecord = { n, t: type, d: ctx.now, g: targets }
+  const serviceId = targets.SERVICE
+  const record: OperationRecord = {
+    id: deterministicId("op-", `operation:${n}`),
+    type,
+    createDate: ctx.now,
+    delayMs: state.operationDelayMs,
+    targets,
+    namespaceId: targets.NAMESPACE ?? (serviceId === undefined ? undefined : state.services.get(serviceId)?.namespaceId),
+    serviceId
+  }
   return {
-    state: { ...state, operationCounter: n },
-    operationId: `op-${Buffer.from(JSON.stringify(record)).toString("base64url")}`
+    state: { ...state, operationCounter: n, operations: appendOperation(state.operations, record) },
+    operationId: record.id
   }
 }
 
-const readOperation = (operationId: string): OperationRecord | undefined => {
-  if (!operationId.startsWith("op-")) return undefined
-  return Option.getOrUndefined(decodeRecord(Buffer.from(operationId.slice(3), "base64url").toString("utf8")))
+/** The operation with this id, unless it is unknown or past the retention window. */
+export const retainedOperation = (state: MockState, id: string, now: number): OperationRecord | undefined => {
+  const op = findOperation(state.operations, id)
+  return op === undefined || isExpired(op, now, state.operationRetentionMs) ? undefined : op
 }
 
 export const getOperation = operation(
   Schema.Struct({ OperationId: required(NonEmptyString(255)) }),
-  (state, input) => {
-    const id = input.OperationId
-    const record = readOperation(id)
-    if (record === undefined || record.n > state.operationCounter) {
-      return fail("OperationNotFound", `Operation not found: ${id}`)
-    }
+  (state, input, ctx) => {
+    const op = retainedOperation(state, input.OperationId, ctx.now)
+    if (op === undefined) return fail("OperationNotFound", `Operation not found: ${input.OperationId}`)
+    const { status, updateDate } = statusAt(op, ctx.now)
     return Result.succeed({
       state,
       output: {
         Operation: {
-          Id: id,
-          Type: record.t,
-          Status: "SUCCESS",
-          CreateDate: epochSeconds(record.d),
-          UpdateDate: epochSeconds(record.d),
-          Targets: record.g
+          Id: op.id,
+          Type: op.type,
+          Status: status,
+          CreateDate: epochSeconds(op.createDate),
+          UpdateDate: epochSeconds(updateDate),
+          Targets: op.targets
         }
       }
     })

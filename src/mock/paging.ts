@@ -82,32 +82,33 @@ export const decodeToken = (
 // Pages
 
 /**
- * One page over an ordered id list with a filter. `window` (empty-pages mode) caps how many
- * entries are examined; otherwise the page is filled with up to `max` matches and the token
- * points at the next match (no trailing empty page).
+ * One page over an ordered list (the first `length` entries of `order`) with a filter. `window`
+ * (empty-pages mode) caps how many entries are examined; otherwise the page is filled with up to
+ * `max` matches and the token points at the next match (no trailing empty page).
  */
-export const scanPage = <T>(
-  order: ReadonlyArray<string>,
+export const scanPage = <K, T>(
+  order: ReadonlyArray<K>,
   start: number,
   max: number,
   window: number | undefined,
-  select: (id: string) => T | undefined
+  select: (key: K) => T | undefined,
+  length: number = order.length
 ): { items: Array<T>; next: number | undefined } => {
   const items: Array<T> = []
   if (window !== undefined) {
-    const end = Math.min(order.length, start + Math.min(max, window))
+    const end = Math.min(length, start + Math.min(max, window))
     for (let i = start; i < end; i++) {
       const item = select(order[i]!)
       if (item !== undefined) items.push(item)
     }
-    return { items, next: end < order.length ? end : undefined }
+    return { items, next: end < length ? end : undefined }
   }
   let i = start
-  for (; i < order.length && items.length < max; i++) {
+  for (; i < length && items.length < max; i++) {
     const item = select(order[i]!)
     if (item !== undefined) items.push(item)
   }
-  for (; i < order.length; i++) {
+  for (; i < length; i++) {
     if (select(order[i]!) !== undefined) return { items, next: i }
   }
   return { items, next: undefined }

@@ -12,7 +12,7 @@
  *   `UnknownOperationException` (400); a body that is not a JSON object → `SerializationException`.
  *   Operations: the table in src/mock/dispatch.ts (semantics beside each operation); a request
  *   that does not decode is `InvalidInput` (400). Asynchronous writes are applied at once and return an
- *   OperationId that GetOperation reports as SUCCESS.
+ *   OperationId; GetOperation/ListOperations report SUCCESS once `operationDelayMs` has passed.
  *
  * Control API (same port, JSON in and out; not counted in the call statistics)
  *   GET    /_mock/health           {"status":"ok"}
@@ -32,7 +32,7 @@
  *   DELETE /_mock/faults/<id>      remove one rule (404 if unknown)
  *   POST   /_mock/options          {"emptyPages": true|false|N} change paging behaviour at run time
  *   POST   /_mock/reset            back to the fixture: state, random seed, faults and call
- *                                  statistics (revisions keep growing, they never go back)
+ *                                  statistics, operations (revisions and operation ids never go back)
  *
  * ECS task metadata stub (src/mock/task-metadata.ts): GET /task-metadata/task, the task document
  * with the mock's `zone` as AvailabilityZone (ECS_CONTAINER_METADATA_URI_V4=<url>/task-metadata).
@@ -81,6 +81,12 @@ export interface MockCloudMapOptions {
   readonly emptyPages?: boolean | number
   /** AvailabilityZone of the task metadata stub (default: the fixture's region + "a"). */
   readonly zone?: string
+  /** Operations report SUBMITTED/PENDING for this long, then SUCCESS (default 0). */
+  readonly operationDelayMs?: number
+  /** Operations older than this are gone (default 90 days). */
+  readonly operationRetentionMs?: number
+  /** The mock's clock, epoch ms (default Date.now; tests move time with it). */
+  readonly clock?: () => number
 }
 
 export interface MockCloudMapHandle {
@@ -166,15 +172,19 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
   const logLine = (level: string, message: string, fields: Record<string, unknown> = {}) => {
     if (log !== undefined) log(JSON.stringify({ level, message, ...fields }))
   }
-  const fresh = (revisionBase: number): MockState =>
-    initialState(
-      options.fixture,
-      options.emptyPages === undefined
-        ? { now: Date.now(), revisionBase }
-        : { now: Date.now(), revisionBase, emptyPages: options.emptyPages }
-    )
+  const clock = options.clock ?? Date.now
+  const { emptyPages, operationDelayMs, operationRetentionMs } = options
+  const fresh = (revisionBase: number, operationBase: number): MockState =>
+    initialState(options.fixture, {
+      now: clock(),
+      revisionBase,
+      operationBase,
+      ...(emptyPages === undefined ? {} : { emptyPages }),
+      ...(operationDelayMs === undefined ? {} : { operationDelayMs }),
+      ...(operationRetentionMs === undefined ? {} : { operationRetentionMs })
+    })
 
-  let state = fresh(0)
+  let state = fresh(0, 0)
   let discoverRandom = makeRandom(seed)
   let faultRandom = makeRandom(seed ^ 0x9e3779b9)
   let faults: ReadonlyArray<FaultRule> = []
@@ -235,7 +245,7 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
       const r = faultReply(fault, operation, state.accountId)
       return reply(r.status, r.body, r.outcome, service)
     }
-    const result = runOperation(state, operation, input, { now: Date.now(), random: discoverRandom })
+    const result = runOperation(state, operation, input, { now: clock(), random: discoverRandom })
     if (Result.isFailure(result)) {
       const e = result.failure
       return error(e.status, e.code, e.message, service, e.fields)
@@ -301,7 +311,7 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
       return sendJson(res, 200, { emptyPages: dumpState(state)["emptyPages"] })
     }
     if (method === "POST" && path === "/_mock/reset") {
-      state = fresh(state.revisionClock)
+      state = fresh(state.revisionClock, state.operationCounter)
       discoverRandom = makeRandom(seed)
       faultRandom = makeRandom(seed ^ 0x9e3779b9)
       faults = []

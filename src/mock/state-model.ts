@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto"
 import { Result } from "effect"
 import { type CloudMapError, fail } from "./cloudmap-error.ts"
+import type { OperationLog } from "./operation-log.ts"
 
 export type HealthStatus = "HEALTHY" | "UNHEALTHY" | "UNKNOWN"
 export type HealthCheck = "custom" | "none"
@@ -75,8 +76,14 @@ export interface MockState {
   readonly serviceByKey: ReadonlyMap<string, string>
   /** Last revision handed out (state-wide, monotonic). */
   readonly revisionClock: number
-  /** Operations started so far (OperationIds are numbered; see operations.ts). */
+  /** Operations started so far, also across resets (OperationIds are derived from the number). */
   readonly operationCounter: number
+  /** The asynchronous operations, in creation order (see operation-log.ts). */
+  readonly operations: OperationLog
+  /** How long a new operation takes to report SUCCESS (0 = at once). */
+  readonly operationDelayMs: number
+  /** How long operations stay visible to GetOperation and ListOperations (by CreateDate). */
+  readonly operationRetentionMs: number
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+/**
+ * ListOperations: the operations in the retention window, in creation order, as
+ * `Operations: [{ Id, Status }]` with the status at the time of the call.
+ *
+ * Filters (ANDed), as documented: NAMESPACE_ID and SERVICE_ID take EQ (one id or ARN); STATUS
+ * and TYPE take EQ or IN; UPDATE_DATE takes BETWEEN with two epoch-seconds values (start, end,
+ * inclusive; UpdateDate is when the status last changed). NAMESPACE_ID also matches instance
+ * operations in that namespace's services.
+ *
+ * Paging is Cloud Map's: each page takes the next MaxResults operations and then filters them,
+ * so a page can be empty while NextToken is set; page to the end.
+ */
+import { Result, Schema } from "effect"
+import { type Filter, FiltersMember, type FilterRule, toFilters } from "./list-filters.ts"
+import { firstRetained, isExpired, type OperationRecord, statusAt } from "./operation-log.ts"
+import { DEFAULT_MAX_RESULTS, decodeToken, encodeToken, fingerprint, MaxResults, NextToken, scanPage } from "./paging.ts"
+import { operation, optional } from "./request.ts"
+import { epochSeconds, idFromArn } from "./state-model.ts"
+
+const epochSecondsPair = (values: ReadonlyArray<string>): string | undefined => {
+  const [start, end] = values.map((v) => (v.trim() === "" ? Number.NaN : Number(v)))
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return "UPDATE_DATE values must be epoch seconds"
+  return start! <= end! ? undefined : "UPDATE_DATE start must not be after its end"
+}
+
+const rules = {
+  NAMESPACE_ID: { conditions: ["EQ"] },
+  SERVICE_ID: { conditions: ["EQ"] },
+  STATUS: { conditions: ["EQ", "IN"], values: ["SUBMITTED", "PENDING", "SUCCESS", "FAIL"] },
+  TYPE: {
+    conditions: ["EQ", "IN"],
+    values: ["CREATE_NAMESPACE", "DELETE_NAMESPACE", "UPDATE_NAMESPACE", "UPDATE_SERVICE", "REGISTER_INSTANCE", "DEREGISTER_INSTANCE"]
+  },
+  UPDATE_DATE: { conditions: ["BETWEEN"], check: epochSecondsPair }
+} satisfies Record<string, FilterRule>
+
+const ListOperationsInput = Schema.Struct({
+  MaxResults: optional(MaxResults),
+  NextToken: optional(NextToken),
+  Filters: optional(FiltersMember(rules))
+})
+
+type OperationFilterName = keyof typeof rules
+
+const matches = (f: Filter<OperationFilterName>, op: OperationRecord, status: string, updateDate: number): boolean => {
+  switch (f.name) {
+    case "NAMESPACE_ID":
+      return op.namespaceId === idFromArn(f.values[0]!)
+    case "SERVICE_ID":
+      return op.serviceId === idFromArn(f.values[0]!)
+    case "STATUS":
+      return f.values.includes(status)
+    case "TYPE":
+      return f.values.includes(op.type)
+    case "UPDATE_DATE": {
+      const seconds = epochSeconds(updateDate)
+      return Number(f.values[0]) <= seconds && seconds <= Number(f.values[1])
+    }
+  }
+}
+
+export const listOperations = operation(ListOperationsInput, (state, input, ctx) =>
+  Result.gen(function*() {
+    const filters = toFilters(input.Filters)
+    const fp = fingerprint(filters)
+    const token = yield* decodeToken(input.NextToken, "ListOperations", fp)
+    const log = state.operations
+    const retention = state.operationRetentionMs
+    const select = (op: OperationRecord) => {
+      if (isExpired(op, ctx.now, retention)) return undefined
+      const { status, updateDate } = statusAt(op, ctx.now)
+      for (const f of filters) if (!matches(f, op, status, updateDate)) return undefined
+      return { Id: op.id, Status: status }
+    }
+    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention))
+    const max = input.MaxResults ?? DEFAULT_MAX_RESULTS
+    // window = MaxResults: the page examines MaxResults operations, then filters them.
+    const { items, next } = scanPage(log.shared.records, start, max, max, select, log.size)
+    const output: Record<string, unknown> = { Operations: items }
+    if (next !== undefined) output["NextToken"] = encodeToken({ op: "ListOperations", pos: next, fp })
+    return { state, output }
+  }))
