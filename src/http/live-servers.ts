@@ -1,11 +1,13 @@
 /**
  * HAProxy's live view of every server (`show stat` on the workers' admin socket): UP, DOWN,
  * MAINT, DRAIN, the effective weight and the current sessions, for the status page
- * (`GET /status/servers`). Read on demand and cached for LIVE_TTL, so any number of open pages
+ * (`GET /status/servers`). Read on demand and kept for LIVE_TTL, so any number of open pages
  * costs HAProxy at most one `show stat` a second; a failed read is shown with its reason, never
- * thrown. The parsing into LiveState is pure.
+ * thrown. The parsing into LiveState is pure. The HTTP handler asks with a plain Promise: one
+ * fiber of the layer does the reads (woken by a latch) and answers every request waiting for one,
+ * so no Effect is run from the handler.
  */
-import { Clock, Context, Duration, Effect, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Latch, Layer, type Scope } from "effect"
 import { AgentConfigService } from "../config/service.ts"
 import { adminSocketPath, makeRuntimeApi } from "../haproxy/runtime-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
@@ -115,36 +117,64 @@ export const unavailable = (now: number, error: string): LiveState => ({
   backends: []
 })
 
-/** `showStat` read at most once per `ttl` (concurrent callers share one read); failures become LiveState. */
-export const cachedLiveState = (
+/** Answers the handler's requests (see LiveServers). */
+export interface LiveStateReader {
+  /** The live state, at most `ttl` old: at once when the last read is recent, after the next read otherwise. */
+  readonly current: () => Promise<LiveState>
+}
+
+/**
+ * `showStat` read at most once per `ttl`: requests that find the last read older than that wait
+ * for one read by the reader's fiber (forked into the scope), which answers them all; failures
+ * become LiveState.
+ */
+export const liveStateReader = (
   showStat: Effect.Effect<ReadonlyArray<StatRecord>, RuntimeError>,
   ttl: Duration.Input = LIVE_TTL
-): Effect.Effect<Effect.Effect<LiveState>> =>
-  Effect.cachedWithTTL(
-    Effect.gen(function*() {
+): Effect.Effect<LiveStateReader, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const ttlMs = Duration.toMillis(Duration.fromInputUnsafe(ttl))
+    const clock = yield* Clock.clockWith(Effect.succeed)
+    const wanted = yield* Latch.make(false)
+    let latest: { readonly state: LiveState; readonly at: number } | undefined
+    let waiting: Array<(state: LiveState) => void> = []
+    const read = Effect.gen(function*() {
+      yield* wanted.await
+      yield* wanted.close
       const rows = yield* Effect.result(showStat)
       const now = yield* Clock.currentTimeMillis
-      return rows._tag === "Success" ? liveStateOf(rows.success, now) : unavailable(now, rows.failure.message)
-    }),
-    ttl
-  )
+      const state = rows._tag === "Success" ? liveStateOf(rows.success, now) : unavailable(now, rows.failure.message)
+      latest = { state, at: now }
+      const answered = waiting
+      waiting = []
+      for (const answer of answered) answer(state)
+    })
+    yield* Effect.forkScoped(Effect.forever(read))
+    return {
+      current: () => {
+        if (latest !== undefined && clock.currentTimeMillisUnsafe() - latest.at < ttlMs) return Promise.resolve(latest.state)
+        return new Promise<LiveState>((resolve) => {
+          waiting.push(resolve)
+          wanted.openUnsafe()
+        })
+      }
+    }
+  })
 
-export class LiveServers extends Context.Service<LiveServers, {
-  /** The live state, at most LIVE_TTL old. */
-  readonly current: Effect.Effect<LiveState>
-}>()("cloudmap-haproxy/http/LiveServers") {
+export class LiveServers extends Context.Service<LiveServers, LiveStateReader>()("cloudmap-haproxy/http/LiveServers") {
   static readonly layer = Layer.effect(
     LiveServers,
     Effect.gen(function*() {
       const config = yield* AgentConfigService
       if (config.applyMode === "off") {
+        const clock = yield* Clock.clockWith(Effect.succeed)
         return LiveServers.of({
-          current: Effect.map(Clock.currentTimeMillis, (now) => unavailable(now, "APPLY_MODE=off: the agent runs no HAProxy"))
+          current: () => Promise.resolve(unavailable(clock.currentTimeMillisUnsafe(), "APPLY_MODE=off: the agent runs no HAProxy"))
         })
       }
       // Its own client, one command at a time: the page never takes the applier's socket slots.
       const runtime = makeRuntimeApi(adminSocketPath(config.configDir), { maxInFlight: 1, connectRetries: 1 })
-      return LiveServers.of({ current: yield* cachedLiveState(runtime.showStat()) })
+      return LiveServers.of(yield* liveStateReader(runtime.showStat()))
     })
   )
 }

@@ -118,14 +118,13 @@ export const AgentHttpLive = Layer.effectDiscard(
     const config = yield* AgentConfigService
     const status = yield* StatusStore
     const live = yield* LiveServers
-    const context = yield* Effect.context<never>()
     const { port } = yield* serveAgentHttp({
       address: config.healthAddress,
       port: config.healthPort,
       status: status.current,
       rules: healthRules(config),
       stats: config.stats,
-      liveServers: () => Effect.runPromiseWith(context)(live.current)
+      liveServers: live.current
     })
     yield* Effect.logDebug("agent endpoints listening", { url: `http://${config.healthAddress}:${port}` })
   })

@@ -47,6 +47,8 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
   const degraded = degradedReasons(s, now)
   return {
     version: s.version,
+    /** The agent's clock when this document was made: ages on the status page are relative to it. */
+    generatedAt: iso(now),
     ready: ready.ok,
     readyReason: ready.reason,
     alive: alive.ok,

@@ -190,7 +190,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
       return { available: false, error: String(e && e.message), backends: [] };
     });
     Promise.all([getJson("./status"), live]).then(function (results) {
-      var now = Date.now();
+      // Ages are measured on the agent's clock (the browser's may be off, and is not the agent's).
+      var now = Date.parse(results[0].generatedAt);
       renderSummary(results[0], now);
       renderCloudMap(results[0], now);
       renderRoutes(results[0], results[1]);

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { cachedLiveState, liveStateOf, stateOf } from "../../src/http/live-servers.ts"
+import { liveStateOf, liveStateReader, stateOf } from "../../src/http/live-servers.ts"
 import { RuntimeCommandFailed } from "../../src/haproxy/runtime-errors.ts"
 import { parseShowStat, type StatRecord } from "../../src/haproxy/runtime-parse.ts"
 
@@ -72,7 +72,9 @@ describe("live server states", () => {
           ? Effect.fail(new RuntimeCommandFailed({ socketPath: "/run/admin.sock", command: "show stat", answer: "Unknown command" }))
           : Effect.succeed(rows())
       })
-      const current = yield* cachedLiveState(showStat)
+      const reader = yield* liveStateReader(showStat)
+      // What the HTTP handler does: ask with a plain Promise.
+      const current = Effect.promise(() => reader.current())
       const many = yield* Effect.forkChild(Effect.all(Array.from({ length: 20 }, () => current), { concurrency: "unbounded" }))
       const answers = yield* Fiber.join(many)
       assert.strictEqual(reads, 1)
@@ -87,5 +89,5 @@ describe("live server states", () => {
       assert.isFalse(failed.available)
       assert.include(failed.error ?? "", "show stat")
       assert.deepStrictEqual(failed.backends, [])
-    }))
+    }).pipe(Effect.scoped))
 })
