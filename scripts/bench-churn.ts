@@ -141,14 +141,4 @@ const hardStop = setTimeout(() => {
   void cleanups.run().then(() => process.exit(2))
 }, RUN_DEADLINE - Date.now() + 60_000)
 hardStop.unref()
-cleanups.onSignals()
-
-try {
-  await main()
-  await cleanups.run()
-  process.exit(0)
-} catch (e) {
-  say(`FAILED: ${(e as Error).stack ?? String(e)}`)
-  await cleanups.run()
-  process.exit(1)
-}
+await cleanups.runMain(main, say)

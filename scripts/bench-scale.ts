@@ -109,13 +109,4 @@ const main = async () => {
   else if (!QUICK) say("BENCHMARKS.md not written (not a full run; --write forces it)")
 }
 
-cleanups.onSignals()
-try {
-  await main()
-  await cleanups.run()
-  process.exit(0)
-} catch (e) {
-  say(`FAILED: ${(e as Error).stack ?? String(e)}`)
-  await cleanups.run()
-  process.exit(1)
-}
+await cleanups.runMain(main, say)

@@ -94,4 +94,18 @@ export class Cleanups {
     process.on("SIGINT", () => void this.run().then(() => process.exit(130)))
     process.on("SIGTERM", () => void this.run().then(() => process.exit(143)))
   }
+
+  /** A bench's whole run: signals handled, `main`, then the cleanups; exit 0, or 1 with the failure said. */
+  async runMain(main: () => Promise<void>, say: (line: string) => void): Promise<never> {
+    this.onSignals()
+    try {
+      await main()
+      await this.run()
+      process.exit(0)
+    } catch (e) {
+      say(`FAILED: ${(e as Error).stack ?? String(e)}`)
+      await this.run()
+      process.exit(1)
+    }
+  }
 }
