@@ -1,0 +1,63 @@
+/**
+ * Cloud Map's failures as one typed error: every SDK or wire failure is classified by its error
+ * code and HTTP status into throttled, transient, denied, notFound or invalid, which decides
+ * whether it is retried, and a permission error names the IAM action to grant.
+ */
+import { Schema } from "effect"
+
+export class CloudMapError extends Schema.TaggedError<CloudMapError>()("CloudMapError", {
+  operation: Schema.String,
+  /** Cloud Map error code (ServiceNotFound, RequestLimitExceeded, ...) or Timeout / NetworkError. */
+  code: Schema.String,
+  message: Schema.String,
+  kind: Schema.Literals(["throttled", "transient", "denied", "notFound", "invalid"])
+}) {}
+
+const THROTTLE_CODES = new Set([
+  "RequestLimitExceeded",
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown"
+])
+const DENIED_CODES = new Set([
+  "AccessDeniedException",
+  "AccessDenied",
+  "UnauthorizedOperation",
+  "UnrecognizedClientException",
+  "InvalidClientTokenId",
+  "ExpiredTokenException",
+  "InvalidSignatureException",
+  "SignatureDoesNotMatch"
+])
+const NOT_FOUND_CODES = new Set(["NamespaceNotFound", "ServiceNotFound", "InstanceNotFound", "OperationNotFound"])
+
+/** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
+export const classifyError = (operation: string, error: unknown): CloudMapError => {
+  const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
+  const code = String((e?.name !== undefined && e.name !== "Error" ? e.name : undefined) ?? e?.code ?? "UnknownError")
+  const status = e?.$metadata?.httpStatusCode
+  const text = String(e?.message ?? error).split("\n")[0]!.slice(0, 300)
+  if (THROTTLE_CODES.has(code) || status === 429) {
+    return new CloudMapError({ operation, code, message: `Cloud Map throttled ${operation}: ${text}`, kind: "throttled" })
+  }
+  if (DENIED_CODES.has(code) || status === 403) {
+    return new CloudMapError({
+      operation,
+      code,
+      kind: "denied",
+      message: code.startsWith("Access") || code === "UnauthorizedOperation"
+        ? `not allowed to call ${operation}: grant the IAM action servicediscovery:${operation} to the task role (${text})`
+        : `AWS rejected the credentials for ${operation} (${code}): check the task role or AWS credentials (${text})`
+    })
+  }
+  if (NOT_FOUND_CODES.has(code)) return new CloudMapError({ operation, code, message: text, kind: "notFound" })
+  if (code === "InvalidInput" || code === "ValidationException") {
+    return new CloudMapError({ operation, code, message: text, kind: "invalid" })
+  }
+  // 5xx, network failures, malformed responses, unknown errors: transient.
+  return new CloudMapError({ operation, code, message: `${operation} failed (${code}): ${text}`, kind: "transient" })
+}
+
