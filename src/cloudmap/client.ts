@@ -10,26 +10,22 @@
  * List* calls through the SDK.
  */
 import {
+  GetOperationCommand,
   ListNamespacesCommand,
+  ListOperationsCommand,
   ListServicesCommand,
   ServiceDiscoveryClient
 } from "@aws-sdk/client-servicediscovery"
-import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Schema, Semaphore } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { DISCOVER_MAX_RESULTS, type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
+import { classifyError, CloudMapError } from "./errors.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
 export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
+export { classifyError, CloudMapError } from "./errors.ts"
 
-
-export class CloudMapError extends Schema.TaggedError<CloudMapError>()("CloudMapError", {
-  operation: Schema.String,
-  /** Cloud Map error code (ServiceNotFound, RequestLimitExceeded, ...) or Timeout / NetworkError. */
-  code: Schema.String,
-  message: Schema.String,
-  kind: Schema.Literals(["throttled", "transient", "denied", "notFound", "invalid"])
-}) {}
 
 export interface NamespaceInfo {
   readonly id: string
@@ -44,6 +40,30 @@ export interface ServiceInfo {
   readonly createdAt: number | undefined
 }
 
+export interface OperationWindow {
+  /** Epoch milliseconds, inclusive (rounded out to whole seconds). */
+  readonly from: number
+  readonly to: number
+}
+
+export interface OperationSummary {
+  readonly id: string
+  readonly status: string
+}
+
+export interface OperationsPage {
+  readonly operations: ReadonlyArray<OperationSummary>
+  readonly nextToken: string | undefined
+}
+
+export interface OperationInfo {
+  readonly id: string
+  readonly status: string
+  /** Targets.SERVICE: the service whose instances changed. */
+  readonly serviceId: string | undefined
+  readonly instanceId: string | undefined
+}
+
 export interface CloudMapClientOptions {
   readonly region: string
   readonly endpoint: string | undefined
@@ -56,6 +76,8 @@ export interface CloudMapClientOptions {
   readonly startupPerSecond: number
   /** Control-plane calls (List*, GetServiceAttributes), per second (steady), in their own bucket. */
   readonly controlPerSecond: number
+  /** The change feed's calls (ListOperations, GetOperation), per second, in their own bucket. */
+  readonly feedPerSecond: number
   readonly timeoutSeconds: number
   readonly maxAttempts: number
 }
@@ -63,10 +85,12 @@ export interface CloudMapClientOptions {
 export class CloudMap extends Context.Service<CloudMap, {
   readonly listNamespaces: Effect.Effect<ReadonlyArray<NamespaceInfo>, CloudMapError>
   readonly listServices: (namespaceId: string) => Effect.Effect<ReadonlyArray<ServiceInfo>, CloudMapError>
+  /** `first`: ahead of the other reads in the token buckets (a change the feed announced). */
   readonly discoverInstances: (
     httpName: string,
     serviceName: string,
-    healthFilter: HealthFilter
+    healthFilter: HealthFilter,
+    first?: boolean
   ) => Effect.Effect<DiscoveredInstances, CloudMapError>
   readonly discoverRevision: (httpName: string, serviceName: string) => Effect.Effect<number | undefined, CloudMapError>
   /** GetServiceAttributes: the service's attributes (its routing options live under `haproxy.`). */
@@ -78,6 +102,14 @@ export class CloudMap extends Context.Service<CloudMap, {
   readonly discoverRevisions: (
     services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>
   ) => Effect.Effect<ReadonlyArray<Result.Result<number | undefined, CloudMapError>>>
+  /**
+   * One page of ListOperations: instance operations (REGISTER_INSTANCE, DEREGISTER_INSTANCE)
+   * whose status changed between `from` and `to` (epoch ms, sent as epoch seconds). One attempt:
+   * the change feed decides what a failure means (./feed-calls.ts).
+   */
+  readonly listOperationsPage: (window: OperationWindow, token: string | undefined) => Effect.Effect<OperationsPage, CloudMapError>
+  /** GetOperation, one attempt: the operation's status and the service and instance it targets. */
+  readonly getOperation: (operationId: string) => Effect.Effect<OperationInfo, CloudMapError>
   /** The first full read is done: from now on the steady rates apply. */
   readonly settle: Effect.Effect<void>
   /** Calls in flight at most (CLOUDMAP_CONCURRENCY): run batches with this concurrency, not more. */
@@ -93,57 +125,13 @@ export const revisionsOneByOne =
 
 /** Control-plane operations: their own token bucket (CLOUDMAP_CONTROL_RATE_LIMIT). */
 const CONTROL_PLANE: ReadonlySet<string> = new Set(["ListNamespaces", "ListServices", "GetServiceAttributes"])
+/** The change feed's operations: a token bucket of their own (CLOUDMAP_FEED_RATE_LIMIT). */
+const FEED: ReadonlySet<string> = new Set(["ListOperations", "GetOperation"])
+/** The instance operations the change feed lists. */
+const INSTANCE_OPERATIONS = ["REGISTER_INSTANCE", "DEREGISTER_INSTANCE"]
 
 /** Pages until Cloud Map stops returning a token; a repeated token or too many pages is an error. */
 const MAX_PAGES = 10_000
-
-const THROTTLE_CODES = new Set([
-  "RequestLimitExceeded",
-  "ThrottlingException",
-  "Throttling",
-  "TooManyRequestsException",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "SlowDown"
-])
-const DENIED_CODES = new Set([
-  "AccessDeniedException",
-  "AccessDenied",
-  "UnauthorizedOperation",
-  "UnrecognizedClientException",
-  "InvalidClientTokenId",
-  "ExpiredTokenException",
-  "InvalidSignatureException",
-  "SignatureDoesNotMatch"
-])
-const NOT_FOUND_CODES = new Set(["NamespaceNotFound", "ServiceNotFound", "InstanceNotFound"])
-
-/** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
-export const classifyError = (operation: string, error: unknown): CloudMapError => {
-  const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
-  const code = String((e?.name !== undefined && e.name !== "Error" ? e.name : undefined) ?? e?.code ?? "UnknownError")
-  const status = e?.$metadata?.httpStatusCode
-  const text = String(e?.message ?? error).split("\n")[0]!.slice(0, 300)
-  if (THROTTLE_CODES.has(code) || status === 429) {
-    return new CloudMapError({ operation, code, message: `Cloud Map throttled ${operation}: ${text}`, kind: "throttled" })
-  }
-  if (DENIED_CODES.has(code) || status === 403) {
-    return new CloudMapError({
-      operation,
-      code,
-      kind: "denied",
-      message: code.startsWith("Access") || code === "UnauthorizedOperation"
-        ? `not allowed to call ${operation}: grant the IAM action servicediscovery:${operation} to the task role (${text})`
-        : `AWS rejected the credentials for ${operation} (${code}): check the task role or AWS credentials (${text})`
-    })
-  }
-  if (NOT_FOUND_CODES.has(code)) return new CloudMapError({ operation, code, message: text, kind: "notFound" })
-  if (code === "InvalidInput" || code === "ValidationException") {
-    return new CloudMapError({ operation, code, message: text, kind: "invalid" })
-  }
-  // 5xx, network failures, malformed responses, unknown errors: transient.
-  return new CloudMapError({ operation, code, message: `${operation} failed (${code}): ${text}`, kind: "transient" })
-}
 
 /** A CreateDate as epoch milliseconds; undefined when absent or not a valid date. */
 const epochMillis = (date: Date | undefined): number | undefined => {
@@ -171,8 +159,9 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     const calls = yield* makeRateLimiter(options.requestsPerSecond, options.startupPerSecond)
     const reads = yield* makeRateLimiter(Math.min(options.readsPerSecond, options.requestsPerSecond), options.startupPerSecond)
     const controls = yield* makeRateLimiter(options.controlPerSecond, options.startupPerSecond)
-    /** The bucket of an operation: the control plane has quotas of its own, apart from the revision checks'. */
-    const bucketOf = (operation: string) => (CONTROL_PLANE.has(operation) ? controls : calls)
+    const feed = yield* makeRateLimiter(options.feedPerSecond)
+    /** The bucket of an operation: the control plane and the feed have quotas of their own, apart from the revision checks'. */
+    const bucketOf = (operation: string) => (CONTROL_PLANE.has(operation) ? controls : FEED.has(operation) ? feed : calls)
     const semaphore = yield* Semaphore.make(options.concurrency)
     const clock = yield* Clock.clockWith(Effect.succeed)
 
@@ -199,11 +188,14 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       return m
     }
 
-    /** One attempt; `timeout`: bound it here (the data plane bounds its own requests). */
-    const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean) =>
+    /**
+     * One attempt; `timeout`: bound it here (the data plane bounds its own requests); `first`: ahead
+     * of the other calls in the token buckets.
+     */
+    const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean, first = false) =>
       Effect.gen(function*() {
-        yield* bucketOf(operation).acquire
-        if (operation === "DiscoverInstances") yield* reads.acquire
+        yield* first ? bucketOf(operation).acquireFirst : bucketOf(operation).acquire
+        if (operation === "DiscoverInstances") yield* first ? reads.acquireFirst : reads.acquire
         const started = clock.currentTimeMillisUnsafe()
         const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classifyError(operation, error) })
         const exit = yield* Effect.exit(
@@ -236,8 +228,8 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       Schedule.jittered
     )
 
-    const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout = true) =>
-      attempt(operation, send, timeout).pipe(
+    const call = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout = true, first = false) =>
+      attempt(operation, send, timeout, first).pipe(
         Effect.retry({ schedule: backoff, times: options.maxAttempts - 1, while: retryable })
       )
 
@@ -358,13 +350,41 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
             ),
           (p) => p.NextToken
         ),
-      discoverInstances: (httpName, serviceName, healthFilter) =>
-        call("DiscoverInstances", (signal) => dataPlane.discoverInstances(httpName, serviceName, healthFilter, signal), false),
+      discoverInstances: (httpName, serviceName, healthFilter, first = false) =>
+        call("DiscoverInstances", (signal) => dataPlane.discoverInstances(httpName, serviceName, healthFilter, signal), false, first),
       discoverRevision: (httpName, serviceName) =>
         call("DiscoverInstancesRevision", (signal) => dataPlane.discoverRevision(httpName, serviceName, signal), false),
       discoverRevisions,
       getServiceAttributes: (serviceId) =>
         call("GetServiceAttributes", (signal) => dataPlane.getServiceAttributes(serviceId, signal), false),
+      listOperationsPage: (window, token) =>
+        attempt("ListOperations", (abortSignal) =>
+          client.send(
+            new ListOperationsCommand({
+              MaxResults: 100,
+              Filters: [
+                { Name: "TYPE", Condition: "IN", Values: INSTANCE_OPERATIONS },
+                {
+                  Name: "UPDATE_DATE",
+                  Condition: "BETWEEN",
+                  Values: [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
+                }
+              ],
+              ...(token === undefined ? {} : { NextToken: token })
+            }),
+            { abortSignal }
+          ).then((p) => ({
+            operations: (p.Operations ?? []).flatMap((o) => o.Id === undefined ? [] : [{ id: o.Id, status: o.Status ?? "UNKNOWN" }]),
+            nextToken: p.NextToken === undefined || p.NextToken === "" ? undefined : p.NextToken
+          })), true),
+      getOperation: (operationId) =>
+        attempt("GetOperation", (abortSignal) =>
+          client.send(new GetOperationCommand({ OperationId: operationId }), { abortSignal }).then((p) => ({
+            id: operationId,
+            status: p.Operation?.Status ?? "UNKNOWN",
+            serviceId: p.Operation?.Targets?.["SERVICE"],
+            instanceId: p.Operation?.Targets?.["INSTANCE"]
+          })), true),
       settle: Effect.all([calls.settle, reads.settle, controls.settle], { discard: true }),
       concurrency: options.concurrency
     })

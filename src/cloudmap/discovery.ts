@@ -53,10 +53,12 @@ export const readTopology = Effect.fn("readTopology")(function*(
 export const readService = Effect.fnUntraced(function*(
   namespace: NamespaceInfo,
   service: ServiceInfo,
-  healthFilter: HealthFilter
+  healthFilter: HealthFilter,
+  /** Ahead of the other reads in the token buckets (a service the change feed named). */
+  first = false
 ): Effect.fn.Return<DiscoveredService, never, CloudMap> {
   const cloudMap = yield* CloudMap
-  return yield* cloudMap.discoverInstances(namespace.httpName, service.name, healthFilter).pipe(
+  return yield* cloudMap.discoverInstances(namespace.httpName, service.name, healthFilter, first).pipe(
     Effect.map((r): DiscoveredService => ({
       _tag: "Ok",
       id: service.id,

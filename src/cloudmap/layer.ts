@@ -13,6 +13,7 @@ export const cloudMapLayer = (config: AgentConfig) =>
     readsPerSecond: config.cloudMap.readsPerSecond,
     startupPerSecond: config.cloudMap.startupPerSecond,
     controlPerSecond: config.cloudMap.controlPerSecond,
+    feedPerSecond: config.cloudMap.feedPerSecond,
     timeoutSeconds: config.cloudMap.timeoutSeconds,
     maxAttempts: config.cloudMap.maxAttempts
   })

@@ -51,6 +51,8 @@ export interface AgentConfig {
     readonly startupPerSecond: number
     /** ListNamespaces, ListServices and GetServiceAttributes, per second (steady). */
     readonly controlPerSecond: number
+    /** ListOperations and GetOperation (the change feed), per second. */
+    readonly feedPerSecond: number
     readonly timeoutSeconds: number
     readonly maxAttempts: number
   }
@@ -75,6 +77,14 @@ export interface AgentConfig {
   readonly zoneAffinity: boolean
   /** Healthy instances in the agent's zone a service needs for its traffic to stay in the zone. */
   readonly zoneAffinityMinHealthy: number
+  /** Follow Cloud Map's operations (the change feed); false: revision polling only. */
+  readonly changeFeed: boolean
+  readonly changeFeedSeconds: number
+  /** ListOperations pages a feed round may walk before the feed counts as unavailable. */
+  readonly changeFeedMaxPages: number
+  /** New operations a round looks up one by one; more: every revision is checked instead. */
+  readonly changeFeedMaxOperations: number
+  readonly changeFeedRetrySeconds: number
 }
 
 /** Every variable with its default as shown to people and its meaning (README table, --help). */
@@ -98,7 +108,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
     const {
       statsEnabled: _stats, statsUser, statsPassword,
       metricsEnabled: _metrics, metricsUser, metricsPassword,
-      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapReadsPerSecond, cloudMapStartupPerSecond, cloudMapControlPerSecond,
+      cloudMapEndpoint, cloudMapConcurrency, cloudMapRequestsPerSecond, cloudMapReadsPerSecond, cloudMapStartupPerSecond, cloudMapControlPerSecond, cloudMapFeedPerSecond,
       cloudMapTimeoutSeconds, cloudMapMaxAttempts,
       ...config
     } = variables
@@ -113,6 +123,7 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
         readsPerSecond: cloudMapReadsPerSecond,
         startupPerSecond: cloudMapStartupPerSecond,
         controlPerSecond: cloudMapControlPerSecond,
+        feedPerSecond: cloudMapFeedPerSecond,
         timeoutSeconds: cloudMapTimeoutSeconds,
         maxAttempts: cloudMapMaxAttempts
       }

@@ -5,11 +5,9 @@
  * README table and `--help` are printed from it (./variables-doc.ts).
  */
 import { availableParallelism } from "node:os"
-import { type Redacted, Result, Schema } from "effect"
-import { closest } from "../model/closest.ts"
-import { quote } from "../model/grammar.ts"
-import { mappingKey, type NamespaceMapping } from "../model/snapshot.ts"
+import type { Redacted } from "effect"
 import type { AgentConfig } from "./agent-config.ts"
+import { namespaceMap } from "./namespace-map.ts"
 import {
   boolean,
   computed,
@@ -17,8 +15,6 @@ import {
   hostname,
   httpUrl,
   integer,
-  type Issue,
-  type Kind,
   matching,
   number,
   oneOf,
@@ -46,65 +42,10 @@ export type Variables = Omit<AgentConfig, "stats" | "metrics" | "cloudMap"> & {
   readonly cloudMapReadsPerSecond: number
   readonly cloudMapStartupPerSecond: number
   readonly cloudMapControlPerSecond: number
+  readonly cloudMapFeedPerSecond: number
   readonly cloudMapTimeoutSeconds: number
   readonly cloudMapMaxAttempts: number
   readonly cloudMapEndpoint: string | undefined
-}
-
-const NamespaceMapEntry = Schema.Struct({
-  namespace: Schema.NonEmptyString,
-  domainname: Schema.NonEmptyString,
-  mode: Schema.optionalKey(Schema.Literals(["host", "path"]))
-})
-const NamespaceMapJson = Schema.fromJsonString(Schema.Array(NamespaceMapEntry))
-const NAMESPACE_MAP_KEYS = Object.keys(NamespaceMapEntry.fields)
-/** The entries' keys, whatever their values: a key the struct does not know is reported, not dropped. */
-const NamespaceMapKeys = Schema.fromJsonString(Schema.Array(Schema.Record(Schema.String, Schema.Unknown)))
-
-/** One issue per key of an entry that NAMESPACE_MAP does not know (`mdoe`: did you mean "mode"?). */
-const unknownKeys = (raw: string): Array<Issue> => {
-  const entries = Schema.decodeUnknownResult(NamespaceMapKeys)(raw)
-  if (Result.isFailure(entries)) return []
-  return entries.success.flatMap((entry, i) =>
-    Object.keys(entry).filter((key) => !NAMESPACE_MAP_KEYS.includes(key)).map((key) => {
-      const near = closest(key, NAMESPACE_MAP_KEYS)
-      return {
-        variable: `NAMESPACE_MAP[${i}]`,
-        value: key,
-        expected: `one of the keys ${NAMESPACE_MAP_KEYS.join(", ")}: ${quote(key)} is unknown` +
-          (near === undefined ? "" : `, did you mean ${quote(near)}?`)
-      }
-    })
-  )
-}
-
-/** NAMESPACE_MAP: a JSON array of mappings, each domain a hostname, no entry twice, no unknown key. */
-const namespaceMap: Kind<ReadonlyArray<NamespaceMapping>> = {
-  parse: (raw) => {
-    const decoded = Schema.decodeUnknownResult(NamespaceMapJson)(raw)
-    if (Result.isFailure(decoded)) {
-      const why = decoded.failure.message.replace(/\s+/g, " ")
-      return Result.fail([
-        ...unknownKeys(raw),
-        { expected: `a JSON array of {"namespace": string, "domainname": hostname, "mode": "host"|"path"} (${why})` }
-      ])
-    }
-    const issues: Array<Issue> = unknownKeys(raw)
-    if (decoded.success.length === 0) issues.push({ expected: "at least one namespace" })
-    const mappings: Array<NamespaceMapping> = []
-    decoded.success.forEach((entry, i) => {
-      const domain = hostname.parse(entry.domainname)
-      if (Result.isSuccess(domain)) mappings.push({ namespace: entry.namespace, domain: domain.success, mode: entry.mode ?? "host" })
-      else issues.push(...domain.failure.map((issue) => ({ ...issue, variable: `NAMESPACE_MAP[${i}].domainname`, value: entry.domainname })))
-    })
-    const seen = new Set<string>()
-    for (const m of mappings) {
-      if (seen.has(mappingKey(m))) issues.push({ expected: `no duplicate entries (${quote(m.namespace)} → ${m.domain} twice)` })
-      seen.add(mappingKey(m))
-    }
-    return issues.length > 0 ? Result.fail(issues) : Result.succeed(mappings)
-  },
-  encode: (mappings) => mappings.map((m) => ({ namespace: m.namespace, domainname: m.domain, mode: m.mode }))
 }
 
 const IP_ADDRESS = /^[0-9a-f.:]+$/i
@@ -136,7 +77,7 @@ export const TABLE: Table<Variables> = {
     name: "REFRESH_RATE",
     kind: number(1, 86_400),
     fallback: value(30),
-    meaning: "Longest time in seconds between two DiscoverInstances reads of a service (its health as Cloud Map reports it). Health changes do not change a service's InstancesRevision, so this bounds how long a health change reported only by Cloud Map takes to be seen; HAProxy's own checks (every 2 s, 3 failures) take a dead instance out within about 6 s. Reads are spread over the polling rounds."
+    meaning: "Longest time in seconds between two DiscoverInstances reads of a service: the sweep. It sees health as Cloud Map reports it (health changes do not change a service's InstancesRevision and make no operation, so this bounds how long a health change reported only by Cloud Map takes to be seen; HAProxy's own checks, every 2 s, 3 failures, take a dead instance out within about 6 s) and repairs any change the change feed missed. Reads are spread over the rounds."
   },
   applyMode: {
     name: "APPLY_MODE",
@@ -271,6 +212,12 @@ export const TABLE: Table<Variables> = {
     fallback: value(50),
     meaning: "Control-plane requests per second at most: ListNamespaces, ListServices and GetServiceAttributes, in a token bucket of their own (they have their own quotas, so they never slow the revision checks down)."
   },
+  cloudMapFeedPerSecond: {
+    name: "CLOUDMAP_FEED_RATE_LIMIT",
+    kind: number(1, 1_000),
+    fallback: value(20),
+    meaning: "The change feed's requests per second at most: ListOperations and GetOperation, in a token bucket of their own."
+  },
   cloudMapReadsPerSecond: {
     name: "CLOUDMAP_READ_RATE_LIMIT",
     kind: number(1, 2_000),
@@ -336,7 +283,7 @@ export const TABLE: Table<Variables> = {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),
     fallback: value(3.6),
-    meaning: "Seconds between polling rounds (±5 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
+    meaning: "Revision polling, used while the change feed is off or unavailable: seconds between polling rounds (±5 %). In a round every service gets DiscoverInstancesRevision (or DiscoverInstances when its REFRESH_RATE read is due) and is re-read if its revision changed: registrations and deregistrations are seen within one round. A round over more services than CLOUDMAP_RATE_LIMIT allows in this time takes longer (see cloudmap_haproxy_effective_revision_interval_seconds)."
   },
   revisionCheckBudget: {
     name: "REVISION_CHECK_BUDGET",
@@ -359,8 +306,38 @@ export const TABLE: Table<Variables> = {
   serviceAttributesSeconds: {
     name: "SERVICE_ATTRIBUTES_RATE",
     kind: number(5, 86_400),
-    fallback: value(90),
-    meaning: "Seconds between two reads of a service's attributes (GetServiceAttributes: its routing options, see \"Per-service options\"). Reads are spread over the interval; a new service's attributes are read before it is first routed."
+    fallback: value(300),
+    meaning: "Seconds between two reads of a service's attributes (GetServiceAttributes: its routing options, see \"Per-service options\"). Reads are spread over the interval; a new service's attributes are read before it is first routed, and SIGHUP re-reads them all at once."
+  },
+  changeFeed: {
+    name: "CHANGE_FEED",
+    kind: boolean,
+    fallback: value(true),
+    meaning: "Follow Cloud Map's operations (ListOperations, GetOperation) to see registrations and deregistrations within CHANGE_FEED_RATE, at a cost that follows the rate of change (see \"How changes are found\"). false: revision polling (REVISION_POLL_RATE)."
+  },
+  changeFeedSeconds: {
+    name: "CHANGE_FEED_RATE",
+    kind: number(0.5, 3_600),
+    fallback: value(2),
+    meaning: "Seconds between two rounds of the change feed (±5 %): one ListOperations walk for the whole account each, a GetOperation per new operation, and DiscoverInstances of the services they name."
+  },
+  changeFeedMaxPages: {
+    name: "CHANGE_FEED_MAX_PAGES",
+    kind: integer(1, 1_000),
+    fallback: value(5),
+    meaning: "ListOperations pages a feed round may walk (Cloud Map filters after paging, so an account that keeps many operations needs many pages); more: the feed is unavailable and revision polling takes over."
+  },
+  changeFeedMaxOperations: {
+    name: "CHANGE_FEED_MAX_OPERATIONS",
+    kind: integer(1, 1_000),
+    fallback: value(20),
+    meaning: "New operations a feed round looks up one by one (GetOperation); more in one round: every service's revision is checked instead."
+  },
+  changeFeedRetrySeconds: {
+    name: "CHANGE_FEED_RETRY",
+    kind: number(1, 86_400),
+    fallback: value(300),
+    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing) is tried again; revision polling runs meanwhile."
   },
   availabilityZone: {
     name: "AVAILABILITY_ZONE",

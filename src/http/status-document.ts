@@ -77,6 +77,12 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       ignoredOptions: s.pending.desired.ignoredOptions
     },
     polling: s.polling ?? null,
+    changeFeed: {
+      ...s.changeFeed,
+      ...(s.changeFeed.since === undefined ? {} : { since: iso(s.changeFeed.since) }),
+      ...(s.changeFeed.retryAt === undefined ? {} : { retryAt: iso(s.changeFeed.retryAt) }),
+      ...(s.changeFeed.lastRound === undefined ? {} : { lastRound: { ...s.changeFeed.lastRound, at: iso(s.changeFeed.lastRound.at) } })
+    },
     zoneAffinity: s.zoneAffinity,
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,

@@ -25,6 +25,17 @@ export const refreshSeconds = Metric.histogram("cloudmap_haproxy_refresh_seconds
 export const lastSuccessTimestamp = Metric.gauge("cloudmap_haproxy_last_success_timestamp_seconds", {
   description: "Unix time of the last refresh that reached Cloud Map successfully"
 })
+export const changeFeedActive = Metric.gauge("cloudmap_haproxy_change_feed_active", {
+  description: "1 while changes are found through Cloud Map's operations (the change feed), 0 while revision polling runs instead (see /status changeFeed)"
+})
+export const changeFeedUnavailable = Metric.counter("cloudmap_haproxy_change_feed_unavailable_total", {
+  description: "Times the change feed became unavailable, by problem (denied, throttled, pages, failing)",
+  incremental: true
+})
+export const changeFeedOperations = Metric.counter("cloudmap_haproxy_change_feed_operations_total", {
+  description: "Instance operations the change feed saw for the first time",
+  incremental: true
+})
 export const servicesGauge = Metric.gauge("cloudmap_haproxy_services", { description: "Routed services" })
 export const instancesGauge = Metric.gauge("cloudmap_haproxy_instances", { description: "Routed instances" })
 export const quarantinedGauge = Metric.gauge("cloudmap_haproxy_quarantined", {

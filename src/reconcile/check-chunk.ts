@@ -1,5 +1,6 @@
 /**
- * One chunk of a polling round: DiscoverInstances where the service's read is due (REFRESH_RATE),
+ * One chunk of a polling round: DiscoverInstances where the service's read is due (REFRESH_RATE)
+ * or the change feed named it,
  * DiscoverInstancesRevision for the others as one batch, then DiscoverInstances where the
  * revision differs from the one held (a service not in the snapshot yet has none: it is read).
  */
@@ -33,6 +34,8 @@ export interface ChunkContext {
   readonly rereadAfterMs: number
   /** The snapshot's services by serviceKey (their revisions). */
   readonly held: ReadonlyMap<string, DiscoveredService>
+  /** Services the change feed named (by serviceKey): read now, ahead of the others in the token buckets. */
+  readonly first: ReadonlySet<string>
 }
 
 export const checkChunk = (chunk: ReadonlyArray<KnownService>, c: ChunkContext) =>
@@ -40,7 +43,7 @@ export const checkChunk = (chunk: ReadonlyArray<KnownService>, c: ChunkContext) 
     const keys = chunk.map((k) => serviceKey(k.mapping, k.service.id))
     const due: Array<number> = []
     const rest: Array<number> = []
-    chunk.forEach((_, i) => (isDue(c.readAt.get(keys[i]!), c.now, c.rereadAfterMs) ? due : rest).push(i))
+    chunk.forEach((_, i) => (c.first.has(keys[i]!) || isDue(c.readAt.get(keys[i]!), c.now, c.rereadAfterMs) ? due : rest).push(i))
     const revisions = yield* c.cloudMap.discoverRevisions(
       rest.map((i) => ({ httpName: chunk[i]!.namespace.httpName, serviceName: chunk[i]!.service.name }))
     )
@@ -54,7 +57,7 @@ export const checkChunk = (chunk: ReadonlyArray<KnownService>, c: ChunkContext) 
     })
     const reads = yield* Effect.forEach(toRead, (i) => {
       const { mapping, namespace, service } = chunk[i]!
-      return Effect.map(readService(namespace, service, c.healthFilter), (fresh): Checked => ({
+      return Effect.map(readService(namespace, service, c.healthFilter, c.first.has(keys[i]!)), (fresh): Checked => ({
         reached: fresh._tag === "Ok",
         key: keys[i]!,
         update: { mapping, service: fresh }

@@ -7,7 +7,6 @@ import { AgentZoneService } from "../agent/zone.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel } from "./desired-channel.ts"
-import { rereadAfterMs } from "./read-schedule.ts"
 import { makeReconciler } from "./reconciler.ts"
 import { StatusStore } from "./status-store.ts"
 
@@ -15,7 +14,7 @@ import { StatusStore } from "./status-store.ts"
 export class Reconciler extends Context.Service<Reconciler, {
   readonly round: Effect.Effect<void>
   readonly rereadAll: Effect.Effect<void>
-  /** Seconds between round starts for the fleet known now (REVISION_POLL_RATE or less: fleet-fit.ts). */
+  /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else REVISION_POLL_RATE or less (fleet-fit.ts). */
   readonly periodSeconds: Effect.Effect<number>
 }>()("cloudmap-haproxy/reconcile/Reconciler") {
   static readonly layer = Layer.effect(
@@ -44,7 +43,7 @@ export class Reconciler extends Context.Service<Reconciler, {
         publish: channel.publish,
         updateStatus: status.update,
         serviceListMs: config.serviceListSeconds * 1000,
-        rereadAfterMs: rereadAfterMs(config.refreshSeconds * 1000, config.revisionPollSeconds * 1000),
+        refreshMs: config.refreshSeconds * 1000,
         fleet: {
           revisionPollSeconds: config.revisionPollSeconds,
           revisionCheckBudget: config.revisionCheckBudget,
@@ -54,7 +53,15 @@ export class Reconciler extends Context.Service<Reconciler, {
           readsPerSecond: config.cloudMap.readsPerSecond,
           serviceAttributesSeconds: config.serviceAttributesSeconds
         },
-        zoneAffinity
+        zoneAffinity,
+        changeFeed: config.changeFeed
+          ? {
+            periodSeconds: config.changeFeedSeconds,
+            maxPages: config.changeFeedMaxPages,
+            maxOperations: config.changeFeedMaxOperations,
+            retrySeconds: config.changeFeedRetrySeconds
+          }
+          : undefined
       })
       return Reconciler.of({
         round: Effect.provideService(reconciler.round, CloudMap, cloudMap),

@@ -1,10 +1,14 @@
 /**
- * Keeps HAProxy in step with Cloud Map, one polling round at a time. The first round reads the
- * topology and every service. Later rounds re-list services every SERVICE_LIST_RATE and, per
- * service, either re-read its instances (DiscoverInstances, due every REFRESH_RATE: health
- * changes are only seen this way) or ask for its InstancesRevision and re-read it only when the
- * revision changed. Every result is merged with the last good snapshot (fail static), planned,
- * guarded against mass removal, and handed to the applier. Publishes Status and metrics.
+ * Keeps HAProxy in step with Cloud Map, one round at a time. The first round reads the topology
+ * and every service. Later rounds re-list services every SERVICE_LIST_RATE (or at once when the
+ * change feed names a service not listed yet) and read:
+ * - with the change feed (./feed-round.ts, a round every CHANGE_FEED_RATE): the services its new
+ *   operations name, first, then those whose sweep read is due (DiscoverInstances every
+ *   REFRESH_RATE: health changes are only seen this way, and it repairs what the feed missed);
+ * - without it (off, unavailable, or too many operations in a round): every service, either
+ *   re-read when due or asked for its InstancesRevision and re-read only when that changed.
+ * Every result is merged with the last good snapshot (fail static), planned, guarded against
+ * mass removal, and handed to the applier. Publishes Status and metrics.
  */
 import { Clock, Effect, Fiber, Metric, Random, Ref, Semaphore } from "effect"
 import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
@@ -16,10 +20,12 @@ import { plan } from "../plan/plan.ts"
 import { guardRemovals } from "./anti-flap.ts"
 import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { checkChunk, type KnownService } from "./check-chunk.ts"
+import type { FeedSettings } from "./change-feed.ts"
+import { makeChangeFeed } from "./feed-round.ts"
 import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { spreadReadAt } from "./read-schedule.ts"
+import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
   indexServices,
   newlyTruncated,
@@ -45,13 +51,18 @@ export interface ReconcilerOptions {
   readonly updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
   /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
   readonly serviceListMs: number
-  /** A service whose instances were last read this long ago is read again (see read-schedule.ts). */
-  readonly rereadAfterMs: number
+  /** REFRESH_RATE in ms: every service is read at least this often (the sweep; see read-schedule.ts). */
+  readonly refreshMs: number
   /** The polling settings: a round's calls are spread over 80 % of REVISION_POLL_RATE (fleet-fit.ts). */
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
+  /** The change feed's settings; undefined: CHANGE_FEED=false (revision polling only). */
+  readonly changeFeed: FeedSettings | undefined
 }
+
+/** A service the feed named that no mapped namespace lists is not looked for again for this long. */
+const FOREIGN_MS = 600_000
 
 interface State {
   readonly topology: Topology | undefined
@@ -69,6 +80,8 @@ interface State {
   readonly fitProblems: string
   /** Service attributes (routing options), read on their own cadence. */
   readonly attributes: AttributeBook
+  /** Services the feed named that are not in a mapped namespace, until when they are ignored. */
+  readonly foreign: ReadonlyMap<string, number>
 }
 
 /**
@@ -88,15 +101,26 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       readAt: new Map(),
       roundAt: undefined,
       fitProblems: "",
-      attributes: emptyAttributeBook
+      attributes: emptyAttributeBook,
+      foreign: new Map()
     })
+    const feed = yield* makeChangeFeed(
+      options.changeFeed !== undefined,
+      options.changeFeed ?? { periodSeconds: 0, maxPages: 0, maxOperations: 0, retrySeconds: 0 },
+      options.updateStatus
+    )
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
-    /** The read time recorded for a read at `started`; reads of every service at once are spread. */
-    const readTime = (started: number, spread: boolean) =>
-      spread ? Effect.map(Random.next, (r) => spreadReadAt(started, options.rereadAfterMs, r)) : Effect.succeed(started)
+    /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else the polling period (fleet-fit.ts). */
+    const periodFor = (services: number) =>
+      Effect.map(feed.active, (active) =>
+        active && options.changeFeed !== undefined ? options.changeFeed.periodSeconds : pollPeriodSeconds(services, options.fleet))
+
+    /** The read time recorded for a read at `started`; reads of every service at once are spread over `afterMs`. */
+    const readTime = (started: number, spread: boolean, afterMs: number) =>
+      spread ? Effect.map(Random.next, (r) => spreadReadAt(started, afterMs, r)) : Effect.succeed(started)
 
     /** Metrics of a round that read instances; returns its end time. */
     const recordRound = (kind: "full" | "fast", started: number, outcome: "ok" | "partial" | "failed") =>
@@ -219,12 +243,15 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
       yield* reportAttributeFailures(attributes)
       const readAt = new Map<string, number>()
+      const afterMs = rereadAfterMs(options.refreshMs, (yield* periodFor(serviceIdsOf(topology).length)) * 1000)
       for (const ns of snapshot.namespaces) {
         if (ns._tag !== "Ok") continue
         for (const service of ns.services) {
-          if (service._tag === "Ok") readAt.set(serviceKey(ns.mapping, service.id), yield* readTime(started, true))
+          if (service._tag === "Ok") readAt.set(serviceKey(ns.mapping, service.id), yield* readTime(started, true, afterMs))
         }
       }
+      // Operations from the start of this read on are the feed's.
+      yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
@@ -247,8 +274,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Services deleted, or namespaces that failed before and are listed now: always planned.
       let structural = 0
       let listedOk = false
-      // New and deleted services, on their own (cheap) interval: one ListServices per namespace.
-      if (started - current.topologyAt >= options.serviceListMs) {
+      // The change feed first: which services changed (or that every service must be checked).
+      const fed = yield* feed.round
+      const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
+      const listedIds = new Set(serviceIdsOf(topology))
+      const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
+      // New and deleted services, on their own (cheap) interval: one ListServices per namespace;
+      // at once when the feed names a service not listed yet (a new service's first instance).
+      if (started - current.topologyAt >= options.serviceListMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
         const relisted = yield* relist(snapshot, options.mappings, options.region)
@@ -259,11 +292,25 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           structural = relisted.structural
           yield* Ref.update(state, (s) => ({ ...s, topology: relisted.topology }))
         }
+        // Still not listed: another namespace's service (the feed lists the whole account).
+        const nowListed = new Set(serviceIdsOf(topology))
+        const foreign = new Map([...current.foreign].filter(([, until]) => until > started))
+        for (const id of unlisted) if (!nowListed.has(id)) foreign.set(id, started + FOREIGN_MS)
+        yield* Ref.update(state, (s) => ({ ...s, foreign }))
       }
       const cloudMap = yield* CloudMap
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
+      const periodSeconds = yield* periodFor(known.length)
+      const afterMs = rereadAfterMs(options.refreshMs, periodSeconds * 1000)
+      // The services the feed named go first, read ahead of the others in the token buckets.
+      const first = new Set(known.filter((k) => named.has(k.service.id)).map((k) => serviceKey(k.mapping, k.service.id)))
+      const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
+      const inRound = [...known].filter((k) => {
+        const key = serviceKey(k.mapping, k.service.id)
+        return checkEvery || first.has(key) || isDue(current.readAt.get(key), started, afterMs)
+      }).sort((a, b) => Number(first.has(serviceKey(b.mapping, b.service.id))) - Number(first.has(serviceKey(a.mapping, a.service.id))))
       // A new service's attributes before its first read (it is routed with its options from the
       // start); the due re-reads of the others alongside the round, in their own token bucket.
       const ids = serviceIdsOf(topology)
@@ -279,25 +326,27 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let base = snapshot
       let baseIndex = revisionIndex
       let published = false
-      let reached = known.length === 0 && listedOk
+      // The feed answering counts as reaching Cloud Map (a round may read nothing).
+      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes" || fed._tag === "CheckAll"
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
       let suppressed: ReadonlyArray<SuppressedChange> = []
       // Chunks are spread over the round (the calls reach Cloud Map evenly, not in one burst that
       // the rate limit would then hold back call by call).
-      const spreadMs = Math.max(0.8 * pollPeriodSeconds(known.length, options.fleet), known.length / options.fleet.requestsPerSecond) * 1000
-      const chunks = Math.ceil(known.length / CHUNK)
-      for (let from = 0; from < known.length || (structural > 0 && !published); from += CHUNK) {
+      const spreadMs = Math.max(0.8 * periodSeconds, inRound.length / options.fleet.requestsPerSecond) * 1000
+      const chunks = Math.ceil(inRound.length / CHUNK)
+      for (let from = 0; from < inRound.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
         if (wait > 0) yield* Effect.sleep(Math.ceil(wait))
-        const results = yield* checkChunk(known.slice(from, from + CHUNK), {
+        const results = yield* checkChunk(inRound.slice(from, from + CHUNK), {
           cloudMap,
           healthFilter: options.healthFilter,
           readAt: current.readAt,
           now: started,
-          rereadAfterMs: options.rereadAfterMs,
-          held: revisionIndex
+          rereadAfterMs: afterMs,
+          held: revisionIndex,
+          first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
         reached ||= results.some((r) => r.reached)
@@ -327,7 +376,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const readAt = new Map<string, number>()
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
-        const at = readNow.has(key) ? yield* readTime(started, spread) : current.readAt.get(key)
+        const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt, roundAt: started }))
@@ -345,11 +394,16 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     ))
 
     /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
-    const rereadAll = Ref.update(state, (s) => ({ ...s, topologyAt: Number.NEGATIVE_INFINITY, readAt: new Map<string, number>() }))
+    const rereadAll = Ref.update(state, (s) => ({
+      ...s,
+      topologyAt: Number.NEGATIVE_INFINITY,
+      readAt: new Map<string, number>(),
+      attributes: { ...s.attributes, readAt: new Map<string, number>() }
+    }))
 
     /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
-    const periodSeconds = Effect.map(Ref.get(state), (s) =>
-      pollPeriodSeconds(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0, options.fleet))
+    const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>
+      periodFor(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0))
 
     return { round, rereadAll, periodSeconds, state }
   })

@@ -86,8 +86,32 @@ export interface Status {
   readonly shuttingDown: boolean
   /** How often each service is really checked and read, and the settings that do not fit. */
   readonly polling: PollingState | undefined
+  /** The change feed (Cloud Map's operations): active, unavailable with why and until when, or off. */
+  readonly changeFeed: ChangeFeedState
   /** ZONE_AFFINITY: on with the agent's zone, or off with the reason (set once at start). */
   readonly zoneAffinity: { readonly on: true; readonly zone: string; readonly minHealthy: number } | { readonly on: false; readonly reason: string }
+}
+
+export interface ChangeFeedState {
+  readonly state: "active" | "unavailable" | "off"
+  /** unavailable: denied, throttled, pages or failing, with Cloud Map's message and what to do. */
+  readonly problem?: string
+  readonly detail?: string
+  /** unavailable: since when (epoch ms), and when the feed is tried again. */
+  readonly since?: number
+  readonly retryAt?: number
+  /** The last round that asked Cloud Map's operations. */
+  readonly lastRound?: {
+    readonly at: number
+    readonly pages: number
+    readonly operations: number
+    /** Operations listed for the first time. */
+    readonly new: number
+    /** Services it named (read at once). */
+    readonly services: number
+    /** More new operations than CHANGE_FEED_MAX_OPERATIONS: every revision was checked instead. */
+    readonly checkedAll: boolean
+  }
 }
 
 export interface PollingState {
@@ -119,6 +143,7 @@ export const initialStatus = (version: string, now: number): Status => ({
   haproxy: { running: false, pid: undefined, workers: 0 },
   shuttingDown: false,
   polling: undefined,
+  changeFeed: { state: "off" },
   zoneAffinity: { on: false, reason: "ZONE_AFFINITY is off" }
 })
 

@@ -23,6 +23,7 @@ const options = (url: string, extra: Partial<CloudMapClientOptions> = {}): Cloud
   readsPerSecond: 1000,
   startupPerSecond: 1000,
   controlPerSecond: 1000,
+  feedPerSecond: 1000,
   timeoutSeconds: 5,
   maxAttempts: 4,
   ...extra

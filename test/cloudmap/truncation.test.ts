@@ -36,6 +36,8 @@ const fakeCloudMap = (w: World) => {
     discoverRevision,
     settle: Effect.void,
     getServiceAttributes: () => Effect.succeed({}),
+    listOperationsPage: () => Effect.die("the change feed is off here"),
+    getOperation: () => Effect.die("the change feed is off here"),
     concurrency: 8,
     discoverRevisions: (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
       revisionsOneByOne(discoverRevision)(services)

@@ -6,6 +6,7 @@ import { Effect, Ref } from "effect"
 import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import type { Desired } from "../../src/model/desired.ts"
 import type { Planned } from "../../src/reconcile/desired-channel.ts"
+import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
 import { initialStatus, type Status } from "../../src/reconcile/status.ts"
@@ -22,7 +23,9 @@ export const appliedOutcome = (desired: Desired): ApplyOutcome => ({
   durationMs: 1
 })
 
-export const startReconciler = (options: { readonly maxRemovalPercent?: number; readonly fleet?: Partial<FleetSettings> } = {}) =>
+export const startReconciler = (
+  options: { readonly maxRemovalPercent?: number; readonly fleet?: Partial<FleetSettings>; readonly changeFeed?: FeedSettings } = {}
+) =>
   Effect.gen(function*() {
     const status = yield* Ref.make<Status>(initialStatus("test", 0))
     const published = yield* Ref.make<ReadonlyArray<Planned>>([])
@@ -35,9 +38,10 @@ export const startReconciler = (options: { readonly maxRemovalPercent?: number; 
       publish: (planned) => Ref.update(published, (ps) => [...ps, planned]),
       updateStatus: (f) => Ref.update(status, f),
       serviceListMs: 0,
-      rereadAfterMs: 0,
+      refreshMs: 0,
       fleet: { revisionPollSeconds: 1, revisionCheckBudget: 1500, refreshSeconds: 1, serviceListSeconds: 1, requestsPerSecond: 1_000_000, readsPerSecond: 1_000_000, serviceAttributesSeconds: 60, ...options.fleet },
-      zoneAffinity: undefined
+      zoneAffinity: undefined,
+      changeFeed: options.changeFeed
     })
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
