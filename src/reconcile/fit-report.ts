@@ -15,10 +15,12 @@ export const reportFleetFit = (
   measuredSeconds: number | undefined,
   fleet: FleetSettings,
   shownProblems: string,
-  updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
+  updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>,
+  /** CHANGE_FEED_RATE while the change feed is used. */
+  feedSeconds: number | undefined
 ): Effect.Effect<string> =>
   Effect.gen(function*() {
-    const fit = fleetFit(services, namespaces, fleet)
+    const fit = fleetFit(services, namespaces, fleet, feedSeconds)
     if (measuredSeconds !== undefined) yield* Metric.update(M.effectiveRevisionInterval, measuredSeconds)
     yield* Metric.update(M.effectiveRefreshInterval, fit.refreshSeconds)
     const key = fit.problems.join("\n")

@@ -3,9 +3,20 @@
  * re-read, how many calls a minute that costs one replica, and which settings would fit when
  * the configured ones cannot be met. Pure; the README's sizing section gives the same formula.
  *
+ *   refresh   = max(REFRESH_RATE, services / CLOUDMAP_READ_RATE_LIMIT)
+ *
+ * With the change feed (a change is seen within CHANGE_FEED_RATE; at rest one ListOperations
+ * page a round; each change adds a GetOperation and a DiscoverInstances):
+ *
+ *   calls/min = 60 × services / refresh  (the sweep)
+ *             + 60 / CHANGE_FEED_RATE
+ *             + 60 × (namespaces + 1) / SERVICE_LIST_RATE
+ *             + 60 × services / SERVICE_ATTRIBUTES_RATE
+ *
+ * With revision polling (CHANGE_FEED=false, or the feed unavailable):
+ *
  *   period    = min(REVISION_POLL_RATE, max(1, 60 × services / REVISION_CHECK_BUDGET))
  *   round     = max(period, services / CLOUDMAP_RATE_LIMIT)
- *   refresh   = max(REFRESH_RATE, services / CLOUDMAP_READ_RATE_LIMIT)
  *   calls/min = 60 × services / round  (a due read replaces that round's revision check)
  *             + 60 × (namespaces + 1) / SERVICE_LIST_RATE
  *             + 60 × services / SERVICE_ATTRIBUTES_RATE
@@ -22,7 +33,7 @@ export interface FleetSettings {
 }
 
 export interface FleetFit {
-  /** Seconds between two revision checks of one service. */
+  /** Seconds between two chances to see a registration: a feed round, or a revision check of each service. */
   readonly roundSeconds: number
   /** Seconds between two DiscoverInstances reads of one service. */
   readonly refreshSeconds: number
@@ -43,16 +54,22 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 export const pollPeriodSeconds = (services: number, s: Pick<FleetSettings, "revisionPollSeconds" | "revisionCheckBudget">): number =>
   services === 0 ? s.revisionPollSeconds : Math.min(s.revisionPollSeconds, Math.max(1, (60 * services) / s.revisionCheckBudget))
 
-export const fleetFit = (services: number, namespaces: number, s: FleetSettings): FleetFit => {
+export const fleetFit = (
+  services: number,
+  namespaces: number,
+  s: FleetSettings,
+  /** CHANGE_FEED_RATE while the change feed is used; undefined: revision polling. */
+  feedSeconds?: number
+): FleetFit => {
   // A round spreads its calls over 80 % of the period, or longer at CLOUDMAP_RATE_LIMIT
   // (reconciler.ts); the next one starts when both the period and the round are over.
-  const roundSeconds = Math.max(pollPeriodSeconds(services, s), services / s.requestsPerSecond)
+  const roundSeconds = feedSeconds ?? Math.max(pollPeriodSeconds(services, s), services / s.requestsPerSecond)
   const refreshSeconds = Math.max(s.refreshSeconds, services / s.readsPerSecond)
   const readsPerMinute = (60 * services) / refreshSeconds
-  const callsPerMinute = (60 * services) / roundSeconds + (60 * (namespaces + 1)) / s.serviceListSeconds +
-    (60 * services) / s.serviceAttributesSeconds
+  const findPerMinute = feedSeconds === undefined ? (60 * services) / roundSeconds : readsPerMinute + 60 / feedSeconds
+  const callsPerMinute = findPerMinute + (60 * (namespaces + 1)) / s.serviceListSeconds + (60 * services) / s.serviceAttributesSeconds
   const problems: Array<string> = []
-  if (roundSeconds > s.revisionPollSeconds * 1.05) {
+  if (feedSeconds === undefined && roundSeconds > s.revisionPollSeconds * 1.05) {
     problems.push(
       `REVISION_POLL_RATE=${s.revisionPollSeconds} cannot be met for ${services} services at CLOUDMAP_RATE_LIMIT=${s.requestsPerSecond}: ` +
         `each service is checked every ${round1(roundSeconds)} s. Raise CLOUDMAP_RATE_LIMIT to ${Math.ceil(services / s.revisionPollSeconds)} ` +

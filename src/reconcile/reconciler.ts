@@ -11,9 +11,8 @@
  * mass removal, and handed to the applier. Publishes Status and metrics.
  */
 import { Clock, Effect, Fiber, Metric, Random, Ref, Semaphore } from "effect"
-import { CloudMap, DISCOVER_MAX_RESULTS } from "../cloudmap/client.ts"
+import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
-import { quarantineKey } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import type { HealthFilter, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { plan } from "../plan/plan.ts"
@@ -24,11 +23,11 @@ import type { FeedSettings } from "./change-feed.ts"
 import { makeChangeFeed } from "./feed-round.ts"
 import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
+import { reportPlan } from "./plan-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
   indexServices,
-  newlyTruncated,
   reachedCloudMap,
   replaceServices,
   sameAsSnapshot,
@@ -36,7 +35,7 @@ import {
 } from "./snapshot-update.ts"
 import type { Planned } from "./desired-channel.ts"
 import { relist } from "./relist.ts"
-import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, reportIgnoredOptions, serviceIdsOf } from "./service-attributes.ts"
+import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
@@ -141,34 +140,12 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const current = yield* Ref.get(state)
         const merged = mergeWithPrevious(current.snapshot, fresh)
         const guarded = guardRemovals(current.snapshot, merged.snapshot, options.maxRemovalPercent)
-        for (const s of guarded.suppressed) {
-          yield* Effect.logWarning("large instance removal held back", { ...s })
-          yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
-        }
-        for (const t of newlyTruncated(current.snapshot, guarded.snapshot)) {
-          yield* Effect.logWarning(
-            `Cloud Map returned ${DISCOVER_MAX_RESULTS} instances for service ${t.namespace}/${t.service}: ` +
-              `the answer may be truncated (Cloud Map's per-service maximum is 1,000)`,
-            { namespace: t.namespace, service: t.service }
-          )
-        }
         const desired = plan(guarded.snapshot, {
           defaultInstancePort: options.defaultInstancePort,
           serviceAttributes: current.attributes.values,
           zoneAffinity: options.zoneAffinity
         })
-        // Each quarantined record is logged once, when it first appears (JSON escapes its raw text).
-        const before = new Set((current.published?.planned.desired.quarantined ?? []).map(quarantineKey))
-        for (const q of desired.quarantined) {
-          if (!before.has(quarantineKey(q))) yield* Effect.logWarning("Cloud Map record quarantined", { ...q })
-        }
-        yield* reportIgnoredOptions(current.published?.planned.desired.ignoredOptions ?? [], desired.ignoredOptions)
-        if (merged.failures.length > 0) {
-          yield* Effect.logWarning("Cloud Map read failed; keeping previous data", {
-            failures: merged.failures.length,
-            first: merged.failures.slice(0, 5)
-          })
-        }
+        yield* reportPlan(current.snapshot, guarded, current.published?.planned.desired, desired, merged.failures)
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
         const json = JSON.stringify(desired)
         const planned: Planned = { desired, complete: allRead(namespaces), json }
@@ -207,7 +184,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
 
     const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus)
+        const feedSeconds = (yield* feed.active) ? options.changeFeed?.periodSeconds : undefined
+        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, feedSeconds)
         yield* Ref.update(state, (s) => ({ ...s, fitProblems: shown }))
       })
 

@@ -1,12 +1,13 @@
 /**
- * The polling rounds end to end: registrations are found through DiscoverInstancesRevision alone,
+ * Revision polling end to end (CHANGE_FEED=false; it is also what runs while the change feed is
+ * unavailable: test/e2e/change-feed.test.ts): registrations are found through DiscoverInstancesRevision alone,
  * and health changes (which do not change the revision) through the DiscoverInstances read due
  * every REFRESH_RATE. Real HAProxy, the real SDK against the mock, real HTTP.
  */
 import { afterEach, beforeEach, expect, it } from "vitest"
 import type { Fixture } from "../../src/mock/fixture.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
-import { type AgentProcess, eventually, masterReloads, startAgent, viaHaproxy } from "../support/agent.ts"
+import { type AgentProcess, cloudMapCalls, eventually, masterReloads, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { register, revisionOf, sdkFor, setHealth } from "../support/cloudmap-sdk.ts"
 
@@ -42,13 +43,10 @@ const servedBy = async (port: number, n = 8) => {
   return seen
 }
 
-const calls = async (a: AgentProcess, operation: string) =>
-  (await a.get("/metrics")).body.split("\n")
-    .filter((l) => l.startsWith("cloudmap_haproxy_cloudmap_calls_total{") && l.includes(`operation="${operation}"`))
-    .reduce((n, l) => n + Number(l.trim().split(/\s+/).pop()), 0)
+const calls = cloudMapCalls
 
 it("finds a registration through the revision check alone (REFRESH_RATE an hour away)", async () => {
-  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "3600", REVISION_POLL_RATE: "0.5" })
+  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "3600", REVISION_POLL_RATE: "0.5", CHANGE_FEED: "false" })
   await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
   const revisionsBefore = await calls(agent, "DiscoverInstancesRevision")
   const started = performance.now()
@@ -84,7 +82,7 @@ it("sees a health change, which leaves the revision alone, within REFRESH_RATE a
 })
 
 it("alternates revision checks and reads: both calls are made, and reads stay within REFRESH_RATE", async () => {
-  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "2", REVISION_POLL_RATE: "0.5" })
+  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "2", REVISION_POLL_RATE: "0.5", CHANGE_FEED: "false" })
   await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
   const before = { reads: await calls(agent, "DiscoverInstances"), revisions: await calls(agent, "DiscoverInstancesRevision") }
   await new Promise((r) => setTimeout(r, 6000))

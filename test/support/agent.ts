@@ -147,3 +147,9 @@ export const masterReloads = async (agent: AgentProcess): Promise<number> => {
     )
   )
 }
+
+/** Attempts of one Cloud Map operation so far, every outcome, from the agent's /metrics. */
+export const cloudMapCalls = async (agent: AgentProcess, operation: string): Promise<number> =>
+  (await agent.get("/metrics")).body.split("\n")
+    .filter((l) => l.startsWith("cloudmap_haproxy_cloudmap_calls_total{") && l.includes(`operation="${operation}"`))
+    .reduce((n, l) => n + Number(l.trim().split(/\s+/).pop()), 0)
