@@ -21,6 +21,7 @@ import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { DISCOVER_MAX_RESULTS, type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
 import { classifyError, CloudMapError } from "./errors.ts"
+import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
 export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
@@ -188,14 +189,20 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       return m
     }
 
+    /** Waits for the operation's tokens (`first`: ahead of the other calls). */
+    const tokens = (operation: string, first: boolean) =>
+      Effect.andThen(
+        first ? bucketOf(operation).acquireFirst : bucketOf(operation).acquire,
+        operation === "DiscoverInstances" ? (first ? reads.acquireFirst : reads.acquire) : Effect.void
+      )
+
     /**
      * One attempt; `timeout`: bound it here (the data plane bounds its own requests); `first`: ahead
-     * of the other calls in the token buckets.
+     * of the other calls in the token buckets. The tokens are taken before a place in flight, so
+     * calls waiting for tokens never keep a call that goes first from being sent.
      */
     const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean, first = false) =>
-      Effect.gen(function*() {
-        yield* first ? bucketOf(operation).acquireFirst : bucketOf(operation).acquire
-        if (operation === "DiscoverInstances") yield* first ? reads.acquireFirst : reads.acquire
+      Effect.andThen(tokens(operation, first), Effect.gen(function*() {
         const started = clock.currentTimeMillisUnsafe()
         const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classifyError(operation, error) })
         const exit = yield* Effect.exit(
@@ -222,7 +229,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         yield* Metric.update(counter(operation, outcome), 1)
         yield* Metric.update(duration(operation), (clock.currentTimeMillisUnsafe() - started) / 1000)
         return yield* exit
-      }).pipe(semaphore.withPermits(1))
+      }).pipe(semaphore.withPermits(1)))
 
     const backoff = Schedule.min([Schedule.exponential("200 millis", 2), Schedule.spaced("8 seconds")]).pipe(
       Schedule.jittered
@@ -267,27 +274,13 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         })
       })
 
-    /** Runs `f` over `items`, `concurrency` at a time, as plain promises; every item settles. */
-    const pool = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promise<B>): Promise<ReadonlyArray<B>> => {
-      const out = new Array<B>(items.length)
-      let next = 0
-      const worker = async () => {
-        while (next < items.length) {
-          const i = next++
-          out[i] = await f(items[i]!)
-        }
-      }
-      await Promise.all(Array.from({ length: Math.min(options.concurrency, items.length) }, worker))
-      return out
-    }
-
     const REVISION = "DiscoverInstancesRevision"
     const discoverRevisions = (services: ReadonlyArray<{ readonly httpName: string; readonly serviceName: string }>) =>
       Effect.gen(function*() {
         if (services.length === 0) return []
         yield* calls.acquireMany(services.length)
         const settled = yield* Effect.promise((signal) =>
-          pool(services, (s) => {
+          pool(services, options.concurrency, (s) => {
             const started = clock.currentTimeMillisUnsafe()
             return dataPlane.discoverRevision(s.httpName, s.serviceName, signal).then(
               (revision) => ({ ok: true as const, revision, ms: clock.currentTimeMillisUnsafe() - started }),

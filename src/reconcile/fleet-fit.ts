@@ -10,7 +10,7 @@
  *
  *   calls/min = 60 × services / refresh  (the sweep)
  *             + 60 / CHANGE_FEED_RATE
- *             + 60 × (namespaces + 1) / SERVICE_LIST_RATE
+ *             + 60 × (namespaces + 1) / max(SERVICE_LIST_RATE, REFRESH_RATE)
  *             + 60 × services / SERVICE_ATTRIBUTES_RATE
  *
  * With revision polling (CHANGE_FEED=false, or the feed unavailable):
@@ -67,7 +67,9 @@ export const fleetFit = (
   const refreshSeconds = Math.max(s.refreshSeconds, services / s.readsPerSecond)
   const readsPerMinute = (60 * services) / refreshSeconds
   const findPerMinute = feedSeconds === undefined ? (60 * services) / roundSeconds : readsPerMinute + 60 / feedSeconds
-  const callsPerMinute = findPerMinute + (60 * (namespaces + 1)) / s.serviceListSeconds + (60 * services) / s.serviceAttributesSeconds
+  // With the feed a new service is listed at its first registration; the listing runs every REFRESH_RATE then.
+  const listSeconds = feedSeconds === undefined ? s.serviceListSeconds : Math.max(s.serviceListSeconds, s.refreshSeconds)
+  const callsPerMinute = findPerMinute + (60 * (namespaces + 1)) / listSeconds + (60 * services) / s.serviceAttributesSeconds
   const problems: Array<string> = []
   if (feedSeconds === undefined && roundSeconds > s.revisionPollSeconds * 1.05) {
     problems.push(

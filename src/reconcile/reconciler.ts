@@ -259,7 +259,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
       // New and deleted services, on their own (cheap) interval: one ListServices per namespace;
       // at once when the feed names a service not listed yet (a new service's first instance).
-      if (started - current.topologyAt >= options.serviceListMs || unlisted.length > 0) {
+      // With the feed a new service is listed at its first registration: the listing is a safety
+      // net then, every REFRESH_RATE (a deleted service has no instances left to route).
+      const listMs = (yield* feed.active) ? Math.max(options.serviceListMs, options.refreshMs) : options.serviceListMs
+      if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
         const relisted = yield* relist(snapshot, options.mappings, options.region)
@@ -283,12 +286,15 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const periodSeconds = yield* periodFor(known.length)
       const afterMs = rereadAfterMs(options.refreshMs, periodSeconds * 1000)
       // The services the feed named go first, read ahead of the others in the token buckets.
-      const first = new Set(known.filter((k) => named.has(k.service.id)).map((k) => serviceKey(k.mapping, k.service.id)))
+      const first = new Set<string>()
+      const rest: Array<KnownService> = []
       const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
-      const inRound = [...known].filter((k) => {
+      for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
-        return checkEvery || first.has(key) || isDue(current.readAt.get(key), started, afterMs)
-      }).sort((a, b) => Number(first.has(serviceKey(b.mapping, b.service.id))) - Number(first.has(serviceKey(a.mapping, a.service.id))))
+        if (named.has(k.service.id)) first.add(key)
+        else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
+      }
+      const inRound = [...known.filter((k) => named.has(k.service.id)), ...rest]
       // A new service's attributes before its first read (it is routed with its options from the
       // start); the due re-reads of the others alongside the round, in their own token bucket.
       const ids = serviceIdsOf(topology)
