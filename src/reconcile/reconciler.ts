@@ -24,6 +24,7 @@ import { makeChangeFeed } from "./feed-round.ts"
 import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
 import { reportPlan } from "./plan-report.ts"
+import { recordRound, reportFailedListing } from "./round-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
 import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
 import {
@@ -121,16 +122,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     const readTime = (started: number, spread: boolean, afterMs: number) =>
       spread ? Effect.map(Random.next, (r) => spreadReadAt(started, afterMs, r)) : Effect.succeed(started)
 
-    /** Metrics of a round that read instances; returns its end time. */
-    const recordRound = (kind: "full" | "fast", started: number, outcome: "ok" | "partial" | "failed") =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome }), 1)
-        yield* Metric.update(Metric.withAttributes(M.refreshSeconds, { kind }), (now - started) / 1000)
-        if (outcome !== "failed") yield* Metric.update(M.lastSuccessTimestamp, now / 1000)
-        return now
-      })
-
     /**
      * Merge fresh reads into the snapshot (fail static), guard removals (anti-flap), plan, and
      * publish the desired state when it changed. Returns what the round reports.
@@ -190,17 +181,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       })
 
     const failRefresh = (kind: "full" | "fast", started: number, error: string) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        yield* Effect.logError("Cloud Map refresh failed; routing unchanged", { kind, error })
-        yield* Metric.update(Metric.withAttributes(M.refreshes, { kind, outcome: "failed" }), 1)
-        const current = yield* Ref.get(state)
-        yield* updateStatus((s) => ({
-          ...s,
-          namespaces: namespaceStates(options.mappings, current.topology, current.snapshot, `Cloud Map could not be listed: ${error}`),
-          lastRefresh: { at: now, kind, ok: false, error, durationMs: now - started }
-        }))
-      })
+      Effect.flatMap(Ref.get(state), (current) =>
+        reportFailedListing(kind, started, error, (why) => namespaceStates(options.mappings, current.topology, current.snapshot, why), updateStatus))
 
     /** Topology (namespaces + services, on its own interval) then every service's instances. */
     const fullRefresh: Effect.Effect<void, never, CloudMap> = Effect.gen(function*() {
@@ -293,6 +275,13 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const key = serviceKey(k.mapping, k.service.id)
         if (named.has(k.service.id)) first.add(key)
         else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
+      }
+      // The sweep takes what the read rate allows in one period, the longest unread first: a round
+      // never outlasts its period because of the sweep, so the feed keeps its cadence.
+      const sweepCap = checkEvery ? rest.length : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
+      if (rest.length > sweepCap) {
+        const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
+        rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
       }
       const inRound = [...known.filter((k) => named.has(k.service.id)), ...rest]
       // A new service's attributes before its first read (it is routed with its options from the

@@ -27,6 +27,16 @@ export const startReconciler = (
   options: { readonly maxRemovalPercent?: number; readonly fleet?: Partial<FleetSettings>; readonly changeFeed?: FeedSettings } = {}
 ) =>
   Effect.gen(function*() {
+    const fleet: FleetSettings = {
+      revisionPollSeconds: 1,
+      revisionCheckBudget: 1500,
+      refreshSeconds: 1,
+      serviceListSeconds: 1,
+      requestsPerSecond: 1_000_000,
+      readsPerSecond: 1_000_000,
+      serviceAttributesSeconds: 60,
+      ...options.fleet
+    }
     const status = yield* Ref.make<Status>(initialStatus("test", 0))
     const published = yield* Ref.make<ReadonlyArray<Planned>>([])
     const reconciler = yield* makeReconciler({
@@ -38,8 +48,8 @@ export const startReconciler = (
       publish: (planned) => Ref.update(published, (ps) => [...ps, planned]),
       updateStatus: (f) => Ref.update(status, f),
       serviceListMs: 0,
-      refreshMs: 0,
-      fleet: { revisionPollSeconds: 1, revisionCheckBudget: 1500, refreshSeconds: 1, serviceListSeconds: 1, requestsPerSecond: 1_000_000, readsPerSecond: 1_000_000, serviceAttributesSeconds: 60, ...options.fleet },
+      refreshMs: fleet.refreshSeconds * 1000,
+      fleet,
       zoneAffinity: undefined,
       changeFeed: options.changeFeed
     })
