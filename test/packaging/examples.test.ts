@@ -74,12 +74,14 @@ describe("examples/", () => {
 describe("iam-policy.json (task role)", () => {
   const policy = load("iam-policy.json")
 
-  it("grants exactly the five Cloud Map read actions", () => {
+  it("grants exactly the seven Cloud Map read actions", () => {
     expect(actionsOf(policy).sort()).toEqual([
       "servicediscovery:DiscoverInstances",
       "servicediscovery:DiscoverInstancesRevision",
+      "servicediscovery:GetOperation",
       "servicediscovery:GetServiceAttributes",
       "servicediscovery:ListNamespaces",
+      "servicediscovery:ListOperations",
       "servicediscovery:ListServices"
     ])
     for (const s of policy.Statement as ReadonlyArray<Statement>) expect(s.Effect).toBe("Allow")
