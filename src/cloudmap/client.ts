@@ -25,7 +25,7 @@ import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
 export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
-export { classifyError, CloudMapError } from "./errors.ts"
+export { classifyError, CloudMapError, isActionDenied } from "./errors.ts"
 
 
 export interface NamespaceInfo {

@@ -34,6 +34,12 @@ const DENIED_CODES = new Set([
 ])
 const NOT_FOUND_CODES = new Set(["NamespaceNotFound", "ServiceNotFound", "InstanceNotFound", "OperationNotFound"])
 
+/** A denial of the action itself (the IAM action is missing), not of the credentials. */
+const deniesAction = (code: string): boolean => code.startsWith("Access") || code === "UnauthorizedOperation"
+
+/** Denied because the task role lacks the IAM action (not because the credentials were rejected). */
+export const isActionDenied = (e: CloudMapError): boolean => e.kind === "denied" && deniesAction(e.code)
+
 /** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
 export const classifyError = (operation: string, error: unknown): CloudMapError => {
   const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
@@ -48,7 +54,7 @@ export const classifyError = (operation: string, error: unknown): CloudMapError 
       operation,
       code,
       kind: "denied",
-      message: code.startsWith("Access") || code === "UnauthorizedOperation"
+      message: deniesAction(code)
         ? `not allowed to call ${operation}: grant the IAM action servicediscovery:${operation} to the task role (${text})`
         : `AWS rejected the credentials for ${operation} (${code}): check the task role or AWS credentials (${text})`
     })

@@ -3,34 +3,17 @@
  * exists, and each IAM action the agent needs is allowed — by a real call each, with the
  * agent's client (its classification names the action on AccessDenied): ListNamespaces,
  * ListServices (each mapped namespace), DiscoverInstances, DiscoverInstancesRevision and
- * GetServiceAttributes (the first service of a mapped namespace; skipped when there is none).
+ * GetServiceAttributes (the first service of a mapped namespace; skipped when there is none), then
+ * the change feed's ListOperations and GetOperation (./check-feed.ts; skipped when CHANGE_FEED=false).
  */
 import { Effect } from "effect"
 import { CloudMap, type CloudMapError, type NamespaceInfo, type ServiceInfo } from "../cloudmap/client.ts"
 import { findCredentials } from "../cloudmap/credentials.ts"
 import type { AgentConfig } from "../config/agent-config.ts"
 import { closest } from "../model/closest.ts"
+import { action, count, fixFor, problemOf } from "./check-calls.ts"
+import { FEED_ACTIONS, feedChecks } from "./check-feed.ts"
 import { type CheckLine, fail, pass, skip } from "./check-report.ts"
-
-const action = (operation: string) => `servicediscovery:${operation} allowed`
-
-const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`
-
-/** What to do about a failed call. */
-const fixFor = (e: CloudMapError): string => {
-  switch (e.kind) {
-    case "denied":
-      return e.message.includes("grant the IAM action")
-        ? `grant the IAM action servicediscovery:${e.operation} to the task role`
-        : "check the task role or the AWS credentials (they were rejected)"
-    case "throttled":
-      return "Cloud Map throttled the call: run check again, or lower CLOUDMAP_RATE_LIMIT on the running agents"
-    default:
-      return "check AWS_REGION, AWS_ENDPOINT_URL_SERVICEDISCOVERY and the network path to Cloud Map"
-  }
-}
-
-const problemOf = (e: CloudMapError): string => (e.kind === "denied" ? `denied (${e.code})` : e.message)
 
 /** One call on `on` as a line: passed (with a detail made from its result) or failed with the fix. */
 const probe = <A>(operation: string, on: string, call: Effect.Effect<A, CloudMapError>, detail: (a: A) => string) =>
@@ -55,10 +38,19 @@ export const cloudMapChecks = (config: AgentConfig): Effect.Effect<ReadonlyArray
       lines.push(skip(action("ListNamespaces"), reason))
       for (const m of config.namespaces) lines.push(skip(`namespace "${m.namespace}" exists`, reason))
       for (const op of ACTIONS_AFTER_LIST) lines.push(skip(action(op), reason))
+      for (const op of FEED_ACTIONS) lines.push(skip(action(op), reason))
       return lines
     }
     lines.push(pass("AWS credentials found", `access key ${credentials.success}`))
+    // The change feed's calls need no namespace: they are tried whatever the others found.
+    lines.push(...(yield* discoveryChecks(config)), ...(yield* feedChecks(config)))
+    return lines
+  })
 
+/** ListNamespaces, each mapped namespace, ListServices, then the reads on the first service found. */
+const discoveryChecks = (config: AgentConfig): Effect.Effect<ReadonlyArray<CheckLine>, never, CloudMap> =>
+  Effect.gen(function*() {
+    const lines: Array<CheckLine> = []
     const cloudMap = yield* CloudMap
     const listed = yield* Effect.result(cloudMap.listNamespaces)
     if (listed._tag === "Failure") {

@@ -19,7 +19,7 @@ export const CHECK: CommandSpec = {
   name: "check",
   summary: "preflight: credentials, namespaces, IAM, HAProxy, dir, ports",
   description: [
-    "Checks what the agent needs, one line per item (✓ passed, ✗ failed with the fix, - skipped with the reason): the variables; AWS credentials (the SDK's default chain); each namespace of NAMESPACE_MAP exists; each IAM action is allowed, by a real call each (ListNamespaces, ListServices, then DiscoverInstances, DiscoverInstancesRevision and GetServiceAttributes on the first service of a mapped namespace); HAPROXY_BIN runs and is HAProxy 2.6 or later; CONFIG_DIR can be written (a probe file is created and removed; a missing directory is not created); LISTEN_PORT and HEALTH_PORT are free on their addresses. Changes nothing."
+    "Checks what the agent needs, one line per item (✓ passed, ✗ failed with the fix, - skipped with the reason): the variables; AWS credentials (the SDK's default chain); each namespace of NAMESPACE_MAP exists; each IAM action is allowed, by a real call each (ListNamespaces, ListServices, then DiscoverInstances, DiscoverInstancesRevision and GetServiceAttributes on the first service of a mapped namespace; the change feed's ListOperations and GetOperation, skipped when CHANGE_FEED=false); HAPROXY_BIN runs and is HAProxy 2.6 or later; CONFIG_DIR can be written (a probe file is created and removed; a missing directory is not created); LISTEN_PORT and HEALTH_PORT are free on their addresses. Changes nothing."
   ],
   flags: [HELP_FLAG],
   variables: "all",

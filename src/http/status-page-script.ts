@@ -86,6 +86,26 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
     ]);
   }
 
+  function plural(n, noun) { return n + " " + noun + (n === 1 ? "" : "s"); }
+  function changeFeed(feed, now) {
+    if (!feed || feed.state === "off") return "off (revision polling)";
+    var shown = el("span");
+    if (feed.state === "active") {
+      shown.append(badge("active", "up"));
+      var r = feed.lastRound;
+      if (r) {
+        shown.append(document.createTextNode(visible(" — last round " + ago(r.at, now) + ": " + plural(r.pages, "page") + ", " +
+          plural(r.operations, "operation") + ", " + r.new + " new, " + plural(r.services, "service") + " read" +
+          (r.checkedAll ? ", every revision checked" : ""))));
+      }
+      return shown;
+    }
+    shown.append(badge("unavailable", "drain"));
+    shown.append(document.createTextNode(visible(" — " + feed.problem + ": " + feed.detail + ", retry at " + when(feed.retryAt) +
+      "; revision polling meanwhile")));
+    return shown;
+  }
+
   function renderCloudMap(doc, now) {
     var last = doc.lastRefresh;
     var polling = doc.polling;
@@ -94,6 +114,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
     fill("cloudmap", [
       pairs([
         ["Read health", health],
+        ["Change feed", changeFeed(doc.changeFeed, now)],
         ["Last good read", doc.lastSuccessfulRefresh ? ago(doc.lastSuccessfulRefresh, now) + " (" + when(doc.lastSuccessfulRefresh) + ")" : "never"],
         ["Last round", last === null ? "none" : last.kind + " read, " + last.durationMs + " ms, " + ago(last.at, now)],
         ["Calls per minute", polling === null ? "not measured yet" : String(polling.callsPerMinute)],

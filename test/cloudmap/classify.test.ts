@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { classifyError } from "../../src/cloudmap/client.ts"
+import { classifyError, isActionDenied } from "../../src/cloudmap/client.ts"
 
 describe("classifyError", () => {
   it("treats throttling (by code or HTTP 429) as throttled", () => {
@@ -11,6 +11,16 @@ describe("classifyError", () => {
     const e = classifyError("DiscoverInstancesRevision", { name: "AccessDeniedException", message: "no" })
     expect(e.kind).toBe("denied")
     expect(e.message).toContain("servicediscovery:DiscoverInstancesRevision")
+  })
+
+  it("tells a missing IAM action from rejected credentials (both denied)", () => {
+    expect(isActionDenied(classifyError("ListOperations", { name: "AccessDeniedException" }))).toBe(true)
+    expect(isActionDenied(classifyError("GetOperation", { name: "UnauthorizedOperation" }))).toBe(true)
+    const rejected = classifyError("ListOperations", { name: "InvalidClientTokenId" })
+    expect(rejected.kind).toBe("denied")
+    expect(isActionDenied(rejected)).toBe(false)
+    expect(isActionDenied(classifyError("GetOperation", { name: "Whatever", $metadata: { httpStatusCode: 403 } }))).toBe(false)
+    expect(isActionDenied(classifyError("GetOperation", { name: "OperationNotFound" }))).toBe(false)
   })
 
   it("keeps not-found and invalid input out of the retry path; everything else is transient", () => {

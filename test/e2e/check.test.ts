@@ -89,7 +89,9 @@ const line = (run: Run, start: string): string => {
   return found
 }
 
-const ACTIONS = ["ListNamespaces", "ListServices", "DiscoverInstances", "DiscoverInstancesRevision", "GetServiceAttributes"]
+const ACTIONS = [
+  "ListNamespaces", "ListServices", "DiscoverInstances", "DiscoverInstancesRevision", "GetServiceAttributes", "ListOperations", "GetOperation"
+]
 
 describe("cloudmap-haproxy check", () => {
   it("everything in place: a ✓ line per item, exit 0", async () => {
@@ -100,12 +102,16 @@ describe("cloudmap-haproxy check", () => {
     expect(line(run, "✓ namespace \"apps\" exists")).toMatch(/^✓ namespace "apps" exists \(ns-/)
     for (const action of ACTIONS) line(run, `✓ servicediscovery:${action} allowed`)
     expect(line(run, "✓ servicediscovery:GetServiceAttributes")).toContain("on apps/web")
+    expect(line(run, "✓ servicediscovery:ListOperations")).toMatch(/^✓ servicediscovery:ListOperations allowed \(\d+ instance operations? in the last minute\)$/)
+    expect(line(run, "✓ servicediscovery:GetOperation")).toBe(
+      "✓ servicediscovery:GetOperation allowed (OperationNotFound for an operation id that does not exist)"
+    )
     expect(line(run, "✓ HAProxy 2.6 or later")).toMatch(/HAProxy 2\.6 or later \(\S+: [23]\.\d+/)
     line(run, "✓ CONFIG_DIR writable")
     line(run, "✓ LISTEN_PORT free")
     line(run, "✓ HEALTH_PORT free")
     expect(run.lines.filter((l) => l.startsWith("✗"))).toEqual([])
-    expect(run.lines.at(-1)).toBe("12 passed, 0 failed, 0 skipped")
+    expect(run.lines.at(-1)).toBe("14 passed, 0 failed, 0 skipped")
   })
 
   it.each(["GetServiceAttributes", "DiscoverInstances", "DiscoverInstancesRevision", "ListServices"])(
@@ -121,12 +127,51 @@ describe("cloudmap-haproxy check", () => {
     }
   )
 
+  it.each(["ListOperations", "GetOperation"])(
+    "a denied %s (the change feed) fails its line: grant it, or set CHANGE_FEED=false; exit 1",
+    async (action) => {
+      await fault({ kind: "accessDenied", operation: action })
+      const run = await cli(["check"])
+      expect(run.code).toBe(1)
+      const failed = line(run, `✗ servicediscovery:${action} allowed`)
+      expect(failed).toBe(
+        `✗ servicediscovery:${action} allowed: denied (AccessDeniedException). ` +
+          `Fix: grant the IAM action servicediscovery:${action} to the task role, or set CHANGE_FEED=false to poll revisions instead ` +
+          "(without the action the agent falls back to revision polling by itself, and says so in its log and /status)"
+      )
+      expect(run.lines.filter((l) => l.startsWith("✗"))).toEqual([failed])
+      expect(run.lines.at(-1)).toBe("13 passed, 1 failed, 0 skipped")
+    }
+  )
+
+  it("a throttled ListOperations fails with the throttling fix, not the IAM one", async () => {
+    await fault({ kind: "throttle", operation: "ListOperations" })
+    const run = await cli(["check"])
+    expect(run.code).toBe(1)
+    const failed = line(run, "✗ servicediscovery:ListOperations allowed")
+    expect(failed).toContain("Fix: Cloud Map throttled the call")
+    expect(failed).not.toContain("CHANGE_FEED")
+  })
+
+  it("CHANGE_FEED=false: the feed's items are skipped and its calls not made (a denial there does not fail), exit 0", async () => {
+    await fault({ kind: "accessDenied", operation: ["ListOperations", "GetOperation"] })
+    const run = await cli(["check"], { CHANGE_FEED: "false" })
+    expect(run.code, run.lines.join("\n")).toBe(0)
+    for (const action of ["ListOperations", "GetOperation"]) {
+      expect(line(run, `- servicediscovery:${action}`)).toBe(`- servicediscovery:${action} allowed: skipped: CHANGE_FEED=false (revision polling)`)
+    }
+    expect(run.lines.at(-1)).toBe("12 passed, 0 failed, 2 skipped")
+  })
+
   it("a denied ListNamespaces fails and skips what needs it", async () => {
     await fault({ kind: "accessDenied", operation: "ListNamespaces" })
     const run = await cli(["check"])
     expect(run.code).toBe(1)
     expect(line(run, "✗ servicediscovery:ListNamespaces allowed")).toContain("grant the IAM action servicediscovery:ListNamespaces")
     expect(line(run, "- namespace \"apps\" exists")).toBe("- namespace \"apps\" exists: skipped: ListNamespaces failed")
+    // The change feed's calls need no namespace: still tried.
+    line(run, "✓ servicediscovery:ListOperations allowed")
+    line(run, "✓ servicediscovery:GetOperation allowed")
   })
 
   it("a namespace that does not exist fails with the closest one", async () => {
@@ -160,6 +205,8 @@ describe("cloudmap-haproxy check", () => {
     expect(run.code).toBe(1)
     expect(line(run, "✗ AWS credentials found")).toContain("Fix: give the task an IAM role")
     line(run, "- servicediscovery:ListNamespaces allowed: skipped: no AWS credentials")
+    line(run, "- servicediscovery:ListOperations allowed: skipped: no AWS credentials")
+    line(run, "- servicediscovery:GetOperation allowed: skipped: no AWS credentials")
   })
 
   describe("ports", () => {

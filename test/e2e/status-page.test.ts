@@ -7,7 +7,8 @@
  *   screenshots to test-output/status-page.png (and docs/status-page.png when it is missing or
  *   UPDATE_SCREENSHOTS=1);
  * - against the agent's request handler in this process with a made-up Status: control, bidi
- *   and zero-width characters are shown as `\uXXXX`, never raw, and every live state has a badge.
+ *   and zero-width characters are shown as `\uXXXX`, never raw, every live state has a badge, and
+ *   the change feed is shown off, active (with its last round) or unavailable (why, and when retried).
  */
 import { copyFileSync, existsSync, mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
@@ -19,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { LiveState } from "../../src/http/live-servers.ts"
 import { agentHttpHandler } from "../../src/http/server.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
-import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { type ChangeFeedState, initialStatus, type Status } from "../../src/reconcile/status.ts"
 import { type AgentProcess, eventually, ROOT, startAgent } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { type Chromium, startChromium } from "../support/browser.ts"
@@ -161,6 +162,7 @@ describe("status page: the real agent", () => {
     expect(text).toContain(SVG_TAG)
     expect(text).not.toContain("\u202e")
     expect(text).toMatch(/Calls per minute\s+\d+/)
+    expect(text).toMatch(/Change feed\s+active/)
     expect(text).toMatch(/start\s+applied/)
     await assertInert(page, seen)
 
@@ -191,6 +193,15 @@ describe("status page: made-up status with control characters", () => {
   let url = ""
 
   const CONTROLS = ["rlo\u202egnp.exe", "zero\u200bwidth", "nul\u0000bell\u0007", "line\u2028sep", "bom\ufeff"]
+  const RETRY_AT = Date.parse("2031-02-03T04:05:06.000Z")
+  const UNAVAILABLE: ChangeFeedState = {
+    state: "unavailable",
+    problem: "denied",
+    detail: `not allowed ${SCRIPT_TAG} ${CONTROLS[0]}`,
+    since: RETRY_AT - 300_000,
+    retryAt: RETRY_AT
+  }
+  let feed: ChangeFeedState = UNAVAILABLE
 
   const status = (): Status => {
     const now = Date.now()
@@ -210,7 +221,8 @@ describe("status page: made-up status with control characters", () => {
       namespaces: [{ namespace: "apps", domain: "example.com", mode: "host", found: false, read: true, error: `gone ${CONTROLS[1]}` }],
       recentChanges: [{ at: now - 5000, method: "reload", reason: "new service web", ok: false, error: IMG_TAG, durationMs: 30 }],
       haproxy: { running: true, pid: 4242, workers: 1 },
-      polling: { services: 1, checkIntervalSeconds: 1, refreshIntervalSeconds: 30, callsPerMinute: 42, problems: [CONTROLS[3]!] }
+      polling: { services: 1, checkIntervalSeconds: 1, refreshIntervalSeconds: 30, callsPerMinute: 42, problems: [CONTROLS[3]!] },
+      changeFeed: feed
     }
   }
 
@@ -276,7 +288,32 @@ describe("status page: made-up status with control characters", () => {
       expect(await liveBadge(page, instance!), instance).toBe(state)
     }
     expect(await page.evaluate(() => document.body.innerText)).toMatch(/Calls per minute\s+42/)
+    expect(text).toContain(`unavailable — denied: not allowed ${SCRIPT_TAG} rlo\\u202egnp.exe, retry at 2031-02-03 04:05:06Z; revision polling meanwhile`)
     await assertInert(page, seen)
     await page.close()
+  })
+
+  it("shows the change feed off, and active with its last round", async () => {
+    const seen = await chromium.open()
+    const { page } = seen
+    const feedText = async () => {
+      await page.goto(url, { waitUntil: "load" })
+      await waitRendered(page)
+      return page.evaluate(() => document.body.innerText)
+    }
+    try {
+      feed = { state: "off" }
+      expect(await feedText()).toMatch(/Change feed\s+off \(revision polling\)/)
+      feed = { state: "active" }
+      expect(await feedText()).toMatch(/Change feed\s+active\n/)
+      feed = { state: "active", lastRound: { at: Date.now() - 2000, pages: 1, operations: 3, new: 1, services: 1, checkedAll: false } }
+      expect(await feedText()).toMatch(/Change feed\s+active — last round \d+ s ago: 1 page, 3 operations, 1 new, 1 service read\n/)
+      feed = { state: "active", lastRound: { at: Date.now(), pages: 2, operations: 40, new: 25, services: 0, checkedAll: true } }
+      expect(await feedText()).toContain("2 pages, 40 operations, 25 new, 0 services read, every revision checked")
+      await assertInert(page, seen)
+    } finally {
+      feed = UNAVAILABLE
+      await page.close()
+    }
   })
 })

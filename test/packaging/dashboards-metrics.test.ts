@@ -3,8 +3,9 @@
  * scraped from a real agent (HEALTH_PORT /metrics) and its real HAProxy's Prometheus exporter
  * (/metrics on the traffic port, basic auth), against the mock Cloud Map. The failure counters
  * and runtime update counters appear once something happened, so an instance is added (runtime
- * API) and a new service's candidate is made to fail validation (the fault wrapper's fail-check)
- * before scraping.
+ * API), a new service's candidate is made to fail validation (the fault wrapper's fail-check) and
+ * the change feed is denied for a moment (the mock's fault injection: the feed becomes
+ * unavailable, counted by problem) before scraping.
  */
 import { mkdtempSync, realpathSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -66,6 +67,13 @@ describe("the metrics the dashboard and the alert rules name exist", () => {
     // The supervisor counts HAProxy's workers every 5 s.
     await eventually("the workers counted", async () => (await agent.get("/metrics")).body.includes("cloudmap_haproxy_haproxy_workers "))
 
+    // ListOperations denied: the change feed becomes unavailable (counted by problem) and revision polling takes over.
+    const denied = await fetch(`${mock.url}/_mock/faults`, { method: "POST", body: JSON.stringify({ kind: "accessDenied", operation: "ListOperations" }) })
+    expect(denied.status).toBe(200)
+    await eventually("the feed's unavailability counted", async () =>
+      /^cloudmap_haproxy_change_feed_unavailable_total\{[^}]*problem="denied"[^}]*\} \d+$/m.test((await agent.get("/metrics")).body))
+    await fetch(`${mock.url}/_mock/faults`, { method: "DELETE" })
+
     const own = await agent.get("/metrics")
     expect(own.status).toBe(200)
     const haproxy = await scrapeHaproxy()
@@ -91,6 +99,8 @@ describe("the metrics the dashboard and the alert rules name exist", () => {
     expect(haproxyText).toMatch(/^haproxy_backend_http_responses_total\{proxy="be_web\.example\.test",code="5xx"\} \d+$/m)
     expect(haproxyText).toMatch(/^haproxy_server_status\{proxy="be_web\.example\.test",server="[^"]+",state="UP"\} 1$/m)
     expect(haproxyText).toMatch(/^haproxy_backend_active_servers\{proxy="be_stats"\} 0$/m)
+    // The change feed's gauge, and its counter's series by problem (the feed was denied above).
+    for (const m of ["cloudmap_haproxy_change_feed_active", "cloudmap_haproxy_change_feed_unavailable_total"]) expect(exposed.has(m), m).toBe(true)
   })
 
   it("HAProxy's exporter wants the password", async () => {

@@ -88,19 +88,20 @@ describe("examples/grafana-dashboard.json", () => {
     }
   })
 
-  it("covers requests and 5xx per backend, instances up, convergence, reloads, runtime updates, Cloud Map calls, read age, degraded, quarantine and ignored options", () => {
+  it("covers requests and 5xx per backend, instances up, convergence, reloads, runtime updates, Cloud Map calls, read age, degraded, quarantine, ignored options and the change feed", () => {
     const named = new Set(exprs.flatMap((e) => e.names.metrics))
     for (const m of [
       "haproxy_backend_http_requests_total", "haproxy_backend_http_responses_total", "haproxy_backend_active_servers",
       "cloudmap_haproxy_refresh_seconds_bucket", "cloudmap_haproxy_effective_revision_interval_seconds",
       "cloudmap_haproxy_reloads_total", "cloudmap_haproxy_runtime_updates_total", "cloudmap_haproxy_cloudmap_calls_total",
       "cloudmap_haproxy_last_successful_read_age_seconds", "cloudmap_haproxy_degraded", "cloudmap_haproxy_quarantined",
-      "cloudmap_haproxy_ignored_options"
+      "cloudmap_haproxy_ignored_options", "cloudmap_haproxy_change_feed_active", "cloudmap_haproxy_change_feed_unavailable_total"
     ]) expect(named.has(m), m).toBe(true)
     const all = exprs.map((e) => e.expr).join("\n")
     expect(all).toMatch(/code="5xx"/)
     expect(all).toMatch(/sum by \(reason, outcome\) \(increase\(cloudmap_haproxy_reloads_total/)
     expect(all).toMatch(/sum by \(operation, outcome\) \(rate\(cloudmap_haproxy_cloudmap_calls_total/)
+    expect(all).toMatch(/sum by \(problem\) \(increase\(cloudmap_haproxy_change_feed_unavailable_total/)
   })
 
   it.skipIf(PROMTOOL === undefined)("every expression is valid PromQL (promtool, Grafana's variables filled in)", () => {
@@ -151,5 +152,17 @@ describe("examples/prometheus-alerts.yml", () => {
     expect(noInstance).toHaveLength(1)
     expect(noInstance[0]!.expr).toContain('proxy!="be_stats"')
     expect(on("cloudmap_haproxy_ready")[0]!.expr).toMatch(/== 0/)
+  })
+
+  it("alerts, at info, on a change feed unavailable for 30 minutes (not on CHANGE_FEED=false), saying routing still works", () => {
+    const feed = rules.filter((r) => promqlNames(r.expr).metrics.includes("cloudmap_haproxy_change_feed_active"))
+    expect(feed).toHaveLength(1)
+    const rule = feed[0]!
+    expect(rule.expr).toMatch(/^cloudmap_haproxy_change_feed_active == 0 and on \(job, instance\) cloudmap_haproxy_change_feed_unavailable_total > 0$/)
+    expect(rule.for).toBe("30m")
+    expect(rule.labels?.severity).toBe("info")
+    expect(rule.annotations?.description).toContain("Routing still works")
+    expect(rule.annotations?.description).toContain("revision polling")
+    expect(rule.annotations?.description).toContain("/status (changeFeed)")
   })
 })
