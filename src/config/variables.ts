@@ -295,7 +295,7 @@ export const TABLE: Table<Variables> = {
     name: "SERVICE_LIST_RATE",
     kind: number(1, 86_400),
     fallback: value(10),
-    meaning: "Seconds between re-listing namespaces and services (new and deleted services)."
+    meaning: "Seconds between re-listing namespaces and services (new and deleted services). While the change feed is used, a new service is listed as soon as its first instance registers, and the listing runs every REFRESH_RATE instead when that is longer (a deleted service has no instances left to route)."
   },
   maxRemovalPercent: {
     name: "MAX_REMOVAL_PERCENT",

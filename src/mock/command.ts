@@ -1,5 +1,6 @@
 /**
- * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--zone AZ] [--log-requests]`
+ * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--zone AZ]
+ *   [--operation-delay-ms N] [--operation-retention-ms N] [--log-requests]`
  * Starts the mock Cloud Map (src/mock/server.ts) and its ECS task metadata stub, prints one JSON line
  * `{"level":"INFO","message":"mock Cloud Map listening","url":...}` on stdout and runs until
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
@@ -28,6 +29,12 @@ export const MOCK_CLOUDMAP: CommandSpec = {
     },
     { name: "seed", value: "N", meaning: "seed for DiscoverInstances' random order and probabilistic faults" },
     { name: "zone", value: "AZ", meaning: "AvailabilityZone of the task metadata stub (default: the fixture's region + \"a\", e.g. us-east-1a)" },
+    {
+      name: "operation-delay-ms",
+      value: "N",
+      meaning: "RegisterInstance/DeregisterInstance operations report SUBMITTED, then PENDING from half of N on, then SUCCESS after N ms (default 0: SUCCESS at once; the change itself is immediate)"
+    },
+    { name: "operation-retention-ms", value: "N", meaning: "operations older than N ms are gone from ListOperations and GetOperation (default 90 days)" },
     { name: "log-requests", meaning: "one JSON line per API request on stdout" },
     HELP_FLAG
   ],
@@ -50,6 +57,8 @@ export interface MockCommandArgs {
   readonly fixture: string | undefined
   readonly seed: number | undefined
   readonly zone: string | undefined
+  readonly operationDelayMs: number | undefined
+  readonly operationRetentionMs: number | undefined
   readonly logRequests: boolean
 }
 
@@ -86,6 +95,8 @@ export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockC
       fixture: flags.get("fixture"),
       seed: yield* optionalInt(flags.get("seed"), "seed", 0, 2 ** 32 - 1),
       zone,
+      operationDelayMs: yield* optionalInt(flags.get("operation-delay-ms"), "operation-delay-ms", 0, 3_600_000),
+      operationRetentionMs: yield* optionalInt(flags.get("operation-retention-ms"), "operation-retention-ms", 0, 2 ** 40),
       logRequests: switches.has("log-requests")
     }
   })
@@ -119,6 +130,8 @@ export const runMockCloudMap = (
           fixture,
           ...(args.seed === undefined ? {} : { seed: args.seed }),
           ...(args.zone === undefined ? {} : { zone: args.zone }),
+          ...(args.operationDelayMs === undefined ? {} : { operationDelayMs: args.operationDelayMs }),
+          ...(args.operationRetentionMs === undefined ? {} : { operationRetentionMs: args.operationRetentionMs }),
           logRequests: args.logRequests,
           log: (line) => console.log(line)
         })

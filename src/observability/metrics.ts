@@ -83,7 +83,7 @@ export const ready = Metric.gauge("cloudmap_haproxy_ready", {
   description: "1 when /readyz answers 200"
 })
 export const effectiveRevisionInterval = Metric.gauge("cloudmap_haproxy_effective_revision_interval_seconds", {
-  description: "Seconds between the last two checks of each service (REVISION_POLL_RATE, or longer when the fleet needs more than CLOUDMAP_RATE_LIMIT allows)"
+  description: "Seconds between the last two rounds: CHANGE_FEED_RATE while the change feed is used; with revision polling, between two checks of each service (REVISION_POLL_RATE, or longer when the fleet needs more than CLOUDMAP_RATE_LIMIT allows)"
 })
 export const effectiveRefreshInterval = Metric.gauge("cloudmap_haproxy_effective_refresh_interval_seconds", {
   description: "Seconds between two DiscoverInstances reads of each service (REFRESH_RATE, or longer when the fleet needs more than CLOUDMAP_READ_RATE_LIMIT allows)"

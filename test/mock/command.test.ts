@@ -43,10 +43,17 @@ describe("mock-cloudmap command", () => {
       host: "0.0.0.0",
       fixture: "f.json",
       seed: 9,
+      zone: undefined,
+      operationDelayMs: undefined,
+      operationRetentionMs: undefined,
       logRequests: true
     })
+    expect(parseMockArgs(["--operation-delay-ms", "3000", "--operation-retention-ms=60000"])).toMatchObject({
+      operationDelayMs: 3000,
+      operationRetentionMs: 60_000
+    })
     expect(parseMockArgs([])).toMatchObject({ port: 0, host: "127.0.0.1", fixture: undefined })
-    for (const bad of [["--port", "70000"], ["--port"], ["--bogus"], ["--seed", "x"]]) {
+    for (const bad of [["--port", "70000"], ["--port"], ["--bogus"], ["--seed", "x"], ["--operation-delay-ms", "-1"]]) {
       try {
         parseMockArgs(bad)
         expect.unreachable(`accepted ${bad.join(" ")}`)
@@ -72,7 +79,7 @@ describe("mock-cloudmap command", () => {
     expect(usage(["--fixture"])).toBe("--fixture needs a value (FILE)")
     expect(usage(["--log-requests=yes"])).toBe("--log-requests takes no value")
     expect(usage(["fixture.json"])).toBe('unexpected argument "fixture.json" (this command takes only flags)')
-    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --log-requests, --help)')
+    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --operation-delay-ms, --operation-retention-ms, --log-requests, --help)')
     expect(usage(["--fixtrue", "f.json"])).toBe('unknown flag "--fixtrue": did you mean "--fixture"?')
     expect(usage(["--host="])).toBe("--host must not be empty")
     expect(usage(["--seed", "-1"])).toBe('--seed must be an integer between 0 and 4294967295, got "-1"')
