@@ -349,7 +349,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const readAt = new Map<string, number>()
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
-        const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : current.readAt.get(key)
+        // A read the feed asked for that failed is due again at once (its operation was counted).
+        // A read the feed asked for that failed is due again at once (its operation was counted).
+        const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : first.has(key) ? undefined : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
       yield* Ref.update(state, (s) => ({ ...s, readAt, roundAt: started }))

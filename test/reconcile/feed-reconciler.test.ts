@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { CloudMap, revisionsOneByOne } from "../../src/cloudmap/client.ts"
+import { CloudMap, CloudMapError, revisionsOneByOne } from "../../src/cloudmap/client.ts"
 import { startReconciler } from "../support/reconciler.ts"
 
 interface World {
@@ -15,6 +15,8 @@ interface World {
   /** Operations ListOperations returns: id → [status, service id]. */
   readonly operations: Map<string, readonly [string, string]>
   readonly calls: Record<string, number>
+  /** Services whose next read fails (once each). */
+  readonly failOnce?: Set<string>
 }
 
 const count = (w: World, op: string) => void (w.calls[op] = (w.calls[op] ?? 0) + 1)
@@ -25,13 +27,16 @@ const fake = (w: World) => {
     listNamespaces: Effect.sync(() => [{ id: "ns-apps", name: "apps", httpName: "apps" }]),
     listServices: () => Effect.sync(() => Object.keys(w.services).map((name) => ({ id: `srv-${name}`, name, createdAt: 1 }))),
     discoverInstances: (_ns, name) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         count(w, `DiscoverInstances ${name}`)
-        return {
+        if (w.failOnce?.delete(name) === true) {
+          return Effect.fail(new CloudMapError({ operation: "DiscoverInstances", code: "InternalFailure", message: "boom", kind: "transient" }))
+        }
+        return Effect.succeed({
           revision: w.services[name]!.length,
           truncated: false,
           instances: w.services[name]!.map((id) => ({ id, attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "80" }, health: undefined }))
-        }
+        })
       }),
     discoverRevision,
     discoverRevisions: (services) => revisionsOneByOne(discoverRevision)(services),
@@ -69,6 +74,27 @@ describe("rounds with the change feed", () => {
       expect(reads(w)).toEqual([["web", 1]])
       expect(w.calls["GetOperation"]).toBe(1)
       expect(w.calls["DiscoverInstancesRevision"]).toBeUndefined()
+      expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers.length).toBe(2)
+    }).pipe(Effect.provide(fake(w)))
+  })
+
+  it.effect("read a service the feed named again next round when its read failed", () => {
+    const w: World = { services: { web: ["web-1"], api: ["api-1"] }, operations: new Map(), calls: {}, failOnce: new Set() }
+    return Effect.gen(function*() {
+      const r = yield* startReconciler({ changeFeed: FEED, fleet: { refreshSeconds: 3600 } })
+      yield* r.round
+      w.services["web"]!.push("web-2")
+      w.operations.set("op-1", ["SUCCESS", "srv-web"])
+      w.failOnce!.add("web")
+      yield* TestClock.adjust(2_000)
+      yield* r.round
+      expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers.length).toBe(1)
+      Object.assign(w, { calls: {} })
+      yield* TestClock.adjust(2_000)
+      yield* r.round
+      // The operation is not listed as new again, yet the service is read: the change is routed.
+      expect(w.calls["GetOperation"]).toBeUndefined()
+      expect(reads(w)).toEqual([["web", 1]])
       expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers.length).toBe(2)
     }).pipe(Effect.provide(fake(w)))
   })
