@@ -10,24 +10,13 @@ import { discover } from "../../src/cloudmap/discovery.ts"
 import { type Fixture, syntheticFixture } from "../../src/mock/fixture.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
 import type { Snapshot } from "../../src/model/snapshot.ts"
+import { testClientOptions } from "../support/cloudmap-client.ts"
 import { createService, namespaceId, sdkFor } from "../support/cloudmap-sdk.ts"
 
 process.env.AWS_ACCESS_KEY_ID = "test"
 process.env.AWS_SECRET_ACCESS_KEY = "test"
 
-const options = (url: string, extra: Partial<CloudMapClientOptions> = {}): CloudMapClientOptions => ({
-  region: "us-east-1",
-  endpoint: url,
-  concurrency: 8,
-  requestsPerSecond: 1000,
-  readsPerSecond: 1000,
-  startupPerSecond: 1000,
-  controlPerSecond: 1000,
-  feedPerSecond: 1000,
-  timeoutSeconds: 5,
-  maxAttempts: 4,
-  ...extra
-})
+const options = testClientOptions
 
 const run = <A, E>(url: string, eff: Effect.Effect<A, E, CloudMap>, extra: Partial<CloudMapClientOptions> = {}) =>
   Effect.runPromise(Effect.scoped(eff.pipe(Effect.provide(CloudMap.layer(options(url, extra)))) as Effect.Effect<A, E>))

@@ -15,6 +15,7 @@ import { makeChangeFeed } from "../../src/reconcile/feed-round.ts"
 import { initialStatus, type Status } from "../../src/reconcile/status.ts"
 import { startMockCloudMap } from "../../src/mock/server.ts"
 import { sdkClient } from "../mock/helpers.ts"
+import { testClientOptions } from "../support/cloudmap-client.ts"
 
 process.env.AWS_ACCESS_KEY_ID = "test"
 process.env.AWS_SECRET_ACCESS_KEY = "test"
@@ -66,18 +67,7 @@ const withFeed = <A>(settings: FeedSettings, f: (s: Session) => Effect.Effect<A,
         feed: Effect.succeed(feed),
         status: Ref.get(status)
       })
-    }).pipe(Effect.provide(CloudMap.layer({
-      region: "us-east-1",
-      endpoint: mock.url,
-      concurrency: 8,
-      requestsPerSecond: 1000,
-      readsPerSecond: 1000,
-      startupPerSecond: 1000,
-      controlPerSecond: 1000,
-      feedPerSecond: 1000,
-      timeoutSeconds: 5,
-      maxAttempts: 1
-    })))
+    }).pipe(Effect.provide(CloudMap.layer(testClientOptions(mock.url, { maxAttempts: 1 }))))
   })
 
 describe("change feed rounds against the mock", () => {
