@@ -78,7 +78,9 @@ export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
 export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
 export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
-export REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
+# Changes are found through Cloud Map's operations (the change feed) every second; revision polling
+# (REVISION_POLL_RATE) only runs if the feed is unavailable.
+export CHANGE_FEED_RATE="${CHANGE_FEED_RATE:-1}" REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
 # Zone affinity: the agent's zone comes from the mock's ECS task metadata stub (us-east-1a).
 export ZONE_AFFINITY=true ZONE_AFFINITY_MIN_HEALTHY=1
 export ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$MOCK_PORT/task-metadata"
@@ -109,6 +111,9 @@ if [ "${1:-}" = "--check" ]; then
   done
   [ "$sick" = 0 ] || fail "shop-2 still served despite its failing HTTP health check"
   echo "shop: only shop-1 served (HTTP health check)"
+  feed="$(curl -fsS "http://127.0.0.1:$HEALTH_PORT/status" | tr -d ' \n' | grep -o '"changeFeed":{"state":"[a-z]*"' || true)"
+  [ "$feed" = '"changeFeed":{"state":"active"' ] || fail "the change feed is not active: ${feed:-no changeFeed in /status}"
+  echo "change feed: active"
   for _ in 1 2 3 4; do curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"; done | sort | uniq -c
   echo "demo OK"
   exit 0
@@ -131,7 +136,8 @@ cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
   curl http://127.0.0.1:$HEALTH_PORT/status                               # routes, instances, quarantine
   curl http://127.0.0.1:$HEALTH_PORT/metrics                              # the agent's own metrics
 
-Change Cloud Map while it runs (applied within ~1 s, without an HAProxy reload):
+Change Cloud Map while it runs (seen through Cloud Map's operations and applied within ~1 s, without
+an HAProxy reload):
 
   ${endpoint}$BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 $(p 5)
   ${endpoint}$BUN scripts/cloudmap.ts deregister apps web web-1                      # web fails over to web-2 (us-east-1b)

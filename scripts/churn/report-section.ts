@@ -58,19 +58,16 @@ export const renderSection = (
   const b1000 = callsOf("baseline", 1000)
   const nInst = instanceChanges
   const nNew = newServiceChanges
-  // Every round makes one call per service: DiscoverInstancesRevision, or DiscoverInstances when due.
+  // How often each service gets these calls.
   const periodOf = (c: CallsResult, operations: ReadonlyArray<string>) => {
     const perMin = operations.reduce((n, op) => n + (c.perMinute[op] ?? 0), 0)
     return perMin === 0 ? "?" : `${(60 / (perMin / c.services)).toFixed(1)} s`
   }
-  const roundPeriod = (c: CallsResult) => periodOf(c, ["DiscoverInstancesRevision", "DiscoverInstances"])
   const readPeriod = (c: CallsResult) => periodOf(c, ["DiscoverInstances"])
   const perReload = reloadsB !== undefined && reloadsB > 0 ? Math.round((b.loadConnects - LOAD_CONNECTIONS) / reloadsB) : undefined
 
   const d = DEFAULTS
-  const rate = d.cloudMap.requestsPerSecond
   const poll = fmtS(d.revisionPollSeconds)
-  const churnServices = P.churnServices + P.healthServices + P.newServices
   const stale = staleMoves(a)
   const moves = a.changes.filter((c) => c.kind === "move").length
   const reading: Array<string> = []
@@ -92,18 +89,16 @@ export const renderSection = (
   reading.push(
     `* **Reloads.** (a) ${reloadsA ?? "?"} for ${nInst(a)} instance changes and ${nNew(a)} new services; ` +
       `${instanceReloadsA === 0 ? "none was caused by an instance change (target met): " : `${instanceReloadsA} were labelled as instance reloads (target MISSED): `}` +
-      `reloads happen only for new services, which are batched (services are re-listed every SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)}, ` +
-      `and two reloads are at least RELOAD_MIN_INTERVAL = ${fmtS(d.reloadMinIntervalSeconds)} apart). ` +
+      `reloads happen only for new services (a new service is listed as soon as the change feed names it, and two reloads are at least ` +
+      `RELOAD_MIN_INTERVAL = ${fmtS(d.reloadMinIntervalSeconds)} apart, so services created close together share one). ` +
       `(b) ${reloadsB ?? "?"}: one per poll round that saw any change.`
   )
   reading.push(
     `* **Convergence, (a) at default settings.** Changes that bump InstancesRevision (add, move, remove): ${verdict(revA)}. ` +
-      `What dominates is the polling round. This fleet (${P.churnServices + P.healthServices} services, ${churnServices} at the end) is ` +
-      `under the check budget (REVISION_CHECK_BUDGET = ${count(d.revisionCheckBudget)} checks/min), so a round starts every ` +
-      `60 × services ÷ ${count(d.revisionCheckBudget)} s: ${fmtS(Math.max(1, (60 * (P.churnServices + P.healthServices)) / d.revisionCheckBudget))} ` +
-      `growing to ${fmtS(Math.max(1, (60 * churnServices) / d.revisionCheckBudget))} (±5 %), not REVISION_POLL_RATE = ${poll} (the period from ` +
-      `${Math.ceil((d.revisionCheckBudget * d.revisionPollSeconds) / 60)} services up); a round itself takes services ÷ CLOUDMAP_RATE_LIMIT ` +
-      `(${churnServices} ÷ ${rate}/s = ${(churnServices / rate).toFixed(2)} s here at most). ` +
+      `What dominates is the change feed's round: every CHANGE_FEED_RATE = ${fmtS(d.changeFeedSeconds)} (±5 %) one ListOperations walk, a ` +
+      "GetOperation for each new operation, and DiscoverInstances of the services they name, ahead of every other read; no revision is " +
+      `checked (with the feed unavailable, revision polling takes over: every REVISION_POLL_RATE = ${poll}, or more often for a fleet under ` +
+      `${Math.ceil((d.revisionCheckBudget * d.revisionPollSeconds) / 60)} services). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
       "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart), also while a new service's reload " +
       "waits out RELOAD_MIN_INTERVAL (instance changes of the other services go ahead through the runtime API). " +
@@ -111,7 +106,8 @@ export const renderSection = (
       `service's DiscoverInstances read sees it; each service is re-read at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} ` +
       `(spread over the rounds), so the expected wait is about half of that: a health flip reported only by Cloud Map is bounded by REFRESH_RATE, not by the 2 s / 5 s targets, which apply to registrations, deregistrations and moves (HAProxy's own checks take an instance that stops answering out within about 6 s). ` +
       `All ${nInst(a)} instance changes together: ${verdict(allA)}; max ${secs(allA.max)}. ` +
-      `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the next service listing, then a coalesced reload.`
+      `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the feed names the new service at its first registration, which ` +
+      "re-lists services at once, then a reload (coalesced within RELOAD_MIN_INTERVAL)."
   )
   if (stale.length > 0) {
     const worst = Math.max(...stale.map((c) => c.oldStoppedMs! - c.convergedMs!))
@@ -145,16 +141,17 @@ export const renderSection = (
   )
   if (a100 !== undefined && a1000 !== undefined) {
     reading.push(
-      `* **Cloud Map calls.** (a) makes ~${count(Math.round(a100.totalPerMinute))} calls/min for 100 services (the 1,800 target of ` +
-        `\`bench:scale\`): one call per service per polling round (measured: one round every ${roundPeriod(a100)}): DiscoverInstances when the ` +
-        `service's REFRESH_RATE read is due (measured: every ${readPeriod(a100)} per service), DiscoverInstancesRevision otherwise; ` +
+      `* **Cloud Map calls.** (a) makes ~${count(Math.round(a100.totalPerMinute))} calls/min for 100 services at rest (the 300 target of ` +
+        `\`bench:scale\`): ${Math.round(a100.perMinute["ListOperations"] ?? 0)} ListOperations (the change feed, one walk every ` +
+        `CHANGE_FEED_RATE = ${fmtS(d.changeFeedSeconds)} for the whole account, not per service); the sweep, DiscoverInstances of every ` +
+        `service at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} (measured: every ${readPeriod(a100)} per service); ` +
         `${Math.round(a100.perMinute["GetServiceAttributes"] ?? 0)} GetServiceAttributes (every SERVICE_ATTRIBUTES_RATE = ` +
         `${fmtS(d.serviceAttributesSeconds)} per service); and ` +
-        `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute each (services are re-listed every ` +
-        `SERVICE_LIST_RATE = ${fmtS(d.serviceListSeconds)}). ` +
-        `At 1,000 services it makes ~${count(Math.round(a1000.totalPerMinute))}/min (one round every ${roundPeriod(a1000)}, a read every ` +
-        `${readPeriod(a1000)} per service), under the client-side token bucket (CLOUDMAP_RATE_LIMIT = ${rate}/s, i.e. ` +
-        `${count(rate * 60)}/min); a round over 1,000 services takes ${fmtS(1000 / rate)} by itself. The account's quotas are shared ` +
+        `${Math.round(a100.perMinute["ListServices"] ?? 0)} ListNamespaces + ListServices per minute each (with the feed, services are ` +
+        `re-listed every max(SERVICE_LIST_RATE, REFRESH_RATE) = ${fmtS(Math.max(d.serviceListSeconds, d.refreshSeconds))}, and at once ` +
+        "when the feed names a service not listed yet). No DiscoverInstancesRevision at all. " +
+        `At 1,000 services it makes ~${count(Math.round(a1000.totalPerMinute))}/min (a read every ${readPeriod(a1000)} per service); every ` +
+        "change adds about one GetOperation and one DiscoverInstances. The account's quotas are shared " +
         "by every replica (docs/deployment-ecs.md §7 sizes them). " +
         (b1000 === undefined
           ? ""
@@ -204,11 +201,11 @@ export const renderSection = (
     `the new instance (new port); remove / unhealthy = last request served, confirmed by ${QUIET_MS / 1000} s of silence while the probe keeps hitting the host.`,
     "* Reloads: `show proc` on the master socket before and after the churn. Calls: the mock's `GET /_mock/calls`, zeroed once the system served " +
     "its first configuration, read after the window shown (2 × REFRESH_RATE, at least 60 s); 100 and 1,000 services with one instance each.",
-    `* (a) the agent, the compiled \`dist/cloudmap-haproxy run\`, default settings: REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
+    `* (a) the agent, the compiled \`dist/cloudmap-haproxy run\`, default settings: CHANGE_FEED ${DEFAULTS.changeFeed}, ` +
+    `CHANGE_FEED_RATE ${DEFAULTS.changeFeedSeconds}, SERVICE_ATTRIBUTES_RATE ${DEFAULTS.serviceAttributesSeconds}, REVISION_POLL_RATE ${DEFAULTS.revisionPollSeconds}, ` +
     `SERVICE_LIST_RATE ${DEFAULTS.serviceListSeconds}, REFRESH_RATE ${DEFAULTS.refreshSeconds}, RELOAD_MIN_INTERVAL ${DEFAULTS.reloadMinIntervalSeconds}, ` +
     `CLOUDMAP_RATE_LIMIT ${DEFAULTS.cloudMap.requestsPerSecond}, CLOUDMAP_CONCURRENCY ${DEFAULTS.cloudMap.concurrency}, ` +
     `HAPROXY_NBTHREAD ${DEFAULTS.nbthread}, HEALTH_FILTER ${DEFAULTS.healthFilter}, MAX_REMOVAL_PERCENT ${DEFAULTS.maxRemovalPercent}` +
-    (options === undefined ? "" : `, SERVICE_ATTRIBUTES_RATE ${DEFAULTS.serviceAttributesSeconds}`) +
     `. Non-defaults: ${AGENT_NON_DEFAULTS}.`,
     "* (b) the reload-every-change baseline (`scripts/churn/baseline.ts`), what the original image did, rebuilt from this project's " +
     `pure pieces: every ${fmtS(BASELINE_POLL_MS / 1000)} (fixed rate; the agent's REVISION_POLL_RATE) it reads the whole namespace with the AWS SDK (ListNamespaces, ListServices, then ` +
