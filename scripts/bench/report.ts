@@ -16,14 +16,15 @@ const sectionEnd = (lines: ReadonlyArray<string>, start: number): number => {
 /**
  * Replaces the `## <title>` section of the Markdown file at `path` with `section` (which starts
  * with that heading). A new section goes right after the `## <after>` section when `after` is
- * given and present, otherwise at the end. The file is re-read right before writing: the other
- * sections belong to other people.
+ * given and present (a list: the first of them present), otherwise at the end. The file is
+ * re-read right before writing: the other sections belong to other people.
  */
-export const writeSection = (path: string, title: string, section: string, after?: string): void => {
+export const writeSection = (path: string, title: string, section: string, after?: string | ReadonlyArray<string>): void => {
   const current = existsSync(path) ? readFileSync(path, "utf8") : ""
   const lines = current.split("\n")
   const start = lines.findIndex((l) => headingOf(title).test(l))
-  const afterStart = after === undefined ? -1 : lines.findIndex((l) => headingOf(after).test(l))
+  const afters = after === undefined ? [] : typeof after === "string" ? [after] : after
+  const afterStart = afters.map((a) => lines.findIndex((l) => headingOf(a).test(l))).find((i) => i >= 0) ?? -1
   let next: string
   if (start < 0 && afterStart >= 0) {
     const end = sectionEnd(lines, afterStart)

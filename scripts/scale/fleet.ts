@@ -2,9 +2,11 @@
  * The fleet of one size: the mock Cloud Map in this process, serving one namespace (`apps`) of
  * `services` services × INSTANCES_PER_SERVICE instances (syntheticFixture), every instance pointed
  * at one local HTTP sink so HAProxy's health checks pass. With `--options` every service carries
- * the bench option set and every instance its weight.
+ * the bench option set and every instance its weight. With `--feed-denied` the mock denies the
+ * change feed's operations (FEED_DENIED_FAULT) from its start on, before the agent exists.
  */
 import {
+  addMockFaults,
   fixtureServiceId,
   type MockCloudMapHandle,
   pointAt,
@@ -14,7 +16,7 @@ import {
 import { BENCH_NAMESPACE } from "../bench/agent.ts"
 import { BENCH_INSTANCE_OPTIONS, BENCH_SERVICE_OPTIONS } from "../bench/service-options.ts"
 import { type Sink, startSink } from "../bench/sink.ts"
-import { INSTANCES_PER_SERVICE, OPTIONS } from "./params.ts"
+import { FEED_DENIED, FEED_DENIED_FAULT, INSTANCES_PER_SERVICE, OPTIONS } from "./params.ts"
 
 export interface FleetService {
   readonly name: string
@@ -46,10 +48,17 @@ export const startFleet = async (services: number): Promise<Fleet> => {
     throw e
   })
   let closing: Promise<void> | undefined
+  const close = () => (closing ??= Promise.all([mock.close(), sink.close()]).then(() => undefined))
+  if (FEED_DENIED) {
+    await addMockFaults(mock, [FEED_DENIED_FAULT]).catch(async (e: unknown) => {
+      await close()
+      throw e
+    })
+  }
   return {
     mock,
     sink,
     services: (namespace.services ?? []).map((s) => ({ name: s.name, id: fixtureServiceId(BENCH_NAMESPACE, s.name) })),
-    close: () => (closing ??= Promise.all([mock.close(), sink.close()]).then(() => undefined))
+    close
   }
 }

@@ -2,6 +2,7 @@
 import { AGENT_BINARY } from "../bench/agent-binary.ts"
 import { processArgs } from "../bench/args.ts"
 import { BENCHMARKS_MD } from "../bench/report.ts"
+import type { ScaleMode } from "./results.ts"
 
 const args = processArgs()
 
@@ -24,6 +25,18 @@ export const REBUILD = args.has("rebuild")
  * the agent's `/status` shows them applied, and its section is `## Scale (options on every service)`.
  */
 export const OPTIONS = args.has("options")
+/**
+ * `--feed-denied`: before the agent starts, the mock denies ListOperations and GetOperation for
+ * good (FEED_DENIED_FAULT), so the agent falls back to revision polling; after ready the run waits
+ * until `/status` shows `changeFeed` unavailable and denied (it fails otherwise). Its section is
+ * `## Scale (change feed denied)`, with the targets of issue 11.
+ */
+export const FEED_DENIED = args.has("feed-denied")
+if (FEED_DENIED && OPTIONS) {
+  throw new Error("--feed-denied and --options cannot be combined: each has a section of its own; run them one after the other")
+}
+/** What this run measures (recorded in the results, so `--render-from` picks the title and targets). */
+export const MODE: ScaleMode = FEED_DENIED ? "feed-denied" : "change-feed"
 /** `--binary PATH`: measure another build of the agent (never built). */
 export const BINARY = args.string("binary") ?? AGENT_BINARY
 if (BINARY !== AGENT_BINARY && REBUILD) throw new Error("--rebuild builds dist/cloudmap-haproxy only; drop it with --binary")
@@ -55,5 +68,17 @@ export const SERVE_TIMEOUT_MS = 60_000
 export const READY_POLL_MS = 10
 /** Longest wait for /readyz per size (the first round alone takes services ÷ CLOUDMAP_RATE_LIMIT). */
 export const READY_TIMEOUT_MS = 10 * 60_000
+/**
+ * `--feed-denied`: the mock's fault rule (POST /_mock/faults), without `times` or `probability`,
+ * so every call of these operations gets AccessDeniedException. Zeroing the call counters at the
+ * window's start leaves the rules alone; only POST /_mock/reset, which the bench never sends, clears them.
+ */
+export const FEED_DENIED_FAULT = { kind: "accessDenied", operation: ["ListOperations", "GetOperation"] } as const
+/**
+ * `--feed-denied`: after ready, `/status` is read every FEED_CHECK_INTERVAL_MS until the feed shows
+ * unavailable and denied, at most FEED_CHECK_TIMEOUT_MS (its first round follows the first full read).
+ */
+export const FEED_CHECK_INTERVAL_MS = 250
+export const FEED_CHECK_TIMEOUT_MS = 20_000
 /** RSS of the agent and of HAProxy is sampled this often during the window (and at its end). */
 export const RSS_SAMPLE_MS = 2_000

@@ -1,12 +1,18 @@
 /**
  * The `## Scale` section of BENCHMARKS.md for one run: the command, the commit, the machine, the
- * agent's defaults in force, how each measure is taken, the targets and the results. A run with
- * `--options` (meta.options set) is `## Scale (options on every service)` and names the set.
+ * agent's defaults in force, how changes are found, how each measure is taken, the mode's targets
+ * and the results. A run with `--options` (meta.options set) is `## Scale (options on every
+ * service)` and names the set; a run with `--feed-denied` (meta.mode "feed-denied") is
+ * `## Scale (change feed denied)`: the fallback, revision polling, with the targets of issue 11.
  */
 import { fmtS } from "../bench/format.ts"
 import { OPTIONS_TITLE_SUFFIX } from "../bench/service-options.ts"
 import { AGENT_NON_DEFAULTS } from "./agent.ts"
+import { EXPECTED_FEED } from "./feed-status.ts"
 import {
+  FEED_CHECK_INTERVAL_MS,
+  FEED_CHECK_TIMEOUT_MS,
+  FEED_DENIED_FAULT,
   INSTANCES_PER_SERVICE,
   PROBE_INTERVAL_MS,
   READY_POLL_MS,
@@ -16,18 +22,101 @@ import {
   SERVE_TIMEOUT_MS
 } from "./params.ts"
 import { callsTable, servingSummary, sizeTable, targetsTable } from "./report-tables.ts"
-import type { ScaleRun } from "./results.ts"
+import { modeOf, type RunMeta, type ScaleRun } from "./results.ts"
+import { TARGETS } from "./targets.ts"
 
-/** The defaults worth naming for this bench: polling, Cloud Map pacing, reloads, HAProxy threads, health. */
-const RELEVANT = /RATE|POLL|INTERVAL|^CLOUDMAP_|NBTHREAD|HEALTH_FILTER|LOG_LEVEL/
+/** The heading suffix of a section written with `--feed-denied`. */
+export const FEED_DENIED_TITLE_SUFFIX = " (change feed denied)"
+
+/** `Scale`, `Scale (options on every service)` or `Scale (change feed denied)`. */
+export const sectionTitle = (m: RunMeta): string =>
+  modeOf(m) === "feed-denied" ? `Scale${FEED_DENIED_TITLE_SUFFIX}` : m.options === undefined ? "Scale" : `Scale${OPTIONS_TITLE_SUFFIX}`
+
+/**
+ * Where a new section goes, the first of these present: `## Scale` after `## Churn`, the options
+ * section after `## Scale`, the feed-denied one after the options section, else after `## Scale`.
+ */
+export const sectionAfter = (m: RunMeta): ReadonlyArray<string> =>
+  modeOf(m) === "feed-denied" ? [`Scale${OPTIONS_TITLE_SUFFIX}`, "Scale"] : m.options === undefined ? ["Churn"] : ["Scale"]
+
+/** The defaults worth naming for this bench: polling, the change feed, Cloud Map pacing, reloads, HAProxy threads, health. */
+const RELEVANT = /RATE|POLL|INTERVAL|^CLOUDMAP_|^CHANGE_FEED|^REVISION_|NBTHREAD|HEALTH_FILTER|LOG_LEVEL/
 
 export const defaultsText = (defaults: Record<string, string>): string => {
   const named = Object.entries(defaults).filter(([name]) => RELEVANT.test(name))
   return named.length === 0 ? "(the binary did not list its defaults)" : named.map(([k, v]) => `${k} ${v}`).join("; ")
 }
 
+/** A default of the binary under test (`run --help`), or the source's when the binary did not list it. */
+const setting = (m: RunMeta, name: string, fallback: number): number => {
+  const n = Number(m.agentDefaults[name])
+  return Number.isFinite(n) && m.agentDefaults[name] !== undefined ? n : fallback
+}
+
+/** `NAME = 2 s` from the binary's defaults. */
+const rate = (m: RunMeta, name: string, fallback: number) => `${name} = ${fmtS(setting(m, name, fallback))}`
+
+/** The bullet on how the agent finds changes in this mode, with the settings of the binary under test. */
+const changesBullet = (m: RunMeta): string => {
+  const refresh = setting(m, "REFRESH_RATE", 30)
+  const attributes = rate(m, "SERVICE_ATTRIBUTES_RATE", 300)
+  if (modeOf(m) === "change-feed") {
+    const list = Math.max(setting(m, "SERVICE_LIST_RATE", 10), refresh)
+    return "* **How changes are found** (the agent's defaults: the change feed): one `ListOperations` walk over the account every " +
+      `${rate(m, "CHANGE_FEED_RATE", 2)}, \`GetOperation\` for each operation listed for the first time (the mock lists the operations ` +
+      "of the bench's own `RegisterInstance` calls), and the services these name read first (`DiscoverInstances`); every service read " +
+      `every REFRESH_RATE = ${fmtS(refresh)} as the sweep (health as Cloud Map reports it, and whatever the feed missed); namespaces and ` +
+      `services listed every ${fmtS(list)} (the larger of SERVICE_LIST_RATE and REFRESH_RATE while the feed is used); attributes ` +
+      `(\`GetServiceAttributes\`) every ${attributes}. The feed's calls have their own token bucket (CLOUDMAP_FEED_RATE_LIMIT).`
+  }
+  const poll = setting(m, "REVISION_POLL_RATE", 3.6)
+  const budget = setting(m, "REVISION_CHECK_BUDGET", 1_500)
+  return "* **How changes are found** (the fallback, revision polling at the fleet-scale defaults): a round every " +
+    `REVISION_POLL_RATE = ${fmtS(poll)} (a fleet of fewer than REVISION_CHECK_BUDGET × REVISION_POLL_RATE / 60 = ` +
+    `${Math.round((budget * poll) / 60)} services more often: every 60 × services / ${budget} s), \`DiscoverInstancesRevision\` for ` +
+    `every service and \`DiscoverInstances\` where the revision changed or its REFRESH_RATE = ${fmtS(refresh)} read is due; namespaces ` +
+    `and services listed every ${rate(m, "SERVICE_LIST_RATE", 10)}; attributes (\`GetServiceAttributes\`) every ${attributes}. ` +
+    `The feed is tried again every ${rate(m, "CHANGE_FEED_RETRY", 300)} (and denied again: a shorter window sees no feed call).`
+}
+
+/** The `--feed-denied` paragraph: the fault, and the check before each window. */
+const feedDeniedText = (): Array<string> => [
+  "The same measurement as `## Scale`, with the change feed denied (`--feed-denied`; default agent settings otherwise): the " +
+  "fallback the agent takes when its role may not read Cloud Map's operations.",
+  "",
+  "**Change feed denied**: before the agent starts, the mock gets a permanent fault rule (`POST /_mock/faults`) " +
+  `\`${JSON.stringify(FEED_DENIED_FAULT)}\`: every such call is answered \`AccessDeniedException\` (HTTP 400), as for a task role ` +
+  "without `servicediscovery:ListOperations` and `servicediscovery:GetOperation`. Checked after each size was ready, before its window: " +
+  "`/status` showed `changeFeed.state` \"unavailable\" with `problem` \"denied\" (read every " +
+  `${FEED_CHECK_INTERVAL_MS} ms for at most ${fmtS(FEED_CHECK_TIMEOUT_MS / 1000)}, as the feed's first round follows the first full read; ` +
+  "the run fails otherwise). Zeroing the mock's call counters at the window's start leaves the rule in place.",
+  ""
+]
+
+/** Where `/status` showed the feed otherwise than the mode measures, one note per size. */
+const feedNotes = (run: ScaleRun): Array<string> => {
+  const expected = EXPECTED_FEED[modeOf(run.meta)]
+  return run.sizes.flatMap((r) => {
+    const after = r.changeFeed?.afterWindow
+    return after === undefined || after === expected
+      ? []
+      : [`* ${r.services} services: after the registrations \`/status\` showed the change feed ${after}, not ${expected}.`]
+  })
+}
+
+/** ` /status showed … after each size's registrations.` when the run read it. */
+const feedSeenText = (run: ScaleRun): string => {
+  if (!run.sizes.some((r) => r.changeFeed?.afterWindow !== undefined)) return ""
+  const expected = EXPECTED_FEED[modeOf(run.meta)]
+  return feedNotes(run).length === 0
+    ? ` After each size's registrations \`/status\` showed \`changeFeed\` ${expected}.`
+    : " `/status` did not show the change feed as expected after every size's registrations (see the notes below)."
+}
+
 export const renderSection = (run: ScaleRun): string => {
   const m = run.meta
+  const mode = modeOf(m)
+  const denied = mode === "feed-denied"
   const w = fmtS(m.windowSeconds)
   const notes: Array<string> = []
   for (const r of run.sizes) {
@@ -38,9 +127,11 @@ export const renderSection = (run: ScaleRun): string => {
     }
     if (r.logProblems.length > 0) notes.push(`* ${r.services} services: the agent logged ${r.logProblems.length} warning/error lines; the first: \`${r.logProblems[0]!.slice(0, 200)}\``)
   }
+  notes.push(...feedNotes(run))
   const options = m.options
+  const source = TARGETS[mode].source
   return [
-    options === undefined ? "## Scale" : `## Scale${OPTIONS_TITLE_SUFFIX}`,
+    `## ${sectionTitle(m)}`,
     "",
     ...(options === undefined ? [] : [
       "The same measurement as `## Scale`, with routing options set on every service (`--options`; default agent settings otherwise).",
@@ -52,11 +143,14 @@ export const renderSection = (run: ScaleRun): string => {
       "instances by design) and no zone affinity (it would keep new other-zone instances idle).",
       ""
     ]),
-    "What the agent costs as the fleet grows (issue 11, \"Fleet-scale cost\"): start → ready, steady CPU, Cloud Map calls, memory, and how long a",
+    ...(denied ? feedDeniedText() : []),
+    `What the agent costs as the fleet grows (${denied ? "revision polling, the fallback when the change feed is denied" : "the change feed, at the agent's defaults"}; ` +
+    `targets of ${source}): start → ready, steady CPU, Cloud Map calls, memory, and how long a`,
     `new instance takes to serve, at ${run.sizes.map((r) => r.services.toLocaleString("en-US")).join(", ")} services × ${INSTANCES_PER_SERVICE} instances.`,
     "",
     "Command: `npm run bench:scale` (= `bun scripts/bench-scale.ts`; `--sizes 100,1000`, `--window-seconds N`, `--json FILE`, " +
-    "`--binary PATH`, `--rebuild`, `--options` (the section `## Scale (options on every service)`); `--quick` = 100 services and a 15 s " +
+    "`--binary PATH`, `--rebuild`, `--options` (the section `## Scale (options on every service)`), `--feed-denied` (the section " +
+    "`## Scale (change feed denied)`; not with `--options`); `--quick` = 100 services and a 15 s " +
     "window, a smoke run that does not write this file; " +
     "`--render-from=<results.json>` rewrites this section from a saved run).",
     `Run: \`${m.command}\`. Commit: \`${m.commit}\`. Date: ${m.date}.`,
@@ -70,13 +164,17 @@ export const renderSection = (run: ScaleRun): string => {
     `\`<service>.bench.test\` (host mode), N services × ${INSTANCES_PER_SERVICE} instances, every instance pointed at one local HTTP sink so HAProxy's checks pass.`,
     `* Agent: the compiled \`${m.binary} run\` at its default settings, as that binary lists them (\`run --help\`): ${defaultsText(m.agentDefaults)}. ` +
     `Non-defaults: ${AGENT_NON_DEFAULTS}.`,
+    changesBullet(m) + feedSeenText(run),
     `* **start → ready**: from \`spawn()\` until \`/readyz\` answers 200, polled every ${READY_POLL_MS} ms (the binary is in the page cache).`,
-    `* **Steady window**: ${w}, starting right after ready. **Agent CPU**: \`utime + stime\` of the agent's own PID from \`/proc/<pid>/stat\` ` +
+    `* **Steady window**: ${w}, starting right after ready${options !== undefined || denied ? " (and the check above)" : ""}. ` +
+    "**Agent CPU**: `utime + stime` of the agent's own PID from `/proc/<pid>/stat` " +
     "(its children, HAProxy and `haproxy -c`, are not counted), read at the window's start and end; one core = 100 %.",
     `* **RSS**: \`VmRSS\` of the agent every ${fmtS(RSS_SAMPLE_MS / 1000)} and at the window's end (end and max shown); HAProxy: the sum over ` +
     "its master and workers (the processes whose command line names the agent's config directory, `haproxy -c` validations left out), same samples.",
     "* **Cloud Map calls**: the mock's call statistics (`GET /_mock/calls`), zeroed at the window's start and read at its end, per minute; " +
-    "the bench's own `RegisterInstance` calls are left out. **CPU per call** = agent CPU seconds in the window ÷ the agent's calls in the window.",
+    "the bench's own `RegisterInstance` calls are left out" + (denied ? ", denied calls are counted" : "") +
+    ". **CPU per call** = agent CPU seconds in the window ÷ the agent's calls in the window" +
+    (TARGETS[mode].cpuMsPerCall === undefined ? " (reported, without a target here)." : "."),
     `* **Registration → serving**: ${REGISTRATIONS} new instances, one every window ÷ ${REGISTRATIONS + 1}, each on its own new echo HTTP server, ` +
     "registered with the AWS SDK (`RegisterInstance`) on an existing service picked by a seeded random draw (the same services every run). " +
     `From the moment the SDK call returns, \`GET /\` with the service's Host header goes to HAProxy every ${PROBE_INTERVAL_MS} ms on a fresh ` +
@@ -84,13 +182,18 @@ export const renderSection = (run: ScaleRun): string => {
     `not served within ${fmtS(SERVE_TIMEOUT_MS / 1000)} is a miss, shown apart and failing the target. Nearest-rank percentiles: with ` +
     `${REGISTRATIONS} values, p95 is the slowest one. A registration may be served after the window has ended; the CPU, RSS and call readings cover the window only.`,
     "",
-    `Targets (issue 11; agent process only, default settings${options === undefined ? "" : " (the options above on every service)"}, 2 instances per service):`,
+    `Targets (${source}; agent process only, default settings${options === undefined ? "" : " (the options above on every service)"}` +
+    `${denied ? ", ListOperations and GetOperation denied" : ""}, 2 instances per service):`,
     "",
-    targetsTable(),
+    targetsTable(mode),
+    "",
+    denied
+      ? `The change feed's own targets (${TARGETS["change-feed"].source}) are those of \`## Scale\`.`
+      : `The targets of ${TARGETS["feed-denied"].source} (revision polling) apply to the fallback: \`## Scale${FEED_DENIED_TITLE_SUFFIX}\` (\`--feed-denied\`).`,
     "",
     "Results:",
     "",
-    sizeTable(run.sizes),
+    sizeTable(mode, run.sizes),
     "",
     callsTable(run.sizes),
     ...(notes.length > 0 ? ["", ...notes] : []),

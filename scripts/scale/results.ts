@@ -1,5 +1,12 @@
 /** What one scale run records (also the shape of results.json, which `--render-from` reads back). */
 
+/**
+ * What a run measures: `change-feed`, the agent at its defaults (changes found through Cloud Map's
+ * operations); `feed-denied` (`--feed-denied`), the same agent with ListOperations and GetOperation
+ * denied by the mock, so it falls back to revision polling.
+ */
+export type ScaleMode = "change-feed" | "feed-denied"
+
 export interface Registration {
   readonly service: string
   readonly instance: string
@@ -46,6 +53,12 @@ export interface SizeResult {
   /** Warning and error lines of the agent's log (first ones), and where the whole log is. */
   readonly logProblems: ReadonlyArray<string>
   readonly logPath: string
+  /**
+   * The change feed as `/status` showed it (`active`, `unavailable (denied)`, `off`, `not in /status`):
+   * before the window (`--feed-denied` only, where it is checked) and after the registrations.
+   * Absent in results of runs that did not read it.
+   */
+  readonly changeFeed?: { readonly beforeWindow?: string; readonly afterWindow?: string }
 }
 
 export interface RunMeta {
@@ -66,7 +79,12 @@ export interface RunMeta {
   readonly binary: string
   /** `--options`: the option set on every service and instance, as the report names it. Absent: none. */
   readonly options?: string
+  /** What the run measured; absent (results written before the flag existed): `change-feed`. */
+  readonly mode?: ScaleMode
 }
+
+/** The mode of a run, also of results written before it was recorded. */
+export const modeOf = (meta: RunMeta): ScaleMode => meta.mode ?? "change-feed"
 
 export interface ScaleRun {
   readonly meta: RunMeta

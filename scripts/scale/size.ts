@@ -1,7 +1,8 @@
 /**
  * One fleet size, end to end: the mock and the sink, the agent spawned and timed to ready, the
- * steady window with the registrations alongside, then everything of this size stopped by PID
- * (the agent, its HAProxy, the echo servers, the mock).
+ * steady window with the registrations alongside, the change feed as `/status` shows it after
+ * them, then everything of this size stopped by PID (the agent, its HAProxy, the echo servers,
+ * the mock). With `--feed-denied` the feed must show denied before the window.
  */
 import { waitAgentReady } from "../bench/agent.ts"
 import { cloudMapClient } from "../bench/cloudmap-sdk.ts"
@@ -11,8 +12,9 @@ import { verifyAppliedOptions } from "../bench/service-options.ts"
 import type { EchoBackend } from "../churn/echo-backend.ts"
 import { type ScaleAgent, startScaleAgent } from "./agent.ts"
 import { cleanups, say } from "./context.ts"
+import { changeFeedNow, EXPECTED_FEED, verifyFeedDenied } from "./feed-status.ts"
 import { startFleet } from "./fleet.ts"
-import { INSTANCES_PER_SERVICE, OPTIONS, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
+import { FEED_DENIED, INSTANCES_PER_SERVICE, MODE, OPTIONS, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
 import { runRegistrations } from "./registrations.ts"
 import type { SizeResult } from "./results.ts"
 import { steadyWindow } from "./window.ts"
@@ -35,6 +37,11 @@ export const runSize = async (services: number): Promise<SizeResult> => {
     say(`${label}: ready after ${ms(readyMs)}, agent RSS ${mb(rssAtReady)}`)
     // Before the window: the check costs the agent a /status document, outside what is measured.
     if (OPTIONS) say(await verifyAppliedOptions(a.get, label))
+    let feedBeforeWindow: string | undefined
+    if (FEED_DENIED) {
+      say(await verifyFeedDenied(a.get, label))
+      feedBeforeWindow = EXPECTED_FEED["feed-denied"]
+    }
     say(`${label}: steady window ${WINDOW_SECONDS} s with registrations`)
     const { measures, alongside } = await steadyWindow(a, fleet.mock, WINDOW_SECONDS, (windowStart) =>
       runRegistrations({
@@ -54,6 +61,9 @@ export const runSize = async (services: number): Promise<SizeResult> => {
         `agent RSS ${mb(measures.agentRss.endBytes)} (max ${mb(measures.agentRss.maxBytes)}), HAProxy ${mb(measures.haproxyRss.endBytes)}`
     )
     const registrations = await alongside
+    // After the registrations (a /status document is no longer in their way) and outside the window.
+    const feedAfterWindow = await changeFeedNow(a.get)
+    say(`${label}: change feed after the window: ${feedAfterWindow}${feedAfterWindow === EXPECTED_FEED[MODE] ? "" : ` (NOT ${EXPECTED_FEED[MODE]})`}`)
     return {
       services,
       instances: services * INSTANCES_PER_SERVICE,
@@ -64,7 +74,8 @@ export const runSize = async (services: number): Promise<SizeResult> => {
       rssSamples: measures.rssSamples,
       registrations,
       logProblems: a.log.problems(),
-      logPath: a.log.path
+      logPath: a.log.path,
+      changeFeed: { ...(feedBeforeWindow === undefined ? {} : { beforeWindow: feedBeforeWindow }), afterWindow: feedAfterWindow }
     }
   } finally {
     await agent?.stop()

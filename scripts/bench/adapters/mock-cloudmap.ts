@@ -1,13 +1,14 @@
 /**
  * The benches' one door to src/mock/: the in-process mock Cloud Map, its fixtures, its call
- * statistics (`/_mock/calls`) and the seedable random generator.
+ * statistics (`/_mock/calls`), its fault rules (`/_mock/faults`) and the seedable random generator.
  */
+import type { FaultSpec } from "../../../src/mock/faults.ts"
 import { type Fixture, type FixtureService, demoFixture, syntheticFixture } from "../../../src/mock/fixture.ts"
 import { makeRandom } from "../../../src/mock/random.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { namespaceIdFor, serviceIdFor } from "../../../src/mock/state-model.ts"
 
-export type { Fixture, FixtureService, MockCloudMapHandle }
+export type { FaultSpec, Fixture, FixtureService, MockCloudMapHandle }
 export { demoFixture, makeRandom, syntheticFixture }
 
 /** Starts the mock on a free port of 127.0.0.1, serving `fixture`. */
@@ -48,7 +49,22 @@ export const mockCalls = async (mock: MockCloudMapHandle): Promise<MockCalls> =>
   return (await r.json()) as MockCalls
 }
 
-/** Zeroes the call statistics (`POST /_mock/calls/reset`). */
+/** Zeroes the call statistics (`POST /_mock/calls/reset`); the fault rules stay. */
 export const resetMockCalls = async (mock: MockCloudMapHandle): Promise<void> => {
   await fetch(`${mock.url}/_mock/calls/reset`, { method: "POST" })
+}
+
+/**
+ * Adds fault rules (`POST /_mock/faults`, semantics in src/mock/faults.ts) and returns their ids;
+ * a rule the mock refuses is an error with its answer. Only `POST /_mock/reset` clears them.
+ */
+export const addMockFaults = async (mock: MockCloudMapHandle, faults: ReadonlyArray<FaultSpec>): Promise<ReadonlyArray<string>> => {
+  const r = await fetch(`${mock.url}/_mock/faults`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ faults })
+  })
+  const body = await r.text()
+  if (r.status !== 200) throw new Error(`the mock refused the fault rules ${JSON.stringify(faults)}: HTTP ${r.status} ${body}`)
+  return (JSON.parse(body) as { ids: ReadonlyArray<string> }).ids
 }
