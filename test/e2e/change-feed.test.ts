@@ -6,11 +6,11 @@
  * SDK against the mock, real HTTP.
  */
 import { afterEach, beforeEach, expect, it } from "vitest"
-import type { Fixture } from "../../src/mock/fixture.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
 import { type AgentProcess, cloudMapCalls, eventually, masterReloads, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { createService, register, sdkFor } from "../support/cloudmap-sdk.ts"
+import { appsFixture } from "../support/fixtures.ts"
 
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
 
@@ -20,18 +20,7 @@ let agent: AgentProcess | undefined
 
 const startFleet = async (mockOptions: { readonly operationRetentionMs?: number } = {}) => {
   backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "shop-1" }])
-  const fixture: Fixture = {
-    namespaces: [{
-      name: "apps",
-      id: "ns-apps",
-      services: [{
-        name: "web",
-        id: "srv-web",
-        instances: [{ id: "web-1", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName("web-1").port) } }]
-      }]
-    }]
-  }
-  mock = await startMockCloudMap({ fixture, ...mockOptions })
+  mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }), ...mockOptions })
 }
 
 beforeEach(async () => {
