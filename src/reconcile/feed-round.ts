@@ -60,12 +60,17 @@ interface WalkFailed {
 const walkFailed = (problem: FeedProblem | "transient", detail: string): WalkFailed => ({ problem, detail })
 const failedCall = (e: CloudMapError) => walkFailed(problemOf(e.kind), e.message)
 
+/** Settings of a feed that is off: never read, an off feed is never due. */
+const OFF: FeedSettings = { periodSeconds: 0, maxPages: 0, maxOperations: 0, retrySeconds: 0 }
+
+/** The change feed; `undefined` settings: CHANGE_FEED=false (off: every round is a polling round). */
 export const makeChangeFeed = (
-  on: boolean,
-  settings: FeedSettings,
+  feedSettings: FeedSettings | undefined,
   updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
 ) =>
   Effect.gen(function*() {
+    const on = feedSettings !== undefined
+    const settings = feedSettings ?? OFF
     const state = yield* Ref.make<FeedState>(initialFeedState(on))
     let lastRound: ChangeFeedState["lastRound"]
     yield* Metric.update(M.changeFeedActive, on ? 1 : 0)
@@ -167,7 +172,7 @@ export const makeChangeFeed = (
       round,
       /** The first full read started at `at`: the first window starts there. */
       startAt: (at: number) => Ref.update(state, (s) => ({ ...s, since: s.since ?? at })),
-      /** The feed is used now (changes are seen within CHANGE_FEED_RATE). */
-      active: Effect.map(Ref.get(state), (s) => s.mode._tag === "Active")
+      /** CHANGE_FEED_RATE while the feed is used (changes are seen within it); undefined: revision polling. */
+      periodSeconds: Effect.map(Ref.get(state), (s) => (s.mode._tag === "Active" ? settings.periodSeconds : undefined))
     }
   })

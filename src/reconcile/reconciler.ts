@@ -104,19 +104,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       attributes: emptyAttributeBook,
       foreign: new Map()
     })
-    const feed = yield* makeChangeFeed(
-      options.changeFeed !== undefined,
-      options.changeFeed ?? { periodSeconds: 0, maxPages: 0, maxOperations: 0, retrySeconds: 0 },
-      options.updateStatus
-    )
+    const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
     /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else the polling period (fleet-fit.ts). */
     const periodFor = (services: number) =>
-      Effect.map(feed.active, (active) =>
-        active && options.changeFeed !== undefined ? options.changeFeed.periodSeconds : pollPeriodSeconds(services, options.fleet))
+      Effect.map(feed.periodSeconds, (feedSeconds) => feedSeconds ?? pollPeriodSeconds(services, options.fleet))
 
     /** The read time recorded for a read at `started`; reads of every service at once are spread over `afterMs`. */
     const readTime = (started: number, spread: boolean, afterMs: number) =>
@@ -175,7 +170,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
 
     const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const feedSeconds = (yield* feed.active) ? options.changeFeed?.periodSeconds : undefined
+        const feedSeconds = yield* feed.periodSeconds
         const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, feedSeconds)
         yield* Ref.update(state, (s) => ({ ...s, fitProblems: shown }))
       })
@@ -243,7 +238,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // at once when the feed names a service not listed yet (a new service's first instance).
       // With the feed a new service is listed at its first registration: the listing is a safety
       // net then, every REFRESH_RATE (a deleted service has no instances left to route).
-      const listMs = (yield* feed.active) ? Math.max(options.serviceListMs, options.refreshMs) : options.serviceListMs
+      const listMs = (yield* feed.periodSeconds) === undefined ? options.serviceListMs : Math.max(options.serviceListMs, options.refreshMs)
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
@@ -269,12 +264,15 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const afterMs = rereadAfterMs(options.refreshMs, periodSeconds * 1000)
       // The services the feed named go first, read ahead of the others in the token buckets.
       const first = new Set<string>()
+      const namedServices: Array<KnownService> = []
       const rest: Array<KnownService> = []
       const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
       for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
-        if (named.has(k.service.id)) first.add(key)
-        else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
+        if (named.has(k.service.id)) {
+          first.add(key)
+          namedServices.push(k)
+        } else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
       }
       // The sweep takes what the read rate allows in one period, the longest unread first: a round
       // never outlasts its period because of the sweep, so the feed keeps its cadence.
@@ -283,7 +281,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
         rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
       }
-      const inRound = [...known.filter((k) => named.has(k.service.id)), ...rest]
+      const inRound = [...namedServices, ...rest]
       // A new service's attributes before its first read (it is routed with its options from the
       // start); the due re-reads of the others alongside the round, in their own token bucket.
       const ids = serviceIdsOf(topology)

@@ -59,7 +59,7 @@ const withFeed = <A>(settings: FeedSettings, f: (s: Session) => Effect.Effect<A,
     }
     const status = yield* Ref.make(initialStatus("test", T0))
     return yield* Effect.gen(function*() {
-      const feed = yield* makeChangeFeed(true, settings, (g) => Ref.update(status, g))
+      const feed = yield* makeChangeFeed(settings, (g) => Ref.update(status, g))
       return yield* f({
         client,
         control,
@@ -132,7 +132,7 @@ describe("change feed rounds against the mock", () => {
         for (let i = 0; i < 101; i++) yield* Effect.promise(() => register(client, apiId, `api-${i}`))
         expect(yield* f.round).toEqual({ _tag: "Polling" })
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "pages", since: T0, retryAt: T0 + 300_000 })
-        expect(yield* f.active).toBe(false)
+        expect(yield* f.periodSeconds).toBeUndefined()
         expect((yield* Metric.value(changeFeedActive))).toMatchObject({ value: 0 })
         // Not asked again before the retry.
         yield* advance(299_000)
