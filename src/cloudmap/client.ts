@@ -19,7 +19,7 @@ import {
 import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
-import { DISCOVER_MAX_RESULTS, type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
+import { type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
 import { classifyError, CloudMapError } from "./errors.ts"
 import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"

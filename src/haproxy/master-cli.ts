@@ -22,14 +22,7 @@
  * `Success=0|1` that can also be cut short).
  */
 import { Clock, Duration, Effect, Schema } from "effect"
-import {
-  type CommandRejected,
-  sendCommand,
-  type SocketError,
-  SocketTimeout,
-  SocketUnavailable,
-  type SocketRequestOptions
-} from "./socket-client.ts"
+import { sendCommand, type SocketError, type SocketRequestOptions } from "./socket-client.ts"
 
 // ---------------------------------------------------------------------------
 // Model

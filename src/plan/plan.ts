@@ -14,18 +14,8 @@ import {
   type PathRoute,
   type Quarantined
 } from "../model/desired.ts"
-import {
-  checkIdentifier,
-  checkInstanceId,
-  checkIpv4,
-  checkIpv6,
-  checkPortNumber,
-  normaliseHostname,
-  normaliseServiceName,
-  parsePort,
-  quote
-} from "../model/grammar.ts"
-import { hostBackendName, pathBackendName, pathRouteKey, serverNameForInstance } from "../model/names.ts"
+import { checkIdentifier, normaliseHostname, normaliseServiceName, quote } from "../model/grammar.ts"
+import { hostBackendName, pathBackendName, pathRouteKey } from "../model/names.ts"
 import type { IgnoredOption } from "../model/service-options.ts"
 import type { DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { planInstances } from "./instances.ts"

@@ -1,17 +1,17 @@
 /**
- * The polling loop: a reconciler round every REVISION_POLL_RATE or less (between round starts, ±5 %
- * jitter so replicas drift apart; `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
+ * The polling loop: a reconciler round every CHANGE_FEED_RATE while the change feed is used, else
+ * every REVISION_POLL_RATE or less (between round starts, ±5 % jitter so replicas drift apart;
+ * `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
 import { Clock, Duration, Effect, Layer, Random, Schedule } from "effect"
 import { Hangups } from "./hangups.ts"
-import { AgentConfigService } from "../config/service.ts"
 import { Reconciler } from "./reconciler-service.ts"
 import { StatusStore } from "./status-store.ts"
 
 /**
- * Round starts `period` seconds apart (REVISION_POLL_RATE, or less for a small fleet: see
- * fleet-fit.ts), ±5 % (enough for replicas to drift apart; a wider spread would lengthen the
+ * Round starts `period` seconds apart (CHANGE_FEED_RATE, or REVISION_POLL_RATE or less for a small
+ * fleet: see reconciler.ts periodFor and fleet-fit.ts), ±5 % (enough for replicas to drift apart; a wider spread would lengthen the
  * longest wait for a change and make the calls of a minute vary by a whole round). The schedule's
  * input is how long the round took, which is taken off the wait; at least 50 ms between rounds.
  */
@@ -29,7 +29,6 @@ const pollSchedule = (period: Effect.Effect<number>) =>
 
 export const PollingLive = Layer.effectDiscard(
   Effect.gen(function*() {
-    const config = yield* AgentConfigService
     const reconciler = yield* Reconciler
     const status = yield* StatusStore
     // /healthz checks that the rounds keep completing (not just that a timer ticks).
