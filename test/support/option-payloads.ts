@@ -5,23 +5,6 @@
  * are fine cookie names), so each must be ignored with a reason and none may reach haproxy.cfg.
  */
 
-/** The service option keys (README "Per-service options"). */
-export const SERVICE_OPTION_KEYS = [
-  "haproxy.check",
-  "haproxy.check.path",
-  "haproxy.check.status",
-  "haproxy.check.interval",
-  "haproxy.timeout.server",
-  "haproxy.timeout.connect",
-  "haproxy.timeout.tunnel",
-  "haproxy.balance",
-  "haproxy.maxconn",
-  "haproxy.protocol",
-  "haproxy.cookie",
-  "haproxy.hosts",
-  "haproxy.path.strip"
-] as const
-
 /** Values for service attributes (any string Cloud Map stores: control characters included). */
 export const HOSTILE_VALUES: ReadonlyArray<string> = [
   "1s\n    server evil 10.9.9.9:80",

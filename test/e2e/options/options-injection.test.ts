@@ -15,7 +15,8 @@ import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../../sup
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { sdkFor } from "../../support/cloudmap-sdk.ts"
 import { checkConfig } from "../../support/haproxy-process.ts"
-import { distinctive, HOSTILE_VALUES, HOSTILE_WEIGHTS, SERVICE_OPTION_KEYS } from "../../support/option-payloads.ts"
+import { SERVICE_OPTION_KEYS } from "../../../src/plan/options.ts"
+import { distinctive, HOSTILE_VALUES, HOSTILE_WEIGHTS } from "../../support/option-payloads.ts"
 import {
   backendSection,
   deleteServiceAttributes,
