@@ -70,6 +70,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
     pending: s.pending === undefined ? null : {
       since: iso(s.pending.since),
       stage: s.pending.stage,
+      served: s.pending.served,
       error: s.pending.error,
       routes: routeChanges(s.applied, s.pending.desired),
       counts: routedCounts(s.pending.desired),

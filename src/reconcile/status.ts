@@ -50,13 +50,18 @@ export interface NamespaceState {
   readonly error?: string
 }
 
-/** A desired state that HAProxy does not serve because applying it failed. */
+/**
+ * A desired state not fully applied: HAProxy does not serve it because applying it failed, or
+ * (`served`) HAProxy serves it through the runtime API but its files could not be written.
+ */
 export interface PendingChange {
   readonly desired: Desired
   /** When the first attempt at a desired state not yet applied failed. */
   readonly since: number
   readonly stage: string
   readonly error: string
+  /** HAProxy serves `desired`; only writing its files to CONFIG_DIR is pending (retried). */
+  readonly served: boolean
 }
 
 export interface Status {
@@ -217,7 +222,11 @@ export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> =
     reasons.push(`${s.failures.length} service(s) could not be read; serving their last known instances`)
   }
   if (s.pending !== undefined) {
-    reasons.push(`a newer configuration could not be applied (${s.pending.stage}: ${s.pending.error}); HAProxy serves the previous one`)
+    reasons.push(
+      s.pending.served
+        ? `the configuration HAProxy serves could not be written to CONFIG_DIR (${s.pending.error}); retried`
+        : `a newer configuration could not be applied (${s.pending.stage}: ${s.pending.error}); HAProxy serves the previous one`
+    )
   }
   return reasons
 }
