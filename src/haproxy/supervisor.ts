@@ -14,6 +14,9 @@ import { haproxyWorkers } from "../observability/metrics.ts"
 import { StatusStore } from "../reconcile/status-store.ts"
 import type { ReloadError, ReloadResult, ShowProc, ShowProcError } from "./master-cli.ts"
 import { type ExitInfo, type HaproxyProcessShape, type HaproxyStartFailed, makeHaproxyProcess } from "./process.ts"
+import { adminSocketPath } from "./runtime-api.ts"
+import { sendCommand } from "./socket-client.ts"
+import { makeWatchdog } from "./watchdog.ts"
 
 export class HaproxyDied extends Schema.TaggedError<HaproxyDied>()("HaproxyDied", {
   message: Schema.String
@@ -25,6 +28,24 @@ const describeExit = (e: ExitInfo) =>
 
 /** Restart attempts after HAProxy died (HAPROXY_RESTART=true): 1 s, then backing off, 5 tries. */
 const RESTART = Schedule.exponential("1 second", 2).pipe(Schedule.jittered, Schedule.upTo({ times: 5 }))
+
+/** Between two watchdog probes, and each socket's timeout (BENCHMARKS.md "HAProxy watchdog"). */
+const WATCHDOG_INTERVAL_MS = 2_000
+const WATCHDOG_TIMEOUT_MS = 2_000
+
+/** `show info` on the admin socket (the worker) and `show proc` on the master CLI, at once. */
+const probeSockets = (adminSocket: string, masterSocket: string) => {
+  const socket = { connectTimeout: WATCHDOG_TIMEOUT_MS, responseTimeout: WATCHDOG_TIMEOUT_MS }
+  const ask = (path: string, command: string, what: string) =>
+    sendCommand(path, command, socket).pipe(Effect.mapError((e) => ({ message: `${what}: ${e.message}` })))
+  return Effect.all([
+    Effect.result(ask(adminSocket, "show info", "admin socket")),
+    Effect.result(ask(masterSocket, "show proc", "master CLI"))
+  ], { concurrency: 2 }).pipe(Effect.flatMap((results) => {
+    const failed = results.flatMap((r) => r._tag === "Failure" ? [r.failure.message] : [])
+    return failed.length === 0 ? Effect.void : Effect.fail({ message: failed.join("; ") })
+  }))
+}
 
 export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
   readonly isRunning: Effect.Effect<boolean>
@@ -102,6 +123,19 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
         yield* status.update((s) => ({ ...s, haproxy: { ...s.haproxy, workers } }))
       })
       yield* Effect.forkScoped(Effect.repeat(watchWorkers, Schedule.spaced("5 seconds")))
+
+      // The watchdog: HAProxy that stops answering on its sockets fails readiness, then liveness.
+      if (config.haproxyWatchdogSeconds > 0 && config.applyMode !== "off") {
+        const watchdog = yield* makeWatchdog({
+          probe: probeSockets(adminSocketPath(config.configDir), masterSocket),
+          intervalMs: WATCHDOG_INTERVAL_MS,
+          readyAfterMs: config.haproxyWatchdogSeconds * 1000,
+          liveAfterMs: config.haproxyWatchdogLivenessSeconds > 0 ? config.haproxyWatchdogLivenessSeconds * 1000 : Number.POSITIVE_INFINITY,
+          isRunning: Effect.map(Ref.get(handle), (h) => h !== undefined),
+          update: status.update
+        })
+        yield* Effect.forkScoped(watchdog.run)
+      }
 
       return HaproxySupervisor.of({
         isRunning: Effect.map(Ref.get(handle), (h) => h !== undefined),

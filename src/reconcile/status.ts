@@ -87,7 +87,13 @@ export interface Status {
   readonly lastApplyError: ApplyRecord | undefined
   /** The last RECENT_CHANGES apply records (reloads, runtime updates, refusals), oldest first. */
   readonly recentChanges: ReadonlyArray<ApplyRecord>
-  readonly haproxy: { readonly running: boolean; readonly pid: number | undefined; readonly workers: number }
+  readonly haproxy: {
+    readonly running: boolean
+    readonly pid: number | undefined
+    readonly workers: number
+    /** The watchdog (haproxy/watchdog.ts): HAProxy has not answered on its sockets since `since`. */
+    readonly unresponsive?: { readonly since: number; readonly error: string } | undefined
+  }
   readonly shuttingDown: boolean
   /** How often each service is really checked and read, and the settings that do not fit. */
   readonly polling: PollingState | undefined
@@ -164,6 +170,17 @@ export interface HealthRules {
   readonly maxStalenessMs: number | undefined
   /** APPLY_MODE=off: no HAProxy is run. */
   readonly dryRun: boolean
+  /** HAPROXY_WATCHDOG: /readyz fails when HAProxy has not answered on its sockets for this long. */
+  readonly haproxySilentUnreadyMs?: number | undefined
+  /** HAPROXY_WATCHDOG_LIVENESS: /healthz fails when HAProxy has not answered for this long. */
+  readonly haproxySilentDeadMs?: number | undefined
+}
+
+/** Why HAProxy counts as not answering after `limitMs` (the watchdog), or undefined. */
+const silentHaproxy = (s: Status, now: number, limitMs: number | undefined, variable: string): string | undefined => {
+  const u = s.haproxy.unresponsive
+  if (limitMs === undefined || u === undefined || !s.haproxy.running || now - u.since < limitMs) return undefined
+  return `HAProxy has not answered on its sockets for ${seconds(now - u.since)} (${variable} ${seconds(limitMs)}): ${u.error}`
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`
@@ -174,6 +191,8 @@ export const liveness = (s: Status, now: number, rules: HealthRules): Verdict =>
   if (!rules.dryRun && s.firstAppliedAt !== undefined && !s.haproxy.running && !s.shuttingDown) {
     return { ok: false, reason: "HAProxy is not running" }
   }
+  const silent = silentHaproxy(s, now, rules.haproxySilentDeadMs, "HAPROXY_WATCHDOG_LIVENESS")
+  if (!rules.dryRun && silent !== undefined) return { ok: false, reason: silent }
   return { ok: true, reason: s.firstAppliedAt === undefined && !rules.dryRun ? "ok (starting: no configuration applied yet)" : "ok" }
 }
 
@@ -189,6 +208,8 @@ export const readiness = (s: Status, now: number, rules: HealthRules): Verdict =
   if (s.shuttingDown) return { ok: false, reason: "shutting down" }
   if (s.initialSyncAt === undefined) return { ok: false, reason: unsyncedReason(s) }
   if (!rules.dryRun && !s.haproxy.running) return { ok: false, reason: "HAProxy is not running" }
+  const silent = silentHaproxy(s, now, rules.haproxySilentUnreadyMs, "HAPROXY_WATCHDOG")
+  if (!rules.dryRun && silent !== undefined) return { ok: false, reason: silent }
   if (rules.maxStalenessMs !== undefined) {
     const age = now - (s.lastSuccessAt ?? s.startedAt)
     if (age > rules.maxStalenessMs) {
