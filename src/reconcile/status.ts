@@ -11,6 +11,7 @@
  */
 import type { Desired } from "../model/desired.ts"
 import type { RoutingMode } from "../model/snapshot.ts"
+import type { ActivitySummary } from "../cloudmap/activity.ts"
 import type { ReadFailure } from "./fail-static.ts"
 
 export interface ApplyRecord {
@@ -67,8 +68,14 @@ export interface PendingChange {
 export interface Status {
   readonly version: string
   readonly startedAt: number
-  /** The polling loop's last heartbeat (epoch ms); /healthz checks it is recent. */
+  /**
+   * The polling loop's last sign of progress (epoch ms): a round finished, or one of its Cloud
+   * Map calls ended, whatever the answer (a throttling storm is progress, a wedged loop is not).
+   * /healthz checks it is recent.
+   */
   readonly heartbeatAt: number
+  /** The Cloud Map calls of the last seconds (cloudmap/activity.ts), for `degraded`. */
+  readonly cloudMapCalls?: ActivitySummary | undefined
   readonly firstAppliedAt: number | undefined
   /** When a configuration built from reads of every mapped namespace was first applied. */
   readonly initialSyncAt: number | undefined
@@ -219,6 +226,10 @@ export const readiness = (s: Status, now: number, rules: HealthRules): Verdict =
   return { ok: true, reason: "ok" }
 }
 
+/** `degraded` says "throttling" once this many calls, and this share of the calls, were throttled lately. */
+const THROTTLED_MIN = 2
+const THROTTLED_SHARE = 0.1
+
 /** Seconds since Cloud Map was last read successfully (since start when it never was). */
 export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.lastSuccessAt ?? s.startedAt)) / 1000
 
@@ -229,6 +240,13 @@ export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.
 export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> => {
   if (s.initialSyncAt === undefined) return []
   const reasons: Array<string> = []
+  const calls = s.cloudMapCalls
+  if (calls !== undefined && calls.throttled >= THROTTLED_MIN && calls.throttled >= THROTTLED_SHARE * calls.calls) {
+    reasons.push(
+      `Cloud Map is throttling the agent: ${calls.throttled} of ${calls.calls} calls in the last ${calls.windowSeconds}s were throttled; ` +
+        "the agent slows down and retries, serving the last known routes (Cloud Map's quota is per account and Region: look for other callers)"
+    )
+  }
   if (s.lastRefresh !== undefined && !s.lastRefresh.ok) {
     reasons.push(
       `Cloud Map not reachable: last successful read ${seconds(now - (s.lastSuccessAt ?? s.startedAt))} ago (${
