@@ -305,19 +305,23 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         }
         if (ok > 0) noteAttempts("ok", ok)
         if (ok > 0) yield* Metric.update(counter(REVISION, "ok"), ok)
-        if (settled.some((r) => !r.ok && r.error.kind === "throttled")) yield* calls.slowDown
-        // What failed and may pass is tried again, one by one, with the usual backoff.
+        const throttled = settled.some((r) => !r.ok && r.error.kind === "throttled")
+        if (throttled) yield* calls.slowDown
+        // What failed and may pass is tried again with the usual backoff, at the client's
+        // concurrency. Not when Cloud Map throttled the batch: the next round checks those
+        // services again (their last known instances keep serving meanwhile); retrying them here
+        // one after the other held the round for minutes in a throttling storm.
         return yield* Effect.forEach(settled, (r, i) =>
           r.ok
             ? Effect.succeed(Result.succeed(r.revision))
-            : retryable(r.error) && options.maxAttempts > 1
+            : !throttled && retryable(r.error) && options.maxAttempts > 1
             ? Effect.result(
               Effect.andThen(
                 Effect.sleep(200),
                 call(REVISION, (signal) => dataPlane.discoverRevision(services[i]!.httpName, services[i]!.serviceName, signal), false)
               )
             )
-            : Effect.succeed(Result.fail(r.error)))
+            : Effect.succeed(Result.fail(r.error)), { concurrency: options.concurrency })
       })
 
     return CloudMap.of({
