@@ -7,7 +7,7 @@
  * then SIGUSR1 and up to DRAIN_SECONDS for in-flight requests.
  */
 import { join } from "node:path"
-import { Context, Deferred, Effect, Layer, Metric, Ref, Schedule, Schema, Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Metric, Ref, Schedule, Schema, Scope, Semaphore } from "effect"
 import { ChildProcessSpawner } from "effect/process"
 import { AgentConfigService } from "../config/service.ts"
 import { haproxyWorkers } from "../observability/metrics.ts"
@@ -69,7 +69,11 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
       const setRunning = (running: boolean, pid: number | undefined) =>
         status.update((s) => ({ ...s, haproxy: { ...s.haproxy, running, pid } }))
 
-      const launch: Effect.Effect<void, HaproxyStartFailed> = Effect.gen(function*() {
+      // One launch at a time, and none while HAProxy runs: an apply during the restart delay (it
+      // sees HAProxy not running and starts it) and the restart must not make two masters.
+      const launches = yield* Semaphore.make(1)
+      const launch: Effect.Effect<void, HaproxyStartFailed> = launches.withPermit(Effect.gen(function*() {
+        if ((yield* Ref.get(handle)) !== undefined) return
         const h = yield* makeHaproxyProcess({
           bin: config.haproxyBin,
           cfgPath: join(config.configDir, "haproxy.cfg"),
@@ -84,7 +88,7 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
         // drain while the process is still watched. Only the current process is drained.
         yield* Scope.addFinalizer(scope, Effect.flatMap(Ref.get(handle), (current) => current === h ? gracefulStop(h) : Effect.void))
         yield* Effect.forkIn(watchExit(h), scope)
-      })
+      }))
 
       // Graceful stop when the agent stops: runs while the HTTP endpoints still answer (503).
       const gracefulStop = (h: HaproxyProcessShape) =>
