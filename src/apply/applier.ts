@@ -248,7 +248,22 @@ export const makeApplier = (options: ApplierOptions) => {
       return yield* done("reload")
     })
 
-  return { apply, store }
+  /**
+   * Writes the files of `desired` again as a new generation and installs it, HAProxy untouched
+   * (before a restart: what is on disk may be gone). What HAProxy served was valid, so is this.
+   */
+  const rewrite = (desired: Desired): Effect.Effect<void, FileWriteFailed> =>
+    Effect.gen(function*() {
+      const staged = yield* store.stage(render(desired, settings))
+      const installed = yield* Effect.result(store.install(staged))
+      if (installed._tag === "Failure") {
+        yield* store.discard(staged)
+        return yield* Effect.fail(installed.failure)
+      }
+      yield* store.prune
+    })
+
+  return { apply, rewrite, store }
 }
 
 /** The applier as a service, over the live HaproxyControl and the agent's settings. */

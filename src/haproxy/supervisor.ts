@@ -53,6 +53,12 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
   readonly start: Effect.Effect<void, HaproxyStartFailed>
   readonly reload: Effect.Effect<ReloadResult, ReloadError | HaproxyNotRunning>
   readonly showProc: Effect.Effect<ShowProc, ShowProcError | HaproxyNotRunning>
+  /**
+   * What writes the files of the configuration HAProxy serves again (the apply loop renders its
+   * applied state): run before each restart (HAPROXY_RESTART=true), so a restart never depends on
+   * what is left on disk.
+   */
+  readonly rewriteBeforeRestart: (rewrite: Effect.Effect<void, { readonly message: string }>) => Effect.Effect<void>
   /** Fails when HAProxy died and is not (or could not be) restarted; never succeeds. */
   readonly died: Effect.Effect<never, HaproxyDied>
 }>()("cloudmap-haproxy/haproxy/HaproxySupervisor") {
@@ -65,6 +71,7 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
       const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       const masterSocket = join(config.configDir, "master.sock")
       const handle = yield* Ref.make<HaproxyProcessShape | undefined>(undefined)
+      const rewriteFiles = yield* Ref.make<Effect.Effect<void, { readonly message: string }>>(Effect.void)
       const died = yield* Deferred.make<never, HaproxyDied>()
       const setRunning = (running: boolean, pid: number | undefined) =>
         status.update((s) => ({ ...s, haproxy: { ...s.haproxy, running, pid } }))
@@ -109,7 +116,10 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
           const message = describeExit(exit)
           yield* Effect.logError("HAProxy died", { error: message, restart: config.restartHaproxy })
           if (!config.restartHaproxy) return yield* Deferred.fail(died, new HaproxyDied({ message }))
-          const again = yield* Effect.result(Effect.retry(Effect.delay(launch, "1 second"), RESTART))
+          // The files HAProxy loads are written again first (they may be gone or damaged).
+          const rewrite = Effect.flatMap(Ref.get(rewriteFiles), (f) =>
+            f.pipe(Effect.catch((e) => Effect.logError("could not write the configuration again before the restart", { error: e.message }))))
+          const again = yield* Effect.result(Effect.retry(Effect.delay(Effect.andThen(rewrite, launch), "1 second"), RESTART))
           if (again._tag === "Failure") {
             yield* Deferred.fail(died, new HaproxyDied({ message: `${message}; restart failed: ${again.failure.message}` }))
           }
@@ -144,6 +154,7 @@ export class HaproxySupervisor extends Context.Service<HaproxySupervisor, {
       return HaproxySupervisor.of({
         isRunning: Effect.map(Ref.get(handle), (h) => h !== undefined),
         start: launch,
+        rewriteBeforeRestart: (f) => Ref.set(rewriteFiles, f),
         reload: Effect.flatMap(current, (h) => h.reload()).pipe(
           Effect.tap((r) => Metric.update(haproxyWorkers, 1 + r.oldWorkerPids.length))
         ),

@@ -10,6 +10,7 @@ import { Cause, Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effe
 import { type Applied, Applier, type ApplyOutcome, takesReload } from "../apply/applier.ts"
 import { runtimePart } from "../apply/diff.ts"
 import { AgentConfigService } from "../config/service.ts"
+import { HaproxySupervisor } from "../haproxy/supervisor.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import { DesiredChannel, type Planned, samePlanned } from "./desired-channel.ts"
@@ -231,6 +232,10 @@ export const ApplyLoopLive = Layer.effectDiscard(
       reloadMinIntervalMs: config.reloadMinIntervalSeconds * 1000,
       rejectedRetryMs: config.rejectedRetrySeconds * 1000
     })
+    // Before HAProxy is restarted (HAPROXY_RESTART=true), the files of what it served are written again.
+    const applier = yield* Applier
+    const supervisor = yield* HaproxySupervisor
+    yield* supervisor.rewriteBeforeRestart(Effect.flatMap(loop.state, (s) => s.applied === undefined ? Effect.void : applier.rewrite(s.applied.desired)))
     // A bug outside an apply (an apply's own becomes a retried refusal) is logged and the loop goes on.
     const guarded = loop.iteration.pipe(Effect.catchCause((cause) => Effect.logError("apply loop iteration failed", cause)))
     yield* Effect.forkScoped(Effect.forever(guarded))
