@@ -20,6 +20,9 @@ export interface ActivitySummary {
   readonly lastAttemptAt: number | undefined
 }
 
+/** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
+export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
+
 interface Bucket {
   second: number
   calls: number

@@ -10,7 +10,8 @@
  * Every result is merged with the last good snapshot (fail static), planned, guarded against
  * mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Effect, Fiber, Metric, Random, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, Metric, Option, Random, Ref, Semaphore } from "effect"
+import { CloudMapActivity, isThrottling } from "../cloudmap/activity.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import * as M from "../observability/metrics.ts"
@@ -106,6 +107,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     })
     const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
     const updateStatus = options.updateStatus
+    // What the Cloud Map calls met lately (when the agent keeps it): throttled, the sweep waits.
+    const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
+    const throttling = (now: number) => activity !== undefined && isThrottling(activity.summary(now))
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
@@ -276,7 +280,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       }
       // The sweep takes what the read rate allows in one period, the longest unread first: a round
       // never outlasts its period because of the sweep, so the feed keeps its cadence.
-      const sweepCap = checkEvery ? rest.length : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
+      // While Cloud Map throttles the agent the sweep waits (its services stay due): the quota left
+      // goes to what the feed names, and the round keeps the feed's cadence.
+      const sweepCap = checkEvery ? rest.length : throttling(started) ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
       if (rest.length > sweepCap) {
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
         rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
@@ -290,7 +296,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: fresh.book }))
       yield* reportAttributeFailures(fresh)
       structural += fresh.changed
-      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, attributesMs, false, "known"))
+      // Not while Cloud Map throttles the agent: they stay due.
+      const rereadMs = throttling(started) ? Number.POSITIVE_INFINITY : attributesMs
+      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, rereadMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
