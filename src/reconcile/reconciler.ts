@@ -282,7 +282,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // never outlasts its period because of the sweep, so the feed keeps its cadence.
       // While Cloud Map throttles the agent the sweep waits (its services stay due): the quota left
       // goes to what the feed names, and the round keeps the feed's cadence.
-      const sweepCap = checkEvery ? rest.length : throttling(started) ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
+      const throttledRound = throttling(started)
+      const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
       if (rest.length > sweepCap) {
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
         rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
@@ -297,7 +298,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* reportAttributeFailures(fresh)
       structural += fresh.changed
       // Not while Cloud Map throttles the agent: they stay due.
-      const rereadMs = throttling(started) ? Number.POSITIVE_INFINITY : attributesMs
+      const rereadMs = throttledRound ? Number.POSITIVE_INFINITY : attributesMs
       const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, rereadMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
@@ -323,7 +324,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           healthFilter: options.healthFilter,
           readAt: current.readAt,
           now: started,
-          rereadAfterMs: afterMs,
+          // Throttled: no read is forced by its age (revision checks still find changes).
+          rereadAfterMs: throttledRound ? Number.POSITIVE_INFINITY : afterMs,
           held: revisionIndex,
           first
         })

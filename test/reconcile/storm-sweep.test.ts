@@ -75,4 +75,42 @@ describe("rounds while Cloud Map throttles the agent", () => {
       expect(calls.filter((c) => c === "attributes").length).toBeGreaterThan(0)
     }).pipe(Effect.provide(Layer.merge(cloudMap, Layer.succeed(CloudMapActivity, activity))))
   })
+
+  it.effect("revision polling (CHANGE_FEED=false): no read is forced by its age; revision checks still find changes", () => {
+    const revisions: Record<string, number> = { web: 1, api: 1 }
+    const calls: Array<string> = []
+    const activity = makeCallWindow()
+    const discoverRevision = (_ns: string, name: string) => Effect.sync(() => (calls.push(`revision ${name}`), revisions[name]!))
+    const cloudMap = Layer.succeed(CloudMap, CloudMap.of({
+      listNamespaces: Effect.succeed([{ id: "ns-apps", name: "apps", httpName: "apps" }]),
+      listServices: () => Effect.succeed(Object.keys(revisions).map((name) => ({ id: `srv-${name}`, name, createdAt: 1 }))),
+      discoverInstances: (_ns, name) =>
+        Effect.sync(() => {
+          calls.push(`read ${name}`)
+          return { revision: revisions[name]!, truncated: false, instances: [{ id: `${name}-${revisions[name]}`, attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "80" }, health: undefined }] }
+        }),
+      discoverRevision,
+      discoverRevisions: (s) => revisionsOneByOne(discoverRevision)(s),
+      getServiceAttributes: () => Effect.succeed({}),
+      listOperationsPage: () => Effect.die("no feed"),
+      getOperation: () => Effect.die("no feed"),
+      settle: Effect.void,
+      concurrency: 8
+    }))
+    return Effect.gen(function*() {
+      // REFRESH_RATE 1 s: every service's read is due every round.
+      const r = yield* startReconciler({ fleet: { refreshSeconds: 1 } })
+      yield* r.round
+      yield* TestClock.adjust(2_000)
+      calls.length = 0
+      yield* r.round
+      expect(calls.sort()).toEqual(["read api", "read web"])
+      yield* TestClock.adjust(2_000)
+      yield* Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => activity.record("throttled", 5, now)))
+      revisions["web"] = 2
+      calls.length = 0
+      yield* r.round
+      expect(calls.sort()).toEqual(["read web", "revision api", "revision web"])
+    }).pipe(Effect.provide(Layer.merge(cloudMap, Layer.succeed(CloudMapActivity, activity))))
+  })
 })
