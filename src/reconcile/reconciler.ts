@@ -32,9 +32,11 @@ import {
   reachedCloudMap,
   replaceServices,
   sameAsSnapshot,
-  serviceKey
+  serviceKey,
+  type ServiceUpdate
 } from "./snapshot-update.ts"
 import type { Planned } from "./desired-channel.ts"
+import { makeInstanceIndex } from "./instance-index.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
@@ -105,6 +107,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       foreign: new Map()
     })
     const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
+    const instances = makeInstanceIndex()
+    /** The reads of a round, for the feed's check and the instance index. */
+    const noteReads = (reads: ReadonlyArray<ServiceUpdate>) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        instances.remember(reads, now)
+        yield* feed.reads(reads.flatMap(({ service }) => service._tag === "Ok" ? [{ serviceId: service.id, name: service.name, revision: service.revision }] : []), now)
+      })
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
@@ -208,6 +218,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Operations from the start of this read on are the feed's.
       yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      yield* noteReads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
       const out = yield* publishFrom(snapshot)
@@ -230,7 +241,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round
+      const fed = yield* feed.round(instances.serviceOf)
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
@@ -266,7 +277,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const first = new Set<string>()
       const namedServices: Array<KnownService> = []
       const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
+      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
       for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
         if (named.has(k.service.id)) {
@@ -298,7 +309,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let baseIndex = revisionIndex
       let published = false
       // The feed answering counts as reaching Cloud Map (a round may read nothing).
-      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes" || fed._tag === "CheckAll"
+      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes"
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
@@ -320,6 +331,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+        yield* noteReads(reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
@@ -347,7 +359,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const readAt = new Map<string, number>()
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
-        // A read the feed asked for that failed is due again at once (its operation was counted).
         // A read the feed asked for that failed is due again at once (its operation was counted).
         const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : first.has(key) ? undefined : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)

@@ -31,6 +31,9 @@ const register = (client: ServiceDiscoveryClient, ServiceId: string, InstanceId:
 const deregister = (client: ServiceDiscoveryClient, ServiceId: string, InstanceId: string) =>
   client.send(new DeregisterInstanceCommand({ ServiceId, InstanceId }))
 
+/** No instance was read: operations are placed by GetOperation's Targets alone. */
+const noIndex = (_instanceId: string): string | undefined => undefined
+
 interface Session {
   readonly client: ServiceDiscoveryClient
   readonly control: (method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>
@@ -75,14 +78,14 @@ describe("change feed rounds against the mock", () => {
     withFeed(SETTINGS, ({ client, advance, feed }) =>
       Effect.gen(function*() {
         const f = yield* feed
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* Effect.promise(() => deregister(client, apiId, "api-1"))
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId, apiId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId, apiId]), checkAll: false })
         // The next windows overlap: the same operations are listed again, and counted no more.
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
       })))
 
   it.effect("looks at an unfinished operation again when it ends (SUBMITTED → SUCCESS)", () =>
@@ -90,27 +93,40 @@ describe("change feed rounds against the mock", () => {
       Effect.gen(function*() {
         const f = yield* feed
         yield* Effect.promise(() => register(client, webId, "web-9"))
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
         // PENDING from half the delay on, SUCCESS after it: each change names the service again.
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         yield* advance(4_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
       }), 8_000))
 
-  it.effect("checks every revision instead of looking up more new operations than CHANGE_FEED_MAX_OPERATIONS", () =>
-    withFeed({ ...SETTINGS, maxOperations: 2 }, ({ client, control, feed }) =>
+  it.effect("looks up CHANGE_FEED_MAX_OPERATIONS new operations a round, the others the next round (no check of every revision)", () =>
+    withFeed({ ...SETTINGS, maxOperations: 2 }, ({ client, control, advance, feed }) =>
       Effect.gen(function*() {
         const f = yield* feed
-        for (const id of ["a", "b", "c"]) yield* Effect.promise(() => register(client, webId, `web-${id}`))
-        expect(yield* f.round).toEqual({ _tag: "CheckAll" })
-        const calls = (yield* Effect.promise(() => control("GET", "/_mock/calls"))).json
-        expect(calls.operations.GetOperation).toBeUndefined()
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        yield* Effect.promise(() => register(client, webId, "web-a"))
+        yield* Effect.promise(() => register(client, webId, "web-b"))
+        yield* Effect.promise(() => register(client, apiId, "api-c"))
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect((yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.GetOperation.total).toBe(2)
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([apiId]), checkAll: false })
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+      })))
+
+  it.effect("a backlog of more than three rounds' lookups: this round checks every revision, nothing looked up", () =>
+    withFeed({ ...SETTINGS, maxOperations: 1 }, ({ client, control, feed }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        for (const id of ["a", "b", "c", "d"]) yield* Effect.promise(() => register(client, webId, `web-${id}`))
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect((yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.GetOperation).toBeUndefined()
       })))
 
   it.effect("follows NextToken through empty pages (Cloud Map pages before it filters)", () =>
@@ -121,7 +137,7 @@ describe("change feed rounds against the mock", () => {
         for (let i = 0; i < 150; i++) yield* Effect.promise(() => register(client, apiId, `api-old-${i}`))
         yield* advance(3_600_000)
         yield* Effect.promise(() => register(client, webId, "web-9"))
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         expect((yield* status).changeFeed).toMatchObject({ state: "active", lastRound: { pages: 2, operations: 1, new: 1, services: 1 } })
       })))
 
@@ -130,15 +146,15 @@ describe("change feed rounds against the mock", () => {
       Effect.gen(function*() {
         const f = yield* feed
         for (let i = 0; i < 101; i++) yield* Effect.promise(() => register(client, apiId, `api-${i}`))
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "pages", since: T0, retryAt: T0 + 300_000 })
         expect(yield* f.periodSeconds).toBeUndefined()
         expect((yield* Metric.value(changeFeedActive))).toMatchObject({ value: 0 })
         // Not asked again before the retry.
         yield* advance(299_000)
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         yield* advance(1_000)
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", since: T0, retryAt: T0 + 600_000 })
       })))
 
@@ -147,15 +163,15 @@ describe("change feed rounds against the mock", () => {
       Effect.gen(function*() {
         const f = yield* feed
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "accessDenied", operation: "ListOperations", times: 1 }))
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         const denied = (yield* status).changeFeed
         expect(denied).toMatchObject({ state: "unavailable", problem: "denied" })
         expect(denied.detail).toContain("servicediscovery:ListOperations")
         yield* advance(10_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set() })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
         expect((yield* status).changeFeed.state).toBe("active")
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "throttle", operation: "ListOperations", times: 1 }))
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "throttled" })
       })))
 
@@ -165,9 +181,9 @@ describe("change feed rounds against the mock", () => {
         const f = yield* feed
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "accessDenied", operation: "GetOperation" }))
-        expect(yield* f.round).toEqual({ _tag: "CheckAll" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "denied" })
-        expect(yield* f.round).toEqual({ _tag: "Polling" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
       })))
 
   it.effect("a transient failure misses one round (the next window covers it); three in a row: unavailable", () =>
@@ -176,15 +192,15 @@ describe("change feed rounds against the mock", () => {
         const f = yield* feed
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "5xx", operation: "ListOperations", times: 2 }))
         yield* Effect.promise(() => register(client, webId, "web-9"))
-        expect(yield* f.round).toEqual({ _tag: "Missed" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Missed" })
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Missed" })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Missed" })
         yield* advance(2_000)
-        expect(yield* f.round).toEqual({ _tag: "Changes", serviceIds: new Set([webId]) })
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "5xx", operation: "ListOperations", times: 3 }))
         for (const expected of ["Missed", "Missed", "Polling"]) {
           yield* advance(2_000)
-          expect((yield* f.round)._tag).toBe(expected)
+          expect((yield* f.round(noIndex))._tag).toBe(expected)
         }
         expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "failing" })
       })))
