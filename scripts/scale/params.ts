@@ -52,6 +52,12 @@ if (readingFlag !== undefined && !(READINGS as ReadonlyArray<string>).includes(r
 export const READING = readingFlag as Reading | undefined
 if (READING !== undefined && (FEED_DENIED || OPTIONS)) throw new Error("--reading cannot be combined with --feed-denied or --options")
 export const FOREIGN_CHURN_PER_SECOND = 10
+/**
+ * `--operation-scan retained|updateDate`: what the mock's ListOperations pages through before it
+ * filters (src/mock/feed-readings.ts; default retained, every operation it keeps). Recorded in the results.
+ */
+export const OPERATION_SCAN = args.string("operation-scan") ?? "retained"
+if (OPERATION_SCAN !== "retained" && OPERATION_SCAN !== "updateDate") throw new Error(`--operation-scan: ${OPERATION_SCAN} is not retained or updateDate`)
 /** `--reading milliseconds`: longest wait for the agent to learn the unit before the window (one sweep and the grace). */
 export const UNIT_LEARNT_TIMEOUT_MS = 120_000
 /** What this run measures (recorded in the results, so `--render-from` picks the title and targets). */

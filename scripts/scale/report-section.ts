@@ -37,7 +37,7 @@ const readingOf = (m: RunMeta): string | undefined => {
 /** `Scale`, `Scale (options on every service)`, `Scale (change feed denied)` or `Scale (change feed reading: NAME)`. */
 export const sectionTitle = (m: RunMeta): string =>
   readingOf(m) !== undefined
-    ? `Scale (change feed reading: ${readingOf(m)})`
+    ? `Scale (change feed reading: ${readingOf(m)}${m.operationScan === "updateDate" ? ", paged by date" : ""})`
     : modeOf(m) === "feed-denied"
     ? `Scale${FEED_DENIED_TITLE_SUFFIX}`
     : m.options === undefined
@@ -125,8 +125,11 @@ const readingText = (run: ScaleRun): Array<string> => {
     `${r.services} services: ${r.changeFeed?.misses ?? "?"} misses, UPDATE_DATE in ${r.changeFeed?.unit ?? "?"}` +
     (r.changeFeed?.unitLearntMs === undefined ? "" : `, unit learnt ${fmtS(r.changeFeed.unitLearntMs / 1000)} after a registration`)
   )
+  const scan = run.meta.operationScan === "updateDate"
+    ? " ListOperations pages from the UPDATE_DATE filter's start (`--operation-scan updateDate`: pages follow the operations in the window)."
+    : " ListOperations pages through every operation the mock keeps (90 days) before it filters."
   return [
-    `The same measurement as \`## Scale\`, with the change feed's unpublished details read another way (\`--reading ${reading}\`): ${what[reading]}.`,
+    `The same measurement as \`## Scale\`, with the change feed's unpublished details read another way (\`--reading ${reading}\`): ${what[reading]}.${scan}`,
     "",
     `The feed's check after each size's registrations (\`/status\` changeFeed): ${checks.join("; ")}.`,
     ""

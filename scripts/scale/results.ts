@@ -94,6 +94,8 @@ export interface RunMeta {
   readonly binary: string
   /** `--options`: the option set on every service and instance, as the report names it. Absent: none. */
   readonly options?: string
+  /** `--operation-scan`: what the mock's ListOperations paged through (absent: retained). */
+  readonly operationScan?: string
   /** What the run measured; absent (results written before the flag existed): `change-feed`. */
   readonly mode?: ScaleMode
 }

@@ -1,7 +1,8 @@
 /**
  * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--zone AZ]
  *   [--operation-delay-ms N] [--operation-retention-ms N] [--operation-targets service|instance]
- *   [--update-date-unit seconds|milliseconds] [--foreign-churn N] [--log-requests]`
+ *   [--update-date-unit seconds|milliseconds] [--operation-scan retained|updateDate] [--foreign-churn N]
+ *   [--log-requests]`
  * Starts the mock Cloud Map (src/mock/server.ts) and its ECS task metadata stub, prints one JSON line
  * `{"level":"INFO","message":"mock Cloud Map listening","url":...}` on stdout and runs until
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
@@ -9,7 +10,7 @@
 import { Console, Effect, Result, Schema } from "effect"
 import { HELP_FLAG, parseFlags } from "../config/flags.ts"
 import { type CommandSpec, commandHelp, usageLine } from "../config/help.ts"
-import { type FeedReadings, OPERATION_TARGETS_READINGS, UPDATE_DATE_UNITS } from "./feed-readings.ts"
+import { type FeedReadings, OPERATION_SCANS, OPERATION_TARGETS_READINGS, UPDATE_DATE_UNITS } from "./feed-readings.ts"
 import { demoFixture, type FixtureError, loadFixture } from "./fixture.ts"
 import { mockCloudMapResource, type MockStartError } from "./server.ts"
 import { TASK_METADATA_PREFIX } from "./task-metadata.ts"
@@ -46,6 +47,11 @@ export const MOCK_CLOUDMAP: CommandSpec = {
       name: "update-date-unit",
       value: "seconds|milliseconds",
       meaning: "how ListOperations reads the UPDATE_DATE filter's values (default seconds; AWS publishes no unit)"
+    },
+    {
+      name: "operation-scan",
+      value: "retained|updateDate",
+      meaning: "what ListOperations pages through before it filters: every retained operation (retained, default) or those from the UPDATE_DATE filter's start on (updateDate)"
     },
     { name: "foreign-churn", value: "N", meaning: "register and deregister N instances per second in a namespace of the mock's own (foreign-churn), as another team would (default 0)" },
     { name: "log-requests", meaning: "one JSON line per API request on stdout" },
@@ -121,7 +127,8 @@ export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockC
       operationRetentionMs: yield* optionalInt(flags.get("operation-retention-ms"), "operation-retention-ms", 0, 2 ** 40),
       feedReadings: {
         operationTargets: yield* oneOf("operation-targets", flags.get("operation-targets"), OPERATION_TARGETS_READINGS, "service"),
-        updateDateUnit: yield* oneOf("update-date-unit", flags.get("update-date-unit"), UPDATE_DATE_UNITS, "seconds")
+        updateDateUnit: yield* oneOf("update-date-unit", flags.get("update-date-unit"), UPDATE_DATE_UNITS, "seconds"),
+        operationScan: yield* oneOf("operation-scan", flags.get("operation-scan"), OPERATION_SCANS, "retained")
       },
       foreignChurn: yield* optionalInt(flags.get("foreign-churn"), "foreign-churn", 0, 1_000),
       logRequests: switches.has("log-requests")

@@ -5,6 +5,10 @@
  *   (INSTANCE and SERVICE, the default) or `instance` (INSTANCE only, as some emulators record);
  * - `updateDateUnit`: how ListOperations reads the UPDATE_DATE filter's values: `seconds` (the
  *   default) or `milliseconds` (what an AWS controller once sent);
+ * - `operationScan`: what ListOperations pages through before it filters ("Cloud Map gets MaxResults
+ *   operations and then filters them"): every retained operation (`retained`, the default: pages
+ *   follow the account's whole history) or those from the UPDATE_DATE filter's start on
+ *   (`updateDate`: pages follow the operations in the window, as an index by date would);
  * - `operationRetentionMs`: how long operations are kept (short: GetOperation answers
  *   OperationNotFound for operations ListOperations listed moments ago);
  * - `foreignChurn`: operations per second made in a namespace of the mock's own (`foreign-churn`,
@@ -18,15 +22,18 @@ import type { MockState } from "./state-model.ts"
 
 export type OperationTargetsReading = "service" | "instance"
 export type UpdateDateUnit = "seconds" | "milliseconds"
+export type OperationScan = "retained" | "updateDate"
 
 export const OPERATION_TARGETS_READINGS: ReadonlyArray<OperationTargetsReading> = ["service", "instance"]
 export const UPDATE_DATE_UNITS: ReadonlyArray<UpdateDateUnit> = ["seconds", "milliseconds"]
+export const OPERATION_SCANS: ReadonlyArray<OperationScan> = ["retained", "updateDate"]
 
 /** POST /_mock/options: every member optional, none unknown. */
 export const MockOptionsRequest = Schema.Struct({
   emptyPages: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))])),
   operationTargets: Schema.optionalKey(Schema.Literals(OPERATION_TARGETS_READINGS)),
   updateDateUnit: Schema.optionalKey(Schema.Literals(UPDATE_DATE_UNITS)),
+  operationScan: Schema.optionalKey(Schema.Literals(OPERATION_SCANS)),
   operationRetentionMs: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   foreignChurn: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1_000 })))
 })
@@ -35,6 +42,8 @@ export type MockOptionsRequest = typeof MockOptionsRequest.Type
 export interface FeedReadings {
   readonly operationTargets: OperationTargetsReading
   readonly updateDateUnit: UpdateDateUnit
+  /** Absent: `retained`. */
+  readonly operationScan?: OperationScan
 }
 
 export const DEFAULT_FEED_READINGS: FeedReadings = { operationTargets: "service", updateDateUnit: "seconds" }
@@ -53,13 +62,15 @@ export const withFeedOptions = (state: MockState, r: MockOptionsRequest): MockSt
   ...(r.operationRetentionMs === undefined ? {} : { operationRetentionMs: r.operationRetentionMs }),
   feedReadings: {
     operationTargets: r.operationTargets ?? state.feedReadings.operationTargets,
-    updateDateUnit: r.updateDateUnit ?? state.feedReadings.updateDateUnit
+    updateDateUnit: r.updateDateUnit ?? state.feedReadings.updateDateUnit,
+    operationScan: r.operationScan ?? state.feedReadings.operationScan ?? "retained"
   }
 })
 
 /** What POST /_mock/options answers: every option as it is now. */
 export const feedOptionsJson = (state: MockState, foreignChurn: number) => ({
   ...state.feedReadings,
+  operationScan: state.feedReadings.operationScan ?? "retained",
   operationRetentionMs: state.operationRetentionMs,
   foreignChurn
 })

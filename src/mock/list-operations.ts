@@ -61,6 +61,25 @@ const matches = (state: MockState, f: Filter<OperationFilterName>, op: Operation
   }
 }
 
+/**
+ * With the `updateDate` scan reading, where paging starts: the first operation that may have
+ * changed status since the UPDATE_DATE filter's start (created at most its delay before it).
+ */
+const scanStart = (state: MockState, filters: ReadonlyArray<Filter<OperationFilterName>>): number => {
+  const dates = filters.find((f) => f.name === "UPDATE_DATE")
+  if (state.feedReadings.operationScan !== "updateDate" || dates === undefined) return 0
+  const from = filterDateMs(state, dates.values[0]!) - state.operationDelayMs
+  const records = state.operations.shared.records
+  let lo = 0
+  let hi = state.operations.size
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (records[mid]!.createDate < from) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 export const listOperations = operation(ListOperationsInput, (state, input, ctx) =>
   Result.gen(function*() {
     const filters = toFilters(input.Filters)
@@ -74,7 +93,7 @@ export const listOperations = operation(ListOperationsInput, (state, input, ctx)
       for (const f of filters) if (!matches(state, f, op, status, updateDate)) return undefined
       return { Id: op.id, Status: status }
     }
-    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention))
+    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention), scanStart(state, filters))
     const max = input.MaxResults ?? DEFAULT_MAX_RESULTS
     // window = MaxResults: the page examines MaxResults operations, then filters them.
     const { items, next } = scanPage(log.shared.records, start, max, max, select, log.size)

@@ -46,7 +46,7 @@ describe("mock-cloudmap command", () => {
       zone: undefined,
       operationDelayMs: undefined,
       operationRetentionMs: undefined,
-      feedReadings: { operationTargets: "service", updateDateUnit: "seconds" },
+      feedReadings: { operationTargets: "service", updateDateUnit: "seconds", operationScan: "retained" },
       foreignChurn: undefined,
       logRequests: true
     })
@@ -85,7 +85,7 @@ describe("mock-cloudmap command", () => {
     expect(usage(["--fixture"])).toBe("--fixture needs a value (FILE)")
     expect(usage(["--log-requests=yes"])).toBe("--log-requests takes no value")
     expect(usage(["fixture.json"])).toBe('unexpected argument "fixture.json" (this command takes only flags)')
-    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --operation-delay-ms, --operation-retention-ms, --operation-targets, --update-date-unit, --foreign-churn, --log-requests, --help)')
+    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --operation-delay-ms, --operation-retention-ms, --operation-targets, --update-date-unit, --operation-scan, --foreign-churn, --log-requests, --help)')
     expect(usage(["--fixtrue", "f.json"])).toBe('unknown flag "--fixtrue": did you mean "--fixture"?')
     expect(usage(["--host="])).toBe("--host must not be empty")
     expect(usage(["--seed", "-1"])).toBe('--seed must be an integer between 0 and 4294967295, got "-1"')

@@ -318,3 +318,19 @@ describe("the feed's unpublished readings (feed-readings.ts)", () => {
     })
   })
 })
+
+describe("what ListOperations pages through (operationScan)", () => {
+  it("retained: pages follow every retained operation; updateDate: only those from the window's start", async () => {
+    await withClock(async ({ client, control, advance }) => {
+      for (let i = 0; i < 250; i++) await register(client, webId, `old-${i}`)
+      advance(3_600_000)
+      const recent = await register(client, webId, "web-9")
+      const filters = [{ Name: "UPDATE_DATE" as const, Condition: "BETWEEN" as const, Values: [String((T0 + 3_500_000) / 1000), String((T0 + 3_700_000) / 1000)] }]
+      const all = await pages(client, filters, 100)
+      expect(all).toHaveLength(3)
+      expect(all.flatMap((p) => p.ids)).toEqual([recent])
+      await control("POST", "/_mock/options", { operationScan: "updateDate" })
+      expect(await pages(client, filters, 100)).toEqual([{ ids: [recent], token: undefined }])
+    })
+  })
+})
