@@ -331,13 +331,13 @@ export const TABLE: Table<Variables> = {
     name: "CHANGE_FEED_MAX_OPERATIONS",
     kind: integer(1, 1_000),
     fallback: value(20),
-    meaning: "New operations a feed round looks up one by one (GetOperation); more in one round: every service's revision is checked instead."
+    meaning: "New operations a feed round looks up (GetOperation) at most; more wait for the next round (the listing shows them again), and more than three rounds' worth at once make that round check every service's revision instead."
   },
   changeFeedRetrySeconds: {
     name: "CHANGE_FEED_RETRY",
     kind: number(1, 86_400),
     fallback: value(300),
-    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing) is tried again; revision polling runs meanwhile."
+    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing, or misses: changes the reads found that it never listed) is tried again; revision polling runs meanwhile."
   },
   availabilityZone: {
     name: "AVAILABILITY_ZONE",
