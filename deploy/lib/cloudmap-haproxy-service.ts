@@ -64,6 +64,14 @@ export interface CloudMapHaproxyServiceProps {
   readonly drainSeconds?: number
   /** LISTEN_PORT, HAProxy's traffic port (default 8080). */
   readonly listenPort?: number
+  /**
+   * MONITORING_PORT (default 8404, HAProxy's convention): HAProxy's /stats and /metrics on a port
+   * of their own, so every path of every host (an application's own /metrics too) reaches its
+   * service. Not open to the ALB: allow your scrapers with monitoringPeer.
+   */
+  readonly monitoringPort?: number
+  /** Who may reach MONITORING_PORT and HEALTH_PORT (Prometheus). Default: nobody but the ALB's health check. */
+  readonly monitoringPeer?: ec2.IPeer
   /** HEALTH_PORT, the agent's /healthz /readyz /metrics /status (default 3000). */
   readonly healthPort?: number
   /** DEFAULT_DOMAIN: unknown hosts are redirected there. Default unset (404). */
@@ -137,6 +145,7 @@ export class CloudMapHaproxyService extends Construct {
     const fargate = (props.launchType ?? "FARGATE") === "FARGATE"
     const listenPort = props.listenPort ?? 8080
     const healthPort = props.healthPort ?? 3000
+    const monitoringPort = props.monitoringPort ?? 8404
     const drainSeconds = props.drainSeconds ?? 20
     const stopTimeout = drainSeconds + STOP_MARGIN
     const internetFacing = props.internetFacing ?? true
@@ -144,7 +153,9 @@ export class CloudMapHaproxyService extends Construct {
     if (!Number.isInteger(drainSeconds) || drainSeconds < 0 || stopTimeout > MAX_STOP_TIMEOUT) {
       throw new Error(`drainSeconds must be an integer from 0 to ${MAX_STOP_TIMEOUT - STOP_MARGIN} (the task's stopTimeout is drainSeconds + ${STOP_MARGIN} s, and ECS allows at most ${MAX_STOP_TIMEOUT} s), not ${drainSeconds}`)
     }
-    if (listenPort === healthPort) throw new Error(`listenPort and healthPort must differ (both ${listenPort})`)
+    if (new Set([listenPort, healthPort, monitoringPort]).size !== 3) {
+      throw new Error(`listenPort, healthPort and monitoringPort must differ (${listenPort}, ${healthPort}, ${monitoringPort})`)
+    }
     const namespaceMap = "json" in props.namespaceMap
       ? props.namespaceMap
       : {
@@ -184,6 +195,7 @@ export class CloudMapHaproxyService extends Construct {
       AWS_REGION: Stack.of(this).region,
       NAMESPACE_MAP: namespaceMap.json,
       LISTEN_PORT: String(listenPort),
+      MONITORING_PORT: String(monitoringPort),
       HEALTH_ADDRESS: "0.0.0.0",
       HEALTH_PORT: String(healthPort),
       DRAIN_SECONDS: String(drainSeconds),
@@ -205,7 +217,8 @@ export class CloudMapHaproxyService extends Construct {
       portMappings: [
         { name: "http", containerPort: listenPort, ...(fargate ? {} : { hostPort: 0 }), protocol: ecs.Protocol.TCP, appProtocol: ecs.AppProtocol.http },
         // Bridge: a fixed host port, since the ALB's health check names one port (one task per instance).
-        { name: "agent", containerPort: healthPort, ...(fargate ? {} : { hostPort: healthPort }), protocol: ecs.Protocol.TCP, appProtocol: ecs.AppProtocol.http }
+        { name: "agent", containerPort: healthPort, ...(fargate ? {} : { hostPort: healthPort }), protocol: ecs.Protocol.TCP, appProtocol: ecs.AppProtocol.http },
+        { name: "monitoring", containerPort: monitoringPort, ...(fargate ? {} : { hostPort: monitoringPort }), protocol: ecs.Protocol.TCP, appProtocol: ecs.AppProtocol.http }
       ],
       healthCheck: {
         command: ["CMD", "cloudmap-haproxy", "healthcheck"],
@@ -305,6 +318,10 @@ export class CloudMapHaproxyService extends Construct {
       // Exactly the two ports: attachToApplicationTargetGroup opens the traffic port; the health port too.
       this.serviceSecurityGroup.connections.allowFrom(this.loadBalancerSecurityGroup, ec2.Port.tcp(listenPort), "HAProxy's traffic port from the ALB")
       this.serviceSecurityGroup.connections.allowFrom(this.loadBalancerSecurityGroup, ec2.Port.tcp(healthPort), "the agent's /readyz from the ALB's health check")
+      if (props.monitoringPeer !== undefined) {
+        this.serviceSecurityGroup.addIngressRule(props.monitoringPeer, ec2.Port.tcp(monitoringPort), "HAProxy's /stats and /metrics for monitoring")
+        this.serviceSecurityGroup.addIngressRule(props.monitoringPeer, ec2.Port.tcp(healthPort), "the agent's /metrics and /status for monitoring")
+      }
     }
 
     if (props.autoScaling !== undefined) {

@@ -91,7 +91,17 @@ describe("the container", () => {
   it("has the agent's settings: NAMESPACE_MAP, the ports, HEALTH_ADDRESS for the ALB's check, DRAIN_SECONDS", () => {
     expect(JSON.parse(environment.NAMESPACE_MAP!)).toEqual(NAMESPACES)
     expect(environment).toMatchObject({ AWS_REGION: "us-east-1", LISTEN_PORT: "8080", HEALTH_PORT: "3000", HEALTH_ADDRESS: "0.0.0.0", DRAIN_SECONDS: "20", HAPROXY_NBTHREAD: "1" })
-    expect(container.PortMappings.map((m: any) => m.ContainerPort)).toEqual([8080, 3000])
+    expect(container.PortMappings.map((m: any) => m.ContainerPort)).toEqual([8080, 3000, 8404])
+  })
+
+  it("serves /stats and /metrics on MONITORING_PORT 8404, so every path of every host reaches its service; open to monitoringPeer only", () => {
+    expect(environment.MONITORING_PORT).toBe("8404")
+    const ingress = (t: typeof fargate.template) => Object.values(t.findResources("AWS::EC2::SecurityGroupIngress")).map((r) => r.Properties.FromPort).sort()
+    expect(ingress(fargate.template)).toEqual([3000, 8080])
+    const scraped = synthesize({ monitoringPeer: ec2.Peer.ipv4("10.1.0.0/16") })
+    const task = Object.entries(scraped.template.findResources("AWS::EC2::SecurityGroup")).find(([id]) => id.includes("ServiceSecurityGroup"))![1]
+    expect(task.Properties.SecurityGroupIngress.map((r: any) => [r.FromPort, r.CidrIp]).sort()).toEqual([[3000, "10.1.0.0/16"], [8404, "10.1.0.0/16"]])
+    expect(() => synthesize({ monitoringPort: 8080 })).toThrow(/must differ/)
   })
 
   it("health check is `cloudmap-haproxy healthcheck` (liveness), with an init process and a file limit", () => {
@@ -219,7 +229,7 @@ describe("options and what is not created", () => {
   it("EC2 with bridge networking: dynamic traffic port, fixed health port, one task per instance, instance targets", () => {
     const { template } = synthesize({ launchType: "EC2" })
     template.hasResourceProperties("AWS::ECS::TaskDefinition", { NetworkMode: "bridge", RequiresCompatibilities: ["EC2"] })
-    expect(containerOf(template).PortMappings.map((m: any) => [m.ContainerPort, m.HostPort])).toEqual([[8080, 0], [3000, 3000]])
+    expect(containerOf(template).PortMappings.map((m: any) => [m.ContainerPort, m.HostPort])).toEqual([[8080, 0], [3000, 3000], [8404, 8404]])
     template.hasResourceProperties("AWS::ECS::Service", { LaunchType: "EC2", PlacementConstraints: [{ Type: "distinctInstance" }] })
     expect(only(template, "AWS::ElasticLoadBalancingV2::TargetGroup")).toMatchObject({ TargetType: "instance", HealthCheckPort: "3000" })
   })

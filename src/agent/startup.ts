@@ -8,7 +8,7 @@ import process from "node:process"
 import { Effect, Layer } from "effect"
 import { AgentConfigService } from "../config/service.ts"
 import { stopLeftover } from "../haproxy/leftover.ts"
-import { checkConfigDir, checkHaproxyBinary, checkListenPort } from "../haproxy/preflight.ts"
+import { checkConfigDir, checkHaproxyBinary, checkListenPort, checkMonitoringPort } from "../haproxy/preflight.ts"
 import { VERSION } from "../version.ts"
 
 export const StartupLive = Layer.effectDiscard(
@@ -22,6 +22,7 @@ export const StartupLive = Layer.effectDiscard(
       yield* Effect.logInfo("HAProxy found", { bin: config.haproxyBin, version })
       yield* stopLeftover(join(config.configDir, "haproxy.pid"), join(config.configDir, "master.sock"))
       yield* checkListenPort(config.listenAddress, config.listenPort)
+      yield* checkMonitoringPort(config.listenAddress, config.monitoringPort)
     }
     yield* Effect.logInfo("agent starting", {
       version: VERSION,
@@ -30,6 +31,7 @@ export const StartupLive = Layer.effectDiscard(
       endpoint: config.cloudMap.endpoint ?? "AWS",
       configDir: config.configDir,
       listen: `${config.listenAddress}:${config.listenPort}`,
+      monitoring: config.monitoringPort === undefined ? "/stats and /metrics on every host of the traffic port" : `${config.listenAddress}:${config.monitoringPort}`,
       agentEndpoints: `http://${config.healthAddress}:${config.healthPort}`,
       applyMode: config.applyMode
     })

@@ -22,7 +22,7 @@ export const VARIABLE_GROUPS: ReadonlyArray<{ readonly title: string; readonly n
   },
   {
     title: "HAProxy's stats page and metrics",
-    names: ["STATS_ENABLED", "STATS_USER", "STATS_PASSWD", "METRICS_ENABLED", "PROM_USER", "PROM_PASSWD"]
+    names: ["MONITORING_PORT", "STATS_ENABLED", "STATS_USER", "STATS_PASSWD", "METRICS_ENABLED", "PROM_USER", "PROM_PASSWD"]
   },
   {
     title: "HAProxy: ports, process, applying changes",
@@ -61,7 +61,7 @@ export const UNGROUPED_TITLE = "Other settings"
 /** The variables a first deployment sets or looks at, in the README's short table. */
 export const README_VARIABLES: ReadonlyArray<string> = [
   "AWS_REGION", "NAMESPACE_MAP", "STATS_PASSWD", "PROM_PASSWD",
-  "DEFAULT_DOMAIN", "LISTEN_PORT", "HEALTH_ADDRESS", "DEFAULT_INSTANCE_PORT", "ZONE_AFFINITY", "DRAIN_SECONDS", "LOG_LEVEL"
+  "DEFAULT_DOMAIN", "LISTEN_PORT", "MONITORING_PORT", "HEALTH_ADDRESS", "DEFAULT_INSTANCE_PORT", "ZONE_AFFINITY", "DRAIN_SECONDS", "LOG_LEVEL"
 ]
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|")

@@ -139,6 +139,14 @@ export const TABLE: Table<Variables> = {
     fallback: value(80),
     meaning: "HAProxy's HTTP port."
   },
+  monitoringPort: {
+    name: "MONITORING_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(undefined),
+    check: (port, get) =>
+      port === get("listenPort") ? "a port other than LISTEN_PORT" : port === get("healthPort") ? "a port other than HEALTH_PORT" : undefined,
+    meaning: "HAProxy's monitoring port (8404 by HAProxy's convention): when set, /stats and /metrics are served on LISTEN_ADDRESS:MONITORING_PORT only, and every path of every host on LISTEN_PORT reaches its service (an application's own /metrics too). Unset: both are served on LISTEN_PORT on every host, as the original image did."
+  },
   configDir: {
     name: "CONFIG_DIR",
     kind: directory,

@@ -156,10 +156,12 @@ describe.each(TASK_DEFINITIONS)("%s", (file) => {
     expect(Result.isSuccess(result) ? [] : result.failure).toEqual([])
   })
 
-  it("maps the traffic and agent ports, and the agent port is reachable from the ALB", () => {
+  it("maps the traffic, monitoring (8404) and agent ports, and the agent port is reachable from the ALB", () => {
     const config = Result.getOrThrow(readAgentConfig({ ...env, STATS_PASSWD: "x", PROM_PASSWD: "x" }))
     const ports = c.portMappings.map((p) => p.containerPort).sort((a, b) => a - b)
-    expect(ports).toEqual([config.listenPort, config.healthPort].sort((a, b) => a - b))
+    // /stats and /metrics on a port of their own: an application's /metrics stays reachable.
+    expect(config.monitoringPort).toBe(8404)
+    expect(ports).toEqual([config.listenPort, config.monitoringPort!, config.healthPort].sort((a, b) => a - b))
     expect(config.healthAddress).toBe("0.0.0.0")
     // Non-root HAProxy cannot rely on the unprivileged-port sysctl everywhere: use a high port.
     expect(config.listenPort).toBeGreaterThanOrEqual(1024)

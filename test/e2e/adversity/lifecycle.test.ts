@@ -183,6 +183,22 @@ describe("adversity: process lifecycle", () => {
       }
     })
 
+    it("MONITORING_PORT in use", async () => {
+      const squatter = createServer()
+      const port = await new Promise<number>((r) => squatter.listen(0, "127.0.0.1", () => r((squatter.address() as { port: number }).port)))
+      const dir = mkdtempSync(join(tmpdir(), "cmh-fast-"))
+      try {
+        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, MONITORING_PORT: String(port) })
+        expect(result.code).toBe(78)
+        expect(result.ms).toBeLessThan(10_000)
+        expect(result.stderr).toContain(`MONITORING_PORT="${port}": the port is already in use`)
+        expect(result.stderr).toContain("Fix: stop what listens there, or set MONITORING_PORT to a free port")
+      } finally {
+        squatter.close()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
     it("HAPROXY_BIN missing", async () => {
       const dir = mkdtempSync(join(tmpdir(), "cmh-fast-"))
       try {
