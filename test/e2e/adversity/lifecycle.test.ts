@@ -199,11 +199,13 @@ describe("adversity: process lifecycle", () => {
       }
     })
 
-    it("HAPROXY_BIN missing", async () => {
+    it("HAPROXY_BIN missing (and a misspelt variable warned about once)", async () => {
       const dir = mkdtempSync(join(tmpdir(), "cmh-fast-"))
       try {
-        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, HAPROXY_BIN: "/nonexistent/haproxy" })
+        // A typo of a variable is warned about once, before the checks.
+        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, HAPROXY_BIN: "/nonexistent/haproxy", REFRESH_RAT: "5" })
         expect(result.code).toBe(78)
+        expect(result.stderr.split("unknown variable REFRESH_RAT is ignored: did you mean REFRESH_RATE?")).toHaveLength(2)
         expect(result.ms).toBeLessThan(10_000)
         expect(result.stderr).toContain('HAPROXY_BIN="/nonexistent/haproxy": it cannot be run (ENOENT)')
         expect(result.stderr).toContain("Fix: install HAProxy")
