@@ -30,6 +30,8 @@ export interface AgentConfig {
   readonly metrics: Credentials | undefined
   readonly listenAddress: string
   readonly listenPort: number
+  /** HAProxy's /stats and /metrics on their own port; undefined: on the traffic port, every host. */
+  readonly monitoringPort: number | undefined
   readonly configDir: string
   readonly haproxyBin: string
   readonly nbthread: number

@@ -2,7 +2,7 @@
  * Every variable the agent reads, written once: its kind and bounds, its default (a value, or
  * computed from other variables or the machine), the default as shown to people when it is not
  * the value itself, and its meaning. ./agent-config.ts reads the environment through it; the
- * README table and `--help` are printed from it (./variables-doc.ts).
+ * README and docs/configuration.md tables and `--help` are printed from it (./variables-doc.ts).
  */
 import { availableParallelism } from "node:os"
 import type { Redacted } from "effect"
@@ -52,7 +52,7 @@ const IP_ADDRESS = /^[0-9a-f.:]+$/i
 const USER = matching((raw) => /^[A-Za-z0-9_.-]{1,64}$/.test(raw), "1-64 characters from A-Z a-z 0-9 _ . -")
 const lower = (raw: string) => raw.toLowerCase()
 
-/** Every variable the agent reads, in the order they are documented (README, --help). */
+/** Every variable the agent reads, in the order they are documented (docs/configuration.md, --help). */
 export const TABLE: Table<Variables> = {
   region: {
     name: "AWS_REGION",
@@ -139,6 +139,14 @@ export const TABLE: Table<Variables> = {
     fallback: value(80),
     meaning: "HAProxy's HTTP port."
   },
+  monitoringPort: {
+    name: "MONITORING_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(undefined),
+    check: (port, get) =>
+      port === get("listenPort") ? "a port other than LISTEN_PORT" : port === get("healthPort") ? "a port other than HEALTH_PORT" : undefined,
+    meaning: "HAProxy's monitoring port (8404 by HAProxy's convention): when set, /stats and /metrics are served on LISTEN_ADDRESS:MONITORING_PORT only, and every path of every host on LISTEN_PORT reaches its service (an application's own /metrics too). Unset: both are served on LISTEN_PORT on every host, as the original image did."
+  },
   configDir: {
     name: "CONFIG_DIR",
     kind: directory,
@@ -204,7 +212,7 @@ export const TABLE: Table<Variables> = {
     name: "CLOUDMAP_RATE_LIMIT",
     kind: number(1, 3_000),
     fallback: value(400),
-    meaning: "Data-plane requests per second at most: DiscoverInstances and DiscoverInstancesRevision (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (README: sizing replicas)."
+    meaning: "Data-plane requests per second at most: DiscoverInstances and DiscoverInstancesRevision (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (docs/sizing.md: sizing replicas)."
   },
   cloudMapControlPerSecond: {
     name: "CLOUDMAP_CONTROL_RATE_LIMIT",

@@ -251,6 +251,18 @@ describe("cloudmap-haproxy check", () => {
       )
     })
 
+    it("a busy MONITORING_PORT fails naming MONITORING_PORT; unset, it is not an item", async () => {
+      const port = await hold()
+      const run = await cli(["check"], { MONITORING_PORT: String(port) })
+      expect(run.code).toBe(1)
+      expect(line(run, "✗ MONITORING_PORT free")).toBe(
+        `✗ MONITORING_PORT free: MONITORING_PORT="${port}": the port is already in use on 127.0.0.1 (EADDRINUSE); HAProxy could not serve /stats and /metrics there. ` +
+          "Fix: stop what listens there, or set MONITORING_PORT to a free port"
+      )
+      const unset = await cli(["check"], {})
+      expect(unset.lines.filter((l) => l.includes("MONITORING_PORT"))).toEqual([])
+    })
+
     it("a busy HEALTH_PORT fails naming HEALTH_PORT", async () => {
       const port = await hold()
       const run = await cli(["check"], { HEALTH_PORT: String(port) })
