@@ -19,6 +19,7 @@ import { hostBackendName, pathBackendName, pathRouteKey } from "../model/names.t
 import type { IgnoredOption } from "../model/service-options.ts"
 import type { DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { planInstances } from "./instances.ts"
+import { DEFAULT_INSTANCE_NETWORKS, type InstanceNetworks } from "./networks.ts"
 import { decodeServiceOptions } from "./options.ts"
 import { applyZoneAffinity, type ZoneAffinity } from "./zones.ts"
 
@@ -29,6 +30,8 @@ export interface PlanOptions {
   readonly serviceAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity?: ZoneAffinity | undefined
+  /** Which instance addresses may be routed (./networks.ts); unset refuses every refused range. */
+  readonly instanceNetworks?: InstanceNetworks | undefined
 }
 
 /** Path-mode segments that are the monitoring pages on every host (see src/render). */
@@ -297,7 +300,13 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
       hostRoutes.push({ host, backend: route.backend })
       granted.push(host)
     }
-    const planned = planInstances(mapping.namespace, service.name, service.instances, options.defaultInstancePort)
+    const planned = planInstances(
+      mapping.namespace,
+      service.name,
+      service.instances,
+      options.defaultInstancePort,
+      options.instanceNetworks ?? DEFAULT_INSTANCE_NETWORKS
+    )
     quarantined.push(...planned.quarantined)
     ignoredOptions.push(...planned.ignoredOptions)
     const zoned = options.zoneAffinity === undefined ? undefined : applyZoneAffinity(planned.servers, options.zoneAffinity)

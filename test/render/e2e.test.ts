@@ -15,6 +15,7 @@ import { plan } from "../../src/plan/plan.ts"
 import { render } from "../../src/render/render.ts"
 import { type Backends, type EchoReply, ipv6LoopbackAvailable, startBackends } from "../support/backends.ts"
 import { checkConfig, type HaproxyProcess, isAlive, startHaproxy } from "../support/haproxy-process.ts"
+import { LOOPBACK_ALLOWED } from "../support/networks.ts"
 import { freePort } from "../support/ports.ts"
 import {
   hostNs,
@@ -108,7 +109,7 @@ beforeAll(async () => {
         service("docs", [at("path-docs-1", "task-p-2")])
       ])
     ]),
-    { defaultInstancePort: undefined }
+    { defaultInstancePort: undefined, instanceNetworks: LOOPBACK_ALLOWED }
   )
   expect(desired.quarantined).toEqual([])
 
