@@ -18,7 +18,7 @@ export const VARIABLE_TABLE_HEADER = "| variable | default | meaning |"
 export const VARIABLE_GROUPS: ReadonlyArray<{ readonly title: string; readonly names: ReadonlyArray<string> }> = [
   {
     title: "Cloud Map and routing",
-    names: ["AWS_REGION", "NAMESPACE_MAP", "DEFAULT_DOMAIN", "DEFAULT_INSTANCE_PORT", "HEALTH_FILTER", "AWS_ENDPOINT_URL_SERVICEDISCOVERY"]
+    names: ["AWS_REGION", "NAMESPACE_MAP", "DEFAULT_DOMAIN", "DEFAULT_INSTANCE_PORT", "ALLOW_INSTANCE_NETWORKS", "HEALTH_FILTER", "AWS_ENDPOINT_URL_SERVICEDISCOVERY"]
   },
   {
     title: "HAProxy's stats page and metrics",

@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os"
 import type { Redacted } from "effect"
 import type { AgentConfig } from "./agent-config.ts"
 import { namespaceMap } from "./namespace-map.ts"
+import { instanceNetworkList } from "./networks.ts"
 import {
   boolean,
   computed,
@@ -201,6 +202,12 @@ export const TABLE: Table<Variables> = {
     kind: integer(1, 65_535),
     fallback: value(undefined),
     meaning: "Port for instances registered without AWS_INSTANCE_PORT (awsvpc A records); unset quarantines them."
+  },
+  allowInstanceNetworks: {
+    name: "ALLOW_INSTANCE_NETWORKS",
+    kind: instanceNetworkList,
+    fallback: value([], "empty"),
+    meaning: "Comma-separated CIDRs (127.0.0.0/8, fd00::/8) where instances may be registered although the range is refused by default: loopback, link-local (instance and task metadata), unspecified, multicast, broadcast. An instance at the agent's own LISTEN_* or HEALTH_* address and port is refused even then (docs/security.md)."
   },
   cloudMapConcurrency: {
     name: "CLOUDMAP_CONCURRENCY",

@@ -39,6 +39,7 @@ import type { Planned } from "./desired-channel.ts"
 import { makeInstanceIndex } from "./instance-index.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
+import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
@@ -59,6 +60,8 @@ export interface ReconcilerOptions {
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
+  /** Which instance addresses may be routed (ALLOW_INSTANCE_NETWORKS, the agent's own ports). */
+  readonly instanceNetworks: InstanceNetworks
   /** The change feed's settings; undefined: CHANGE_FEED=false (revision polling only). */
   readonly changeFeed: FeedSettings | undefined
 }
@@ -139,7 +142,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const desired = plan(guarded.snapshot, {
           defaultInstancePort: options.defaultInstancePort,
           serviceAttributes: current.attributes.values,
-          zoneAffinity: options.zoneAffinity
+          zoneAffinity: options.zoneAffinity,
+          instanceNetworks: options.instanceNetworks
         })
         yield* reportPlan(current.snapshot, guarded, current.published?.planned.desired, desired, merged.failures)
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
