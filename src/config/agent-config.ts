@@ -68,6 +68,10 @@ export interface AgentConfig {
   readonly readyMaxStalenessSeconds: number | undefined
   readonly drainSeconds: number
   readonly restartHaproxy: boolean
+  /** Seconds HAProxy may leave its sockets unanswered before /readyz fails; 0: no watchdog. */
+  readonly haproxyWatchdogSeconds: number
+  /** Seconds HAProxy may leave its sockets unanswered before /healthz fails; 0: never. */
+  readonly haproxyWatchdogLivenessSeconds: number
   readonly revisionPollSeconds: number
   /** Revision checks a minute a small fleet may use to be polled more often than REVISION_POLL_RATE. */
   readonly revisionCheckBudget: number

@@ -294,6 +294,18 @@ export const TABLE: Table<Variables> = {
     fallback: value(false),
     meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task."
   },
+  haproxyWatchdogSeconds: {
+    name: "HAPROXY_WATCHDOG",
+    kind: number(0, 3_600),
+    fallback: value(10),
+    meaning: "Seconds HAProxy may leave its admin socket and master CLI unanswered (probed every 2 s, `show info` / `show proc`, 2 s timeout each) before /readyz fails (stopped, wedged or starved HAProxy; see BENCHMARKS.md for the latency measured under load). It recovers by itself when HAProxy answers again. 0: no watchdog."
+  },
+  haproxyWatchdogLivenessSeconds: {
+    name: "HAPROXY_WATCHDOG_LIVENESS",
+    kind: number(0, 86_400),
+    fallback: value(30),
+    meaning: "Seconds HAProxy may leave its sockets unanswered before /healthz fails too, so the container health check replaces the task. 0: the watchdog fails readiness only."
+  },
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),

@@ -65,6 +65,9 @@ export const configGeneration = Metric.gauge("cloudmap_haproxy_config_generation
 export const haproxyWorkers = Metric.gauge("cloudmap_haproxy_haproxy_workers", {
   description: "HAProxy worker processes (current plus old ones still draining)"
 })
+export const haproxyUnresponsive = Metric.gauge("cloudmap_haproxy_haproxy_unresponsive_seconds", {
+  description: "Seconds HAProxy has not answered on its admin socket and master CLI (0 while it answers); /readyz fails at HAPROXY_WATCHDOG, /healthz at HAPROXY_WATCHDOG_LIVENESS"
+})
 export const suppressedRemovals = Metric.counter("cloudmap_haproxy_suppressed_removals_total", {
   description: "Instance removals held back by the anti-flap guard",
   incremental: true

@@ -375,19 +375,27 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* finish(kind, started, reached, failures, published ? suppressed : undefined, undefined)
     })
 
+    // SIGHUP: the next round to start forgets when anything was last listed or read. Applied under
+    // the round's permit, so a round in flight cannot write its read times over the reset.
+    const rereadPending = yield* Ref.make(false)
+    const forgetReads = Effect.flatMap(Ref.getAndSet(rereadPending, false), (pending) =>
+      pending
+        ? Ref.update(state, (s) => ({
+          ...s,
+          topologyAt: Number.NEGATIVE_INFINITY,
+          readAt: new Map<string, number>(),
+          attributes: { ...s.attributes, readAt: new Map<string, number>() }
+        }))
+        : Effect.void)
+
     /** The first round (or, until one succeeds, every round) reads everything. */
-    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.flatMap(
-      Ref.get(state),
-      (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
+    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.andThen(
+      forgetReads,
+      Effect.flatMap(Ref.get(state), (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh)
     ))
 
-    /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
-    const rereadAll = Ref.update(state, (s) => ({
-      ...s,
-      topologyAt: Number.NEGATIVE_INFINITY,
-      readAt: new Map<string, number>(),
-      attributes: { ...s.attributes, readAt: new Map<string, number>() }
-    }))
+    /** The next round re-lists and reads everything (SIGHUP), even when a round is in flight now. */
+    const rereadAll = Ref.set(rereadPending, true)
 
     /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
     const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>
