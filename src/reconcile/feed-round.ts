@@ -33,6 +33,8 @@ import {
   windowAt,
   AHEAD_MS
 } from "./change-feed.ts"
+import { makeInstanceIndex } from "./instance-index.ts"
+import type { ServiceUpdate } from "./snapshot-update.ts"
 import { blind, confirmMisses, describeMisses, graceMs, named, namedAll, readsFound, type ServiceRead } from "./feed-verify.ts"
 import type { ChangeFeedState, Status } from "./status.ts"
 
@@ -92,6 +94,7 @@ export const makeChangeFeed = (
     const settings = feedSettings ?? OFF
     const state = yield* Ref.make<FeedState>(initialFeedState(on, yield* Clock.currentTimeMillis))
     let lastRound: ChangeFeedState["lastRound"]
+    const instances = makeInstanceIndex()
     yield* Metric.update(M.changeFeedActive, on ? 1 : 0)
     yield* updateStatus((s) => ({ ...s, changeFeed: on ? { state: "active", misses: 0, updateDateUnit: "seconds" } : { state: "off" } }))
 
@@ -204,8 +207,8 @@ export const makeChangeFeed = (
         return { placed, skipped, unplaced, refused }
       })
 
-    /** The feed's part of a polling round at `now`; `serviceOfInstance`: the reads' instance index. */
-    const round = (serviceOfInstance: (instanceId: string) => string | undefined): Effect.Effect<FeedOutcome, never, CloudMap> =>
+    /** The feed's part of a polling round at `now`; `serviceOfInstance`: the reads' instance index (tests give their own). */
+    const round = (serviceOfInstance: (instanceId: string) => string | undefined = instances.serviceOf): Effect.Effect<FeedOutcome, never, CloudMap> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const due = yield* Ref.get(state)
@@ -247,9 +250,16 @@ export const makeChangeFeed = (
         return { _tag: "Changes", serviceIds, checkAll } as const
       })
 
-    /** Reads made at `now` (sweep, SIGHUP, start): checked against what the feed named. */
-    const reads = (found: ReadonlyArray<ServiceRead>, now: number) =>
-      Ref.update(state, (s) => ({ ...s, verify: readsFound(s.verify, found, now, s.mode._tag === "Active") }))
+    /** Reads just made (sweep, SIGHUP, start): their instances indexed, their revisions checked against what the feed named. */
+    const reads = (found: ReadonlyArray<ServiceUpdate>) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        instances.remember(found, now)
+        const ok = found.flatMap(({ service }): Array<ServiceRead> =>
+          service._tag === "Ok" ? [{ serviceId: service.id, name: service.name, revision: service.revision }] : []
+        )
+        yield* Ref.update(state, (s) => ({ ...s, verify: readsFound(s.verify, ok, now, s.mode._tag === "Active") }))
+      })
 
     return {
       round,

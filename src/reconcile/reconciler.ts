@@ -32,11 +32,9 @@ import {
   reachedCloudMap,
   replaceServices,
   sameAsSnapshot,
-  serviceKey,
-  type ServiceUpdate
+  serviceKey
 } from "./snapshot-update.ts"
 import type { Planned } from "./desired-channel.ts"
-import { makeInstanceIndex } from "./instance-index.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { InstanceNetworks } from "../plan/networks.ts"
@@ -110,14 +108,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       foreign: new Map()
     })
     const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
-    const instances = makeInstanceIndex()
-    /** The reads of a round, for the feed's check and the instance index. */
-    const noteReads = (reads: ReadonlyArray<ServiceUpdate>) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        instances.remember(reads, now)
-        yield* feed.reads(reads.flatMap(({ service }) => service._tag === "Ok" ? [{ serviceId: service.id, name: service.name, revision: service.revision }] : []), now)
-      })
     const updateStatus = options.updateStatus
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
@@ -222,7 +212,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Operations from the start of this read on are the feed's.
       yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
-      yield* noteReads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
+      yield* feed.reads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
       const out = yield* publishFrom(snapshot)
@@ -245,7 +235,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round(instances.serviceOf)
+      const fed = yield* feed.round()
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
@@ -335,7 +325,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
-        yield* noteReads(reads)
+        yield* feed.reads(reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)

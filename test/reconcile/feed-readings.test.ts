@@ -6,10 +6,20 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { graceMs } from "../../src/reconcile/feed-verify.ts"
-import { noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
+import { deregister, noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
 
 const GRACE = graceMs(SETTINGS.periodSeconds)
-const read = (revision: number) => [{ serviceId: webId, name: "web", revision }]
+/** A read of web finding `revision` and these instances (what the reconciler hands the feed after each read). */
+const read = (revision: number, instances: ReadonlyArray<string> = []) => [{
+  mapping: { namespace: "apps", domain: "example.test", mode: "host" as const },
+  service: {
+    _tag: "Ok" as const,
+    id: webId,
+    name: "web",
+    revision,
+    instances: instances.map((id) => ({ id, attributes: {}, health: "HEALTHY" as const }))
+  }
+}]
 
 describe("change feed readings", () => {
   it.effect("Targets with INSTANCE only: placed by the instance index; an instance never read makes the round check every revision", () =>
@@ -23,6 +33,11 @@ describe("change feed readings", () => {
         yield* advance(2_000)
         const index = (id: string) => (id === "web-10" ? webId : undefined)
         expect(yield* f.round(index)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        // The feed's own index: a read of web with web-1, then web-1's deregistration is placed in web.
+        yield* f.reads(read(7, ["web-1"]))
+        yield* Effect.promise(() => deregister(client, webId, "web-1"))
+        yield* advance(2_000)
+        expect(yield* f.round()).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
       }), 0, { operationTargets: "instance", updateDateUnit: "seconds" }))
 
   it.effect("an unplaced operation's SUBMITTED → SUCCESS is not lost: placed by then, its service is named; else every revision again", () =>
@@ -53,12 +68,12 @@ describe("change feed readings", () => {
     withFeed(SETTINGS, ({ client, advance, feed, status }) =>
       Effect.gen(function*() {
         const f = yield* feed
-        yield* f.reads(read(1), (yield* Effect.clockWith((c) => c.currentTimeMillis)))
+        yield* f.reads(read(1))
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* advance(2_000)
         // Sent in seconds, read as milliseconds: a window in 1970, nothing listed.
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
-        yield* f.reads(read(2), (yield* Effect.clockWith((c) => c.currentTimeMillis)))
+        yield* f.reads(read(2))
         yield* advance(GRACE)
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
         expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
@@ -74,11 +89,11 @@ describe("change feed readings", () => {
         const f = yield* feed
         // Operations are gone at once: ListOperations never lists them, whatever the unit.
         yield* Effect.promise(() => control("POST", "/_mock/options", { operationRetentionMs: 0 }))
-        yield* f.reads(read(1), (yield* Effect.clockWith((c) => c.currentTimeMillis)))
+        yield* f.reads(read(1))
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* advance(2_000)
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
-        yield* f.reads(read(2), (yield* Effect.clockWith((c) => c.currentTimeMillis)))
+        yield* f.reads(read(2))
         yield* advance(GRACE)
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         const feedStatus = (yield* status).changeFeed
