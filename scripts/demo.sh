@@ -78,6 +78,8 @@ export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
 export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
 export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
+# The sample backends listen on loopback, which the agent refuses to route to unless admitted.
+export ALLOW_INSTANCE_NETWORKS=127.0.0.0/8
 # Changes are found through Cloud Map's operations (the change feed) every second; revision polling
 # (REVISION_POLL_RATE) only runs if the feed is unavailable.
 export CHANGE_FEED_RATE="${CHANGE_FEED_RATE:-1}" REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"

@@ -42,11 +42,22 @@ export interface ServiceInfo {
   readonly createdAt: number | undefined
 }
 
+/** How Cloud Map reads the UPDATE_DATE filter's values: AWS publishes no unit (the feed learns it). */
+export type DateUnit = "seconds" | "milliseconds"
+
 export interface OperationWindow {
-  /** Epoch milliseconds, inclusive (rounded out to whole seconds). */
+  /** Epoch milliseconds, inclusive (rounded out to whole seconds when sent as seconds). */
   readonly from: number
   readonly to: number
+  /** The unit the values are sent in (default seconds). */
+  readonly unit?: DateUnit
 }
+
+/** The UPDATE_DATE filter's two values for `window`, in its unit. */
+export const updateDateValues = (window: OperationWindow): [string, string] =>
+  window.unit === "milliseconds"
+    ? [String(Math.floor(window.from)), String(Math.ceil(window.to))]
+    : [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
 
 export interface OperationSummary {
   readonly id: string
@@ -374,7 +385,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
                 {
                   Name: "UPDATE_DATE",
                   Condition: "BETWEEN",
-                  Values: [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
+                  Values: updateDateValues(window)
                 }
               ],
               ...(token === undefined ? {} : { NextToken: token })

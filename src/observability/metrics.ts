@@ -29,7 +29,7 @@ export const changeFeedActive = Metric.gauge("cloudmap_haproxy_change_feed_activ
   description: "1 while changes are found through Cloud Map's operations (the change feed), 0 while revision polling runs instead (see /status changeFeed)"
 })
 export const changeFeedUnavailable = Metric.counter("cloudmap_haproxy_change_feed_unavailable_total", {
-  description: "Times the change feed became unavailable, by problem (denied, throttled, pages, failing)",
+  description: "Times the change feed became unavailable, by problem (denied, throttled, pages, failing, misses)",
   incremental: true
 })
 export const changeFeedOperations = Metric.counter("cloudmap_haproxy_change_feed_operations_total", {
@@ -90,4 +90,8 @@ export const effectiveRevisionInterval = Metric.gauge("cloudmap_haproxy_effectiv
 })
 export const effectiveRefreshInterval = Metric.gauge("cloudmap_haproxy_effective_refresh_interval_seconds", {
   description: "Seconds between two DiscoverInstances reads of each service (REFRESH_RATE, or longer when the fleet needs more than CLOUDMAP_READ_RATE_LIMIT allows)"
+})
+export const changeFeedMisses = Metric.counter("cloudmap_haproxy_change_feed_misses_total", {
+  description: "Changes a read found (an InstancesRevision that changed) that no operation of the change feed named: a feed that is blind without failing (see /status changeFeed.misses)",
+  incremental: true
 })

@@ -38,6 +38,7 @@ import {
 import type { Planned } from "./desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
+import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
@@ -58,6 +59,8 @@ export interface ReconcilerOptions {
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
+  /** Which instance addresses may be routed (ALLOW_INSTANCE_NETWORKS, the agent's own ports). */
+  readonly instanceNetworks: InstanceNetworks
   /** The change feed's settings; undefined: CHANGE_FEED=false (revision polling only). */
   readonly changeFeed: FeedSettings | undefined
 }
@@ -133,7 +136,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const desired = plan(guarded.snapshot, {
           defaultInstancePort: options.defaultInstancePort,
           serviceAttributes: current.attributes.values,
-          zoneAffinity: options.zoneAffinity
+          zoneAffinity: options.zoneAffinity,
+          instanceNetworks: options.instanceNetworks
         })
         yield* reportPlan(current.snapshot, guarded, current.published?.planned.desired, desired, merged.failures)
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
@@ -212,6 +216,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Operations from the start of this read on are the feed's.
       yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      yield* feed.reads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
       const out = yield* publishFrom(snapshot)
@@ -234,7 +239,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round
+      const fed = yield* feed.round()
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
@@ -270,7 +275,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const first = new Set<string>()
       const namedServices: Array<KnownService> = []
       const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
+      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
       for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
         if (named.has(k.service.id)) {
@@ -307,7 +312,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let baseIndex = revisionIndex
       let published = false
       // The feed answering counts as reaching Cloud Map (a round may read nothing).
-      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes" || fed._tag === "CheckAll"
+      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes"
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
@@ -330,6 +335,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+        yield* feed.reads(reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
@@ -357,7 +363,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const readAt = new Map<string, number>()
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
-        // A read the feed asked for that failed is due again at once (its operation was counted).
         // A read the feed asked for that failed is due again at once (its operation was counted).
         const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : first.has(key) ? undefined : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)

@@ -112,8 +112,12 @@ export interface Status {
 
 export interface ChangeFeedState {
   readonly state: "active" | "unavailable" | "off"
-  /** unavailable: denied, throttled, pages or failing, with Cloud Map's message and what to do. */
+  /** unavailable: denied, throttled, pages, failing or misses, with Cloud Map's message and what to do. */
   readonly problem?: string
+  /** Changes the reads found that no operation of the feed named, since start (feed-verify.ts). */
+  readonly misses?: number
+  /** How the feed sends UPDATE_DATE: seconds, or milliseconds once the reads showed Cloud Map reads those. */
+  readonly updateDateUnit?: "seconds" | "milliseconds"
   readonly detail?: string
   /** unavailable: since when (epoch ms), and when the feed is tried again. */
   readonly since?: number
@@ -127,7 +131,7 @@ export interface ChangeFeedState {
     readonly new: number
     /** Services it named (read at once). */
     readonly services: number
-    /** More new operations than CHANGE_FEED_MAX_OPERATIONS: every revision was checked instead. */
+    /** An operation could not be placed in a service (or too many waited): every revision was checked too. */
     readonly checkedAll: boolean
   }
 }
