@@ -251,7 +251,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
-        const relisted = yield* relist(snapshot, options.mappings, options.region)
+        const relisted = yield* relist(snapshot, topology, options.mappings, options.region)
         if (relisted !== undefined) {
           listedOk = true
           topology = relisted.topology

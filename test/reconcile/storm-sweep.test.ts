@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { CloudMapActivity, makeCallWindow } from "../../src/cloudmap/activity.ts"
-import { CloudMap, revisionsOneByOne } from "../../src/cloudmap/client.ts"
+import { CloudMap, CloudMapError, revisionsOneByOne } from "../../src/cloudmap/client.ts"
 import { startReconciler } from "../support/reconciler.ts"
 
 const FEED = { periodSeconds: 2, maxPages: 5, maxOperations: 20, retrySeconds: 300 }
@@ -112,5 +112,43 @@ describe("rounds while Cloud Map throttles the agent", () => {
       yield* r.round
       expect(calls.sort()).toEqual(["read web", "revision api", "revision web"])
     }).pipe(Effect.provide(Layer.merge(cloudMap, Layer.succeed(CloudMapActivity, activity))))
+  })
+
+  it.effect("a namespace whose ListServices is throttled keeps its known services in the round's checks", () => {
+    const revisions: Record<string, number> = { web: 1, api: 1 }
+    const calls: Array<string> = []
+    let listingThrottled = false
+    const discoverRevision = (_ns: string, name: string) => Effect.sync(() => (calls.push(`revision ${name}`), revisions[name]!))
+    const cloudMap = Layer.succeed(CloudMap, CloudMap.of({
+      listNamespaces: Effect.succeed([{ id: "ns-apps", name: "apps", httpName: "apps" }]),
+      listServices: () =>
+        listingThrottled
+          ? Effect.fail(new CloudMapError({ operation: "ListServices", code: "RequestLimitExceeded", message: "Cloud Map throttled ListServices", kind: "throttled" }))
+          : Effect.succeed(Object.keys(revisions).map((name) => ({ id: `srv-${name}`, name, createdAt: 1 }))),
+      discoverInstances: (_ns, name) =>
+        Effect.sync(() => {
+          calls.push(`read ${name}`)
+          return { revision: revisions[name]!, truncated: false, instances: [{ id: `${name}-${revisions[name]}`, attributes: { AWS_INSTANCE_IPV4: "10.0.0.1", AWS_INSTANCE_PORT: "80" }, health: undefined }] }
+        }),
+      discoverRevision,
+      discoverRevisions: (s) => revisionsOneByOne(discoverRevision)(s),
+      getServiceAttributes: () => Effect.succeed({}),
+      listOperationsPage: () => Effect.die("no feed"),
+      getOperation: () => Effect.die("no feed"),
+      settle: Effect.void,
+      concurrency: 8
+    }))
+    return Effect.gen(function*() {
+      // Revision polling, REFRESH_RATE an hour (only revisions are checked), listing every round.
+      const r = yield* startReconciler({ fleet: { refreshSeconds: 3600 } })
+      yield* r.round
+      listingThrottled = true
+      revisions["web"] = 2
+      yield* TestClock.adjust(2_000)
+      calls.length = 0
+      yield* r.round
+      expect(calls.sort()).toEqual(["read web", "revision api", "revision web"])
+      expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers[0]?.name).toContain("web-2")
+    }).pipe(Effect.provide(cloudMap))
   })
 })
