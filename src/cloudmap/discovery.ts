@@ -9,7 +9,14 @@ import { CloudMap, type CloudMapError, type NamespaceInfo, type ServiceInfo } fr
 
 /** Namespaces and their services, without instances (the cheap, slowly changing part). */
 export type Topology = ReadonlyArray<
-  | { readonly _tag: "Ok"; readonly mapping: NamespaceMapping; readonly namespace: NamespaceInfo; readonly services: ReadonlyArray<ServiceInfo> }
+  | {
+    readonly _tag: "Ok"
+    readonly mapping: NamespaceMapping
+    readonly namespace: NamespaceInfo
+    readonly services: ReadonlyArray<ServiceInfo>
+    /** The last listing of its services failed: these are the ones listed before (reconcile/relist.ts). */
+    readonly listingError?: string
+  }
   | {
     readonly _tag: "Failed"
     readonly mapping: NamespaceMapping

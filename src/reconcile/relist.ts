@@ -33,11 +33,11 @@ export const relist = (
       yield* Effect.logWarning("Cloud Map service listing failed; keeping the known services", { error: listed.failure.message })
       return undefined
     }
-    const topology: Topology = listed.success.map((t) =>
-      t._tag === "Failed" && t.listing === true
-        ? previous.find((p) => p._tag === "Ok" && p.mapping.namespace === t.mapping.namespace) ?? t
-        : t
-    )
+    const topology: Topology = listed.success.map((t) => {
+      if (t._tag !== "Failed" || t.listing !== true) return t
+      const before = previous.find((p) => p._tag === "Ok" && p.mapping.namespace === t.mapping.namespace)
+      return before?._tag === "Ok" ? { ...before, listingError: t.error } : t
+    })
     const adopted = adoptListedNamespaces(snapshot, topology)
     const retained = retainListedServices(
       adopted.snapshot,

@@ -149,6 +149,12 @@ describe("rounds while Cloud Map throttles the agent", () => {
       yield* r.round
       expect(calls.sort()).toEqual(["read web", "revision api", "revision web"])
       expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers[0]?.name).toContain("web-2")
+      // Still reported: the namespace's services could not be listed.
+      expect((yield* r.status).namespaces[0]).toMatchObject({ namespace: "apps", found: false, error: expect.stringContaining("throttled ListServices") })
+      listingThrottled = false
+      yield* TestClock.adjust(2_000)
+      yield* r.round
+      expect((yield* r.status).namespaces[0]).toMatchObject({ namespace: "apps", found: true })
     }).pipe(Effect.provide(cloudMap))
   })
 })
