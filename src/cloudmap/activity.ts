@@ -8,7 +8,7 @@
 import { Context, Layer } from "effect"
 
 /** The calls counted, seconds back from now. */
-export const WINDOW_SECONDS = 10
+export const WINDOW_SECONDS = 5
 
 export interface ActivitySummary {
   readonly windowSeconds: number
