@@ -110,9 +110,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     })
     const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
     const updateStatus = options.updateStatus
-    // What the Cloud Map calls met lately (when the agent keeps it): throttled, the sweep waits.
     const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
-    const throttling = (now: number) => activity !== undefined && isThrottling(activity.summary(now))
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
@@ -284,10 +282,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         } else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
       }
       // The sweep takes what the read rate allows in one period, the longest unread first: a round
-      // never outlasts its period because of the sweep, so the feed keeps its cadence.
-      // While Cloud Map throttles the agent the sweep waits (its services stay due): the quota left
-      // goes to what the feed names, and the round keeps the feed's cadence.
-      const throttledRound = throttling(started)
+      // never outlasts its period because of the sweep, so the feed keeps its cadence. Throttled: no
+      // sweep, attribute re-read or read forced by its age (they stay due): the quota goes to changes.
+      const throttledRound = activity !== undefined && isThrottling(activity.summary(started)) // cloudmap/activity.ts
       const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
       if (rest.length > sweepCap) {
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
@@ -302,9 +299,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: fresh.book }))
       yield* reportAttributeFailures(fresh)
       structural += fresh.changed
-      // Not while Cloud Map throttles the agent: they stay due.
-      const rereadMs = throttledRound ? Number.POSITIVE_INFINITY : attributesMs
-      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, rereadMs, false, "known"))
+      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, throttledRound ? Infinity : attributesMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
@@ -329,8 +324,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           healthFilter: options.healthFilter,
           readAt: current.readAt,
           now: started,
-          // Throttled: no read is forced by its age (revision checks still find changes).
-          rereadAfterMs: throttledRound ? Number.POSITIVE_INFINITY : afterMs,
+          rereadAfterMs: throttledRound ? Infinity : afterMs,
           held: revisionIndex,
           first
         })
