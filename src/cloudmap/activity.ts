@@ -18,10 +18,21 @@ export interface ActivitySummary {
   readonly failed: number
   /** When the last attempt ended (epoch ms), whatever its outcome. */
   readonly lastAttemptAt: number | undefined
+  /** When the last throttled answer came (epoch ms). */
+  readonly lastThrottledAt: number | undefined
 }
 
 /** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
 export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
+
+/**
+ * A round spends its quota on changes only (reconcile/reconciler.ts) while any call was throttled
+ * in the last this many ms: steadier than the share above once the agent has slowed down to a few
+ * calls a second, and a single throttle only delays the safety-net reads by a round or a few.
+ */
+export const THROTTLED_LATELY_MS = 10_000
+export const throttledLately = (s: ActivitySummary, now: number): boolean =>
+  s.lastThrottledAt !== undefined && now - s.lastThrottledAt < THROTTLED_LATELY_MS
 
 interface Bucket {
   second: number
@@ -34,6 +45,7 @@ interface Bucket {
 export const makeCallWindow = (windowSeconds = WINDOW_SECONDS) => {
   const buckets: Array<Bucket> = Array.from({ length: windowSeconds }, () => ({ second: -1, calls: 0, throttled: 0, failed: 0 }))
   let lastAttemptAt: number | undefined
+  let lastThrottledAt: number | undefined
   const record = (outcome: string, count: number, now: number): void => {
     const second = Math.floor(now / 1000)
     const b = buckets[second % windowSeconds]!
@@ -44,8 +56,10 @@ export const makeCallWindow = (windowSeconds = WINDOW_SECONDS) => {
       b.failed = 0
     }
     b.calls += count
-    if (outcome === "throttled") b.throttled += count
-    else if (outcome !== "ok" && outcome !== "interrupted") b.failed += count
+    if (outcome === "throttled") {
+      b.throttled += count
+      lastThrottledAt = lastThrottledAt === undefined ? now : Math.max(lastThrottledAt, now)
+    }    else if (outcome !== "ok" && outcome !== "interrupted") b.failed += count
     lastAttemptAt = lastAttemptAt === undefined ? now : Math.max(lastAttemptAt, now)
   }
   const summary = (now: number): ActivitySummary => {
@@ -60,7 +74,7 @@ export const makeCallWindow = (windowSeconds = WINDOW_SECONDS) => {
         failed += b.failed
       }
     }
-    return { windowSeconds, calls, throttled, failed, lastAttemptAt }
+    return { windowSeconds, calls, throttled, failed, lastAttemptAt, lastThrottledAt }
   }
   return { record, summary }
 }

@@ -86,7 +86,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
     },
     zoneAffinity: s.zoneAffinity,
     // The Cloud Map calls of the last seconds: how many, throttled, failed otherwise.
-    cloudMapCalls: s.cloudMapCalls === undefined ? null : { ...s.cloudMapCalls, lastAttemptAt: iso(s.cloudMapCalls.lastAttemptAt) },
+    cloudMapCalls: s.cloudMapCalls === undefined ? null : { ...s.cloudMapCalls, lastAttemptAt: iso(s.cloudMapCalls.lastAttemptAt), lastThrottledAt: iso(s.cloudMapCalls.lastThrottledAt) },
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,
     config: {

@@ -11,7 +11,7 @@
  * mass removal, and handed to the applier. Publishes Status and metrics.
  */
 import { Clock, Effect, Fiber, Metric, Option, Random, Ref, Semaphore } from "effect"
-import { CloudMapActivity, isThrottling } from "../cloudmap/activity.ts"
+import { CloudMapActivity, throttledLately } from "../cloudmap/activity.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import * as M from "../observability/metrics.ts"
@@ -284,7 +284,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // The sweep takes what the read rate allows in one period, the longest unread first: a round
       // never outlasts its period because of the sweep, so the feed keeps its cadence. Throttled: no
       // sweep, attribute re-read or read forced by its age (they stay due): the quota goes to changes.
-      const throttledRound = activity !== undefined && isThrottling(activity.summary(started)) // cloudmap/activity.ts
+      const throttledRound = activity !== undefined && throttledLately(activity.summary(started), started) // cloudmap/activity.ts
       const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
       if (rest.length > sweepCap) {
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0

@@ -62,7 +62,7 @@ describe("liveness and degraded through a throttling storm", () => {
 
   it("degraded names throttling only when it is a real share of the calls", () => {
     const base = { initialSyncAt: 0, lastRefresh: undefined, namespaces: [], failures: [], pending: undefined, startedAt: 0, lastSuccessAt: 0 }
-    const calls = (c: number, throttled: number) => ({ windowSeconds: 30, calls: c, throttled, failed: 0, lastAttemptAt: 0 })
+    const calls = (c: number, throttled: number) => ({ windowSeconds: 30, calls: c, throttled, failed: 0, lastAttemptAt: 0, lastThrottledAt: 0 })
     const reasons = (c: number, throttled: number) => degradedReasons({ ...base, cloudMapCalls: calls(c, throttled) } as unknown as Status, 0)
     assert.deepStrictEqual(reasons(1000, 1), [])
     assert.deepStrictEqual(reasons(1000, 50), [])
@@ -76,8 +76,8 @@ describe("liveness and degraded through a throttling storm", () => {
     w.record("ok", 10, 1_000)
     w.record("throttled", 5, 2_000)
     w.record("error", 1, 3_500)
-    assert.deepStrictEqual(w.summary(4_000), { windowSeconds: 30, calls: 16, throttled: 5, failed: 1, lastAttemptAt: 3_500 })
-    assert.deepStrictEqual(w.summary(31_500), { windowSeconds: 30, calls: 6, throttled: 5, failed: 1, lastAttemptAt: 3_500 })
-    assert.deepStrictEqual(w.summary(40_000), { windowSeconds: 30, calls: 0, throttled: 0, failed: 0, lastAttemptAt: 3_500 })
+    assert.deepStrictEqual(w.summary(4_000), { windowSeconds: 30, calls: 16, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
+    assert.deepStrictEqual(w.summary(31_500), { windowSeconds: 30, calls: 6, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
+    assert.deepStrictEqual(w.summary(40_000), { windowSeconds: 30, calls: 0, throttled: 0, failed: 0, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
   })
 })

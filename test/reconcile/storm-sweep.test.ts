@@ -73,6 +73,13 @@ describe("rounds while Cloud Map throttles the agent", () => {
       yield* r.round
       expect(calls.filter((c) => c !== "attributes").length).toBe(2)
       expect(calls.filter((c) => c === "attributes").length).toBeGreaterThan(0)
+
+      // Once the agent has slowed down, one throttled answer among few calls still counts.
+      yield* TestClock.adjust(2_000)
+      yield* throttled(1)
+      calls.length = 0
+      yield* r.round
+      expect(calls).toEqual([])
     }).pipe(Effect.provide(Layer.merge(cloudMap, Layer.succeed(CloudMapActivity, activity))))
   })
 
