@@ -51,7 +51,18 @@ export const takeToken = (bucket: Bucket, now: number, n = 1, first = false): { 
   const burst = Math.max(1, rate)
   const tokens = Math.min(burst, bucket.tokens + elapsed * rate) - n
   const floor = first ? -burst : 0
-  return { bucket: { ...bucket, tokens, rate, at: now }, waitMs: tokens >= floor ? 0 : ((floor - tokens) / rate) * 1000 }
+  return { bucket: { ...bucket, tokens, rate, at: now }, waitMs: tokens >= floor ? 0 : secondsFor(floor - tokens, rate, bucket.target) * 1000 }
+}
+
+/** Seconds until `deficit` tokens are refilled at `rate`, which recovers towards `target` meanwhile. */
+export const secondsFor = (deficit: number, rate: number, target: number): number => {
+  const k = target * RECOVERY_PER_SECOND
+  if (rate >= target || k <= 0) return deficit / rate
+  const untilTarget = (target - rate) / k
+  const refilledMeanwhile = rate * untilTarget + (k * untilTarget * untilTarget) / 2
+  return deficit <= refilledMeanwhile
+    ? (Math.sqrt(rate * rate + 2 * k * deficit) - rate) / k
+    : untilTarget + (deficit - refilledMeanwhile) / target
 }
 
 export const makeRateLimiter = (requestsPerSecond: number, startupPerSecond = requestsPerSecond): Effect.Effect<RateLimiter> =>
