@@ -49,6 +49,18 @@ describe("liveness and degraded through a throttling storm", () => {
       }
     })))
 
+  it.effect("a round held for 300 s by malformed answers (errors, retried) keeps /healthz green too", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const t = yield* pollingWith((activity) =>
+        Effect.forever(Effect.andThen(Effect.sleep(2000), Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => activity.record("error", 1, now)))))
+      )
+      for (let s = 0; s < 300; s += 10) {
+        yield* TestClock.adjust(10 * SECOND)
+        const now = yield* Clock.currentTimeMillis
+        assert.isTrue(liveness(yield* t.status.get, now, RULES).ok, `alive at ${s + 10} s`)
+      }
+    })))
+
   it.effect("a wedged loop (no call ends, no round finishes) still fails liveness", () =>
     Effect.scoped(Effect.gen(function*() {
       const t = yield* pollingWith(() => Effect.never)
