@@ -239,6 +239,8 @@ const section = (runs: ReadonlyArray<StormRun>, commit: string, load: string) =>
   )
   const reason = runs.find((r) => r.degradedReason !== undefined)?.degradedReason
   return [
+    "## Throttling storm",
+    "",
     `Commit ${commit}, \`npm run bench:storm\`${QUICK ? " --quick" : ""}: ${SERVICES} services × 2 instances on the mock Cloud Map, the agent at its defaults ` +
     `(CHANGE_FEED=false where said); every Cloud Map call throttled (RequestLimitExceeded, HTTP 429) with the given probability for ${STORM_SECONDS} s; ` +
     `/healthz and /readyz sampled every 500 ms from the storm's start until the registration after it served; one request a second through HAProxy. ` +
