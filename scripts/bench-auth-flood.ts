@@ -9,7 +9,8 @@
  * 127.0.0.1. Each round measures normal traffic (GET through HAProxy to the echo backend, 200s per
  * second, p50/p95) unloaded, then again while a child process sends the flood of wrong Basic
  * credentials (paced, bounded in count), and HAProxy's CPU time (utime + stime of its processes)
- * in each window. Prints a Markdown section for BENCHMARKS.md. Every process started is stopped by
+ * in each window; then the flood alone, for what it costs HAProxy by itself (on a busy shared
+ * machine the throughput ratio drifts with everyone else's load; this does not). Prints a Markdown section for BENCHMARKS.md. Every process started is stopped by
  * PID at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
@@ -141,6 +142,7 @@ const floodChild = (): Promise<FloodResult> =>
 
 const unloaded: Array<{ traffic: Throughput; haproxyCores: number }> = []
 const loaded: Array<{ traffic: Throughput; haproxyCores: number; flood: FloodResult }> = []
+const floodAlone: Array<{ haproxyCores: number; flood: FloodResult }> = []
 try {
   await measure() // warm-up
   for (let round = 1; round <= ROUNDS; round++) {
@@ -149,6 +151,12 @@ try {
     await new Promise((r) => setTimeout(r, 1000)) // the flood is at full rate
     const during = await measure()
     loaded.push({ ...during, flood: await floodDone })
+    // The flood alone: what it costs HAProxy, free of the machine's noise on throughput.
+    const aloneDone = floodChild()
+    await new Promise((r) => setTimeout(r, 1000))
+    const cpu0 = haproxyCpu()
+    await new Promise((r) => setTimeout(r, SECONDS * 1000))
+    floodAlone.push({ haproxyCores: (haproxyCpu() - cpu0) / SECONDS, flood: await aloneDone })
     const u = unloaded.at(-1)!.traffic.perSecond
     say(`round ${round}: unloaded ${u.toFixed(0)}/s, flooded ${during.traffic.perSecond.toFixed(0)}/s (${((100 * during.traffic.perSecond) / u).toFixed(1)} %)`)
     await new Promise((r) => setTimeout(r, 2000))
@@ -163,9 +171,12 @@ const row = (label: string, rows: ReadonlyArray<{ traffic: Throughput; haproxyCo
   `| ${label} | ${fmt(med(rows.map((r) => r.traffic.perSecond)))} | ${fmt(med(rows.map((r) => r.traffic.p50Ms ?? NaN)), 2)} | ` +
   `${fmt(med(rows.map((r) => r.traffic.p95Ms ?? NaN)), 2)} | ${rows.reduce((n, r) => n + r.traffic.failed, 0)} | ${fmt(med(rows.map((r) => r.haproxyCores)), 2)} |`
 const statuses = new Map<number, number>()
-for (const l of loaded) for (const [k, v] of l.flood.byStatus) statuses.set(k, (statuses.get(k) ?? 0) + v)
-const sent = loaded.reduce((n, l) => n + l.flood.sent, 0)
-const achieved = med(loaded.map((l) => (l.flood.sent * 1000) / l.flood.elapsedMs))
+for (const l of [...loaded, ...floodAlone]) for (const [k, v] of l.flood.byStatus) statuses.set(k, (statuses.get(k) ?? 0) + v)
+const sent = [...loaded, ...floodAlone].reduce((n, l) => n + l.flood.sent, 0)
+const achieved = med([...loaded, ...floodAlone].map((l) => (l.flood.sent * 1000) / l.flood.elapsedMs))
+const unloadedCores = med(unloaded.map((u) => u.haproxyCores))
+const unloadedRate = med(unloaded.map((u) => u.traffic.perSecond))
+const aloneCores = med(floodAlone.map((f) => f.haproxyCores))
 const haproxy = spawnSync(process.env["HAPROXY_BIN"] ?? "haproxy", ["-v"], { encoding: "utf8" }).stdout.split("\n")[0] ?? "?"
 /** Each round's flooded throughput over its own unloaded one (rounds alternate: the machine's load drifts). */
 const ratios = loaded.map((l, i) => l.traffic.perSecond / unloaded[i]!.traffic.perSecond)
@@ -180,8 +191,10 @@ ${cpus().length} CPUs, load average before the run ${loadAverageText()}.
 |---|---|---|---|---|---|
 ${row("unloaded", unloaded)}
 ${row(`with ${RATE}/s wrong passwords on ${PATH}`, loaded)}
+| only the ${RATE}/s wrong passwords, no normal traffic | - | - | - | - | ${fmt(aloneCores, 3)} |
 
 Flooded throughput: **${(100 * ratio).toFixed(1)} %** of unloaded (median of the ${ROUNDS} rounds' ratios: ${ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(", ")}). Flood: ${sent} requests
 at ${fmt(achieved)}/s from ${SOURCES} sources, answered ${[...statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(", ")}
-(status 0: no answer).
+(status 0: no answer). HAProxy spends ${fmt(aloneCores, 3)} cores on the flood alone, what
+${fmt(unloadedCores > 0 ? (aloneCores / unloadedCores) * unloadedRate : undefined)} normal requests/s cost it (unloaded: ${fmt(unloadedCores, 2)} cores for ${fmt(unloadedRate)}/s).
 `)
