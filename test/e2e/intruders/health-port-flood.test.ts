@@ -82,5 +82,7 @@ describe("HEALTH_PORT under a slow-connection flood", () => {
     expect(readsDuring).toBeGreaterThan(readsBefore)
     expect(agent.logs.filter((l) => /EMFILE|file descriptors|typo in the url/i.test(l))).toEqual([])
     expect((await agent.get("/readyz")).status).toBe(200)
+    // Said once, for the operator.
+    expect(agent.logs.filter((l) => l.includes("HEALTH_PORT connection cap reached")).length).toBe(1)
   }, 90_000)
 })
