@@ -101,6 +101,8 @@ export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
 export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
 export CONFIG_DIR LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
+# The sample backends listen on loopback, which the agent refuses to route to unless admitted.
+export ALLOW_INSTANCE_NETWORKS=127.0.0.0/8
 # Stopping the demo stops the agent, which lets HAProxy drain this long first.
 export DRAIN_SECONDS="${DRAIN_SECONDS:-1}"
 # Changes are found through Cloud Map's operations (the change feed) every second; revision polling

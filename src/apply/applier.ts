@@ -28,10 +28,18 @@ import { makeGenerationStore, type Staged } from "./generations.ts"
 import { type ControlError, HaproxyControl, isConfigFault } from "./haproxy-control.ts"
 
 export interface Applied {
+  /** What HAProxy runs. */
   readonly desired: Desired
+  /** What is installed in CONFIG_DIR: `desired`'s files, unless `unsaved`. */
   readonly files: RenderedFiles
   readonly hash: string
   readonly generation: number
+  /**
+   * HAProxy runs `desired` (applied through the runtime API) but its files could not be written
+   * (a full disk, say): `files`, `hash` and `generation` are still the previous ones. Applying
+   * the same state again writes them.
+   */
+  readonly unsaved?: { readonly error: string; readonly errorTag: string; readonly code?: string | undefined } | undefined
 }
 
 export type ApplyOutcome =
@@ -48,7 +56,8 @@ export type ApplyOutcome =
   }
   | {
     readonly _tag: "Rejected"
-    readonly stage: "validate" | "write" | "start" | "reload"
+    /** runtime: a runtime-only apply (no reload allowed) the runtime API could not make. */
+    readonly stage: "validate" | "write" | "start" | "reload" | "runtime"
     /** config: HAProxy refused the candidate (kept in rejected/); infrastructure: it could not be asked. */
     readonly fault: "config" | "infrastructure"
     /** The failure's `_tag` (CandidateInvalid, ValidatorFailed, ReloadFailed, FileWriteFailed, ...). */
@@ -80,6 +89,14 @@ export interface ApplierOptions {
 export const takesReload = (previous: Applied | undefined, desired: Desired): boolean =>
   previous === undefined || needsReload(diffDesired(previous.desired, desired))
 
+export interface ApplyOptions {
+  /**
+   * False: only the runtime API may apply it (the apply loop's instance changes while a reload
+   * is paced); when it cannot, the outcome is Rejected at stage "runtime" and nothing is reloaded.
+   */
+  readonly reload?: boolean
+}
+
 export const makeApplier = (options: ApplierOptions) => {
   const { settings, control } = options
   const store = makeGenerationStore({ configDir: settings.configDir, write: options.write })
@@ -90,13 +107,13 @@ export const makeApplier = (options: ApplierOptions) => {
       if (kept !== undefined) yield* Effect.logWarning("candidate configuration kept for inspection", { path: kept, reason })
     })
 
-  const apply = (previous: Applied | undefined, desired: Desired): Effect.Effect<ApplyOutcome> =>
+  const apply = (previous: Applied | undefined, desired: Desired, applyOptions: ApplyOptions = {}): Effect.Effect<ApplyOutcome> =>
     Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
       const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
       const files = render(desired, settings)
       const hash = hashFiles(files)
-      if (previous !== undefined && previous.hash === hash) return { _tag: "Unchanged" } as const
+      if (previous !== undefined && previous.hash === hash && previous.unsaved === undefined) return { _tag: "Unchanged" } as const
       const diff = diffDesired(previous?.desired, desired)
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
@@ -126,17 +143,58 @@ export const makeApplier = (options: ApplierOptions) => {
         }))
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
         Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Applied", applied, method, reason, changes, label, durationMs }))
+      /** HAProxy runs `desired` (runtime API); its files are still `previous`'s: written on a later apply. */
+      const servedUnsaved = (before: Applied, e: FileWriteFailed) =>
+        Effect.gen(function*() {
+          yield* Effect.logError("instance changes applied through the runtime API, but their files could not be written; retried", {
+            error: e.message,
+            code: e.code
+          })
+          const durationMs = yield* elapsed
+          const unsaved = { error: `${e.message}. HAProxy serves the change (runtime API); the files in CONFIG_DIR do not have it yet.`, errorTag: e._tag, code: e.code }
+          return {
+            _tag: "Applied",
+            applied: { ...before, desired, unsaved },
+            method: "runtime",
+            reason,
+            changes,
+            label,
+            durationMs
+          } satisfies ApplyOutcome
+        })
+      const runtimeRefused = (error: string) =>
+        Effect.map(elapsed, (durationMs): ApplyOutcome => ({
+          _tag: "Rejected",
+          stage: "runtime",
+          fault: "infrastructure",
+          errorTag: "RuntimeUpdateRefused",
+          reason,
+          changes,
+          label,
+          error,
+          durationMs
+        }))
 
       if (options.dryRun) return yield* done("dry-run")
+      const reloadAllowed = applyOptions.reload ?? true
+      const running = yield* control.isRunning
+      const runtimeOnly = running && previous !== undefined && !needsReload(diff)
+      if (!reloadAllowed && !runtimeOnly) return yield* runtimeRefused("the change needs a reload")
 
       // Write the candidate as a new generation and validate those very bytes.
       const staging = yield* Effect.result(store.stage(files))
-      if (staging._tag === "Failure") return yield* writeFailed(staging.failure)
+      if (staging._tag === "Failure") {
+        // Instance changes do not wait for the disk: the runtime API applies them, the files follow.
+        if (runtimeOnly && previous !== undefined) {
+          const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff))
+          if (runtime._tag === "Success" && runtime.success) return yield* servedUnsaved(previous, staging.failure)
+        }
+        return yield* writeFailed(staging.failure)
+      }
       const staged = staging.success
       const valid = yield* Effect.result(control.validate(staged.cfgPath))
       if (valid._tag === "Failure") return yield* refused("validate", staged, valid.failure)
 
-      const running = yield* control.isRunning
       if (running && previous !== undefined) {
         const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff))
         if (runtime._tag === "Success" && runtime.success) {
@@ -145,13 +203,16 @@ export const makeApplier = (options: ApplierOptions) => {
             yield* store.prune
             return yield* done("runtime")
           }
-          // HAProxy runs the change, the files do not have it: retried (and reloaded) later.
-          yield* Effect.logError("runtime update applied but its generation could not be installed", {
-            error: persisted.failure.message
-          })
+          // HAProxy runs the change, the files do not have it: written by a later apply.
           yield* store.discard(staged)
-          return yield* writeFailed(persisted.failure)
-        } else if (runtime._tag === "Failure") {
+          return yield* servedUnsaved(previous, persisted.failure)
+        }
+        const why = runtime._tag === "Failure" ? runtime.failure.message : "the change needs a reload"
+        if (!reloadAllowed) {
+          yield* store.discard(staged)
+          return yield* runtimeRefused(why)
+        }
+        if (runtime._tag === "Failure") {
           yield* Effect.logWarning("runtime update could not be verified; reloading instead", {
             error: runtime.failure.message,
             errorTag: runtime.failure._tag
@@ -195,7 +256,22 @@ export const makeApplier = (options: ApplierOptions) => {
       return yield* done("reload")
     })
 
-  return { apply, store }
+  /**
+   * Writes the files of `desired` again as a new generation and installs it, HAProxy untouched
+   * (before a restart: what is on disk may be gone). What HAProxy served was valid, so is this.
+   */
+  const rewrite = (desired: Desired): Effect.Effect<void, FileWriteFailed> =>
+    Effect.gen(function*() {
+      const staged = yield* store.stage(render(desired, settings))
+      const installed = yield* Effect.result(store.install(staged))
+      if (installed._tag === "Failure") {
+        yield* store.discard(staged)
+        return yield* Effect.fail(installed.failure)
+      }
+      yield* store.prune
+    })
+
+  return { apply, rewrite, store }
 }
 
 /** The applier as a service, over the live HaproxyControl and the agent's settings. */

@@ -18,7 +18,7 @@ export const VARIABLE_TABLE_HEADER = "| variable | default | meaning |"
 export const VARIABLE_GROUPS: ReadonlyArray<{ readonly title: string; readonly names: ReadonlyArray<string> }> = [
   {
     title: "Cloud Map and routing",
-    names: ["AWS_REGION", "NAMESPACE_MAP", "DEFAULT_DOMAIN", "DEFAULT_INSTANCE_PORT", "HEALTH_FILTER", "AWS_ENDPOINT_URL_SERVICEDISCOVERY"]
+    names: ["AWS_REGION", "NAMESPACE_MAP", "DEFAULT_DOMAIN", "DEFAULT_INSTANCE_PORT", "ALLOW_INSTANCE_NETWORKS", "HEALTH_FILTER", "AWS_ENDPOINT_URL_SERVICEDISCOVERY"]
   },
   {
     title: "HAProxy's stats page and metrics",
@@ -28,7 +28,8 @@ export const VARIABLE_GROUPS: ReadonlyArray<{ readonly title: string; readonly n
     title: "HAProxy: ports, process, applying changes",
     names: [
       "LISTEN_ADDRESS", "LISTEN_PORT", "CONFIG_DIR", "HAPROXY_BIN", "HAPROXY_NBTHREAD", "HARD_STOP_AFTER", "DRAIN_SECONDS",
-      "HAPROXY_RESTART", "APPLY_MODE", "RELOAD_MIN_INTERVAL", "REJECTED_RETRY_INTERVAL", "MAX_REMOVAL_PERCENT"
+      "HAPROXY_RESTART", "HAPROXY_WATCHDOG", "HAPROXY_WATCHDOG_LIVENESS", "APPLY_MODE", "RELOAD_MIN_INTERVAL", "REJECTED_RETRY_INTERVAL",
+      "MAX_REMOVAL_PERCENT"
     ]
   },
   {

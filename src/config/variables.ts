@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os"
 import type { Redacted } from "effect"
 import type { AgentConfig } from "./agent-config.ts"
 import { namespaceMap } from "./namespace-map.ts"
+import { instanceNetworkList } from "./networks.ts"
 import {
   boolean,
   computed,
@@ -202,6 +203,12 @@ export const TABLE: Table<Variables> = {
     fallback: value(undefined),
     meaning: "Port for instances registered without AWS_INSTANCE_PORT (awsvpc A records); unset quarantines them."
   },
+  allowInstanceNetworks: {
+    name: "ALLOW_INSTANCE_NETWORKS",
+    kind: instanceNetworkList,
+    fallback: value([], "empty"),
+    meaning: "Comma-separated CIDRs (127.0.0.0/8, fd00::/8) where instances may be registered although the range is refused by default: loopback, link-local (instance and task metadata), unspecified, multicast, broadcast. An instance at the agent's own LISTEN_* or HEALTH_* address and port is refused even then (docs/security.md)."
+  },
   cloudMapConcurrency: {
     name: "CLOUDMAP_CONCURRENCY",
     kind: integer(1, 256),
@@ -287,6 +294,18 @@ export const TABLE: Table<Variables> = {
     fallback: value(false),
     meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task."
   },
+  haproxyWatchdogSeconds: {
+    name: "HAPROXY_WATCHDOG",
+    kind: number(0, 3_600),
+    fallback: value(10),
+    meaning: "Seconds HAProxy may leave its admin socket and master CLI unanswered (probed every 2 s, `show info` / `show proc`, 2 s timeout each) before /readyz fails (stopped, wedged or starved HAProxy; see BENCHMARKS.md for the latency measured under load). It recovers by itself when HAProxy answers again. 0: no watchdog."
+  },
+  haproxyWatchdogLivenessSeconds: {
+    name: "HAPROXY_WATCHDOG_LIVENESS",
+    kind: number(0, 86_400),
+    fallback: value(30),
+    meaning: "Seconds HAProxy may leave its sockets unanswered before /healthz fails too, so the container health check replaces the task. 0: the watchdog fails readiness only."
+  },
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),
@@ -339,13 +358,13 @@ export const TABLE: Table<Variables> = {
     name: "CHANGE_FEED_MAX_OPERATIONS",
     kind: integer(1, 1_000),
     fallback: value(20),
-    meaning: "New operations a feed round looks up one by one (GetOperation); more in one round: every service's revision is checked instead."
+    meaning: "New operations a feed round looks up (GetOperation) at most; more wait for the next round (the listing shows them again), and more than three rounds' worth at once make that round check every service's revision instead."
   },
   changeFeedRetrySeconds: {
     name: "CHANGE_FEED_RETRY",
     kind: number(1, 86_400),
     fallback: value(300),
-    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing) is tried again; revision polling runs meanwhile."
+    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing, or misses: changes the reads found that it never listed) is tried again; revision polling runs meanwhile."
   },
   availabilityZone: {
     name: "AVAILABILITY_ZONE",

@@ -37,6 +37,7 @@ import { pathRouteKey, serverCookie } from "../model/names.ts"
 import type { ServiceOptions } from "../model/service-options.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
 import {
+  authTables,
   MONITORING_FRONTEND,
   monitoringFrontendLines,
   monitoringOnTrafficPort,
@@ -241,7 +242,17 @@ const renderFrontend = (settings: RenderSettings): string => {
   // Relative to the config file's directory (`default-path config`): the bundle is relocatable.
   const hostsMap: RenderedFileName = "hosts.map"
   const pathsMap: RenderedFileName = "paths.map"
-  const lines: Array<string> = [`bind ${bindAddress(settings.listenAddress)}:${settings.listenPort}`]
+  const lines: Array<string> = [
+    `bind ${bindAddress(settings.listenAddress)}:${settings.listenPort}`,
+    "",
+    "# A Host is one host[:port]: a list (`a, b`, or two Host lines) would be routed on one element",
+    "# while the application sees another. `[` and `]` as classes: no escaping in the config.",
+    "acl host_lines req.fhdr_cnt(host) gt 1",
+    "acl host_list req.hdr_cnt(host) gt 1",
+    "acl host_given req.fhdr_cnt(host) gt 0",
+    "acl host_form req.fhdr(host) -m reg ^([A-Za-z0-9._-]+|[[][0-9A-Fa-f:.]+[]])(:[0-9]{1,5})?$",
+    "http-request deny deny_status 400 if host_lines || host_list || host_given !host_form"
+  ]
 
   // Without a monitoring port, /stats and /metrics are claimed here, on every host.
   const shared = monitoringOnTrafficPort(settings)
@@ -311,6 +322,7 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
   if (settings.stats !== undefined) {
     parts.push(section(`backend ${STATS_BACKEND}`, ["stats enable", "stats uri /stats", "stats refresh 10s"]))
   }
+  for (const [header, table] of authTables(settings)) parts.push(section(header, [table]))
   const backends = [...desired.backends].sort(byName)
   parts.push(...backends.map(renderBackend))
   return parts.join("\n")

@@ -208,3 +208,18 @@ describe("the variable table", () => {
     for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(80)
   })
 })
+
+describe("ALLOW_INSTANCE_NETWORKS", () => {
+  it("is empty by default and reads comma-separated CIDRs", () => {
+    const unset = readAgentConfig(base)
+    expect(Result.isSuccess(unset) && unset.success.allowInstanceNetworks).toEqual([])
+    const set = readAgentConfig({ ...base, ALLOW_INSTANCE_NETWORKS: " 127.0.0.0/8, fd00::/8 " })
+    expect(Result.isSuccess(set) && set.success.allowInstanceNetworks.map((n) => n.text)).toEqual(["127.0.0.0/8", "fd00::/8"])
+  })
+  it("a bad entry stops startup naming the variable and the entry", () => {
+    const text = formatConfigProblems(problems({ ...base, ALLOW_INSTANCE_NETWORKS: "127.0.0.0/8,127.0.0.1/8,nope" }))
+    expect(text).toContain("ALLOW_INSTANCE_NETWORKS=")
+    expect(text).toContain("\"127.0.0.1/8\" has bits set after the /8 prefix")
+    expect(text).toContain("\"nope\" is not an IPv4 or IPv6 network")
+  })
+})

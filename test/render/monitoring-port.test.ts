@@ -13,6 +13,7 @@ import { type Backends, type EchoReply, startBackends } from "../support/backend
 import { checkConfig, type HaproxyProcess, isAlive, startHaproxy } from "../support/haproxy-process.ts"
 import { freePort } from "../support/ports.ts"
 import { hostNs, instance, namespace, removeTempDirs, service, settings, snapshot, tempDir, writeRendered } from "./fixtures.ts"
+import { LOOPBACK_ALLOWED } from "../support/networks.ts"
 
 interface Reply {
   readonly status: number
@@ -49,7 +50,8 @@ beforeAll(async () => {
   backends = await startBackends([{ name: "web-1" }])
   const b = backends.byName("web-1")
   const desired = plan(snapshot([namespace(hostNs("apps", "example.com"), [service("web", [instance("task-1", b.host, String(b.port))])])]), {
-    defaultInstancePort: undefined
+    defaultInstancePort: undefined,
+    instanceNetworks: LOOPBACK_ALLOWED
   })
   traffic = await freePort()
   monitoring = await freePort()
