@@ -64,7 +64,8 @@ stop_all() {
 }
 cleanup() {
   trap - EXIT INT TERM HUP
-  [ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
+  # The watchdog ignores TERM (it must outlive this shell): stop it for good.
+  [ -n "${watchdog:-}" ] && kill -KILL "$watchdog" 2>/dev/null
   stop_all "${pids[@]}"
 }
 trap cleanup EXIT
