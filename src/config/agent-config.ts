@@ -31,6 +31,8 @@ export interface AgentConfig {
   readonly metrics: Credentials | undefined
   readonly listenAddress: string
   readonly listenPort: number
+  /** HAProxy's /stats and /metrics on their own port; undefined: on the traffic port, every host. */
+  readonly monitoringPort: number | undefined
   readonly configDir: string
   readonly haproxyBin: string
   readonly nbthread: number
@@ -66,6 +68,10 @@ export interface AgentConfig {
   readonly readyMaxStalenessSeconds: number | undefined
   readonly drainSeconds: number
   readonly restartHaproxy: boolean
+  /** Seconds HAProxy may leave its sockets unanswered before /readyz fails; 0: no watchdog. */
+  readonly haproxyWatchdogSeconds: number
+  /** Seconds HAProxy may leave its sockets unanswered before /healthz fails; 0: never. */
+  readonly haproxyWatchdogLivenessSeconds: number
   readonly revisionPollSeconds: number
   /** Revision checks a minute a small fleet may use to be polled more often than REVISION_POLL_RATE. */
   readonly revisionCheckBudget: number

@@ -155,5 +155,9 @@ const healthRules = (config: AgentConfig): HealthRules => ({
   maxStalenessMs: config.readyMaxStalenessSeconds === undefined ? undefined : config.readyMaxStalenessSeconds * 1000,
   // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
   maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
-  dryRun: config.applyMode === "off"
+  dryRun: config.applyMode === "off",
+  haproxySilentUnreadyMs: config.haproxyWatchdogSeconds > 0 ? config.haproxyWatchdogSeconds * 1000 : undefined,
+  haproxySilentDeadMs: config.haproxyWatchdogSeconds > 0 && config.haproxyWatchdogLivenessSeconds > 0
+    ? config.haproxyWatchdogLivenessSeconds * 1000
+    : undefined
 })

@@ -212,6 +212,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Operations from the start of this read on are the feed's.
       yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      yield* feed.reads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
       const out = yield* publishFrom(snapshot)
@@ -234,7 +235,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round
+      const fed = yield* feed.round()
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
@@ -270,7 +271,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const first = new Set<string>()
       const namedServices: Array<KnownService> = []
       const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
+      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
       for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
         if (named.has(k.service.id)) {
@@ -302,7 +303,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let baseIndex = revisionIndex
       let published = false
       // The feed answering counts as reaching Cloud Map (a round may read nothing).
-      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes" || fed._tag === "CheckAll"
+      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes"
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
@@ -324,6 +325,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+        yield* feed.reads(reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
@@ -352,7 +354,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
         // A read the feed asked for that failed is due again at once (its operation was counted).
-        // A read the feed asked for that failed is due again at once (its operation was counted).
         const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : first.has(key) ? undefined : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
@@ -364,19 +365,27 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* finish(kind, started, reached, failures, published ? suppressed : undefined, undefined)
     })
 
+    // SIGHUP: the next round to start forgets when anything was last listed or read. Applied under
+    // the round's permit, so a round in flight cannot write its read times over the reset.
+    const rereadPending = yield* Ref.make(false)
+    const forgetReads = Effect.flatMap(Ref.getAndSet(rereadPending, false), (pending) =>
+      pending
+        ? Ref.update(state, (s) => ({
+          ...s,
+          topologyAt: Number.NEGATIVE_INFINITY,
+          readAt: new Map<string, number>(),
+          attributes: { ...s.attributes, readAt: new Map<string, number>() }
+        }))
+        : Effect.void)
+
     /** The first round (or, until one succeeds, every round) reads everything. */
-    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.flatMap(
-      Ref.get(state),
-      (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
+    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.andThen(
+      forgetReads,
+      Effect.flatMap(Ref.get(state), (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh)
     ))
 
-    /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
-    const rereadAll = Ref.update(state, (s) => ({
-      ...s,
-      topologyAt: Number.NEGATIVE_INFINITY,
-      readAt: new Map<string, number>(),
-      attributes: { ...s.attributes, readAt: new Map<string, number>() }
-    }))
+    /** The next round re-lists and reads everything (SIGHUP), even when a round is in flight now. */
+    const rereadAll = Ref.set(rereadPending, true)
 
     /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
     const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>

@@ -36,6 +36,16 @@ import {
 import { pathRouteKey, serverCookie } from "../model/names.ts"
 import type { ServiceOptions } from "../model/service-options.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
+import {
+  authTables,
+  MONITORING_FRONTEND,
+  monitoringFrontendLines,
+  monitoringOnTrafficPort,
+  monitoringRules,
+  monitoringUserlists,
+  STATS_BACKEND,
+  STATS_REQUEST
+} from "./monitoring.ts"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
 
@@ -43,10 +53,6 @@ export type RenderedFiles = Readonly<Record<RenderedFileName, string>>
 
 export const RENDERED_FILE_NAMES: ReadonlyArray<RenderedFileName> = ["haproxy.cfg", "hosts.map", "paths.map"]
 
-/** Backend serving the stats page; never clashes with a route backend (those all contain a `.`). */
-const STATS_BACKEND = "be_stats"
-const STATS_USERLIST = "ul_stats"
-const METRICS_USERLIST = "ul_metrics"
 export const FRONTEND = "fe_http"
 
 /**
@@ -100,6 +106,10 @@ const validateSettings = (settings: RenderSettings): void => {
   mustHold("configDir", SAFE_PATH.test(settings.configDir) && !settings.configDir.includes("/../") &&
     !settings.configDir.endsWith("/.."), `${quote(settings.configDir)} is not an absolute path of [A-Za-z0-9_.@+-] segments`)
   must("listenPort", checkPortNumber(settings.listenPort))
+  if (settings.monitoringPort !== undefined) {
+    must("monitoringPort", checkPortNumber(settings.monitoringPort))
+    mustHold("monitoringPort", settings.monitoringPort !== settings.listenPort, "the same port as listenPort")
+  }
   mustHold("nbthread", Number.isInteger(settings.nbthread) && settings.nbthread >= 1 && settings.nbthread <= 4096,
     `${settings.nbthread} is not an integer in 1-4096`)
   mustHold("hardStopAfterSeconds",
@@ -228,80 +238,6 @@ const renderBackend = (backend: Backend): string => {
 const section = (header: string, lines: ReadonlyArray<string>): string =>
   [header, ...lines.map((line) => (line === "" ? "" : INDENT + line))].join("\n") + "\n"
 
-/**
- * Wrong passwords on /stats and /metrics are bounded before the hash is computed: checking one
- * SHA-512-crypt password costs HAProxy ~1.35 ms of CPU, so a flood of wrong ones starved the
- * traffic. Failed attempts are counted per source address and in total (behind an ALB every
- * client shares one source address); beyond either bound a request with credentials gets 429
- * without its password being checked. A request without credentials costs nothing (401).
- */
-export const AUTH_FAILURES = {
-  /** Failed attempts of one source address per minute. */
-  perSourcePerMinute: 10,
-  /** Failed attempts of all sources together per 10 s: at most ~7 ms of CPU a second. */
-  totalPer10s: 50
-} as const
-const AUTH_SOURCE_TABLE = "st_auth_fail_src"
-const AUTH_TOTAL_TABLE = "st_auth_fail_total"
-
-/** The monitoring pages' rules (frontend), auth bounds first; nothing when both pages are off. */
-const monitoringLines = (settings: RenderSettings): ReadonlyArray<string> => {
-  if (settings.metrics === undefined && settings.stats === undefined) return []
-  // Decided on the original path, before any rewrite; same-named acls are ORed.
-  const lines: Array<string> = [""]
-  if (settings.metrics !== undefined) lines.push("acl is_metrics path /metrics", "acl is_monitoring path /metrics")
-  if (settings.stats !== undefined) {
-    lines.push("acl is_stats path /stats", "acl is_stats path_beg /stats;", "acl is_monitoring path /stats", "acl is_monitoring path_beg /stats;")
-  }
-  const failed = "has_credentials !{ var(txn.auth_ok) -m bool }"
-  lines.push(
-    "acl has_credentials req.fhdr(authorization) -m found",
-    "",
-    "# Wrong passwords are bounded BEFORE the SHA-512-crypt hash is computed (~1.35 ms of CPU each):",
-    `# ${AUTH_FAILURES.perSourcePerMinute} failures a minute per source, ${AUTH_FAILURES.totalPer10s} per 10 s in total (behind an ALB all clients share`,
-    "# one source); beyond that, credentials get 429 unchecked. No credentials: 401, no hash.",
-    `http-request track-sc0 src table ${AUTH_SOURCE_TABLE} if is_monitoring has_credentials`,
-    `http-request track-sc1 int(0) table ${AUTH_TOTAL_TABLE} if is_monitoring has_credentials`,
-    `http-request deny deny_status 429 if is_monitoring has_credentials { sc0_gpc0_rate ge ${AUTH_FAILURES.perSourcePerMinute} }`,
-    `http-request deny deny_status 429 if is_monitoring has_credentials { sc1_gpc0_rate ge ${AUTH_FAILURES.totalPer10s} }`
-  )
-  if (settings.metrics !== undefined) {
-    lines.push(`http-request set-var(txn.auth_ok) bool(1) if is_metrics has_credentials { http_auth(${METRICS_USERLIST}) }`)
-  }
-  if (settings.stats !== undefined) {
-    lines.push(`http-request set-var(txn.auth_ok) bool(1) if is_stats has_credentials { http_auth(${STATS_USERLIST}) }`)
-  }
-  lines.push(
-    `http-request sc-inc-gpc0(0) if is_monitoring ${failed}`,
-    `http-request sc-inc-gpc0(1) if is_monitoring ${failed}`
-  )
-  if (settings.metrics !== undefined) {
-    lines.push(
-      "",
-      "# Prometheus exporter on every host; the auth rule must stay before use-service.",
-      "http-request auth realm metrics if is_metrics !{ var(txn.auth_ok) -m bool }",
-      "http-request use-service prometheus-exporter if is_metrics"
-    )
-  }
-  if (settings.stats !== undefined) {
-    lines.push(
-      "",
-      "# Stats page on every host.",
-      "http-request auth realm stats if is_stats !{ var(txn.auth_ok) -m bool }",
-      "http-request set-var(txn.stats) bool(1) if is_stats"
-    )
-  }
-  return lines
-}
-
-/** The stick tables of the auth bounds (backends of their own: no server, never routed to). */
-const authTables = (): ReadonlyArray<string> => [
-  section(`backend ${AUTH_SOURCE_TABLE}`, [
-    "stick-table type ipv6 size 20k expire 2m store gpc0,gpc0_rate(1m)"
-  ]),
-  section(`backend ${AUTH_TOTAL_TABLE}`, ["stick-table type integer size 1 expire 1m store gpc0,gpc0_rate(10s)"])
-]
-
 const renderFrontend = (settings: RenderSettings): string => {
   // Relative to the config file's directory (`default-path config`): the bundle is relocatable.
   const hostsMap: RenderedFileName = "hosts.map"
@@ -318,8 +254,11 @@ const renderFrontend = (settings: RenderSettings): string => {
     "http-request deny deny_status 400 if host_lines || host_list || host_given !host_form"
   ]
 
-  lines.push(...monitoringLines(settings))
-  const monitoring = settings.stats !== undefined ? " || { var(txn.stats) -m bool }" : ""
+  // Without a monitoring port, /stats and /metrics are claimed here, on every host.
+  const shared = monitoringOnTrafficPort(settings)
+  if (shared) lines.push(...monitoringRules(settings, "on every host"))
+  const stats = shared && settings.stats !== undefined
+  const monitoring = stats ? ` || ${STATS_REQUEST}` : ""
   lines.push(
     "",
     "# Routing: Host lowercased, port and one trailing dot stripped; exact map lookups only.",
@@ -339,7 +278,7 @@ const renderFrontend = (settings: RenderSettings): string => {
     `http-request return status 404 unless { var(txn.route) -m found }${monitoring}`,
     ""
   )
-  if (settings.stats !== undefined) lines.push(`use_backend ${STATS_BACKEND} if { var(txn.stats) -m bool }`)
+  if (stats) lines.push(`use_backend ${STATS_BACKEND} if ${STATS_REQUEST}`)
   lines.push("use_backend %[var(txn.route)] if { var(txn.route) -m found }")
   return section(`frontend ${FRONTEND}`, lines)
 }
@@ -374,19 +313,16 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
     ])
   ]
   // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy.md §5).
-  if (settings.stats !== undefined) {
-    parts.push(section(`userlist ${STATS_USERLIST}`, [`user ${settings.stats.user} password '${settings.stats.passwordHash}'`]))
-  }
-  if (settings.metrics !== undefined) {
-    parts.push(
-      section(`userlist ${METRICS_USERLIST}`, [`user ${settings.metrics.user} password '${settings.metrics.passwordHash}'`])
-    )
-  }
+  for (const [header, user] of monitoringUserlists(settings)) parts.push(section(header, [user]))
   parts.push(renderFrontend(settings))
+  if (settings.monitoringPort !== undefined) {
+    const monitoring = monitoringFrontendLines(settings, `${bindAddress(settings.listenAddress)}:${settings.monitoringPort}`)
+    if (monitoring !== undefined) parts.push(section(`frontend ${MONITORING_FRONTEND}`, monitoring))
+  }
   if (settings.stats !== undefined) {
     parts.push(section(`backend ${STATS_BACKEND}`, ["stats enable", "stats uri /stats", "stats refresh 10s"]))
   }
-  if (settings.stats !== undefined || settings.metrics !== undefined) parts.push(...authTables())
+  for (const [header, table] of authTables(settings)) parts.push(section(header, [table]))
   const backends = [...desired.backends].sort(byName)
   parts.push(...backends.map(renderBackend))
   return parts.join("\n")

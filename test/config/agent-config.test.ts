@@ -137,6 +137,18 @@ describe("readAgentConfig", () => {
     ])
   })
 
+  it("MONITORING_PORT: unset by default, a port of its own when set", () => {
+    const unset = readAgentConfig(base)
+    expect(Result.isSuccess(unset) && unset.success.monitoringPort).toBeUndefined()
+    const set = readAgentConfig({ ...base, MONITORING_PORT: "8404" })
+    expect(Result.isSuccess(set) && set.success.monitoringPort).toBe(8404)
+    expect(formatConfigProblems(problems({ ...base, LISTEN_PORT: "8080", MONITORING_PORT: "8080" })))
+      .toBe("MONITORING_PORT=\"8080\" is invalid: expected a port other than LISTEN_PORT")
+    expect(formatConfigProblems(problems({ ...base, HEALTH_PORT: "3000", MONITORING_PORT: "3000" })))
+      .toBe("MONITORING_PORT=\"3000\" is invalid: expected a port other than HEALTH_PORT")
+    expect(problems({ ...base, MONITORING_PORT: "70000" }).map((p) => p.variable)).toEqual(["MONITORING_PORT"])
+  })
+
   it("checks a page's user only while the page is on", () => {
     const off = readAgentConfig({ ...base, STATS_ENABLED: "false", STATS_USER: "bad user", STATS_PASSWD: "" })
     expect(Result.isSuccess(off) && off.success.stats).toBeUndefined()

@@ -57,5 +57,5 @@ export const startReconciler = (
     })
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
-    return { round: reconciler.round, status: Ref.get(status), published: Ref.get(published), latest }
+    return { round: reconciler.round, rereadAll: reconciler.rereadAll, status: Ref.get(status), published: Ref.get(published), latest }
   })
