@@ -35,8 +35,11 @@ const args = parseArgs(process.argv.slice(2))
 // take the CPU of the loop that measures normal traffic.
 if (args.has("flood-child")) {
   const o = JSON.parse(args.string("flood-child-options")!) as Parameters<typeof flood>[0]
+  const cpu0 = process.cpuUsage()
   const r = await flood(o)
-  process.stdout.write(JSON.stringify({ ...r, byStatus: Object.fromEntries(r.byStatus) }) + "\n")
+  const cpu = process.cpuUsage(cpu0)
+  const cores = (cpu.user + cpu.system) / 1000 / r.elapsedMs
+  process.stdout.write(JSON.stringify({ ...r, byStatus: Object.fromEntries(r.byStatus), cores }) + "\n")
   process.exit(0)
 }
 
@@ -119,6 +122,9 @@ const measure = async (): Promise<{ traffic: Throughput; haproxyCores: number }>
   return { traffic, haproxyCores: (haproxyCpu() - cpu0) / SECONDS }
 }
 
+/** CPU the flood's sender used (cores), per flood: it shares the machine with the measured traffic. */
+const floodClientCores: Array<number> = []
+
 const floodChild = (): Promise<FloodResult> =>
   new Promise((resolve, reject) => {
     const options: Parameters<typeof flood>[0] = {
@@ -132,7 +138,8 @@ const floodChild = (): Promise<FloodResult> =>
     child.stdout!.on("data", (c: Buffer) => (out += c.toString()))
     child.on("exit", () => {
       try {
-        const r = JSON.parse(out) as { sent: number; elapsedMs: number; byStatus: Record<string, number> }
+        const r = JSON.parse(out) as { sent: number; elapsedMs: number; byStatus: Record<string, number>; cores: number }
+        floodClientCores.push(r.cores)
         resolve({ sent: r.sent, elapsedMs: r.elapsedMs, byStatus: new Map(Object.entries(r.byStatus).map(([k, v]) => [Number(k), v])) })
       } catch (e) {
         reject(new Error(`flood child: ${String(e)}: ${out}`))
@@ -195,6 +202,6 @@ ${row(`with ${RATE}/s wrong passwords on ${PATH}`, loaded)}
 
 Flooded throughput: **${(100 * ratio).toFixed(1)} %** of unloaded (median of the ${ROUNDS} rounds' ratios: ${ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(", ")}). Flood: ${sent} requests
 at ${fmt(achieved)}/s from ${SOURCES} sources, answered ${[...statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(", ")}
-(status 0: no answer). HAProxy spends ${fmt(aloneCores, 3)} cores on the flood alone, what
+(status 0: no answer). The flood's sender used ${fmt(med(floodClientCores), 2)} cores of the machine's ${cpus().length} meanwhile. HAProxy spends ${fmt(aloneCores, 3)} cores on the flood alone, what
 ${fmt(unloadedCores > 0 ? (aloneCores / unloadedCores) * unloadedRate : undefined)} normal requests/s cost it (unloaded: ${fmt(unloadedCores, 2)} cores for ${fmt(unloadedRate)}/s).
 `)
