@@ -9,8 +9,9 @@
  * 127.0.0.1. Each round measures normal traffic (GET through HAProxy to the echo backend, 200s per
  * second, p50/p95) unloaded, then again while a child process sends the flood of wrong Basic
  * credentials (paced, bounded in count), and HAProxy's CPU time (utime + stime of its processes)
- * in each window; then the flood alone, for what it costs HAProxy by itself (on a busy shared
- * machine the throughput ratio drifts with everyone else's load; this does not). Prints a Markdown section for BENCHMARKS.md. Every process started is stopped by
+ * in each window; then the flood alone, for what it costs HAProxy by itself; then normal traffic
+ * while the flood is switched on and off every second, compared second by second (on a busy
+ * shared machine the load drifts between windows seconds apart; adjacent seconds share it). Prints a Markdown section for BENCHMARKS.md. Every process started is stopped by
  * PID at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
@@ -23,7 +24,7 @@ import process from "node:process"
 import { startMockCloudMap } from "../src/mock/server.ts"
 import { benchAgentEnv } from "./bench/agent.ts"
 import { ROOT } from "./bench/agent-binary.ts"
-import { basic, flood, type FloodResult, get, throughput, type Throughput } from "./bench/auth-flood.ts"
+import { basic, flood, type FloodOptions, type FloodResult, get, throughput, type Throughput } from "./bench/auth-flood.ts"
 import { parseArgs } from "./bench/args.ts"
 import { bunVersion, gitDescribe, loadAverageText } from "./bench/machine.ts"
 import { cpuSeconds, haproxyServingPidsFor } from "./bench/proc.ts"
@@ -125,12 +126,13 @@ const measure = async (): Promise<{ traffic: Throughput; haproxyCores: number }>
 /** CPU the flood's sender used (cores), per flood: it shares the machine with the measured traffic. */
 const floodClientCores: Array<number> = []
 
-const floodChild = (): Promise<FloodResult> =>
+const floodChild = (extra: Partial<FloodOptions> = {}): Promise<FloodResult> =>
   new Promise((resolve, reject) => {
-    const options: Parameters<typeof flood>[0] = {
+    const options: FloodOptions = {
       port: listenPort, host: HOST, path: PATH, authorization: basic("stats_user", "wrong-password"),
       ratePerSecond: RATE, durationMs: (SECONDS + 2) * 1000,
-      sources: Array.from({ length: SOURCES }, (_, i) => `127.0.3.${i + 1}`)
+      sources: Array.from({ length: SOURCES }, (_, i) => `127.0.3.${i + 1}`),
+      ...extra
     }
     const child = spawn(process.execPath, [import.meta.filename, "--flood-child", "--flood-child-options", JSON.stringify(options)], { stdio: ["ignore", "pipe", "inherit"] })
     cleanups.push(() => child.exitCode === null && child.kill("SIGKILL"))
@@ -147,7 +149,33 @@ const floodChild = (): Promise<FloodResult> =>
     })
   })
 
+/**
+ * Normal traffic while the flood is switched on and off every PERIOD_MS (2 × SECONDS on): the
+ * requests completed in the ON seconds over those in the OFF seconds next to them. Adjacent
+ * seconds share the machine's load, which drifts too much between windows seconds apart.
+ */
+const PERIOD_MS = 1000
+const MARGIN_MS = 150
+const alternating = async (): Promise<number> => {
+  const onMs = 2 * SECONDS * 1000
+  const startAt = Date.now() + 500
+  const floodDone = floodChild({ durationMs: onMs, dutyPeriodMs: PERIOD_MS, startAtEpochMs: startAt })
+  await new Promise((r) => setTimeout(r, 500))
+  const traffic = await throughput({ port: listenPort, host: HOST, workers: WORKERS, durationMs: 2 * onMs })
+  await floodDone
+  let on = 0
+  let off = 0
+  for (const at of traffic.completedAt) {
+    const t = at - startAt
+    if (t < 0 || t >= 2 * onMs || t % PERIOD_MS < MARGIN_MS) continue
+    if (Math.floor(t / PERIOD_MS) % 2 === 0) on += 1
+    else off += 1
+  }
+  return off === 0 ? Number.NaN : on / off
+}
+
 const unloaded: Array<{ traffic: Throughput; haproxyCores: number }> = []
+const alternated: Array<number> = []
 const loaded: Array<{ traffic: Throughput; haproxyCores: number; flood: FloodResult }> = []
 const floodAlone: Array<{ haproxyCores: number; flood: FloodResult }> = []
 try {
@@ -164,6 +192,9 @@ try {
     const cpu0 = haproxyCpu()
     await new Promise((r) => setTimeout(r, SECONDS * 1000))
     floodAlone.push({ haproxyCores: (haproxyCpu() - cpu0) / SECONDS, flood: await aloneDone })
+    await new Promise((r) => setTimeout(r, 1000))
+    alternated.push(await alternating())
+    say(`round ${round}: flood switched on and off every ${PERIOD_MS} ms: ${(100 * alternated.at(-1)!).toFixed(1)} %`)
     const u = unloaded.at(-1)!.traffic.perSecond
     say(`round ${round}: unloaded ${u.toFixed(0)}/s, flooded ${during.traffic.perSecond.toFixed(0)}/s (${((100 * during.traffic.perSecond) / u).toFixed(1)} %)`)
     await new Promise((r) => setTimeout(r, 2000))
@@ -200,7 +231,10 @@ ${row("unloaded", unloaded)}
 ${row(`with ${RATE}/s wrong passwords on ${PATH}`, loaded)}
 | only the ${RATE}/s wrong passwords, no normal traffic | - | - | - | - | ${fmt(aloneCores, 3)} |
 
-Flooded throughput: **${(100 * ratio).toFixed(1)} %** of unloaded (median of the ${ROUNDS} rounds' ratios: ${ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(", ")}). Flood: ${sent} requests
+Flood switched on and off every ${PERIOD_MS / 1000} s for ${4 * SECONDS} s (normal traffic in the ON seconds over the OFF
+seconds next to them, ${MARGIN_MS} ms after each switch left out): **${(100 * med(alternated)).toFixed(1)} %** (median of the
+rounds: ${alternated.map((r) => `${(100 * r).toFixed(0)} %`).join(", ")}).
+Flooded window over the unloaded window before it: ${(100 * ratio).toFixed(1)} % (median of the ${ROUNDS} rounds' ratios: ${ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(", ")}). Flood: ${sent} requests
 at ${fmt(achieved)}/s from ${SOURCES} sources, answered ${[...statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(", ")}
 (status 0: no answer). The flood's sender used ${fmt(med(floodClientCores), 2)} cores of the machine's ${cpus().length} meanwhile. HAProxy spends ${fmt(aloneCores, 3)} cores on the flood alone, what
 ${fmt(unloadedCores > 0 ? (aloneCores / unloadedCores) * unloadedRate : undefined)} normal requests/s cost it (unloaded: ${fmt(unloadedCores, 2)} cores for ${fmt(unloadedRate)}/s).

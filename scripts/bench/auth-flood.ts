@@ -54,6 +54,12 @@ export interface FloodOptions {
   readonly sources?: ReadonlyArray<string>
   /** Keep-alive connections per source (default 4); a request waits for an idle one. */
   readonly connectionsPerSource?: number
+  /**
+   * On/off: send only during the first half of every 2 × dutyPeriodMs, counted from
+   * startAtEpochMs (durationMs is then the time ON; the flood lasts twice as long).
+   */
+  readonly dutyPeriodMs?: number
+  readonly startAtEpochMs?: number
 }
 
 export interface FloodResult {
@@ -78,12 +84,22 @@ export const flood = async (options: FloodOptions): Promise<FloodResult> => {
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000)
   const headers = `Authorization: ${options.authorization}\r\n`
   const byStatus = new Map<number, number>()
+  const period = options.dutyPeriodMs
+  const startAt = options.startAtEpochMs ?? Date.now()
+  while (Date.now() < startAt) await new Promise((r) => setTimeout(r, 5))
   const started = performance.now()
-  const hardStop = started + options.durationMs + 10_000
+  const hardStop = started + (period === undefined ? 1 : 2) * options.durationMs + 10_000
+  /** Time spent ON so far (all of it without a duty period). */
+  const onElapsed = (): number => {
+    const e = Date.now() - startAt
+    if (period === undefined) return e
+    const cycles = Math.floor(e / (2 * period))
+    return cycles * period + Math.min(e - cycles * 2 * period, period)
+  }
   let sent = 0
   const pending: Array<Promise<void>> = []
   while (sent < total && performance.now() < hardStop) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) * options.ratePerSecond) / 1000) + 1)
+    const due = Math.min(total, Math.floor((onElapsed() * options.ratePerSecond) / 1000) + 1)
     while (sent < due && idle.length > 0) {
       const connection = idle.shift()!
       sent += 1
@@ -101,6 +117,8 @@ export const flood = async (options: FloodOptions): Promise<FloodResult> => {
 }
 
 export interface Throughput {
+  /** Epoch ms at which each 2xx completed. */
+  readonly completedAt: ReadonlyArray<number>
   readonly requests: number
   readonly failed: number
   readonly perSecond: number
@@ -113,6 +131,7 @@ export const throughput = async (
   options: { readonly port: number; readonly host: string; readonly path?: string; readonly workers: number; readonly durationMs: number }
 ): Promise<Throughput> => {
   const latencies: Array<number> = []
+  const completedAt: Array<number> = []
   let failed = 0
   const started = performance.now()
   const deadline = started + options.durationMs
@@ -121,8 +140,10 @@ export const throughput = async (
     while (performance.now() < deadline) {
       const t0 = performance.now()
       const o = await connection.request(options.host, options.path ?? "/", 5000)
-      if (o.ok) latencies.push(performance.now() - t0)
-      else failed += 1
+      if (o.ok) {
+        latencies.push(performance.now() - t0)
+        completedAt.push(Date.now())
+      } else failed += 1
     }
     connection.close()
   }
@@ -130,6 +151,7 @@ export const throughput = async (
   const elapsed = performance.now() - started
   latencies.sort((a, b) => a - b)
   return {
+    completedAt,
     requests: latencies.length,
     failed,
     perSecond: (latencies.length * 1000) / elapsed,
