@@ -2,7 +2,8 @@
  * Wrong-password flood benchmark: `npm run bench:auth-flood` (= `bun scripts/bench-auth-flood.ts`).
  * Flags: `--rate` wrong attempts per second (1000), `--seconds` per measurement (5), `--rounds`
  * (5, the median is reported), `--workers` keep-alive loops of normal traffic (8), `--sources`
- * source addresses of the flood, 127.0.3.x (20), `--path` the page flooded (/stats).
+ * source addresses of the flood, 127.0.3.x (20), `--path` the page flooded (/stats),
+ * `--no-credentials` a control run: the same flood without credentials (401, nothing to check).
  *
  * The agent runs from source (`bun src/main.ts run`; HAProxy does the work measured here) with its
  * default settings against the mock Cloud Map, one service with one echo backend, everything on
@@ -50,6 +51,9 @@ const ROUNDS = args.number("rounds", 5)
 const WORKERS = args.number("workers", 8)
 const SOURCES = args.number("sources", 20)
 const PATH = args.string("path") ?? "/stats"
+/** A control run: the same flood without credentials (401 at once, no password to check). */
+const CONTROL = args.has("no-credentials")
+const WHAT = CONTROL ? "requests without credentials" : "wrong passwords"
 const HOST = "web.bench.test"
 
 const freePort = () =>
@@ -129,7 +133,7 @@ const floodClientCores: Array<number> = []
 const floodChild = (extra: Partial<FloodOptions> = {}): Promise<FloodResult> =>
   new Promise((resolve, reject) => {
     const options: FloodOptions = {
-      port: listenPort, host: HOST, path: PATH, authorization: basic("stats_user", "wrong-password"),
+      port: listenPort, host: HOST, path: PATH, authorization: CONTROL ? undefined : basic("stats_user", "wrong-password"),
       ratePerSecond: RATE, durationMs: (SECONDS + 2) * 1000,
       sources: Array.from({ length: SOURCES }, (_, i) => `127.0.3.${i + 1}`),
       ...extra
@@ -223,13 +227,13 @@ const ratio = med(ratios)
 process.stdout.write(`
 Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, commit \`${gitDescribe(ROOT)}\`, ${haproxy.trim()}, Bun ${bunVersion()},
 ${cpus().length} CPUs, load average before the run ${loadAverageText()}.
-\`npm run bench:auth-flood -- --rate ${RATE} --seconds ${SECONDS} --rounds ${ROUNDS} --workers ${WORKERS} --sources ${SOURCES} --path ${PATH}\`
+\`npm run bench:auth-flood -- --rate ${RATE} --seconds ${SECONDS} --rounds ${ROUNDS} --workers ${WORKERS} --sources ${SOURCES} --path ${PATH}${CONTROL ? " --no-credentials" : ""}\`
 
 | normal traffic (${WORKERS} keep-alive loops) | requests/s | p50 ms | p95 ms | failed | HAProxy CPU (cores) |
 |---|---|---|---|---|---|
 ${row("unloaded", unloaded)}
-${row(`with ${RATE}/s wrong passwords on ${PATH}`, loaded)}
-| only the ${RATE}/s wrong passwords, no normal traffic | - | - | - | - | ${fmt(aloneCores, 3)} |
+${row(`with ${RATE}/s ${WHAT} on ${PATH}`, loaded)}
+| only the ${RATE}/s ${WHAT}, no normal traffic | - | - | - | - | ${fmt(aloneCores, 3)} |
 
 Flood switched on and off every ${PERIOD_MS / 1000} s for ${4 * SECONDS} s (normal traffic in the ON seconds over the OFF
 seconds next to them, ${MARGIN_MS} ms after each switch left out): **${(100 * med(alternated)).toFixed(1)} %** (median of the

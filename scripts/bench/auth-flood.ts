@@ -47,7 +47,8 @@ export interface FloodOptions {
   readonly port: number
   readonly host: string
   readonly path: string
-  readonly authorization: string
+  /** The Authorization header's value; undefined: none (a control: the same requests without credentials). */
+  readonly authorization: string | undefined
   readonly ratePerSecond: number
   readonly durationMs: number
   /** Source addresses taken in turn (127.0.0.0/8 on loopback); default 127.0.0.1. */
@@ -82,7 +83,7 @@ export const flood = async (options: FloodOptions): Promise<FloodResult> => {
   for (let i = 0; i < perSource; i++) for (const source of sources) idle.push(new KeepAliveConnection(options.port, source))
   const all = [...idle]
   const total = Math.round((options.ratePerSecond * options.durationMs) / 1000)
-  const headers = `Authorization: ${options.authorization}\r\n`
+  const headers = options.authorization === undefined ? "" : `Authorization: ${options.authorization}\r\n`
   const byStatus = new Map<number, number>()
   const period = options.dutyPeriodMs
   const startAt = options.startAtEpochMs ?? Date.now()
