@@ -1,6 +1,6 @@
 /**
- * The agent's own port cannot be starved (issue 19, point 3). 3,000 slow connections to
- * HEALTH_PORT (part of a request head, one more byte every 2 s) against an agent whose file limit
+ * The agent's own port cannot be starved (issue 19, point 3). 5,000 slow connections to
+ * HEALTH_PORT (part of a request head, one more byte every 10 s, as in the issue) against an agent whose file limit
  * is 1,024 (set with prlimit, as a container's nofile ulimit would): /healthz still answers every
  * probe within 1 s, and Cloud Map reads go on (no EMFILE). Bounded: the attacker is a process of its
  * own that exits after 20 s (killed by PID at the end).
@@ -31,8 +31,8 @@ const probe = (port: number): Promise<{ status: number; ms: number }> => {
 }
 
 /** The attacker in a process of its own (test/support/slow-connections.ts); resolves once its connections are open. */
-const slowConnections = async (port: number, count: number, seconds: number) => {
-  const child = spawn(BUN, [join(ROOT, "test/support/slow-connections.ts"), String(port), String(count), String(seconds)], {
+const slowConnections = async (port: number, count: number, seconds: number, dripMs: number) => {
+  const child = spawn(BUN, [join(ROOT, "test/support/slow-connections.ts"), String(port), String(count), String(seconds), String(dripMs)], {
     stdio: ["ignore", "pipe", "inherit"]
   })
   const stop = () => {
@@ -52,7 +52,7 @@ const slowConnections = async (port: number, count: number, seconds: number) => 
 }
 
 describe("HEALTH_PORT under a slow-connection flood", () => {
-  it("3,000 slow connections at a 1,024 file limit: every /healthz probe answers 200 within 1 s, Cloud Map reads go on", async () => {
+  it("5,000 slow connections (a byte every 10 s) at a 1,024 file limit: every /healthz probe answers 200 within 1 s, Cloud Map reads go on", async () => {
     const mock = await startMockCloudMap({ fixture: { namespaces: [{ name: "apps", services: [{ name: "web", instances: [] }] }] } })
     cleanups.push(() => mock.close())
     const agent: AgentProcess = await startAgent({
@@ -64,7 +64,7 @@ describe("HEALTH_PORT under a slow-connection flood", () => {
     execFileSync("prlimit", [`--pid=${agent.pid}`, "--nofile=1024:1024"])
     const readsBefore = await okCalls(agent)
 
-    const flood = await slowConnections(agent.healthPort, 3000, 20)
+    const flood = await slowConnections(agent.healthPort, 5000, 20, 10_000)
     await new Promise((r) => setTimeout(r, 500))
     const probes: Array<{ status: number; ms: number }> = []
     for (let i = 0; i < 8; i++) {
