@@ -22,6 +22,7 @@ import type { Desired } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import { render, type RenderedFiles } from "../render/render.ts"
 import { describeDiff, diffDesired, needsReload, reasonLabel } from "./diff.ts"
+import { instanceChanges } from "./instance-changes.ts"
 import type { FileSet, FileWriteFailed, WriteFn } from "./files.ts"
 import { makeGenerationStore, type Staged } from "./generations.ts"
 import { type ControlError, HaproxyControl, isConfigFault } from "./haproxy-control.ts"
@@ -48,6 +49,8 @@ export type ApplyOutcome =
     readonly applied: Applied
     readonly method: "start" | "reload" | "runtime" | "dry-run"
     readonly reason: string
+    /** Instance by instance, with the cause (./instance-changes.ts). */
+    readonly changes?: ReadonlyArray<string>
     readonly label: string
     readonly durationMs: number
   }
@@ -60,6 +63,7 @@ export type ApplyOutcome =
     /** The failure's `_tag` (CandidateInvalid, ValidatorFailed, ReloadFailed, FileWriteFailed, ...). */
     readonly errorTag: string
     readonly reason: string
+    readonly changes?: ReadonlyArray<string>
     readonly label: string
     readonly error: string
     readonly durationMs: number
@@ -113,6 +117,7 @@ export const makeApplier = (options: ApplierOptions) => {
       const diff = diffDesired(previous?.desired, desired)
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
+      const changes = previous === undefined ? [] : instanceChanges(diff, previous.desired, desired)
       const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1 }
       // A candidate HAProxy refused is kept for inspection; one it could not be asked about is dropped.
       const refused = (stage: "validate" | "start" | "reload", staged: Staged, e: ControlError) =>
@@ -121,7 +126,7 @@ export const makeApplier = (options: ApplierOptions) => {
           if (fault === "config") yield* keepRejected(staged, e.message)
           else yield* store.discard(staged)
           const durationMs = yield* elapsed
-          return { _tag: "Rejected", stage, fault, errorTag: e._tag, reason, label, error: e.message, durationMs } satisfies ApplyOutcome
+          return { _tag: "Rejected", stage, fault, errorTag: e._tag, reason, changes, label, error: e.message, durationMs } satisfies ApplyOutcome
         })
       const writeFailed = (e: FileWriteFailed) =>
         Effect.map(elapsed, (durationMs): ApplyOutcome => ({
@@ -130,13 +135,14 @@ export const makeApplier = (options: ApplierOptions) => {
           fault: "infrastructure",
           errorTag: e._tag,
           reason,
+          changes,
           label,
           error: `${e.message}. Nothing was installed: HAProxy keeps serving the current configuration.`,
           code: e.code,
           durationMs
         }))
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
-        Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Applied", applied, method, reason, label, durationMs }))
+        Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Applied", applied, method, reason, changes, label, durationMs }))
       /** HAProxy runs `desired` (runtime API); its files are still `previous`'s: written on a later apply. */
       const servedUnsaved = (before: Applied, e: FileWriteFailed) =>
         Effect.gen(function*() {
@@ -151,6 +157,7 @@ export const makeApplier = (options: ApplierOptions) => {
             applied: { ...before, desired, unsaved },
             method: "runtime",
             reason,
+            changes,
             label,
             durationMs
           } satisfies ApplyOutcome
@@ -162,6 +169,7 @@ export const makeApplier = (options: ApplierOptions) => {
           fault: "infrastructure",
           errorTag: "RuntimeUpdateRefused",
           reason,
+          changes,
           label,
           error,
           durationMs

@@ -207,7 +207,7 @@ export const TABLE: Table<Variables> = {
     name: "ALLOW_INSTANCE_NETWORKS",
     kind: instanceNetworkList,
     fallback: value([], "empty"),
-    meaning: "Comma-separated CIDRs (127.0.0.0/8, fd00::/8) where instances may be registered although the range is refused by default: loopback, link-local (instance and task metadata), unspecified, multicast, broadcast. An instance at the agent's own LISTEN_* or HEALTH_* address and port is refused even then (docs/security.md)."
+    meaning: "Comma-separated CIDRs (127.0.0.0/8, fd00::/8) where instances may be registered although the range is refused by default: loopback, link-local (instance and task metadata), unspecified, multicast, broadcast. An instance at the agent's own LISTEN_*, MONITORING_PORT or HEALTH_* address and port is refused even then (docs/security.md)."
   },
   cloudMapConcurrency: {
     name: "CLOUDMAP_CONCURRENCY",

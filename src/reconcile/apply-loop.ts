@@ -176,6 +176,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
           at: now,
           method: outcome._tag === "Applied" ? outcome.method : outcome.stage === "start" ? "start" as const : "reload" as const,
           reason: outcome.reason,
+          ...(outcome.changes !== undefined && outcome.changes.length > 0 ? { changes: outcome.changes } : {}),
           ok: outcome._tag === "Applied",
           durationMs: outcome.durationMs,
           ...(outcome._tag === "Rejected" ? { error: outcome.error } : {})

@@ -19,6 +19,8 @@ export interface ApplyRecord {
   /** runtime: applied through the admin socket; reload: new config loaded; dry-run: APPLY_MODE=off. */
   readonly method: "runtime" | "reload" | "start" | "dry-run"
   readonly reason: string
+  /** Instance by instance, with the cause (`web.example.com: + web-3 10.0.0.7:8080 (us-east-1a): ...`). */
+  readonly changes?: ReadonlyArray<string>
   readonly ok: boolean
   readonly error?: string
   readonly durationMs: number

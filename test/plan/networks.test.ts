@@ -1,5 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
+import { instanceNetworksOf } from "../../src/agent/instance-networks.ts"
 import { type InstanceNetworks, ownEndpoint, parseCidr, refusedInstance } from "../../src/plan/networks.ts"
 
 const cidr = (raw: string) => Result.getOrThrow(parseCidr(raw))
@@ -29,6 +30,13 @@ describe("refusedInstance: ranges refused by default", () => {
 })
 
 describe("refusedInstance: the agent's own endpoints, even when allowed", () => {
+  it("MONITORING_PORT, when set, is one of them", () => {
+    const config = { allowInstanceNetworks: [cidr("127.0.0.0/8")], listenAddress: "127.0.0.1", listenPort: 8080, healthAddress: "127.0.0.1", healthPort: 3000 }
+    expect(refusedInstance("127.0.0.1", 8404, instanceNetworksOf(config))).toBeUndefined()
+    expect(refusedInstance("127.0.0.1", 8404, instanceNetworksOf({ ...config, monitoringPort: 8404 })))
+      .toMatch(/is the agent's own LISTEN_ADDRESS:MONITORING_PORT \(HAProxy's \/stats and \/metrics\)/)
+  })
+
   const allowAll = [cidr("0.0.0.0/0"), cidr("::/0")]
   it("a specific bind: its address and this host's loopback, at its port only", () => {
     const networks: InstanceNetworks = { allowed: allowAll, own: [ownEndpoint("HEALTH_ADDRESS:HEALTH_PORT", "127.0.0.1", 3000, [])] }
