@@ -258,10 +258,12 @@ const main = async () => {
   const load = loadAverageText(loadavg())
   say(`bench:storm: ${SERVICES} services, storm ${STORM_SECONDS} s, rates ${RATES.join(", ")} %, modes ${MODES.join(", ")}; ${cpus().length} vCPU, HAProxy ${haproxyVersion(haproxyBinary())?.line ?? "?"}, bun ${bunVersion()}, load average ${load}`)
   say(`work directory ${WORK}`)
+  // The commit the binary is built from (work may go on while the bench runs).
+  const commit = gitDescribe(process.cwd())
   if (BINARY === AGENT_BINARY) ensureAgentBinary(args.has("rebuild"), say)
   const runs: Array<StormRun> = []
   for (const mode of MODES) for (const rate of RATES) runs.push(await runOne(mode, rate))
-  const text = section(runs, gitDescribe(process.cwd()), load)
+  const text = section(runs, commit, load)
   process.stdout.write(`\n${text}\n`)
   if (WRITE) {
     writeSection(BENCHMARKS_MD, "Throttling storm", text)
