@@ -5,12 +5,13 @@
 #   docker run --init -p 80:80 -e AWS_REGION=us-east-1 -e NAMESPACE_MAP='[...]' \
 #     -e STATS_PASSWD=... -e PROM_PASSWD=... cloudmap-haproxy
 #
-# Both base images are pinned. HAProxy 3.2 is an LTS branch; the agent renders nothing newer
-# than 2.6 and nothing deprecated in 3.x, so any LTS from 2.6 on works. To move to another
-# release, pass e.g. --build-arg HAPROXY_IMAGE=haproxy:3.4.2-trixie (keep a Debian-based
-# tag: the binary needs glibc).
+# Both base images are pinned. HAProxy 3.4 is an LTS branch and the first that adds backends at
+# runtime: new and removed services then need no reload (docs/haproxy-runtime-backends.md). The
+# agent renders nothing newer than 2.6 and nothing deprecated in 3.x, so any LTS from 2.6 on works
+# (before 3.4 new services take a reload). To move to another release, pass e.g.
+# --build-arg HAPROXY_IMAGE=haproxy:3.2.21-trixie (keep a Debian-based tag: the binary needs glibc).
 ARG NODE_IMAGE=node:22.23.2-bookworm-slim
-ARG HAPROXY_IMAGE=haproxy:3.2.21-trixie
+ARG HAPROXY_IMAGE=haproxy:3.4.8-trixie
 
 # ---- build: compile src/main.ts into one self-contained executable with bun ----
 FROM ${NODE_IMAGE} AS build

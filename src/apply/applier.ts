@@ -21,6 +21,7 @@ import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import { render, type RenderedFiles } from "../render/render.ts"
+import { type LoadedConfig, planRuntimeBackends, profilesOf } from "./backend-plan.ts"
 import { describeDiff, diffDesired, needsReload, reasonLabel } from "./diff.ts"
 import type { FileSet, FileWriteFailed, WriteFn } from "./files.ts"
 import { makeGenerationStore, type Staged } from "./generations.ts"
@@ -31,6 +32,8 @@ export interface Applied {
   readonly files: RenderedFiles
   readonly hash: string
   readonly generation: number
+  /** What the running HAProxy loaded at its last start or reload (runtime changes keep it). */
+  readonly loaded?: LoadedConfig | undefined
 }
 
 export type ApplyOutcome =
@@ -72,9 +75,15 @@ export interface ApplierOptions {
   readonly write?: WriteFn | undefined
 }
 
-/** Whether applying `desired` over `previous` takes a reload (or the first start). Pure. */
-export const takesReload = (previous: Applied | undefined, desired: Desired): boolean =>
-  previous === undefined || needsReload(diffDesired(previous.desired, desired))
+/**
+ * Whether applying `desired` over `previous` takes a reload (or the first start): new and removed
+ * services do only where HAProxy adds no backends at runtime or lacks their option profile. Pure.
+ */
+export const takesReload = (previous: Applied | undefined, desired: Desired): boolean => {
+  if (previous === undefined) return true
+  const diff = diffDesired(previous.desired, desired)
+  return needsReload(diff) && planRuntimeBackends(previous.desired, desired, diff, previous.loaded)._tag === "Reload"
+}
 
 export const makeApplier = (options: ApplierOptions) => {
   const { settings, control } = options
@@ -96,7 +105,8 @@ export const makeApplier = (options: ApplierOptions) => {
       const diff = diffDesired(previous?.desired, desired)
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
-      const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1 }
+      const generation = (previous?.generation ?? 0) + 1
+      const applied: Applied = { desired, files, hash, generation, loaded: previous?.loaded }
       // A candidate HAProxy refused is kept for inspection; one it could not be asked about is dropped.
       const refused = (stage: "validate" | "start" | "reload", staged: Staged, e: ControlError) =>
         Effect.gen(function*() {
@@ -118,8 +128,19 @@ export const makeApplier = (options: ApplierOptions) => {
           code: e.code,
           durationMs
         }))
+      // A reload or start loads the option profiles this generation renders.
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
-        Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Applied", applied, method, reason, label, durationMs }))
+        Effect.gen(function*() {
+          const durationMs = yield* elapsed
+          if (method !== "start" && method !== "reload") return { _tag: "Applied", applied, method, reason, label, durationMs } satisfies ApplyOutcome
+          const loaded = { runtimeBackends: yield* control.runtimeBackends, profiles: profilesOf(desired) }
+          // Where services could change at runtime, say why this one took a reload (/status).
+          const plan = previous === undefined || !previous.loaded?.runtimeBackends
+            ? undefined
+            : planRuntimeBackends(previous.desired, desired, diff, previous.loaded)
+          const why = plan?._tag === "Reload" && needsReload(diff) ? `; reload: ${plan.why}` : ""
+          return { _tag: "Applied", applied: { ...applied, loaded }, method, reason: reason + why, label, durationMs } satisfies ApplyOutcome
+        })
 
       if (options.dryRun) return yield* done("dry-run")
 
@@ -132,7 +153,7 @@ export const makeApplier = (options: ApplierOptions) => {
 
       const running = yield* control.isRunning
       if (running && previous !== undefined) {
-        const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff))
+        const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff, previous.loaded))
         if (runtime._tag === "Success" && runtime.success) {
           const persisted = yield* Effect.result(store.install(staged))
           if (persisted._tag === "Success") {
