@@ -10,7 +10,7 @@
  */
 import type { Backend, Desired } from "../model/desired.ts"
 import { pathRouteKey } from "../model/names.ts"
-import { profileName } from "../render/render.ts"
+import { profileName, renderedProfiles } from "../render/render.ts"
 import type { RouteMap } from "../haproxy/runtime-backend-api.ts"
 import type { DesiredDiff } from "./diff.ts"
 
@@ -42,8 +42,8 @@ export type BackendPlanResult =
   /** Why only a reload applies it (shown with the change's reason). */
   | { readonly _tag: "Reload"; readonly why: string }
 
-/** The option profiles a desired state renders. Pure. */
-export const profilesOf = (desired: Desired): ReadonlySet<string> => new Set(desired.backends.map(profileName))
+/** The option profiles a desired state renders (render.ts `renderedProfiles`). Pure. */
+export const profilesOf = (desired: Desired): ReadonlySet<string> => new Set(renderedProfiles(desired.backends).keys())
 
 const mapChanges = (map: RouteMap, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ReadonlyArray<MapChange> => {
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort()

@@ -35,7 +35,7 @@ import {
   quote
 } from "../model/grammar.ts"
 import { pathRouteKey, serverCookie } from "../model/names.ts"
-import type { ServiceOptions } from "../model/service-options.ts"
+import { DEFAULT_OPTIONS, type ServiceOptions } from "../model/service-options.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
@@ -226,21 +226,42 @@ const backendLines = (backend: Backend): ReadonlyArray<string> => {
 export const profileName = (backend: Backend): string =>
   `dp_${createHash("sha256").update(backendLines(backend).join("\n"), "utf8").digest("hex").slice(0, 12)}`
 
+/** Services with the default options in host and path mode: their profiles are always rendered. */
+const DEFAULT_PROFILE_BACKENDS: ReadonlyArray<Backend> = (["host", "path"] as const).map((mode) => ({
+  name: `be_default_${mode}`,
+  namespace: "",
+  service: "",
+  serviceId: "",
+  mode,
+  route: "",
+  servers: [],
+  options: DEFAULT_OPTIONS,
+  zone: undefined
+}))
+
 /**
- * One named `defaults` per option profile in use, at the end of the file: the settings of the
- * unnamed defaults plus the backend's own lines. No proxy follows them, so none inherits from
- * them implicitly; they are there for `add backend <name> from <profile>` (HAProxy 3.4), and the
+ * The option profiles a configuration renders, by name, with their backend lines: every profile
+ * in use, and those of services with the default options (so that the first such service needs
+ * no reload even when none existed at the last reload).
+ */
+export const renderedProfiles = (backends: ReadonlyArray<Backend>): ReadonlyMap<string, ReadonlyArray<string>> => {
+  const profiles = new Map<string, ReadonlyArray<string>>()
+  for (const b of [...DEFAULT_PROFILE_BACKENDS, ...backends]) {
+    const name = profileName(b)
+    if (!profiles.has(name)) profiles.set(name, backendLines(b))
+  }
+  return profiles
+}
+
+/**
+ * One named `defaults` per rendered profile, at the end of the file: the settings of the unnamed
+ * defaults plus the backend's own lines. No proxy follows them, so none inherits from them
+ * implicitly; they are there for `add backend <name> from <profile>` (HAProxy 3.4), and the
  * versions before 3.4 parse and ignore them.
  */
 const renderProfiles = (backends: ReadonlyArray<Backend>): ReadonlyArray<string> => {
-  const profiles = new Map<string, Backend>()
-  for (const b of backends) {
-    const name = profileName(b)
-    if (!profiles.has(name)) profiles.set(name, b)
-  }
-  return [...profiles.keys()].sort().map((name) =>
-    section(`defaults ${name}`, [...DEFAULTS_LINES, ...backendLines(profiles.get(name)!)])
-  )
+  const profiles = renderedProfiles(backends)
+  return [...profiles.keys()].sort().map((name) => section(`defaults ${name}`, [...DEFAULTS_LINES, ...profiles.get(name)!]))
 }
 
 const renderBackend = (backend: Backend): string => {

@@ -69,6 +69,14 @@ describe("planRuntimeBackends", () => {
     expect(planRuntimeBackends(after, more, diffDesired(after, more), loaded)._tag).toBe("Plan")
   })
 
+  it("has the default options' profiles loaded even when no service used them (an empty start)", () => {
+    const empty = desired([])
+    const after = desired([api])
+    const r = planRuntimeBackends(empty, after, diffDesired(empty, after), { runtimeBackends: true, profiles: profilesOf(empty) })
+    expect(r._tag).toBe("Plan")
+    expect(render(empty, settings())["haproxy.cfg"]).toContain(`defaults ${profileName(api)}\n`)
+  })
+
   it("takes a reload before 3.4, for changed backend settings, and with nothing loaded", () => {
     const after = desired([api, web])
     const d = diffDesired(before, after)
