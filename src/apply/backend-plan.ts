@@ -3,7 +3,7 @@
  * reload, and in what shape. Pure: src/apply/runtime-backends.ts carries the plan out.
  *
  * A new backend is added `from` the named defaults section of its option profile
- * (src/render/render.ts `profileName`), so only profiles HAProxy has loaded (rendered in the
+ * (src/render/backend-settings.ts `profileName`), so only profiles HAProxy has loaded (rendered in the
  * configuration it last started or reloaded with) can be used; any other profile, and any change
  * of a backend's own settings, takes a reload. Routes are map entries: every host or path whose
  * backend changed is one add, set or delete.
@@ -42,7 +42,7 @@ export type BackendPlanResult =
   /** Why only a reload applies it (shown with the change's reason). */
   | { readonly _tag: "Reload"; readonly why: string }
 
-/** The option profiles a desired state renders (render.ts `renderedProfiles`). Pure. */
+/** The option profiles a desired state renders (render/backend-settings.ts `renderedProfiles`). Pure. */
 export const profilesOf = (desired: Desired): ReadonlySet<string> => new Set(renderedProfiles(desired.backends).keys())
 
 const mapChanges = (map: RouteMap, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): ReadonlyArray<MapChange> => {
