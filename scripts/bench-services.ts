@@ -13,8 +13,8 @@
  * DeleteService call's return to the first 404. Meanwhile 4 keep-alive clients send requests to an existing service every 20 ms; every
  * answer but a 200, and every connection error, is a failed request. Reported: HAProxy's reload
  * counter and worker PIDs before and after (`show proc`), the failed requests, the latencies, and
- * the CPU (agent + HAProxy, over the whole create/delete phase, minus the rate without changes ×
- * its duration) per new service, and the agent's applies in that phase (method, duration) from its log.
+ * the CPU (agent + HAProxy master and workers, old ones included, sampled every 200 ms over the whole
+ * create/delete phase, minus the rate without changes × its duration) per new service, and the agent's applies in that phase (method, duration) from its log.
  *
  * Bounded: every wait has a deadline (new service 30 s, deleted service 60 s: a deleted service is
  * seen by the service listing, every REFRESH_RATE while the change feed runs); everything started
@@ -117,14 +117,49 @@ const keepAliveLoad = (port: number, host: string) => {
   }
 }
 
-const cpuOf = (pids: ReadonlyArray<number>) =>
-  pids.reduce((sum, pid) => {
-    try {
-      return sum + cpuSeconds(pid)
-    } catch {
+/**
+ * CPU seconds of a changing set of processes (the agent, HAProxy's master and workers: a reload
+ * replaces the worker) between start() and stop(): sampled every 200 ms, so a worker that exits
+ * keeps its last sample and one born meanwhile counts from 0.
+ */
+const cpuMeter = (pids: () => ReadonlyArray<number>) => {
+  const first = new Map<number, number>()
+  const last = new Map<number, number>()
+  let started = false
+  const sample = () => {
+    for (const pid of pids()) {
+      try {
+        const cpu = cpuSeconds(pid)
+        if (!first.has(pid)) first.set(pid, started ? 0 : cpu)
+        last.set(pid, cpu)
+      } catch {
+        // exited between the listing and the read: its last sample stands
+      }
+    }
+  }
+  sample()
+  started = true
+  const timer = setInterval(sample, 200)
+  return {
+    stop: (): number => {
+      clearInterval(timer)
+      sample()
+      let sum = 0
+      for (const [pid, cpu] of last) sum += cpu - (first.get(pid) ?? 0)
       return sum
     }
-  }, 0)
+  }
+}
+
+/** `show proc`, retried while the master CLI is busy with a reload (up to 5 s). */
+const showProc = async (socket: string) => {
+  for (let i = 0; i < 50; i++) {
+    const p = await readShowProc(socket)
+    if (p !== undefined) return p
+    await sleep(100)
+  }
+  return undefined
+}
 
 interface SizeResult {
   /** The agent's applies during the phase (its log): how, and how long each took. */
@@ -172,16 +207,16 @@ const runSize = async (size: number): Promise<SizeResult> => {
     const existing = `${fixture.namespaces[0]!.services![0]!.name}.${BENCH_DOMAIN}`
     const pids = () => [agent.pid, ...haproxyPidsFor(configDir)]
     const socket = join(configDir, "master.sock")
-    const before = await readShowProc(socket)
+    const before = await showProc(socket)
     // The rate at rest is measured under the same load: what remains is the services' own cost.
     const load = keepAliveLoad(listenPort, existing)
     const idleStart = performance.now()
-    const idleCpu0 = cpuOf(pids())
+    const idle = cpuMeter(pids)
     await sleep(10_000)
-    const idleRate = (cpuOf(pids()) - idleCpu0) / ((performance.now() - idleStart) / 1000)
+    const idleRate = idle.stop() / ((performance.now() - idleStart) / 1000)
     const logFrom = log.length
     const phaseStart = performance.now()
-    const cpu0 = cpuOf(pids())
+    const meter = cpuMeter(pids)
     const serveMs: Array<number | undefined> = []
     const created: Array<{ id: string; name: string }> = []
     const namespaces = await sdk.send(new ListNamespacesCommand({}))
@@ -203,9 +238,9 @@ const runSize = async (size: number): Promise<SizeResult> => {
     }
     const goneMs = await Promise.all(deleted.map(({ name, at }) => until(listenPort, `${name}.${BENCH_DOMAIN}`, (s) => s === 404, at, 60_000)))
     const phaseS = (performance.now() - phaseStart) / 1000
-    const cpu = cpuOf(pids()) - cpu0 - idleRate * phaseS
+    const cpu = meter.stop() - idleRate * phaseS
     const { sent, failed } = await load.stop()
-    const after = await readShowProc(socket)
+    const after = await showProc(socket)
     const applies = log.slice(logFrom).join("").split("\n").flatMap((l) => {
       if (!l.includes('"configuration applied"')) return []
       try {
