@@ -5,11 +5,16 @@
 #   docker run --init -p 80:80 -e AWS_REGION=us-east-1 -e NAMESPACE_MAP='[...]' \
 #     -e STATS_PASSWD=... -e PROM_PASSWD=... cloudmap-haproxy
 #
-# Both base images are pinned. HAProxy 3.4 is an LTS branch and the first that adds backends at
-# runtime: new and removed services then need no reload (docs/haproxy-runtime-backends.md). The
-# agent renders nothing newer than 2.6 and nothing deprecated in 3.x, so any LTS from 2.6 on works
-# (before 3.4 new services take a reload). To move to another release, pass e.g.
-# --build-arg HAPROXY_IMAGE=haproxy:3.2.21-trixie (keep a Debian-based tag: the binary needs glibc).
+# Both base images are pinned to a release tag. HAProxy 3.4 is an LTS branch and the first that
+# adds backends at runtime: new and removed services then need no reload
+# (docs/haproxy-runtime-backends.md). The agent renders nothing newer than 2.6 and nothing
+# deprecated in 3.x, so any LTS from 2.6 on works (before 3.4 new services take a reload). To move
+# to another release, pass e.g. --build-arg HAPROXY_IMAGE=haproxy:3.2.21-trixie (keep a
+# Debian-based tag: the binary needs glibc). To pin the exact bytes too, add the digest your
+# registry reports for the tag (`docker buildx imagetools inspect haproxy:3.4.8-trixie`, the
+# index's Digest):
+#   --build-arg HAPROXY_IMAGE=haproxy:3.4.8-trixie@sha256:<digest>
+# (the tag stays next to the digest, for people; the packaging test accepts both forms).
 ARG NODE_IMAGE=node:22.23.2-bookworm-slim
 ARG HAPROXY_IMAGE=haproxy:3.4.8-trixie
 
@@ -17,11 +22,16 @@ ARG HAPROXY_IMAGE=haproxy:3.4.8-trixie
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Only what the binary is built from: the runtime dependencies from the lock (about 100 MB) and
+# bun at the lock's version (about 100 MB), not every development tool `npm ci` brings for the
+# tests (about 610 MB: Node, Deno, the test runner and browser driver).
+RUN npm ci --omit=dev --no-audit --no-fund \
+    && npm install --no-save --no-package-lock --no-audit --no-fund --prefix /opt/bun \
+       "bun@$(node -p "require('./package-lock.json').packages['node_modules/bun'].version")"
 COPY tsconfig.json ./
 COPY src ./src
 # --bytecode without --format=esm exits 0 but writes a broken binary, so run the result once.
-RUN npm run build && ./dist/cloudmap-haproxy version
+RUN PATH="/opt/bun/node_modules/.bin:$PATH" npm run build && ./dist/cloudmap-haproxy version
 
 # ---- runtime: the official HAProxy image ----
 FROM ${HAPROXY_IMAGE}
@@ -37,11 +47,12 @@ RUN install -d -o haproxy -g haproxy -m 0750 /var/lib/cloudmap-haproxy \
 USER haproxy
 WORKDIR /var/lib/cloudmap-haproxy
 
-# HTTP traffic (LISTEN_PORT) and the agent's /healthz /readyz /metrics /status (HEALTH_PORT).
-# Port 80 as a non-root user: Docker 20.10+ sets net.ipv4.ip_unprivileged_port_start=0 in the
-# container's network namespace. With host networking or another runtime, set LISTEN_PORT=8080
-# (the ECS examples do) or that sysctl.
-EXPOSE 80 3000
+# HTTP traffic: LISTEN_PORT's default 80 (the original image's), and 8080, what the ECS examples,
+# the CloudFormation template and the CDK construct set: port 80 as a non-root user works where
+# Docker 20.10+ sets net.ipv4.ip_unprivileged_port_start=0 in the container's network namespace,
+# not with host networking or every other runtime. 8404: MONITORING_PORT in those examples
+# (HAProxy's /stats and /metrics). 3000: HEALTH_PORT (the agent's /healthz /readyz /metrics /status).
+EXPOSE 80 8080 8404 3000
 
 # The agent handles SIGTERM: /readyz goes false, HAProxy is soft-stopped and drained for
 # DRAIN_SECONDS, then it exits 0. The base image's SIGUSR1 would not reach HAProxy.

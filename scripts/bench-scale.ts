@@ -33,7 +33,7 @@
  * report-tables.ts, report-section.ts; scripts/bench/ holds what the benches share.
  */
 // First: a bad flag fails before anything is created.
-import { BINARY, FEED_DENIED, JSON_OUT, MODE, OPTIONS, OUT, QUICK, REBUILD, RENDER_FROM, SIZES, WINDOW_SECONDS, WRITE } from "./scale/params.ts"
+import { BINARY, FEED_DENIED, JSON_OUT, MODE, OPERATION_SCAN, OPTIONS, OUT, QUICK, REBUILD, RENDER_FROM, SIZES, WINDOW_SECONDS, WRITE } from "./scale/params.ts"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join } from "node:path"
@@ -94,7 +94,8 @@ const main = async () => {
     agentDefaults: defaults,
     binary: BINARY === AGENT_BINARY ? "dist/cloudmap-haproxy" : BINARY,
     ...(OPTIONS ? { options: OPTIONS_TEXT } : {}),
-    mode: MODE
+    mode: MODE,
+    ...(OPERATION_SCAN === "retained" ? {} : { operationScan: OPERATION_SCAN })
   }
   const run: ScaleRun = { meta, sizes }
   const lines = [

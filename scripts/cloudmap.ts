@@ -1,6 +1,6 @@
 /**
  * Change the (mock) Cloud Map while the agent runs, with the real AWS SDK:
- *   bun scripts/cloudmap.ts register   <namespace> <service> <instance-id> <ip> <port>
+ *   bun scripts/cloudmap.ts register   <namespace> <service> <instance-id> <ip> <port> [<availability-zone>]
  *   bun scripts/cloudmap.ts deregister <namespace> <service> <instance-id>
  *   bun scripts/cloudmap.ts health     <namespace> <service> <instance-id> HEALTHY|UNHEALTHY
  *   bun scripts/cloudmap.ts list       <namespace>
@@ -44,15 +44,16 @@ const serviceId = async (namespace: string, service: string, create: boolean) =>
   return created.Service!.Id!
 }
 
-const [command, namespace, service, instance, a, b] = process.argv.slice(2)
+const [command, namespace, service, instance, a, b, zone] = process.argv.slice(2)
 try {
   if (command === "register" && namespace && service && instance && a && b) {
     await client.send(new RegisterInstanceCommand({
       ServiceId: await serviceId(namespace, service, true),
       InstanceId: instance,
-      Attributes: { AWS_INSTANCE_IPV4: a, AWS_INSTANCE_PORT: b }
+      // ECS registers the task's zone too; without one, zone affinity makes the instance a backup.
+      Attributes: { AWS_INSTANCE_IPV4: a, AWS_INSTANCE_PORT: b, ...(zone === undefined ? {} : { AVAILABILITY_ZONE: zone }) }
     }))
-    console.log(`registered ${instance} (${a}:${b}) in ${namespace}/${service}`)
+    console.log(`registered ${instance} (${a}:${b}${zone === undefined ? "" : `, ${zone}`}) in ${namespace}/${service}`)
   } else if (command === "deregister" && namespace && service && instance) {
     await client.send(new DeregisterInstanceCommand({ ServiceId: await serviceId(namespace, service, false), InstanceId: instance }))
     console.log(`deregistered ${instance} from ${namespace}/${service}`)
@@ -67,7 +68,7 @@ try {
       console.log(`${s.Name}: ${(d.Instances ?? []).map((i) => `${i.InstanceId}=${i.Attributes?.AWS_INSTANCE_IPV4}:${i.Attributes?.AWS_INSTANCE_PORT} ${i.HealthStatus}`).join(", ") || "(no instances)"}`)
     }
   } else {
-    console.error("usage: bun scripts/cloudmap.ts register|deregister|health|list <namespace> [<service> <instance-id> ...]")
+    console.error("usage: bun scripts/cloudmap.ts register|deregister|health|list <namespace> [<service> <instance-id> ...] (register: <ip> <port> [<availability-zone>])")
     process.exit(64)
   }
 } catch (e) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Local demo: the mock Cloud Map (fixtures/demo.json), eight sample backends, and the agent with a
-# real HAProxy. Installs what is missing (haproxy via apt-get, npm packages). Ctrl-C stops all.
+# real HAProxy. Installs what is missing (haproxy via apt-get, npm packages). Any way of stopping it
+# stops everything it started: Ctrl-C, SIGTERM (to it or to `npm run demo`), SIGHUP, and even
+# SIGKILL of this shell or its parent (a watchdog process then stops the rest).
 #   scripts/demo.sh            run until Ctrl-C
 #   scripts/demo.sh --check    start, send requests through HAProxy, stop (used by the tests)
 # Ports (settings): LISTEN_PORT (8080, HAProxy), HEALTH_PORT (3000, the agent's endpoints),
@@ -42,12 +44,34 @@ done
 p() { echo $((BACKEND_PORT_BASE + $1)); }
 
 mkdir -p "$RUN_DIR"
+CONFIG_DIR="$RUN_DIR/haproxy"
 pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+# Stops the processes in "$@" (TERM, then KILL after 10 s) and the HAProxy the agent started (its
+# pid file), in case the agent could not stop it. Works from the watchdog too (no `wait`: they
+# are not its children).
+stop_all() {
+  local pid alive
+  for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "$@"; do kill -9 "$pid" 2>/dev/null || true; done
+  pid="$(cat "$CONFIG_DIR/haproxy.pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+cleanup() {
+  trap - EXIT INT TERM HUP
+  # The watchdog ignores TERM (it must outlive this shell): stop it for good.
+  [ -n "${watchdog:-}" ] && kill -KILL "$watchdog" 2>/dev/null
+  stop_all "${pids[@]}"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
 
 # The demo fixture with its ports moved to BACKEND_PORT_BASE.
 "$BUN" -e '
@@ -77,7 +101,11 @@ export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 export AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT"
 export NAMESPACE_MAP='[{"namespace":"apps","domainname":"apps.localhost","mode":"host"},{"namespace":"apps","domainname":"localhost","mode":"path"}]'
 export STATS_PASSWD="${STATS_PASSWD:-demo-stats}" PROM_PASSWD="${PROM_PASSWD:-demo-metrics}"
-export CONFIG_DIR="$RUN_DIR/haproxy" LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
+export CONFIG_DIR LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT HEALTH_PORT
+# The sample backends listen on loopback, which the agent refuses to route to unless admitted.
+export ALLOW_INSTANCE_NETWORKS=127.0.0.0/8
+# Stopping the demo stops the agent, which lets HAProxy drain this long first.
+export DRAIN_SECONDS="${DRAIN_SECONDS:-1}"
 # Changes are found through Cloud Map's operations (the change feed) every second; revision polling
 # (REVISION_POLL_RATE) only runs if the feed is unavailable.
 export CHANGE_FEED_RATE="${CHANGE_FEED_RATE:-1}" REVISION_POLL_RATE="${REVISION_POLL_RATE:-1}"
@@ -87,6 +115,21 @@ export ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$MOCK_PORT/task-metadata"
 "$BUN" src/main.ts run >"$RUN_DIR/agent.log" 2>&1 &
 agent=$!
 pids+=($agent)
+
+# The watchdog: if this shell or its parent (npm) goes away without running its traps (SIGKILL,
+# or npm killed without passing the signal on), it stops what the demo started.
+# It runs in a session of its own: npm stops its script's whole process group when the script dies.
+export -f stop_all
+export CONFIG_DIR
+setsid bash -c '
+  trap "" INT TERM HUP
+  demo=$1 parent=$2
+  shift 2
+  while kill -0 "$demo" 2>/dev/null && kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
+  kill "$demo" 2>/dev/null
+  stop_all "$@"
+' demo-watchdog "$$" "$PPID" "${pids[@]}" </dev/null >/dev/null 2>&1 &
+watchdog=$!
 
 ready=0
 for _ in $(seq 1 150); do
@@ -115,6 +158,16 @@ if [ "${1:-}" = "--check" ]; then
   [ "$feed" = '"changeFeed":{"state":"active"' ] || fail "the change feed is not active: ${feed:-no changeFeed in /status}"
   echo "change feed: active"
   for _ in 1 2 3 4; do curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"; done | sort | uniq -c
+  # The story the demo tells: web-3, registered in the agent's zone, serves next to web-1.
+  AWS_ENDPOINT_URL_SERVICEDISCOVERY="http://127.0.0.1:$MOCK_PORT" "$BUN" scripts/cloudmap.ts register apps web web-3 127.0.0.1 "$(p 5)" us-east-1a
+  served=""
+  for _ in $(seq 1 40); do
+    served="$(for _ in 1 2 3 4 5 6; do curl -fsS -H "Host: web.apps.localhost" "http://127.0.0.1:$LISTEN_PORT/"; done | grep -o 'web-[0-9]' | sort -u | tr '\n' ' ')"
+    [ "$served" = "web-1 web-3 " ] && break
+    sleep 0.25
+  done
+  [ "$served" = "web-1 web-3 " ] || fail "after registering web-3 in us-east-1a, web is served by: ${served:-nothing} (expected web-1 and web-3)"
+  echo "web-3: registered in the agent's zone, served next to web-1"
   echo "demo OK"
   exit 0
 fi
@@ -139,10 +192,11 @@ cloudmap-haproxy demo is running (logs in $RUN_DIR). Try:
 Change Cloud Map while it runs (seen through Cloud Map's operations and applied within ~1 s, without
 an HAProxy reload):
 
-  ${endpoint}$BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 $(p 5)
-  ${endpoint}$BUN scripts/cloudmap.ts deregister apps web web-1                      # web fails over to web-2 (us-east-1b)
+  ${endpoint}$BUN scripts/cloudmap.ts register apps web web-3 127.0.0.1 $(p 5) us-east-1a   # web-3 serves next to web-1
+  ${endpoint}$BUN scripts/cloudmap.ts deregister apps web web-1                      # web-3 alone (still the agent's zone)
+  ${endpoint}$BUN scripts/cloudmap.ts deregister apps web web-3                      # web fails over to web-2 (us-east-1b)
   ${endpoint}$BUN scripts/cloudmap.ts list apps
 
-Press Ctrl-C to stop everything.
+Press Ctrl-C (or kill this process, or the npm running it) to stop everything.
 MSG
 wait "$agent"

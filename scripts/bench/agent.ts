@@ -34,6 +34,8 @@ export const benchAgentEnv = (places: AgentPlaces): Record<string, string> => ({
   PROM_PASSWD: "bench-prom",
   CONFIG_DIR: places.configDir,
   LISTEN_ADDRESS: "127.0.0.1",
+  // The bench backends listen on loopback, refused by default.
+  ALLOW_INSTANCE_NETWORKS: "127.0.0.0/8",
   LISTEN_PORT: String(places.listenPort),
   HEALTH_PORT: String(places.healthPort)
 })

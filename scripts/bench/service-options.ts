@@ -1,6 +1,6 @@
 /**
  * `--options` of bench:churn and bench:scale: ONE set of per-service routing options (Cloud Map
- * service attributes under `haproxy.`, see README.md "Per-service options") set on every service,
+ * service attributes under `haproxy.`, see docs/routing-options.md) set on every service,
  * and one per-instance option set on every instance the benches register. Both benches use this
  * set and name it in their BENCHMARKS.md sections.
  *

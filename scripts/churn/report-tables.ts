@@ -59,6 +59,7 @@ const churnTable = (a: ChurnResult, b: ChurnResult): Array<string> => {
   both("HAProxy reloads (`show proc`)", (r) => `**${reloadDelta(r) ?? "?"}**`)
   row(["reloads by reason (agent metrics)", metricDelta(a, "reloads"), "every poll round with a change"])
   row(["runtime updates (agent metrics)", metricDelta(a, "runtime_updates"), "–"])
+  row(["change feed misses / unavailable (agent metrics)", `${a.details["change feed misses"] ?? "not reported"} / ${metricDelta(a, "change feed unavailable")}`, "–"])
   both("old workers still alive at the end", (r) => String(r.oldWorkersAtEnd ?? "?"))
   both("client connections opened (12 load conns)", (r) => String(r.loadConnects))
   row(["**convergence p50 / p95 / max**", "", ""])

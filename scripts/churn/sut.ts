@@ -56,6 +56,12 @@ export const AGENT_NON_DEFAULTS = "LISTEN_ADDRESS=127.0.0.1, LISTEN_PORT/HEALTH_
 const parseMetrics = (text: string): Record<string, number> => {
   const out: Record<string, number> = {}
   for (const line of text.split("\n")) {
+    // The change feed's check: changes the reads found that no operation named (0 for a healthy feed).
+    const feed = /^cloudmap_haproxy_change_feed_(misses_total|unavailable_total\{problem="(\w+)"\})\s+([0-9.e+]+)/.exec(line)
+    if (feed !== null) {
+      out[feed[2] === undefined ? "change feed misses" : `change feed unavailable ${feed[2]}`] = Number(feed[3])
+      continue
+    }
     const m = /^(cloudmap_haproxy_(?:reloads_total|runtime_updates_total|refreshes_total))\{([^}]*)\}\s+([0-9.e+]+)/.exec(line)
     if (m === null) continue
     const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]))

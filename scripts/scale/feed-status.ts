@@ -13,12 +13,18 @@ interface StatusFeed {
   readonly state?: string
   readonly problem?: string
   readonly detail?: string
+  readonly misses?: number
+  readonly updateDateUnit?: string
 }
 
 /** What the feed must show for the window to measure the mode: `active`, or `unavailable (denied)`. */
 export const EXPECTED_FEED: Record<ScaleMode, string> = {
   "change-feed": "active",
-  "feed-denied": "unavailable (denied)"
+  "feed-denied": "unavailable (denied)",
+  "reading-instance": "active",
+  "reading-not-found": "active",
+  "reading-milliseconds": "active",
+  "reading-foreign-churn": "active"
 }
 
 const feedText = (feed: StatusFeed | undefined): string =>
@@ -63,4 +69,21 @@ export const verifyFeedDenied = async (get: AgentProcess["get"], label: string):
     abort: () => (other === undefined ? undefined : new Error(`${label}: --feed-denied: the change feed is unavailable for another reason than denied: ${other}`))
   })
   return `${label}: --feed-denied: /status shows changeFeed ${seen} ${Math.round(performance.now() - started)} ms after ready; revision polling runs`
+}
+
+/** `/status` changeFeed's misses and UPDATE_DATE unit now (undefined members when it does not say). */
+export const feedCheckNow = async (get: AgentProcess["get"]): Promise<{ readonly misses?: number; readonly unit?: string }> => {
+  const feed = (await readFeed(get))?.feed
+  return { ...(feed?.misses === undefined ? {} : { misses: feed.misses }), ...(feed?.updateDateUnit === undefined ? {} : { unit: feed.updateDateUnit }) }
+}
+
+/** `--reading milliseconds`: ms until `/status` shows `updateDateUnit` milliseconds (after `trigger`), or a thrown error. */
+export const waitUnitLearnt = async (get: AgentProcess["get"], label: string, timeoutMs: number): Promise<number> => {
+  const started = performance.now()
+  await waitFor(async () => ((await readFeed(get))?.feed?.updateDateUnit === "milliseconds" ? true : undefined), {
+    timeoutMs,
+    intervalMs: FEED_CHECK_INTERVAL_MS,
+    timeout: () => new Error(`${label}: --reading milliseconds: /status did not show changeFeed.updateDateUnit milliseconds within ${timeoutMs / 1000} s`)
+  })
+  return performance.now() - started
 }

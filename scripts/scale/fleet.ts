@@ -16,7 +16,29 @@ import {
 import { BENCH_NAMESPACE } from "../bench/agent.ts"
 import { BENCH_INSTANCE_OPTIONS, BENCH_SERVICE_OPTIONS } from "../bench/service-options.ts"
 import { type Sink, startSink } from "../bench/sink.ts"
-import { FEED_DENIED, FEED_DENIED_FAULT, INSTANCES_PER_SERVICE, OPTIONS } from "./params.ts"
+import {
+  FEED_DENIED,
+  FEED_DENIED_FAULT,
+  FOREIGN_CHURN_PER_SECOND,
+  INSTANCES_PER_SERVICE,
+  OPERATION_SCAN,
+  OPTIONS,
+  READING,
+  type Reading
+} from "./params.ts"
+
+/** `--reading`: the mock's options (POST /_mock/options) or fault rule for the reading. */
+const readAs = async (mock: MockCloudMapHandle, reading: Reading | undefined): Promise<void> => {
+  if (reading === "not-found") await addMockFaults(mock, [{ kind: "5xx", status: 400, code: "OperationNotFound", operation: "GetOperation" }])
+  const body = {
+    operationScan: OPERATION_SCAN,
+    ...(reading === "instance" ? { operationTargets: "instance" } : {}),
+    ...(reading === "milliseconds" ? { updateDateUnit: "milliseconds" } : {}),
+    ...(reading === "foreign-churn" ? { foreignChurn: FOREIGN_CHURN_PER_SECOND } : {})
+  }
+  const res = await fetch(`${mock.url}/_mock/options`, { method: "POST", body: JSON.stringify(body) })
+  if (res.status !== 200) throw new Error(`mock options ${JSON.stringify(body)}: HTTP ${res.status} ${await res.text()}`)
+}
 
 export interface FleetService {
   readonly name: string
@@ -51,6 +73,12 @@ export const startFleet = async (services: number): Promise<Fleet> => {
   const close = () => (closing ??= Promise.all([mock.close(), sink.close()]).then(() => undefined))
   if (FEED_DENIED) {
     await addMockFaults(mock, [FEED_DENIED_FAULT]).catch(async (e: unknown) => {
+      await close()
+      throw e
+    })
+  }
+  if (READING !== undefined || OPERATION_SCAN !== "retained") {
+    await readAs(mock, READING).catch(async (e: unknown) => {
       await close()
       throw e
     })

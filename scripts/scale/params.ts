@@ -35,8 +35,33 @@ export const FEED_DENIED = args.has("feed-denied")
 if (FEED_DENIED && OPTIONS) {
   throw new Error("--feed-denied and --options cannot be combined: each has a section of its own; run them one after the other")
 }
+/**
+ * `--reading NAME`: the mock reads the feed's unpublished details another way (src/mock/feed-readings.ts):
+ * `instance` (GetOperation's Targets carry INSTANCE only), `not-found` (GetOperation answers
+ * OperationNotFound: operations kept briefly), `milliseconds` (UPDATE_DATE read in milliseconds; before
+ * the window the run registers one instance and waits until `/status` shows the unit learnt), or
+ * `foreign-churn` (FOREIGN_CHURN_PER_SECOND operations a second in an unmapped namespace all along).
+ * Its section is `## Scale (change feed reading: NAME)`.
+ */
+export const READINGS = ["instance", "not-found", "milliseconds", "foreign-churn"] as const
+export type Reading = typeof READINGS[number]
+const readingFlag = args.string("reading")
+if (readingFlag !== undefined && !(READINGS as ReadonlyArray<string>).includes(readingFlag)) {
+  throw new Error(`--reading: ${readingFlag} is not one of ${READINGS.join(", ")}`)
+}
+export const READING = readingFlag as Reading | undefined
+if (READING !== undefined && (FEED_DENIED || OPTIONS)) throw new Error("--reading cannot be combined with --feed-denied or --options")
+export const FOREIGN_CHURN_PER_SECOND = 10
+/**
+ * `--operation-scan retained|updateDate`: what the mock's ListOperations pages through before it
+ * filters (src/mock/feed-readings.ts; default retained, every operation it keeps). Recorded in the results.
+ */
+export const OPERATION_SCAN = args.string("operation-scan") ?? "retained"
+if (OPERATION_SCAN !== "retained" && OPERATION_SCAN !== "updateDate") throw new Error(`--operation-scan: ${OPERATION_SCAN} is not retained or updateDate`)
+/** `--reading milliseconds`: longest wait for the agent to learn the unit before the window (one sweep and the grace). */
+export const UNIT_LEARNT_TIMEOUT_MS = 120_000
 /** What this run measures (recorded in the results, so `--render-from` picks the title and targets). */
-export const MODE: ScaleMode = FEED_DENIED ? "feed-denied" : "change-feed"
+export const MODE: ScaleMode = FEED_DENIED ? "feed-denied" : READING !== undefined ? `reading-${READING}` : "change-feed"
 /** `--binary PATH`: measure another build of the agent (never built). */
 export const BINARY = args.string("binary") ?? AGENT_BINARY
 if (BINARY !== AGENT_BINARY && REBUILD) throw new Error("--rebuild builds dist/cloudmap-haproxy only; drop it with --binary")

@@ -28,16 +28,34 @@ import { TARGETS } from "./targets.ts"
 /** The heading suffix of a section written with `--feed-denied`. */
 export const FEED_DENIED_TITLE_SUFFIX = " (change feed denied)"
 
-/** `Scale`, `Scale (options on every service)` or `Scale (change feed denied)`. */
+/** `--reading NAME`: the reading a mode measures, or undefined. */
+const readingOf = (m: RunMeta): string | undefined => {
+  const mode = modeOf(m)
+  return mode.startsWith("reading-") ? mode.slice("reading-".length) : undefined
+}
+
+/** `Scale`, `Scale (options on every service)`, `Scale (change feed denied)` or `Scale (change feed reading: NAME)`. */
 export const sectionTitle = (m: RunMeta): string =>
-  modeOf(m) === "feed-denied" ? `Scale${FEED_DENIED_TITLE_SUFFIX}` : m.options === undefined ? "Scale" : `Scale${OPTIONS_TITLE_SUFFIX}`
+  readingOf(m) !== undefined
+    ? `Scale (change feed reading: ${readingOf(m)}${m.operationScan === "updateDate" ? ", paged by date" : ""})`
+    : modeOf(m) === "feed-denied"
+    ? `Scale${FEED_DENIED_TITLE_SUFFIX}`
+    : m.options === undefined
+    ? "Scale"
+    : `Scale${OPTIONS_TITLE_SUFFIX}`
 
 /**
  * Where a new section goes, the first of these present: `## Scale` after `## Churn`, the options
  * section after `## Scale`, the feed-denied one after the options section, else after `## Scale`.
  */
 export const sectionAfter = (m: RunMeta): ReadonlyArray<string> =>
-  modeOf(m) === "feed-denied" ? [`Scale${OPTIONS_TITLE_SUFFIX}`, "Scale"] : m.options === undefined ? ["Churn"] : ["Scale"]
+  readingOf(m) !== undefined
+    ? [`Scale${FEED_DENIED_TITLE_SUFFIX}`, `Scale${OPTIONS_TITLE_SUFFIX}`, "Scale"]
+    : modeOf(m) === "feed-denied"
+    ? [`Scale${OPTIONS_TITLE_SUFFIX}`, "Scale"]
+    : m.options === undefined
+    ? ["Churn"]
+    : ["Scale"]
 
 /** The defaults worth naming for this bench: polling, the change feed, Cloud Map pacing, reloads, HAProxy threads, health. */
 const RELEVANT = /RATE|POLL|INTERVAL|^CLOUDMAP_|^CHANGE_FEED|^REVISION_|NBTHREAD|HEALTH_FILTER|LOG_LEVEL/
@@ -60,7 +78,7 @@ const rate = (m: RunMeta, name: string, fallback: number) => `${name} = ${fmtS(s
 const changesBullet = (m: RunMeta): string => {
   const refresh = setting(m, "REFRESH_RATE", 30)
   const attributes = rate(m, "SERVICE_ATTRIBUTES_RATE", 300)
-  if (modeOf(m) === "change-feed") {
+  if (modeOf(m) !== "feed-denied") {
     const list = Math.max(setting(m, "SERVICE_LIST_RATE", 10), refresh)
     return "* **How changes are found** (the agent's defaults: the change feed): one `ListOperations` walk over the account every " +
       `${rate(m, "CHANGE_FEED_RATE", 2)}, \`GetOperation\` for each operation listed for the first time (the mock lists the operations ` +
@@ -92,6 +110,31 @@ const feedDeniedText = (): Array<string> => [
   "the run fails otherwise). Zeroing the mock's call counters at the window's start leaves the rule in place.",
   ""
 ]
+
+/** The `--reading` paragraph: what the mock was made to do, and what the agent's check of the feed found. */
+const readingText = (run: ScaleRun): Array<string> => {
+  const reading = readingOf(run.meta)
+  if (reading === undefined) return []
+  const what: Record<string, string> = {
+    instance: "GetOperation's `Targets` carry `INSTANCE` only (mock `operationTargets: instance`): an operation is placed by its instance when the agent has read it, and otherwise makes its round check every revision",
+    "not-found": "GetOperation answers `OperationNotFound` for every operation (a fault rule: operations kept briefly): each new operation makes its round check every revision",
+    milliseconds: "ListOperations reads UPDATE_DATE in milliseconds (mock `updateDateUnit: milliseconds`): the agent sends seconds until a read finds a change no operation named; before the window one throwaway registration made it learn the unit (time shown below)",
+    "foreign-churn": "the mock registers and deregisters instances in a namespace of its own (`foreign-churn`, unmapped) at 10 operations per second all along: the feed lists them with the agent's own"
+  }
+  const checks = run.sizes.map((r) =>
+    `${r.services} services: ${r.changeFeed?.misses ?? "?"} misses, UPDATE_DATE in ${r.changeFeed?.unit ?? "?"}` +
+    (r.changeFeed?.unitLearntMs === undefined ? "" : `, unit learnt ${fmtS(r.changeFeed.unitLearntMs / 1000)} after a registration`)
+  )
+  const scan = run.meta.operationScan === "updateDate"
+    ? " ListOperations pages from the UPDATE_DATE filter's start (`--operation-scan updateDate`: pages follow the operations in the window)."
+    : " ListOperations pages through every operation the mock keeps (90 days) before it filters."
+  return [
+    `The same measurement as \`## Scale\`, with the change feed's unpublished details read another way (\`--reading ${reading}\`): ${what[reading]}.${scan}`,
+    "",
+    `The feed's check after each size's registrations (\`/status\` changeFeed): ${checks.join("; ")}.`,
+    ""
+  ]
+}
 
 /** Where `/status` showed the feed otherwise than the mode measures, one note per size. */
 const feedNotes = (run: ScaleRun): Array<string> => {
@@ -144,6 +187,7 @@ export const renderSection = (run: ScaleRun): string => {
       ""
     ]),
     ...(denied ? feedDeniedText() : []),
+    ...readingText(run),
     `What the agent costs as the fleet grows (${denied ? "revision polling, the fallback when the change feed is denied" : "the change feed, at the agent's defaults"}; ` +
     `targets of ${source}): start → ready, steady CPU, Cloud Map calls, memory, and how long a`,
     `new instance takes to serve, at ${run.sizes.map((r) => r.services.toLocaleString("en-US")).join(", ")} services × ${INSTANCES_PER_SERVICE} instances.`,

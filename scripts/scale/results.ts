@@ -5,7 +5,14 @@
  * operations); `feed-denied` (`--feed-denied`), the same agent with ListOperations and GetOperation
  * denied by the mock, so it falls back to revision polling.
  */
-export type ScaleMode = "change-feed" | "feed-denied"
+export type ScaleMode =
+  | "change-feed"
+  | "feed-denied"
+  /** `--reading NAME`: the change feed with the mock reading its unpublished details another way. */
+  | "reading-instance"
+  | "reading-not-found"
+  | "reading-milliseconds"
+  | "reading-foreign-churn"
 
 export interface Registration {
   readonly service: string
@@ -58,7 +65,15 @@ export interface SizeResult {
    * before the window (`--feed-denied` only, where it is checked) and after the registrations.
    * Absent in results of runs that did not read it.
    */
-  readonly changeFeed?: { readonly beforeWindow?: string; readonly afterWindow?: string }
+  readonly changeFeed?: {
+    readonly beforeWindow?: string
+    readonly afterWindow?: string
+    /** `/status` changeFeed.misses and updateDateUnit after the registrations (absent in older results). */
+    readonly misses?: number
+    readonly unit?: string
+    /** `--reading milliseconds`: ready → `/status` showed the unit learnt (one throwaway registration). */
+    readonly unitLearntMs?: number
+  }
 }
 
 export interface RunMeta {
@@ -79,6 +94,8 @@ export interface RunMeta {
   readonly binary: string
   /** `--options`: the option set on every service and instance, as the report names it. Absent: none. */
   readonly options?: string
+  /** `--operation-scan`: what the mock's ListOperations paged through (absent: retained). */
+  readonly operationScan?: string
   /** What the run measured; absent (results written before the flag existed): `change-feed`. */
   readonly mode?: ScaleMode
 }

@@ -4,6 +4,7 @@
  * them, then everything of this size stopped by PID (the agent, its HAProxy, the echo servers,
  * the mock). With `--feed-denied` the feed must show denied before the window.
  */
+import { RegisterInstanceCommand } from "@aws-sdk/client-servicediscovery"
 import { waitAgentReady } from "../bench/agent.ts"
 import { cloudMapClient } from "../bench/cloudmap-sdk.ts"
 import { mb, ms } from "../bench/format.ts"
@@ -12,9 +13,19 @@ import { verifyAppliedOptions } from "../bench/service-options.ts"
 import type { EchoBackend } from "../churn/echo-backend.ts"
 import { type ScaleAgent, startScaleAgent } from "./agent.ts"
 import { cleanups, say } from "./context.ts"
-import { changeFeedNow, EXPECTED_FEED, verifyFeedDenied } from "./feed-status.ts"
+import { changeFeedNow, EXPECTED_FEED, feedCheckNow, verifyFeedDenied, waitUnitLearnt } from "./feed-status.ts"
 import { startFleet } from "./fleet.ts"
-import { FEED_DENIED, INSTANCES_PER_SERVICE, MODE, OPTIONS, READY_POLL_MS, READY_TIMEOUT_MS, WINDOW_SECONDS } from "./params.ts"
+import {
+  FEED_DENIED,
+  INSTANCES_PER_SERVICE,
+  MODE,
+  OPTIONS,
+  READING,
+  READY_POLL_MS,
+  READY_TIMEOUT_MS,
+  UNIT_LEARNT_TIMEOUT_MS,
+  WINDOW_SECONDS
+} from "./params.ts"
 import { runRegistrations } from "./registrations.ts"
 import type { SizeResult } from "./results.ts"
 import { steadyWindow } from "./window.ts"
@@ -42,6 +53,18 @@ export const runSize = async (services: number): Promise<SizeResult> => {
       say(await verifyFeedDenied(a.get, label))
       feedBeforeWindow = EXPECTED_FEED["feed-denied"]
     }
+    let unitLearntMs: number | undefined
+    if (READING === "milliseconds") {
+      // One throwaway registration, found by the sweep as a miss, makes the agent learn the unit.
+      const service = fleet.services[0]!
+      await sdk.send(new RegisterInstanceCommand({
+        ServiceId: service.id,
+        InstanceId: "unit-probe",
+        Attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(fleet.sink.port) }
+      }))
+      unitLearntMs = await waitUnitLearnt(a.get, label, UNIT_LEARNT_TIMEOUT_MS)
+      say(`${label}: --reading milliseconds: the agent learnt the unit ${ms(unitLearntMs)} after a registration`)
+    }
     say(`${label}: steady window ${WINDOW_SECONDS} s with registrations`)
     const { measures, alongside } = await steadyWindow(a, fleet.mock, WINDOW_SECONDS, (windowStart) =>
       runRegistrations({
@@ -63,7 +86,11 @@ export const runSize = async (services: number): Promise<SizeResult> => {
     const registrations = await alongside
     // After the registrations (a /status document is no longer in their way) and outside the window.
     const feedAfterWindow = await changeFeedNow(a.get)
-    say(`${label}: change feed after the window: ${feedAfterWindow}${feedAfterWindow === EXPECTED_FEED[MODE] ? "" : ` (NOT ${EXPECTED_FEED[MODE]})`}`)
+    const checked = await feedCheckNow(a.get)
+    say(
+      `${label}: change feed after the window: ${feedAfterWindow}${feedAfterWindow === EXPECTED_FEED[MODE] ? "" : ` (NOT ${EXPECTED_FEED[MODE]})`}, ` +
+        `${checked.misses ?? "?"} misses, UPDATE_DATE in ${checked.unit ?? "?"}`
+    )
     return {
       services,
       instances: services * INSTANCES_PER_SERVICE,
@@ -75,7 +102,12 @@ export const runSize = async (services: number): Promise<SizeResult> => {
       registrations,
       logProblems: a.log.problems(),
       logPath: a.log.path,
-      changeFeed: { ...(feedBeforeWindow === undefined ? {} : { beforeWindow: feedBeforeWindow }), afterWindow: feedAfterWindow }
+      changeFeed: {
+        ...(feedBeforeWindow === undefined ? {} : { beforeWindow: feedBeforeWindow }),
+        afterWindow: feedAfterWindow,
+        ...checked,
+        ...(unitLearntMs === undefined ? {} : { unitLearntMs })
+      }
     }
   } finally {
     await agent?.stop()

@@ -38,6 +38,15 @@ const common = {
   3_000: { readyMs: 8_000, cpuPercent: 15, agentRssBytes: 192 * MiB }
 } as const
 
+const readingTargets = (source: string, calls: ReadonlyMap<number, number> | undefined, servingP95Ms = 5_000): TargetSet => ({
+  source,
+  sizes: new Map<number, SizeTargets>([
+    [100, { ...common[100], callsPerMinute: calls?.get(100), servingP95Ms }],
+    [1_000, { ...common[1_000], callsPerMinute: calls?.get(1_000), servingP95Ms }]
+  ]),
+  cpuMsPerCall: undefined
+})
+
 export const TARGETS: Record<ScaleMode, TargetSet> = {
   "change-feed": {
     source: "issue 14, change feed",
@@ -56,7 +65,14 @@ export const TARGETS: Record<ScaleMode, TargetSet> = {
       [3_000, { ...common[3_000], callsPerMinute: undefined, servingP95Ms: 10_000 }]
     ]),
     cpuMsPerCall: 0.5
-  }
+  },
+  // The readings (issue 18): registrations serve within the polling latency whatever the reading;
+  // calls per minute are reported (an operation that cannot be placed costs a check of every revision).
+  "reading-instance": readingTargets("issue 18, Targets without SERVICE", undefined),
+  "reading-not-found": readingTargets("issue 18, OperationNotFound", undefined),
+  "reading-milliseconds": readingTargets("issue 18, UPDATE_DATE in milliseconds (after the unit is learnt)", undefined),
+  // Foreign churn: calls per minute at most twice the change feed's at rest (## Scale: 266 at 100, 2,330 at 1,000), p95 ≤ 4 s.
+  "reading-foreign-churn": readingTargets("issue 18, foreign churn", new Map([[1_000, 4_660]]), 4_000)
 }
 
 export interface Verdict {

@@ -14,6 +14,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Layer } from "effect"
 import { Applier } from "../apply/applier.ts"
 import { HaproxyControl } from "../apply/haproxy-control.ts"
+import { CloudMapActivity } from "../cloudmap/activity.ts"
 import { CloudMapFromConfig } from "../cloudmap/layer.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { HaproxySupervisor } from "../haproxy/supervisor.ts"
@@ -32,7 +33,7 @@ import { AgentZoneService } from "./zone.ts"
 const UntilHaproxyDies = Layer.effectDiscard(HaproxySupervisor.use((s) => s.died))
 
 export const agentLayer = <E>(config: Layer.Layer<AgentConfigService, E>) => {
-  const base = Layer.mergeAll(StatusStore.layer, Hangups.layer, DesiredChannel.layer, NodeServices.layer).pipe(
+  const base = Layer.mergeAll(StatusStore.layer, Hangups.layer, DesiredChannel.layer, CloudMapActivity.layer, NodeServices.layer).pipe(
     Layer.provideMerge(config)
   )
   const services = Reconciler.layer.pipe(

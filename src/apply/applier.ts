@@ -23,15 +23,24 @@ import type { RenderSettings } from "../model/render-settings.ts"
 import { render, type RenderedFiles } from "../render/render.ts"
 import { type LoadedConfig, planRuntimeBackends, profilesOf } from "./backend-plan.ts"
 import { describeDiff, diffDesired, needsReload, reasonLabel } from "./diff.ts"
+import { instanceChanges } from "./instance-changes.ts"
 import type { FileSet, FileWriteFailed, WriteFn } from "./files.ts"
 import { makeGenerationStore, type Staged } from "./generations.ts"
 import { type ControlError, HaproxyControl, isConfigFault } from "./haproxy-control.ts"
 
 export interface Applied {
+  /** What HAProxy runs. */
   readonly desired: Desired
+  /** What is installed in CONFIG_DIR: `desired`'s files, unless `unsaved`. */
   readonly files: RenderedFiles
   readonly hash: string
   readonly generation: number
+  /**
+   * HAProxy runs `desired` (applied through the runtime API) but its files could not be written
+   * (a full disk, say): `files`, `hash` and `generation` are still the previous ones. Applying
+   * the same state again writes them.
+   */
+  readonly unsaved?: { readonly error: string; readonly errorTag: string; readonly code?: string | undefined } | undefined
   /** What the running HAProxy loaded at its last start or reload (runtime changes keep it). */
   readonly loaded?: LoadedConfig | undefined
 }
@@ -43,17 +52,21 @@ export type ApplyOutcome =
     readonly applied: Applied
     readonly method: "start" | "reload" | "runtime" | "dry-run"
     readonly reason: string
+    /** Instance by instance, with the cause (./instance-changes.ts). */
+    readonly changes?: ReadonlyArray<string>
     readonly label: string
     readonly durationMs: number
   }
   | {
     readonly _tag: "Rejected"
-    readonly stage: "validate" | "write" | "start" | "reload"
+    /** runtime: a runtime-only apply (no reload allowed) the runtime API could not make. */
+    readonly stage: "validate" | "write" | "start" | "reload" | "runtime"
     /** config: HAProxy refused the candidate (kept in rejected/); infrastructure: it could not be asked. */
     readonly fault: "config" | "infrastructure"
     /** The failure's `_tag` (CandidateInvalid, ValidatorFailed, ReloadFailed, FileWriteFailed, ...). */
     readonly errorTag: string
     readonly reason: string
+    readonly changes?: ReadonlyArray<string>
     readonly label: string
     readonly error: string
     readonly durationMs: number
@@ -85,6 +98,14 @@ export const takesReload = (previous: Applied | undefined, desired: Desired): bo
   return needsReload(diff) && planRuntimeBackends(previous.desired, desired, diff, previous.loaded)._tag === "Reload"
 }
 
+export interface ApplyOptions {
+  /**
+   * False: only the runtime API may apply it (the apply loop's instance changes while a reload
+   * is paced); when it cannot, the outcome is Rejected at stage "runtime" and nothing is reloaded.
+   */
+  readonly reload?: boolean
+}
+
 export const makeApplier = (options: ApplierOptions) => {
   const { settings, control } = options
   const store = makeGenerationStore({ configDir: settings.configDir, write: options.write })
@@ -95,18 +116,18 @@ export const makeApplier = (options: ApplierOptions) => {
       if (kept !== undefined) yield* Effect.logWarning("candidate configuration kept for inspection", { path: kept, reason })
     })
 
-  const apply = (previous: Applied | undefined, desired: Desired): Effect.Effect<ApplyOutcome> =>
+  const apply = (previous: Applied | undefined, desired: Desired, applyOptions: ApplyOptions = {}): Effect.Effect<ApplyOutcome> =>
     Effect.gen(function*() {
       const started = yield* Clock.currentTimeMillis
       const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
       const files = render(desired, settings)
       const hash = hashFiles(files)
-      if (previous !== undefined && previous.hash === hash) return { _tag: "Unchanged" } as const
+      if (previous !== undefined && previous.hash === hash && previous.unsaved === undefined) return { _tag: "Unchanged" } as const
       const diff = diffDesired(previous?.desired, desired)
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
-      const generation = (previous?.generation ?? 0) + 1
-      const applied: Applied = { desired, files, hash, generation, loaded: previous?.loaded }
+      const changes = previous === undefined ? [] : instanceChanges(diff, previous.desired, desired)
+      const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1, loaded: previous?.loaded }
       // A candidate HAProxy refused is kept for inspection; one it could not be asked about is dropped.
       const refused = (stage: "validate" | "start" | "reload", staged: Staged, e: ControlError) =>
         Effect.gen(function*() {
@@ -114,7 +135,7 @@ export const makeApplier = (options: ApplierOptions) => {
           if (fault === "config") yield* keepRejected(staged, e.message)
           else yield* store.discard(staged)
           const durationMs = yield* elapsed
-          return { _tag: "Rejected", stage, fault, errorTag: e._tag, reason, label, error: e.message, durationMs } satisfies ApplyOutcome
+          return { _tag: "Rejected", stage, fault, errorTag: e._tag, reason, changes, label, error: e.message, durationMs } satisfies ApplyOutcome
         })
       const writeFailed = (e: FileWriteFailed) =>
         Effect.map(elapsed, (durationMs): ApplyOutcome => ({
@@ -123,6 +144,7 @@ export const makeApplier = (options: ApplierOptions) => {
           fault: "infrastructure",
           errorTag: e._tag,
           reason,
+          changes,
           label,
           error: `${e.message}. Nothing was installed: HAProxy keeps serving the current configuration.`,
           code: e.code,
@@ -132,26 +154,70 @@ export const makeApplier = (options: ApplierOptions) => {
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
         Effect.gen(function*() {
           const durationMs = yield* elapsed
-          if (method !== "start" && method !== "reload") return { _tag: "Applied", applied, method, reason, label, durationMs } satisfies ApplyOutcome
+          if (method !== "start" && method !== "reload") {
+            return { _tag: "Applied", applied, method, reason, changes, label, durationMs } satisfies ApplyOutcome
+          }
           const loaded = { runtimeBackends: yield* control.runtimeBackends, profiles: profilesOf(desired) }
           // Where services could change at runtime, say why this one took a reload (/status).
           const plan = previous === undefined || !previous.loaded?.runtimeBackends
             ? undefined
             : planRuntimeBackends(previous.desired, desired, diff, previous.loaded)
           const why = plan?._tag === "Reload" && needsReload(diff) ? `; reload: ${plan.why}` : ""
-          return { _tag: "Applied", applied: { ...applied, loaded }, method, reason: reason + why, label, durationMs } satisfies ApplyOutcome
+          return { _tag: "Applied", applied: { ...applied, loaded }, method, reason: reason + why, changes, label, durationMs } satisfies ApplyOutcome
         })
+      /** HAProxy runs `desired` (runtime API); its files are still `previous`'s: written on a later apply. */
+      const servedUnsaved = (before: Applied, e: FileWriteFailed) =>
+        Effect.gen(function*() {
+          yield* Effect.logError("instance changes applied through the runtime API, but their files could not be written; retried", {
+            error: e.message,
+            code: e.code
+          })
+          const durationMs = yield* elapsed
+          const unsaved = { error: `${e.message}. HAProxy serves the change (runtime API); the files in CONFIG_DIR do not have it yet.`, errorTag: e._tag, code: e.code }
+          return {
+            _tag: "Applied",
+            applied: { ...before, desired, unsaved },
+            method: "runtime",
+            reason,
+            changes,
+            label,
+            durationMs
+          } satisfies ApplyOutcome
+        })
+      const runtimeRefused = (error: string) =>
+        Effect.map(elapsed, (durationMs): ApplyOutcome => ({
+          _tag: "Rejected",
+          stage: "runtime",
+          fault: "infrastructure",
+          errorTag: "RuntimeUpdateRefused",
+          reason,
+          changes,
+          label,
+          error,
+          durationMs
+        }))
 
       if (options.dryRun) return yield* done("dry-run")
+      const reloadAllowed = applyOptions.reload ?? true
+      const running = yield* control.isRunning
+      // On HAProxy 3.4 new and removed services can be runtime-only too (backend-plan.ts).
+      const runtimeOnly = running && previous !== undefined && !takesReload(previous, desired)
+      if (!reloadAllowed && !runtimeOnly) return yield* runtimeRefused("the change needs a reload")
 
       // Write the candidate as a new generation and validate those very bytes.
       const staging = yield* Effect.result(store.stage(files))
-      if (staging._tag === "Failure") return yield* writeFailed(staging.failure)
+      if (staging._tag === "Failure") {
+        // Instance changes do not wait for the disk: the runtime API applies them, the files follow.
+        if (runtimeOnly && previous !== undefined) {
+          const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff, previous.loaded))
+          if (runtime._tag === "Success" && runtime.success) return yield* servedUnsaved(previous, staging.failure)
+        }
+        return yield* writeFailed(staging.failure)
+      }
       const staged = staging.success
       const valid = yield* Effect.result(control.validate(staged.cfgPath))
       if (valid._tag === "Failure") return yield* refused("validate", staged, valid.failure)
 
-      const running = yield* control.isRunning
       if (running && previous !== undefined) {
         const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff, previous.loaded))
         if (runtime._tag === "Success" && runtime.success) {
@@ -160,13 +226,16 @@ export const makeApplier = (options: ApplierOptions) => {
             yield* store.prune
             return yield* done("runtime")
           }
-          // HAProxy runs the change, the files do not have it: retried (and reloaded) later.
-          yield* Effect.logError("runtime update applied but its generation could not be installed", {
-            error: persisted.failure.message
-          })
+          // HAProxy runs the change, the files do not have it: written by a later apply.
           yield* store.discard(staged)
-          return yield* writeFailed(persisted.failure)
-        } else if (runtime._tag === "Failure") {
+          return yield* servedUnsaved(previous, persisted.failure)
+        }
+        const why = runtime._tag === "Failure" ? runtime.failure.message : "the change needs a reload"
+        if (!reloadAllowed) {
+          yield* store.discard(staged)
+          return yield* runtimeRefused(why)
+        }
+        if (runtime._tag === "Failure") {
           yield* Effect.logWarning("runtime update could not be verified; reloading instead", {
             error: runtime.failure.message,
             errorTag: runtime.failure._tag
@@ -210,7 +279,22 @@ export const makeApplier = (options: ApplierOptions) => {
       return yield* done("reload")
     })
 
-  return { apply, store }
+  /**
+   * Writes the files of `desired` again as a new generation and installs it, HAProxy untouched
+   * (before a restart: what is on disk may be gone). What HAProxy served was valid, so is this.
+   */
+  const rewrite = (desired: Desired): Effect.Effect<void, FileWriteFailed> =>
+    Effect.gen(function*() {
+      const staged = yield* store.stage(render(desired, settings))
+      const installed = yield* Effect.result(store.install(staged))
+      if (installed._tag === "Failure") {
+        yield* store.discard(staged)
+        return yield* Effect.fail(installed.failure)
+      }
+      yield* store.prune
+    })
+
+  return { apply, rewrite, store }
 }
 
 /** The applier as a service, over the live HaproxyControl and the agent's settings. */

@@ -170,6 +170,8 @@ export const makeGenerationStore = (options: GenerationStoreOptions) => {
   const stage = (files: FileSet): Effect.Effect<Staged, FileWriteFailed> =>
     attempt(generationsDir, "staging into", () => {
       let id = init()
+      // Removed since (a cleanup, a replaced volume): made again, a restart needs it.
+      if (!existsSync(generationsDir)) makeDirectory(generationsDir)
       while (existsSync(generationDir(id))) id++ // never reuse (or remove) a directory we did not create
       nextId = id + 1
       const dir = generationDir(id)

@@ -20,6 +20,7 @@ import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Sch
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
+import { CloudMapActivity } from "./activity.ts"
 import { classifyError, CloudMapError } from "./errors.ts"
 import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
@@ -41,11 +42,22 @@ export interface ServiceInfo {
   readonly createdAt: number | undefined
 }
 
+/** How Cloud Map reads the UPDATE_DATE filter's values: AWS publishes no unit (the feed learns it). */
+export type DateUnit = "seconds" | "milliseconds"
+
 export interface OperationWindow {
-  /** Epoch milliseconds, inclusive (rounded out to whole seconds). */
+  /** Epoch milliseconds, inclusive (rounded out to whole seconds when sent as seconds). */
   readonly from: number
   readonly to: number
+  /** The unit the values are sent in (default seconds). */
+  readonly unit?: DateUnit
 }
+
+/** The UPDATE_DATE filter's two values for `window`, in its unit. */
+export const updateDateValues = (window: OperationWindow): [string, string] =>
+  window.unit === "milliseconds"
+    ? [String(Math.floor(window.from)), String(Math.ceil(window.to))]
+    : [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
 
 export interface OperationSummary {
   readonly id: string
@@ -165,6 +177,9 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     const bucketOf = (operation: string) => (CONTROL_PLANE.has(operation) ? controls : FEED.has(operation) ? feed : calls)
     const semaphore = yield* Semaphore.make(options.concurrency)
     const clock = yield* Clock.clockWith(Effect.succeed)
+    // Every attempt's outcome, for liveness and `degraded` (./activity.ts), when the agent keeps them.
+    const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
+    const noteAttempts = (outcome: string, count: number) => activity?.record(outcome, count, clock.currentTimeMillisUnsafe())
 
     const outcomeOf = (exit: Exit.Exit<unknown, CloudMapError>): string => {
       if (Exit.isSuccess(exit)) return "ok"
@@ -222,6 +237,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
             : sent
         )
         const outcome = outcomeOf(exit)
+        noteAttempts(outcome, 1)
         if (outcome === "throttled") {
           yield* bucketOf(operation).slowDown
           if (operation === "DiscoverInstances") yield* reads.slowDown
@@ -292,22 +308,31 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         for (const r of settled) {
           yield* Metric.update(duration(REVISION), r.ms / 1000)
           if (r.ok) ok++
-          else yield* Metric.update(counter(REVISION, outcomeOf(Exit.fail(r.error))), 1)
+          else {
+            const outcome = outcomeOf(Exit.fail(r.error))
+            noteAttempts(outcome, 1)
+            yield* Metric.update(counter(REVISION, outcome), 1)
+          }
         }
+        if (ok > 0) noteAttempts("ok", ok)
         if (ok > 0) yield* Metric.update(counter(REVISION, "ok"), ok)
-        if (settled.some((r) => !r.ok && r.error.kind === "throttled")) yield* calls.slowDown
-        // What failed and may pass is tried again, one by one, with the usual backoff.
+        const throttled = settled.some((r) => !r.ok && r.error.kind === "throttled")
+        if (throttled) yield* calls.slowDown
+        // What failed and may pass is tried again with the usual backoff, at the client's
+        // concurrency. Not when Cloud Map throttled the batch: the next round checks those
+        // services again (their last known instances keep serving meanwhile); retrying them here
+        // one after the other held the round for minutes in a throttling storm.
         return yield* Effect.forEach(settled, (r, i) =>
           r.ok
             ? Effect.succeed(Result.succeed(r.revision))
-            : retryable(r.error) && options.maxAttempts > 1
+            : !throttled && retryable(r.error) && options.maxAttempts > 1
             ? Effect.result(
               Effect.andThen(
                 Effect.sleep(200),
                 call(REVISION, (signal) => dataPlane.discoverRevision(services[i]!.httpName, services[i]!.serviceName, signal), false)
               )
             )
-            : Effect.succeed(Result.fail(r.error)))
+            : Effect.succeed(Result.fail(r.error)), { concurrency: options.concurrency })
       })
 
     return CloudMap.of({
@@ -360,7 +385,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
                 {
                   Name: "UPDATE_DATE",
                   Condition: "BETWEEN",
-                  Values: [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
+                  Values: updateDateValues(window)
                 }
               ],
               ...(token === undefined ? {} : { NextToken: token })

@@ -40,6 +40,15 @@ const deniesAction = (code: string): boolean => code.startsWith("Access") || cod
 /** Denied because the task role lacks the IAM action (not because the credentials were rejected). */
 export const isActionDenied = (e: CloudMapError): boolean => e.kind === "denied" && deniesAction(e.code)
 
+/** Error codes of a process (or system) out of file descriptors, as Node and Bun name them. */
+const NO_DESCRIPTORS = new Set(["EMFILE", "ENFILE", "ProcessFdQuotaExceeded", "SystemFdQuotaExceeded"])
+
+/** Whether `error` (or its cause: fetch wraps the socket's error) says the descriptors ran out. */
+const outOfDescriptors = (error: unknown): boolean => {
+  const e = error as { name?: unknown; code?: unknown; cause?: { code?: unknown; name?: unknown } } | undefined
+  return [e?.code, e?.name, e?.cause?.code, e?.cause?.name].some((c) => typeof c === "string" && NO_DESCRIPTORS.has(c))
+}
+
 /** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
 export const classifyError = (operation: string, error: unknown): CloudMapError => {
   const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
@@ -62,6 +71,16 @@ export const classifyError = (operation: string, error: unknown): CloudMapError 
   if (NOT_FOUND_CODES.has(code)) return new CloudMapError({ operation, code, message: text, kind: "notFound" })
   if (code === "InvalidInput" || code === "ValidationException") {
     return new CloudMapError({ operation, code, message: text, kind: "invalid" })
+  }
+  if (outOfDescriptors(error)) {
+    return new CloudMapError({
+      operation,
+      code: "EMFILE",
+      kind: "transient",
+      message: `${operation} could not open a connection: the agent has run out of file descriptors (EMFILE, too many open ` +
+        `files). The agent's own port takes at most a quarter of them (docs/security.md); raise the container's nofile ulimit ` +
+        `(ECS: ulimits) if this repeats`
+    })
   }
   // 5xx, network failures, malformed responses, unknown errors: transient.
   return new CloudMapError({ operation, code, message: `${operation} failed (${code}): ${text}`, kind: "transient" })

@@ -1,11 +1,12 @@
 /**
  * The items of `cloudmap-haproxy check` on this host, with the agent's own start-up checks
  * (../haproxy/preflight.ts): HAProxy runs (`HAPROXY_BIN -v`) and is 2.6 or later; CONFIG_DIR
- * can be written (or created); LISTEN_PORT and HEALTH_PORT are free on their addresses.
+ * can be written (or created); LISTEN_PORT, MONITORING_PORT (when set) and HEALTH_PORT are free
+ * on their addresses.
  */
 import { Effect } from "effect"
 import type { AgentConfig } from "../config/agent-config.ts"
-import { checkConfigDirWritable, checkHaproxyBinary, checkPortFree, type StartupCheckFailed } from "../haproxy/preflight.ts"
+import { checkConfigDirWritable, checkHaproxyBinary, checkPortFree, MONITORING, type StartupCheckFailed } from "../haproxy/preflight.ts"
 import { type CheckLine, fail, haproxyRecentEnough, MIN_HAPROXY, pass } from "./check-report.ts"
 
 const failed = (item: string) => (e: StartupCheckFailed): CheckLine => fail(item, `${e.variable}=${JSON.stringify(e.value)}: ${e.problem}`, e.fix)
@@ -37,6 +38,12 @@ export const localChecks = (config: AgentConfig): Effect.Effect<ReadonlyArray<Ch
       onSuccess: (how): CheckLine =>
         pass("LISTEN_PORT free", `${config.listenAddress}:${config.listenPort}${how === "privileged" ? ", a privileged port: HAProxy needs the right to bind it" : ""}`)
     })),
+    ...(config.monitoringPort === undefined ? [] : [
+      checkPortFree(config.listenAddress, config.monitoringPort, MONITORING).pipe(Effect.match({
+        onFailure: failed("MONITORING_PORT free"),
+        onSuccess: (): CheckLine => pass("MONITORING_PORT free", `${config.listenAddress}:${config.monitoringPort}`)
+      }))
+    ]),
     checkPortFree(config.healthAddress, config.healthPort, {
       address: "HEALTH_ADDRESS",
       port: "HEALTH_PORT",

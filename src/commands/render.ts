@@ -3,6 +3,7 @@
  * rendered haproxy.cfg and maps (printed, or written to DIR) and a summary of routes and
  * quarantined records on stderr. Touches no running HAProxy.
  */
+import { instanceNetworksOf } from "../agent/instance-networks.ts"
 import { resolve } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"
@@ -49,7 +50,7 @@ export const renderCommand = (argv: ReadonlyArray<string>) =>
         return 2
       }
       const snapshot = discovered.success
-      const desired = plan(snapshot, { defaultInstancePort: config.defaultInstancePort })
+      const desired = plan(snapshot, { defaultInstancePort: config.defaultInstancePort, instanceNetworks: instanceNetworksOf(config) })
       const files = render(desired, effectiveSettings)
       const failures = snapshot.namespaces.flatMap((n) =>
         n._tag === "Failed"

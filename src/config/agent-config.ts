@@ -9,6 +9,7 @@
  */
 import { type Redacted, Result } from "effect"
 import { quote } from "../model/grammar.ts"
+import type { Cidr } from "../plan/networks.ts"
 import type { HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
 import { type ConfigProblem, type Env, readTable, shownDefault, type Table } from "./table.ts"
 import { TABLE, type Variables } from "./variables.ts"
@@ -30,6 +31,8 @@ export interface AgentConfig {
   readonly metrics: Credentials | undefined
   readonly listenAddress: string
   readonly listenPort: number
+  /** HAProxy's /stats and /metrics on their own port; undefined: on the traffic port, every host. */
+  readonly monitoringPort: number | undefined
   readonly configDir: string
   readonly haproxyBin: string
   readonly nbthread: number
@@ -39,6 +42,8 @@ export interface AgentConfig {
   readonly logLevel: LogLevel
   readonly healthFilter: HealthFilter
   readonly defaultInstancePort: number | undefined
+  /** ALLOW_INSTANCE_NETWORKS: refused ranges admitted on purpose (src/plan/networks.ts). */
+  readonly allowInstanceNetworks: ReadonlyArray<Cidr>
   readonly cloudMap: {
     /** Custom endpoint (AWS_ENDPOINT_URL_SERVICEDISCOVERY or AWS_ENDPOINT_URL); undefined = AWS. */
     readonly endpoint: string | undefined
@@ -63,6 +68,10 @@ export interface AgentConfig {
   readonly readyMaxStalenessSeconds: number | undefined
   readonly drainSeconds: number
   readonly restartHaproxy: boolean
+  /** Seconds HAProxy may leave its sockets unanswered before /readyz fails; 0: no watchdog. */
+  readonly haproxyWatchdogSeconds: number
+  /** Seconds HAProxy may leave its sockets unanswered before /healthz fails; 0: never. */
+  readonly haproxyWatchdogLivenessSeconds: number
   readonly revisionPollSeconds: number
   /** Revision checks a minute a small fleet may use to be polled more often than REVISION_POLL_RATE. */
   readonly revisionCheckBudget: number

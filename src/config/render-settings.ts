@@ -9,6 +9,7 @@ const hashed = (c: Credentials | undefined) =>
 export const toRenderSettings = (config: AgentConfig): RenderSettings => ({
   listenAddress: config.listenAddress,
   listenPort: config.listenPort,
+  monitoringPort: config.monitoringPort,
   configDir: config.configDir,
   nbthread: config.nbthread,
   hardStopAfterSeconds: config.hardStopAfterSeconds,

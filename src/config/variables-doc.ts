@@ -1,30 +1,113 @@
 /**
- * The variable table for people: the README's configuration table (rewritten by
- * `npm run docs:config`, checked by test/readme.test.ts) and the lists every command's `--help` prints.
+ * The variable tables for people: the README's short table and docs/configuration.md's grouped
+ * reference (rewritten by `npm run docs:config`, checked by test/readme.test.ts) and the lists every
+ * command's `--help` prints.
  * Both come from VARIABLES, so a default or a meaning is written once, in ./variables.ts.
  */
 import { VARIABLES } from "./agent-config.ts"
 import { wrapWords } from "./flags.ts"
 import type { Variables } from "./variables.ts"
 
-/** The first line of the README's configuration table. */
-export const README_TABLE_HEADER = "| variable | default | meaning |"
+/** The first line of every generated variable table (README, docs/configuration.md). */
+export const VARIABLE_TABLE_HEADER = "| variable | default | meaning |"
+
+/**
+ * The variables by concern, as docs/configuration.md lists them. A variable missing here is listed
+ * under "Other settings" (test/readme.test.ts fails until it is given a group).
+ */
+export const VARIABLE_GROUPS: ReadonlyArray<{ readonly title: string; readonly names: ReadonlyArray<string> }> = [
+  {
+    title: "Cloud Map and routing",
+    names: ["AWS_REGION", "NAMESPACE_MAP", "DEFAULT_DOMAIN", "DEFAULT_INSTANCE_PORT", "ALLOW_INSTANCE_NETWORKS", "HEALTH_FILTER", "AWS_ENDPOINT_URL_SERVICEDISCOVERY"]
+  },
+  {
+    title: "HAProxy's stats page and metrics",
+    names: ["MONITORING_PORT", "STATS_ENABLED", "STATS_USER", "STATS_PASSWD", "METRICS_ENABLED", "PROM_USER", "PROM_PASSWD"]
+  },
+  {
+    title: "HAProxy: ports, process, applying changes",
+    names: [
+      "LISTEN_ADDRESS", "LISTEN_PORT", "CONFIG_DIR", "HAPROXY_BIN", "HAPROXY_NBTHREAD", "HARD_STOP_AFTER", "DRAIN_SECONDS",
+      "HAPROXY_RESTART", "HAPROXY_WATCHDOG", "HAPROXY_WATCHDOG_LIVENESS", "APPLY_MODE", "RELOAD_MIN_INTERVAL", "REJECTED_RETRY_INTERVAL",
+      "MAX_REMOVAL_PERCENT"
+    ]
+  },
+  {
+    title: "The agent's endpoints and logs",
+    names: ["HEALTH_ADDRESS", "HEALTH_PORT", "READY_MAX_STALENESS", "LOG_LEVEL"]
+  },
+  {
+    title: "How changes are found",
+    names: [
+      "CHANGE_FEED", "CHANGE_FEED_RATE", "CHANGE_FEED_MAX_PAGES", "CHANGE_FEED_MAX_OPERATIONS", "CHANGE_FEED_RETRY", "REFRESH_RATE",
+      "REVISION_POLL_RATE", "REVISION_CHECK_BUDGET", "SERVICE_LIST_RATE", "SERVICE_ATTRIBUTES_RATE"
+    ]
+  },
+  {
+    title: "Cloud Map client: rate limits and retries",
+    names: [
+      "CLOUDMAP_CONCURRENCY", "CLOUDMAP_RATE_LIMIT", "CLOUDMAP_READ_RATE_LIMIT", "CLOUDMAP_CONTROL_RATE_LIMIT", "CLOUDMAP_FEED_RATE_LIMIT",
+      "CLOUDMAP_STARTUP_RATE", "CLOUDMAP_TIMEOUT", "CLOUDMAP_MAX_ATTEMPTS"
+    ]
+  },
+  {
+    title: "Zone-aware routing",
+    names: ["ZONE_AFFINITY", "ZONE_AFFINITY_MIN_HEALTHY", "AVAILABILITY_ZONE", "ECS_CONTAINER_METADATA_URI_V4"]
+  }
+]
+
+/** The title of the group of variables that VARIABLE_GROUPS does not place. */
+export const UNGROUPED_TITLE = "Other settings"
+
+/** The variables a first deployment sets or looks at, in the README's short table. */
+export const README_VARIABLES: ReadonlyArray<string> = [
+  "AWS_REGION", "NAMESPACE_MAP", "STATS_PASSWD", "PROM_PASSWD",
+  "DEFAULT_DOMAIN", "LISTEN_PORT", "MONITORING_PORT", "HEALTH_ADDRESS", "DEFAULT_INSTANCE_PORT", "ZONE_AFFINITY", "DRAIN_SECONDS", "LOG_LEVEL"
+]
 
 const cell = (text: string): string => text.replace(/\|/g, "\\|")
 
-/** The README's configuration table, one line per variable. */
-export const readmeConfigTable = (): string =>
-  [README_TABLE_HEADER, "|---|---|---|", ...VARIABLES.map((v) => `| \`${v.name}\` | ${cell(v.default)} | ${cell(v.meaning)} |`)]
-    .join("\n") + "\n"
+const table = (names: ReadonlyArray<string>): string =>
+  [
+    VARIABLE_TABLE_HEADER,
+    "|---|---|---|",
+    ...names.flatMap((name) => VARIABLES.filter((v) => v.name === name))
+      .map((v) => `| \`${v.name}\` | ${cell(v.default)} | ${cell(v.meaning)} |`)
+  ].join("\n") + "\n"
 
-/** `readme` with its configuration table (the header line and every table line after it) replaced. */
-export const withReadmeConfigTable = (readme: string): string => {
-  const lines = readme.split("\n")
-  const start = lines.indexOf(README_TABLE_HEADER)
-  if (start === -1) throw new Error(`README.md has no line "${README_TABLE_HEADER}"`)
-  let end = start
-  while (end < lines.length && lines[end]!.startsWith("|")) end++
-  return [...lines.slice(0, start), ...readmeConfigTable().trimEnd().split("\n"), ...lines.slice(end)].join("\n")
+/** The groups with their variables (VARIABLE_GROUPS, then the variables it does not place, in table order). */
+export const variableGroups = (): ReadonlyArray<{ readonly title: string; readonly names: ReadonlyArray<string> }> => {
+  const placed = new Set(VARIABLE_GROUPS.flatMap((g) => g.names))
+  const other = VARIABLES.map((v) => v.name).filter((name) => !placed.has(name))
+  const known = new Set(VARIABLES.map((v) => v.name))
+  const groups = VARIABLE_GROUPS.map((g) => ({ title: g.title, names: g.names.filter((name) => known.has(name)) }))
+  return other.length === 0 ? groups : [...groups, { title: UNGROUPED_TITLE, names: other }]
+}
+
+/** The README's short table: the required variables and the few most deployments set. */
+export const readmeVariableTable = (): string => table(README_VARIABLES)
+
+/** docs/configuration.md's reference: every variable, one table per group under a `###` title. */
+export const configurationReference = (): string =>
+  variableGroups().map((g) => `### ${g.title}\n\n${table(g.names)}`).join("\n")
+
+/** The lines around a generated variable table in a Markdown file. */
+export const BEGIN = "<!-- generated by npm run docs:config from src/config/variables.ts: begin -->"
+export const END = "<!-- generated by npm run docs:config: end -->"
+
+/** `text` with the part between the generated-part markers replaced by `generated`. */
+export const withGenerated = (text: string, generated: string, file: string): string => {
+  const start = text.indexOf(BEGIN)
+  const end = text.indexOf(END)
+  if (start === -1 || end < start) throw new Error(`${file} has no generated variable table (the lines "${BEGIN}" and "${END}")`)
+  return `${text.slice(0, start + BEGIN.length)}\n${generated}${text.slice(end)}`
+}
+
+/** The generated part of a file, or undefined when it has none. */
+export const generatedPart = (text: string): string | undefined => {
+  const start = text.indexOf(BEGIN)
+  const end = text.indexOf(END)
+  return start === -1 || end < start ? undefined : text.slice(start + BEGIN.length + 1, end)
 }
 
 /**

@@ -2,12 +2,13 @@
  * Every variable the agent reads, written once: its kind and bounds, its default (a value, or
  * computed from other variables or the machine), the default as shown to people when it is not
  * the value itself, and its meaning. ./agent-config.ts reads the environment through it; the
- * README table and `--help` are printed from it (./variables-doc.ts).
+ * README and docs/configuration.md tables and `--help` are printed from it (./variables-doc.ts).
  */
 import { availableParallelism } from "node:os"
 import type { Redacted } from "effect"
 import type { AgentConfig } from "./agent-config.ts"
 import { namespaceMap } from "./namespace-map.ts"
+import { instanceNetworkList } from "./networks.ts"
 import {
   boolean,
   computed,
@@ -52,7 +53,7 @@ const IP_ADDRESS = /^[0-9a-f.:]+$/i
 const USER = matching((raw) => /^[A-Za-z0-9_.-]{1,64}$/.test(raw), "1-64 characters from A-Z a-z 0-9 _ . -")
 const lower = (raw: string) => raw.toLowerCase()
 
-/** Every variable the agent reads, in the order they are documented (README, --help). */
+/** Every variable the agent reads, in the order they are documented (docs/configuration.md, --help). */
 export const TABLE: Table<Variables> = {
   region: {
     name: "AWS_REGION",
@@ -139,6 +140,14 @@ export const TABLE: Table<Variables> = {
     fallback: value(80),
     meaning: "HAProxy's HTTP port."
   },
+  monitoringPort: {
+    name: "MONITORING_PORT",
+    kind: integer(1, 65_535),
+    fallback: value(undefined),
+    check: (port, get) =>
+      port === get("listenPort") ? "a port other than LISTEN_PORT" : port === get("healthPort") ? "a port other than HEALTH_PORT" : undefined,
+    meaning: "HAProxy's monitoring port (8404 by HAProxy's convention): when set, /stats and /metrics are served on LISTEN_ADDRESS:MONITORING_PORT only, and every path of every host on LISTEN_PORT reaches its service (an application's own /metrics too). Unset: both are served on LISTEN_PORT on every host, as the original image did."
+  },
   configDir: {
     name: "CONFIG_DIR",
     kind: directory,
@@ -194,6 +203,12 @@ export const TABLE: Table<Variables> = {
     fallback: value(undefined),
     meaning: "Port for instances registered without AWS_INSTANCE_PORT (awsvpc A records); unset quarantines them."
   },
+  allowInstanceNetworks: {
+    name: "ALLOW_INSTANCE_NETWORKS",
+    kind: instanceNetworkList,
+    fallback: value([], "empty"),
+    meaning: "Comma-separated CIDRs (127.0.0.0/8, fd00::/8) where instances may be registered although the range is refused by default: loopback, link-local (instance and task metadata), unspecified, multicast, broadcast. An instance at the agent's own LISTEN_*, MONITORING_PORT or HEALTH_* address and port is refused even then (docs/security.md)."
+  },
   cloudMapConcurrency: {
     name: "CLOUDMAP_CONCURRENCY",
     kind: integer(1, 256),
@@ -204,7 +219,7 @@ export const TABLE: Table<Variables> = {
     name: "CLOUDMAP_RATE_LIMIT",
     kind: number(1, 3_000),
     fallback: value(400),
-    meaning: "Data-plane requests per second at most: DiscoverInstances and DiscoverInstancesRevision (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (README: sizing replicas)."
+    meaning: "Data-plane requests per second at most: DiscoverInstances and DiscoverInstancesRevision (client-side token bucket). The account's quotas are shared by every replica: DiscoverInstancesRevision 3,000/s, DiscoverInstances 1,000/s (docs/sizing.md: sizing replicas)."
   },
   cloudMapControlPerSecond: {
     name: "CLOUDMAP_CONTROL_RATE_LIMIT",
@@ -279,6 +294,18 @@ export const TABLE: Table<Variables> = {
     fallback: value(false),
     meaning: "Restart HAProxy when it dies instead of exiting (non-zero) so the orchestrator replaces the task."
   },
+  haproxyWatchdogSeconds: {
+    name: "HAPROXY_WATCHDOG",
+    kind: number(0, 3_600),
+    fallback: value(10),
+    meaning: "Seconds HAProxy may leave its admin socket and master CLI unanswered (probed every 2 s, `show info` / `show proc`, 2 s timeout each) before /readyz fails (stopped, wedged or starved HAProxy; see BENCHMARKS.md for the latency measured under load). It recovers by itself when HAProxy answers again. 0: no watchdog."
+  },
+  haproxyWatchdogLivenessSeconds: {
+    name: "HAPROXY_WATCHDOG_LIVENESS",
+    kind: number(0, 86_400),
+    fallback: value(30),
+    meaning: "Seconds HAProxy may leave its sockets unanswered before /healthz fails too, so the container health check replaces the task. 0: the watchdog fails readiness only."
+  },
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",
     kind: number(0.2, 86_400),
@@ -331,13 +358,13 @@ export const TABLE: Table<Variables> = {
     name: "CHANGE_FEED_MAX_OPERATIONS",
     kind: integer(1, 1_000),
     fallback: value(20),
-    meaning: "New operations a feed round looks up one by one (GetOperation); more in one round: every service's revision is checked instead."
+    meaning: "New operations a feed round looks up (GetOperation) at most; more wait for the next round (the listing shows them again), and more than three rounds' worth at once make that round check every service's revision instead."
   },
   changeFeedRetrySeconds: {
     name: "CHANGE_FEED_RETRY",
     kind: number(1, 86_400),
     fallback: value(300),
-    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing) is tried again; revision polling runs meanwhile."
+    meaning: "Seconds before an unavailable change feed (denied, throttled, too many pages, failing, or misses: changes the reads found that it never listed) is tried again; revision polling runs meanwhile."
   },
   availabilityZone: {
     name: "AVAILABILITY_ZONE",

@@ -6,7 +6,7 @@
  * - CONFIG_DIR: created (0700) and writable (a probe file is written, fsynced and removed);
  *   `checkConfigDirWritable` asks the same without creating it (for `cloudmap-haproxy check`);
  * - HAPROXY_BIN: `<bin> -v` runs and prints an HAProxy version;
- * - LISTEN_ADDRESS:LISTEN_PORT: free (nothing else listens: another HAProxy would share the
+ * - LISTEN_ADDRESS:LISTEN_PORT (and MONITORING_PORT when set): free (nothing else listens: another HAProxy would share the
  *   traffic), and an address of this host. EACCES is not a failure: HAProxy may be allowed to
  *   bind a low port when the agent is not. `checkPortFree` asks it of any bind (HEALTH_PORT too).
  */
@@ -150,3 +150,13 @@ export const checkPortFree = (address: string, port: number, variables: BindVari
   })
 
 export const checkListenPort = (address: string, port: number) => Effect.asVoid(checkPortFree(address, port, LISTEN))
+
+export const MONITORING: BindVariables = {
+  address: "LISTEN_ADDRESS",
+  port: "MONITORING_PORT",
+  consequence: "; HAProxy could not serve /stats and /metrics there"
+}
+
+/** MONITORING_PORT on LISTEN_ADDRESS is free (nothing to check when it is unset). */
+export const checkMonitoringPort = (address: string, port: number | undefined) =>
+  port === undefined ? Effect.void : Effect.asVoid(checkPortFree(address, port, MONITORING))

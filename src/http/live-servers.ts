@@ -29,7 +29,10 @@ export interface LiveServer {
   readonly weight: number | null
   readonly sessions: number
   readonly backup: boolean
-  /** The last health check's result (`L4OK`, `L7STS`, `L4CON`...), null without checks. */
+  /**
+   * The last health check's result as HAProxy's stats page shows it: `L4OK`, `L4CON`, and with the
+   * HTTP status of a layer-7 check `L7OK/200` or `L7STS/500`; null without checks.
+   */
   readonly check: string | null
   /** Seconds since the server last changed state. */
   readonly lastChangeSeconds: number | null
@@ -75,6 +78,14 @@ const numberOrNull = (text: string | undefined): number | null => {
   return Number.isFinite(n) ? n : null
 }
 
+/** `L7STS/500`: the check's status with its HTTP code when it has one (as HAProxy's stats page). */
+export const checkOf = (status: string | undefined, code: string | undefined): string | null => {
+  if (status === undefined || status.trim() === "") return null
+  // HAProxy prefixes a check still running with "* ".
+  const shown = status.replace(/^\*\s*/, "")
+  return code !== undefined && code.trim() !== "" ? `${shown}/${code.trim()}` : shown
+}
+
 const serverOf = (r: StatRecord): LiveServer => ({
   server: r.service,
   address: r.columns["addr"] || null,
@@ -83,7 +94,7 @@ const serverOf = (r: StatRecord): LiveServer => ({
   weight: numberOrNull(r.columns["weight"]),
   sessions: r.scur,
   backup: r.columns["bck"] === "1",
-  check: r.columns["check_status"] || null,
+  check: checkOf(r.columns["check_status"], r.columns["check_code"]),
   lastChangeSeconds: numberOrNull(r.columns["lastchg"])
 })
 

@@ -3,7 +3,8 @@
  * (Prometheus text), /status (JSON), /status/servers (HAProxy's live server states, JSON) and the
  * status page at / (status-page.ts). The page and its two documents answer other hosts than
  * loopback only with the stats credentials (access.ts). Plain node:http: a few read-only routes
- * need no framework.
+ * need no framework. Connections are capped, evicted oldest-idle-first and timed out
+ * (connection-guard.ts), so the port cannot starve the process of file descriptors.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { Clock, type Context, Effect, Layer, Schema } from "effect"
@@ -14,6 +15,7 @@ import * as M from "../observability/metrics.ts"
 import { StatusStore } from "../reconcile/status-store.ts"
 import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, type Status } from "../reconcile/status.ts"
 import { decideAccess, refusalHeaders } from "./access.ts"
+import { guardConnections, healthConnectionCap, openFileLimit } from "./connection-guard.ts"
 import { LiveServers, type LiveState } from "./live-servers.ts"
 import { statusDocument } from "./status-document.ts"
 import { STATUS_PAGE } from "./status-page.ts"
@@ -93,7 +95,15 @@ const serveAgentHttp = (options: AgentHttpOptions) =>
   Effect.gen(function*() {
     const context = yield* Effect.context<never>()
     const clock = yield* Clock.clockWith(Effect.succeed)
-    const server: Server = createServer(agentHttpHandler(options, () => clock.currentTimeMillisUnsafe(), context))
+    const handler = agentHttpHandler(options, () => clock.currentTimeMillisUnsafe(), context)
+    const cap = healthConnectionCap(openFileLimit())
+    const server: Server = createServer((req, res) => {
+      guard.busy(req, res)
+      handler(req, res)
+    })
+    // Set up before the server listens: no request can reach the handler before it exists.
+    const guard = guardConnections(server, cap)
+    yield* Effect.logDebug("agent endpoints: connection cap", { connections: cap, fileLimit: openFileLimit() ?? "unknown" })
     yield* Effect.acquireRelease(
       Effect.callback<void, HttpListenFailed>((resume) => {
         server.once("error", (e) =>
@@ -135,5 +145,9 @@ const healthRules = (config: AgentConfig): HealthRules => ({
   maxStalenessMs: config.readyMaxStalenessSeconds === undefined ? undefined : config.readyMaxStalenessSeconds * 1000,
   // A round that reads every service takes services / CLOUDMAP_RATE_LIMIT seconds.
   maxHeartbeatAgeMs: Math.max(120, 3 * config.refreshSeconds, 4 * config.revisionPollSeconds) * 1000,
-  dryRun: config.applyMode === "off"
+  dryRun: config.applyMode === "off",
+  haproxySilentUnreadyMs: config.haproxyWatchdogSeconds > 0 ? config.haproxyWatchdogSeconds * 1000 : undefined,
+  haproxySilentDeadMs: config.haproxyWatchdogSeconds > 0 && config.haproxyWatchdogLivenessSeconds > 0
+    ? config.haproxyWatchdogLivenessSeconds * 1000
+    : undefined
 })

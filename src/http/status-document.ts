@@ -70,6 +70,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
     pending: s.pending === undefined ? null : {
       since: iso(s.pending.since),
       stage: s.pending.stage,
+      served: s.pending.served,
       error: s.pending.error,
       routes: routeChanges(s.applied, s.pending.desired),
       counts: routedCounts(s.pending.desired),
@@ -84,6 +85,8 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       ...(s.changeFeed.lastRound === undefined ? {} : { lastRound: { ...s.changeFeed.lastRound, at: iso(s.changeFeed.lastRound.at) } })
     },
     zoneAffinity: s.zoneAffinity,
+    // The Cloud Map calls of the last seconds: how many, throttled, failed otherwise.
+    cloudMapCalls: s.cloudMapCalls === undefined ? null : { ...s.cloudMapCalls, lastAttemptAt: iso(s.cloudMapCalls.lastAttemptAt) },
     cloudMapErrors: s.failures,
     suppressedChanges: s.suppressed,
     config: {

@@ -76,14 +76,98 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
       server.state.toLowerCase());
   }
 
-  function renderSummary(doc, now) {
-    fill("summary", [
+  // What is not right, worst first: [severity ("bad" or "watch"), short label, detail].
+  function problemsOf(doc, live) {
+    var out = [];
+    if (!doc.alive) out.push(["bad", "not alive", "Not alive: " + doc.aliveReason]);
+    if (!doc.ready) out.push(["bad", "not ready", "Not ready: " + doc.readyReason]);
+    var servers = new Map();
+    (live.backends || []).forEach(function (b) {
+      b.servers.forEach(function (s) { servers.set(b.backend + "/" + s.server, s); });
+    });
+    var down = [];
+    var backupsOnly = [];
+    var nothing = [];
+    doc.routes.forEach(function (r) {
+      if (r.instances.length === 0) {
+        nothing.push("Route " + r.route + " has no instance: it answers 503");
+        return;
+      }
+      if (!live.available) return;
+      var activeUp = 0;
+      var backupUp = 0;
+      r.instances.forEach(function (i) {
+        var s = servers.get(r.backend + "/" + i.server);
+        if (s && s.state === "DOWN") {
+          down.push("Instance " + i.id + " of " + r.route + " (" + i.address + ":" + i.port + ") is DOWN" +
+            (s.check ? ": check " + s.check : "") + (s.lastChangeSeconds !== null ? ", for " + s.lastChangeSeconds + " s" : ""));
+        }
+        var serving = s && s.state === "UP" && s.weight !== 0;
+        if (serving && i.backup) backupUp++;
+        if (serving && !i.backup) activeUp++;
+      });
+      if (activeUp === 0 && backupUp > 0) {
+        backupsOnly.push("Route " + r.route + " is served only by backups (other zones' instances): none of its own is up");
+      } else if (activeUp === 0 && backupUp === 0) {
+        nothing.push("Route " + r.route + " is served by nothing: no instance is up in HAProxy, it answers 503");
+      }
+    });
+    if (down.length > 0) out.push(["bad", down.length === 1 ? "1 instance DOWN" : down.length + " instances DOWN", down]);
+    if (nothing.length > 0) out.push(["bad", nothing.length === 1 ? "1 route served by nothing" : nothing.length + " routes served by nothing", nothing]);
+    if (backupsOnly.length > 0) {
+      out.push(["watch", backupsOnly.length === 1 ? "1 route only on backups" : backupsOnly.length + " routes only on backups", backupsOnly]);
+    }
+    if (!live.available) out.push(["watch", "HAProxy's live state unknown", "HAProxy's live state is not available: " + (live.error || "unknown")]);
+    if (doc.pending !== null) {
+      out.push(["bad", "a change pending", "A change could not be applied since " + when(doc.pending.since) + " (" + doc.pending.stage + "): " +
+        doc.pending.error]);
+    }
+    doc.degradedReasons.forEach(function (d) { out.push(["watch", "degraded", "Degraded: " + d]); });
+    if (doc.changeFeed && doc.changeFeed.state === "unavailable") {
+      out.push(["watch", "change feed unavailable", "The change feed is unavailable (" + doc.changeFeed.problem + "): revision polling meanwhile"]);
+    }
+    if (doc.quarantined.length > 0) {
+      out.push(["watch", plural(doc.quarantined.length, "quarantined record"), plural(doc.quarantined.length, "Cloud Map record") +
+        " left out of routing (see Quarantined records)"]);
+    }
+    if (doc.ignoredOptions.length > 0) {
+      out.push(["watch", plural(doc.ignoredOptions.length, "ignored option"), plural(doc.ignoredOptions.length, "routing option") +
+        " ignored (see Ignored options)"]);
+    }
+    return out;
+  }
+
+  function renderAttention(doc, live) {
+    var problems = problemsOf(doc, live);
+    var items = [];
+    problems.forEach(function (p) {
+      (Array.isArray(p[2]) ? p[2] : [p[2]]).forEach(function (text) { items.push(el("li", p[0], text)); });
+    });
+    if (items.length === 0) {
+      fill("attention", [el("p", "empty", "Nothing: every route is served by its own instances, nothing is pending or left out.")]);
+    } else {
+      var ul = el("ul");
+      items.forEach(function (i) { ul.append(i); });
+      fill("attention", [ul]);
+    }
+    return problems;
+  }
+
+  function renderSummary(doc, live, now) {
+    var problems = renderAttention(doc, live);
+    var up = 0;
+    (live.backends || []).forEach(function (b) { b.servers.forEach(function (s) { if (s.state === "UP") up++; }); });
+    var line = problems.length === 0
+      ? [badge("all good", "up"), el("span", "meta", plural(doc.routes.length, "route") + (live.available ? ", " + up + " instances UP" : ""))]
+      : [badge(problems.length === 1 ? "1 problem" : problems.length + " problems", problems.some(function (p) { return p[0] === "bad"; }) ? "down" : "drain"),
+        el("span", "", problems.map(function (p) { return p[1]; }).join(" · "))];
+    fill("summary", line.concat([
       badge(doc.ready ? "ready" : "not ready", doc.ready ? "up" : "down"),
       badge(doc.degraded ? "degraded" : "not degraded", doc.degraded ? "drain" : "up"),
       badge(doc.alive ? "alive" : "not alive", doc.alive ? "up" : "down"),
       el("span", "meta", "version " + doc.version + " · APPLY_MODE=" + doc.applyMode + " · started " + ago(doc.startedAt, now) +
         (doc.ready ? "" : " · " + doc.readyReason))
-    ]);
+    ]));
   }
 
   function plural(n, noun) { return n + " " + noun + (n === 1 ? "" : "s"); }
@@ -185,9 +269,9 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
       pending === null ? el("p", "empty", "nothing pending: HAProxy serves the newest configuration")
         : el("p", "warn", "Pending since " + when(pending.since) + " (" + pending.stage + "): " + pending.error +
           "; routes to add: " + (pending.routes.added.join(", ") || "none") + "; to remove: " + (pending.routes.removed.join(", ") || "none")),
-      table(["When", "Method", "Result", "Reason", "Error", "Duration"], doc.recentChanges.map(function (c) {
+      table(["When", "Method", "Result", "Reason", "Instances and cause", "Error", "Duration"], doc.recentChanges.map(function (c) {
         return row([when(c.at) + " (" + ago(c.at, now) + ")", c.method, cell(badge(c.ok ? "applied" : "refused", c.ok ? "up" : "down")),
-          c.reason, c.error || "", c.durationMs + " ms"]);
+          c.reason, cell(list(c.changes || [], "-")), c.error || "", c.durationMs + " ms"]);
       }), "no change applied yet")
     ]);
     var h = doc.haproxy;
@@ -213,7 +297,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
     Promise.all([getJson("./status"), live]).then(function (results) {
       // Ages are measured on the agent's clock (the browser's may be off, and is not the agent's).
       var now = Date.parse(results[0].generatedAt);
-      renderSummary(results[0], now);
+      renderSummary(results[0], results[1], now);
       renderCloudMap(results[0], now);
       renderRoutes(results[0], results[1]);
       renderRecords(results[0]);

@@ -42,6 +42,9 @@ ul { margin: 0; padding-left: 18px; }
 .badge.drain, .badge.nolb { background: var(--drain); }
 .meta, .empty { color: var(--muted); margin: 0 0 6px; }
 .warn { color: var(--down); margin: 0 0 6px; overflow-wrap: break-word; }
+#attention li { margin: 2px 0; overflow-wrap: break-word; }
+#attention li.bad { color: var(--down); } #attention li.watch { color: var(--drain); }
+td ul { padding-left: 14px; }
 `
 
 const HTML_BODY = `
@@ -53,6 +56,7 @@ const HTML_BODY = `
 <main>
   <noscript><p class="warn">This page needs JavaScript; the same data is at ./status and ./status/servers (JSON).</p></noscript>
   <div id="problem"></div>
+  <section id="attention-section"><h2>What needs attention</h2><div id="attention"></div></section>
   <section><h2>Routes, backends and instances</h2><div id="routes"></div></section>
   <section><h2>Quarantined records</h2><div id="quarantined"></div></section>
   <section><h2>Ignored options</h2><div id="ignored"></div></section>

@@ -1,6 +1,8 @@
 /**
  * `cloudmap-haproxy mock-cloudmap [--port N] [--host H] [--fixture FILE] [--seed N] [--zone AZ]
- *   [--operation-delay-ms N] [--operation-retention-ms N] [--log-requests]`
+ *   [--operation-delay-ms N] [--operation-retention-ms N] [--operation-targets service|instance]
+ *   [--update-date-unit seconds|milliseconds] [--operation-scan retained|updateDate] [--foreign-churn N]
+ *   [--log-requests]`
  * Starts the mock Cloud Map (src/mock/server.ts) and its ECS task metadata stub, prints one JSON line
  * `{"level":"INFO","message":"mock Cloud Map listening","url":...}` on stdout and runs until
  * interrupted (the caller handles SIGINT/SIGTERM by interrupting the effect).
@@ -8,6 +10,7 @@
 import { Console, Effect, Result, Schema } from "effect"
 import { HELP_FLAG, parseFlags } from "../config/flags.ts"
 import { type CommandSpec, commandHelp, usageLine } from "../config/help.ts"
+import { type FeedReadings, OPERATION_SCANS, OPERATION_TARGETS_READINGS, UPDATE_DATE_UNITS } from "./feed-readings.ts"
 import { demoFixture, type FixtureError, loadFixture } from "./fixture.ts"
 import { mockCloudMapResource, type MockStartError } from "./server.ts"
 import { TASK_METADATA_PREFIX } from "./task-metadata.ts"
@@ -35,6 +38,22 @@ export const MOCK_CLOUDMAP: CommandSpec = {
       meaning: "RegisterInstance/DeregisterInstance operations report SUBMITTED, then PENDING from half of N on, then SUCCESS after N ms (default 0: SUCCESS at once; the change itself is immediate)"
     },
     { name: "operation-retention-ms", value: "N", meaning: "operations older than N ms are gone from ListOperations and GetOperation (default 90 days)" },
+    {
+      name: "operation-targets",
+      value: "service|instance",
+      meaning: "what GetOperation's Targets carry for an instance operation: INSTANCE and SERVICE (service, default) or INSTANCE only (instance); AWS publishes neither"
+    },
+    {
+      name: "update-date-unit",
+      value: "seconds|milliseconds",
+      meaning: "how ListOperations reads the UPDATE_DATE filter's values (default seconds; AWS publishes no unit)"
+    },
+    {
+      name: "operation-scan",
+      value: "retained|updateDate",
+      meaning: "what ListOperations pages through before it filters: every retained operation (retained, default) or those from the UPDATE_DATE filter's start on (updateDate)"
+    },
+    { name: "foreign-churn", value: "N", meaning: "register and deregister N instances per second in a namespace of the mock's own (foreign-churn), as another team would (default 0)" },
     { name: "log-requests", meaning: "one JSON line per API request on stdout" },
     HELP_FLAG
   ],
@@ -59,6 +78,8 @@ export interface MockCommandArgs {
   readonly zone: string | undefined
   readonly operationDelayMs: number | undefined
   readonly operationRetentionMs: number | undefined
+  readonly feedReadings: FeedReadings
+  readonly foreignChurn: number | undefined
   readonly logRequests: boolean
 }
 
@@ -72,6 +93,13 @@ const intFlag = (name: string, raw: string, min: number, max: number): Result.Re
     ? Result.succeed(n)
     : Result.fail(usageError(`--${name} must be an integer between ${min} and ${max}, got "${raw}"`))
 }
+
+const oneOf = <A extends string>(name: string, raw: string | undefined, values: ReadonlyArray<A>, fallback: A): Result.Result<A, MockCommandError> =>
+  raw === undefined
+    ? Result.succeed(fallback)
+    : (values as ReadonlyArray<string>).includes(raw)
+    ? Result.succeed(raw as A)
+    : Result.fail(usageError(`--${name} must be one of ${values.join(", ")}, got "${raw}"`))
 
 const optionalInt = (raw: string | undefined, name: string, min: number, max: number) =>
   raw === undefined ? Result.succeed(undefined) : intFlag(name, raw, min, max)
@@ -97,6 +125,12 @@ export const decodeMockArgs = (argv: ReadonlyArray<string>): Result.Result<MockC
       zone,
       operationDelayMs: yield* optionalInt(flags.get("operation-delay-ms"), "operation-delay-ms", 0, 3_600_000),
       operationRetentionMs: yield* optionalInt(flags.get("operation-retention-ms"), "operation-retention-ms", 0, 2 ** 40),
+      feedReadings: {
+        operationTargets: yield* oneOf("operation-targets", flags.get("operation-targets"), OPERATION_TARGETS_READINGS, "service"),
+        updateDateUnit: yield* oneOf("update-date-unit", flags.get("update-date-unit"), UPDATE_DATE_UNITS, "seconds"),
+        operationScan: yield* oneOf("operation-scan", flags.get("operation-scan"), OPERATION_SCANS, "retained")
+      },
+      foreignChurn: yield* optionalInt(flags.get("foreign-churn"), "foreign-churn", 0, 1_000),
       logRequests: switches.has("log-requests")
     }
   })
@@ -132,6 +166,8 @@ export const runMockCloudMap = (
           ...(args.zone === undefined ? {} : { zone: args.zone }),
           ...(args.operationDelayMs === undefined ? {} : { operationDelayMs: args.operationDelayMs }),
           ...(args.operationRetentionMs === undefined ? {} : { operationRetentionMs: args.operationRetentionMs }),
+          feedReadings: args.feedReadings,
+          ...(args.foreignChurn === undefined ? {} : { foreignChurn: args.foreignChurn }),
           logRequests: args.logRequests,
           log: (line) => console.log(line)
         })

@@ -3,6 +3,7 @@
  */
 import type { Fixture } from "./fixture.ts"
 import { emptyOperationLog } from "./operation-log.ts"
+import { DEFAULT_FEED_READINGS, type FeedReadings } from "./feed-readings.ts"
 import { emptyPagesWindow } from "./paging.ts"
 import {
   type HealthCheck,
@@ -31,6 +32,8 @@ export interface InitialStateOptions {
   readonly operationDelayMs?: number
   /** How long operations are kept (default DEFAULT_OPERATION_RETENTION_MS). */
   readonly operationRetentionMs?: number
+  /** How the operation feed reads where AWS publishes nothing (default: DEFAULT_FEED_READINGS). */
+  readonly feedReadings?: FeedReadings
 }
 
 /** Default retention of operations: 90 days. */
@@ -117,6 +120,7 @@ export const initialState = (fixture: Fixture, options: InitialStateOptions): Mo
     operationCounter: options.operationBase ?? 0,
     operations: emptyOperationLog(),
     operationDelayMs: options.operationDelayMs ?? 0,
-    operationRetentionMs: options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS
+    operationRetentionMs: options.operationRetentionMs ?? DEFAULT_OPERATION_RETENTION_MS,
+    feedReadings: options.feedReadings ?? DEFAULT_FEED_READINGS
   }
 }

@@ -3,19 +3,21 @@
  * `Operations: [{ Id, Status }]` with the status at the time of the call.
  *
  * Filters (ANDed), as documented: NAMESPACE_ID and SERVICE_ID take EQ (one id or ARN); STATUS
- * and TYPE take EQ or IN; UPDATE_DATE takes BETWEEN with two epoch-seconds values (start, end,
- * inclusive; UpdateDate is when the status last changed). NAMESPACE_ID also matches instance
+ * and TYPE take EQ or IN; UPDATE_DATE takes BETWEEN with two epoch values (start, end, inclusive;
+ * UpdateDate is when the status last changed), read as seconds or, with the mock's
+ * `updateDateUnit: milliseconds` reading, as milliseconds (./feed-readings.ts). NAMESPACE_ID also matches instance
  * operations in that namespace's services.
  *
  * Paging is Cloud Map's: each page takes the next MaxResults operations and then filters them,
  * so a page can be empty while NextToken is set; page to the end.
  */
 import { Result, Schema } from "effect"
+import { filterDateMs } from "./feed-readings.ts"
 import { type Filter, FiltersMember, type FilterRule, toFilters } from "./list-filters.ts"
 import { firstRetained, isExpired, type OperationRecord, statusAt } from "./operation-log.ts"
 import { DEFAULT_MAX_RESULTS, decodeToken, encodeToken, fingerprint, MaxResults, NextToken, scanPage } from "./paging.ts"
 import { operation, optional } from "./request.ts"
-import { epochSeconds, idFromArn } from "./state-model.ts"
+import { idFromArn, type MockState } from "./state-model.ts"
 
 const epochSecondsPair = (values: ReadonlyArray<string>): string | undefined => {
   const [start, end] = values.map((v) => (v.trim() === "" ? Number.NaN : Number(v)))
@@ -42,7 +44,7 @@ const ListOperationsInput = Schema.Struct({
 
 type OperationFilterName = keyof typeof rules
 
-const matches = (f: Filter<OperationFilterName>, op: OperationRecord, status: string, updateDate: number): boolean => {
+const matches = (state: MockState, f: Filter<OperationFilterName>, op: OperationRecord, status: string, updateDate: number): boolean => {
   switch (f.name) {
     case "NAMESPACE_ID":
       return op.namespaceId === idFromArn(f.values[0]!)
@@ -53,10 +55,29 @@ const matches = (f: Filter<OperationFilterName>, op: OperationRecord, status: st
     case "TYPE":
       return f.values.includes(op.type)
     case "UPDATE_DATE": {
-      const seconds = epochSeconds(updateDate)
-      return Number(f.values[0]) <= seconds && seconds <= Number(f.values[1])
+      // The values' unit is the mock's reading (./feed-readings.ts).
+      return filterDateMs(state, f.values[0]!) <= updateDate && updateDate <= filterDateMs(state, f.values[1]!)
     }
   }
+}
+
+/**
+ * With the `updateDate` scan reading, where paging starts: the first operation that may have
+ * changed status since the UPDATE_DATE filter's start (created at most its delay before it).
+ */
+const scanStart = (state: MockState, filters: ReadonlyArray<Filter<OperationFilterName>>): number => {
+  const dates = filters.find((f) => f.name === "UPDATE_DATE")
+  if (state.feedReadings.operationScan !== "updateDate" || dates === undefined) return 0
+  const from = filterDateMs(state, dates.values[0]!) - state.operationDelayMs
+  const records = state.operations.shared.records
+  let lo = 0
+  let hi = state.operations.size
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (records[mid]!.createDate < from) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 export const listOperations = operation(ListOperationsInput, (state, input, ctx) =>
@@ -69,10 +90,10 @@ export const listOperations = operation(ListOperationsInput, (state, input, ctx)
     const select = (op: OperationRecord) => {
       if (isExpired(op, ctx.now, retention)) return undefined
       const { status, updateDate } = statusAt(op, ctx.now)
-      for (const f of filters) if (!matches(f, op, status, updateDate)) return undefined
+      for (const f of filters) if (!matches(state, f, op, status, updateDate)) return undefined
       return { Id: op.id, Status: status }
     }
-    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention))
+    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention), scanStart(state, filters))
     const max = input.MaxResults ?? DEFAULT_MAX_RESULTS
     // window = MaxResults: the page examines MaxResults operations, then filters them.
     const { items, next } = scanPage(log.shared.records, start, max, max, select, log.size)

@@ -9,6 +9,7 @@
  */
 import { Result, Schema } from "effect"
 import { fail } from "./cloudmap-error.ts"
+import { targetsAsRead } from "./feed-readings.ts"
 import {
   appendOperation,
   findOperation,
@@ -66,7 +67,7 @@ export const getOperation = operation(
           Status: status,
           CreateDate: epochSeconds(op.createDate),
           UpdateDate: epochSeconds(updateDate),
-          Targets: op.targets
+          Targets: targetsAsRead(state, op.targets)
         }
       }
     })

@@ -30,7 +30,9 @@
  *                                  (semantics: src/mock/faults.ts)
  *   DELETE /_mock/faults           remove all rules
  *   DELETE /_mock/faults/<id>      remove one rule (404 if unknown)
- *   POST   /_mock/options          {"emptyPages": true|false|N} change paging behaviour at run time
+ *   POST   /_mock/options          {"emptyPages"?: true|false|N, "operationTargets"?: "service"|"instance",
+ *                                  "updateDateUnit"?: "seconds"|"milliseconds", "operationRetentionMs"?: N,
+ *                                  "foreignChurn"?: ops/s} paging and the feed's readings at run time
  *   POST   /_mock/reset            back to the fixture: state, random seed, faults and call
  *                                  statistics, operations (revisions and operation ids never go back)
  *
@@ -53,8 +55,11 @@ import {
   malformedBody
 } from "./faults.ts"
 import type { Fixture } from "./fixture.ts"
+import { CallStats } from "./call-stats.ts"
 import { runOperation, serviceNameOf } from "./dispatch.ts"
 import { initialState } from "./initial-state.ts"
+import { feedOptionsJson, type FeedReadings, MockOptionsRequest, withFeedOptions } from "./feed-readings.ts"
+import { startForeignChurn } from "./foreign-churn.ts"
 import { withEmptyPages } from "./paging.ts"
 import { dumpState } from "./state-dump.ts"
 import type { MockState } from "./state-model.ts"
@@ -85,6 +90,10 @@ export interface MockCloudMapOptions {
   readonly operationDelayMs?: number
   /** Operations older than this are gone (default 90 days). */
   readonly operationRetentionMs?: number
+  /** The operation feed's unpublished details, as this mock reads them (./feed-readings.ts). */
+  readonly feedReadings?: FeedReadings
+  /** Operations per second made in a namespace of the mock's own (./foreign-churn.ts); default 0. */
+  readonly foreignChurn?: number
   /** The mock's clock, epoch ms (default Date.now; tests move time with it). */
   readonly clock?: () => number
 }
@@ -94,46 +103,6 @@ export interface MockCloudMapHandle {
   readonly url: string
   readonly port: number
   close(): Promise<void>
-}
-
-interface OperationStats {
-  total: number
-  outcomes: Record<string, number>
-}
-
-class CallStats {
-  since = new Date()
-  total = 0
-  readonly operations = new Map<string, OperationStats>()
-  readonly services = new Map<string, Map<string, number>>()
-
-  record(operation: string, service: string | undefined, outcome: string): void {
-    this.total++
-    let op = this.operations.get(operation)
-    if (op === undefined) {
-      op = { total: 0, outcomes: {} }
-      this.operations.set(operation, op)
-    }
-    op.total++
-    op.outcomes[outcome] = (op.outcomes[outcome] ?? 0) + 1
-    if (service !== undefined) {
-      let svc = this.services.get(service)
-      if (svc === undefined) {
-        svc = new Map()
-        this.services.set(service, svc)
-      }
-      svc.set(operation, (svc.get(operation) ?? 0) + 1)
-    }
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      since: this.since.toISOString(),
-      total: this.total,
-      operations: Object.fromEntries(this.operations),
-      services: Object.fromEntries([...this.services].map(([name, ops]) => [name, Object.fromEntries(ops)]))
-    }
-  }
 }
 
 class BodyTooLarge extends Error {}
@@ -173,7 +142,7 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
     if (log !== undefined) log(JSON.stringify({ level, message, ...fields }))
   }
   const clock = options.clock ?? Date.now
-  const { emptyPages, operationDelayMs, operationRetentionMs } = options
+  const { emptyPages, operationDelayMs, operationRetentionMs, feedReadings } = options
   const fresh = (revisionBase: number, operationBase: number): MockState =>
     initialState(options.fixture, {
       now: clock(),
@@ -181,7 +150,8 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
       operationBase,
       ...(emptyPages === undefined ? {} : { emptyPages }),
       ...(operationDelayMs === undefined ? {} : { operationDelayMs }),
-      ...(operationRetentionMs === undefined ? {} : { operationRetentionMs })
+      ...(operationRetentionMs === undefined ? {} : { operationRetentionMs }),
+      ...(feedReadings === undefined ? {} : { feedReadings })
     })
 
   let state = fresh(0, 0)
@@ -191,6 +161,14 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
   let faultCounter = 0
   let calls = new CallStats()
   const closing = new AbortController()
+  let foreignChurn = 0
+  let stopChurn = () => {}
+  const churnAt = (perSecond: number) => {
+    stopChurn()
+    foreignChurn = perSecond
+    stopChurn = startForeignChurn(perSecond, (f) => (state = f(state)), () => ({ now: clock(), random: discoverRandom }))
+  }
+  churnAt(options.foreignChurn ?? 0)
 
   const handleAws = async (req: IncomingMessage, res: ServerResponse, body: string): Promise<void> => {
     const started = performance.now()
@@ -270,10 +248,6 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
     return Result.isFailure(r) ? Result.fail(r.failure.message) : Result.succeed(r.success)
   }
 
-  const EmptyPagesOptions = Schema.Struct({
-    emptyPages: Schema.Union([Schema.Boolean, Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))])
-  })
-
   const handleControl = (method: string, path: string, res: ServerResponse, body: string): void => {
     if (method === "GET" && path === "/_mock/health") return sendJson(res, 200, { status: "ok" })
     if (method === "GET" && path === "/_mock/state") return sendJson(res, 200, dumpState(state))
@@ -305,10 +279,13 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
       return sendJson(res, 200, { removed: 1 })
     }
     if (method === "POST" && path === "/_mock/options") {
-      const r = decodeJson(EmptyPagesOptions, body)
+      const r = decodeJson(MockOptionsRequest, body)
       if (Result.isFailure(r)) return sendJson(res, 400, { error: `invalid options: ${r.failure}` })
-      state = withEmptyPages(state, r.success.emptyPages)
-      return sendJson(res, 200, { emptyPages: dumpState(state)["emptyPages"] })
+      if (r.success.emptyPages !== undefined) state = withEmptyPages(state, r.success.emptyPages)
+      state = withFeedOptions(state, r.success)
+      if (r.success.foreignChurn !== undefined) churnAt(r.success.foreignChurn)
+      logLine("INFO", "options set", r.success)
+      return sendJson(res, 200, { emptyPages: dumpState(state)["emptyPages"], ...feedOptionsJson(state, foreignChurn) })
     }
     if (method === "POST" && path === "/_mock/reset") {
       state = fresh(state.revisionClock, state.operationCounter)
@@ -362,6 +339,7 @@ export const startMockCloudMap = async (options: MockCloudMapOptions): Promise<M
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         closing.abort()
+        stopChurn()
         server.close(() => resolve())
         server.closeAllConnections()
       })

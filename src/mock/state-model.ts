@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto"
 import { Result } from "effect"
 import { type CloudMapError, fail } from "./cloudmap-error.ts"
+import type { FeedReadings } from "./feed-readings.ts"
 import type { OperationLog } from "./operation-log.ts"
 
 export type HealthStatus = "HEALTHY" | "UNHEALTHY" | "UNKNOWN"
@@ -84,6 +85,8 @@ export interface MockState {
   readonly operationDelayMs: number
   /** How long operations stay visible to GetOperation and ListOperations (by CreateDate). */
   readonly operationRetentionMs: number
+  /** How the operation feed reads where AWS publishes nothing (./feed-readings.ts). */
+  readonly feedReadings: FeedReadings
 }
 
 // ---------------------------------------------------------------------------------------------

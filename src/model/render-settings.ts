@@ -13,6 +13,11 @@ export interface RenderSettings {
   /** Address HAProxy's HTTP frontend binds to; `*` for every address. */
   readonly listenAddress: string
   readonly listenPort: number
+  /**
+   * Port of a frontend of its own for /stats and /metrics (on listenAddress); undefined: they are
+   * claimed on the traffic port, on every host.
+   */
+  readonly monitoringPort?: number | undefined
   /** Absolute directory holding haproxy.cfg, the map files and the sockets. */
   readonly configDir: string
   readonly nbthread: number

@@ -29,7 +29,7 @@ export const changeFeedActive = Metric.gauge("cloudmap_haproxy_change_feed_activ
   description: "1 while changes are found through Cloud Map's operations (the change feed), 0 while revision polling runs instead (see /status changeFeed)"
 })
 export const changeFeedUnavailable = Metric.counter("cloudmap_haproxy_change_feed_unavailable_total", {
-  description: "Times the change feed became unavailable, by problem (denied, throttled, pages, failing)",
+  description: "Times the change feed became unavailable, by problem (denied, throttled, pages, failing, misses)",
   incremental: true
 })
 export const changeFeedOperations = Metric.counter("cloudmap_haproxy_change_feed_operations_total", {
@@ -65,6 +65,9 @@ export const configGeneration = Metric.gauge("cloudmap_haproxy_config_generation
 export const haproxyWorkers = Metric.gauge("cloudmap_haproxy_haproxy_workers", {
   description: "HAProxy worker processes (current plus old ones still draining)"
 })
+export const haproxyUnresponsive = Metric.gauge("cloudmap_haproxy_haproxy_unresponsive_seconds", {
+  description: "Seconds HAProxy has not answered on its admin socket and master CLI (0 while it answers); /readyz fails at HAPROXY_WATCHDOG, /healthz at HAPROXY_WATCHDOG_LIVENESS"
+})
 export const suppressedRemovals = Metric.counter("cloudmap_haproxy_suppressed_removals_total", {
   description: "Instance removals held back by the anti-flap guard",
   incremental: true
@@ -87,4 +90,8 @@ export const effectiveRevisionInterval = Metric.gauge("cloudmap_haproxy_effectiv
 })
 export const effectiveRefreshInterval = Metric.gauge("cloudmap_haproxy_effective_refresh_interval_seconds", {
   description: "Seconds between two DiscoverInstances reads of each service (REFRESH_RATE, or longer when the fleet needs more than CLOUDMAP_READ_RATE_LIMIT allows)"
+})
+export const changeFeedMisses = Metric.counter("cloudmap_haproxy_change_feed_misses_total", {
+  description: "Changes a read found (an InstancesRevision that changed) that no operation of the change feed named: a feed that is blind without failing (see /status changeFeed.misses)",
+  incremental: true
 })

@@ -1,6 +1,6 @@
 /**
  * A service's instances -> validated, named servers, pure: address and port from the reserved
- * attributes (quarantined with a reason when unusable), the `haproxy.weight` option, and the
+ * attributes (quarantined with a reason when unusable or not to be routed: ./networks.ts), the `haproxy.weight` option, and the
  * AVAILABILITY_ZONE that ECS registers (for zone affinity, ./zones.ts).
  */
 import { Order, Result } from "effect"
@@ -17,6 +17,7 @@ import {
 import { serverNameForInstance } from "../model/names.ts"
 import type { IgnoredOption } from "../model/service-options.ts"
 import type { DiscoveredInstance } from "../model/snapshot.ts"
+import { type InstanceNetworks, refusedInstance } from "./networks.ts"
 import { decodeInstanceWeight } from "./options.ts"
 
 const ATTR_IPV4 = "AWS_INSTANCE_IPV4"
@@ -73,7 +74,8 @@ export const planInstances = (
   namespace: string,
   service: string,
   instances: ReadonlyArray<DiscoveredInstance>,
-  defaultInstancePort: number | undefined
+  defaultInstancePort: number | undefined,
+  networks: InstanceNetworks
 ): InstanceResult => {
   const servers: Array<Server> = []
   const quarantined: Array<Quarantined> = []
@@ -111,6 +113,11 @@ export const planInstances = (
     const port = instancePort(instance.attributes, defaultInstancePort)
     if (Result.isFailure(port)) {
       reject(instance.id, port.failure)
+      continue
+    }
+    const refused = refusedInstance(address.success, port.success, networks)
+    if (refused !== undefined) {
+      reject(instance.id, refused)
       continue
     }
     holderOf.set(name.success, instance.id)

@@ -19,6 +19,7 @@ import { hostBackendName, pathBackendName, pathRouteKey } from "../model/names.t
 import type { IgnoredOption } from "../model/service-options.ts"
 import type { DiscoveredService, NamespaceMapping, Snapshot } from "../model/snapshot.ts"
 import { planInstances } from "./instances.ts"
+import { DEFAULT_INSTANCE_NETWORKS, type InstanceNetworks } from "./networks.ts"
 import { decodeServiceOptions } from "./options.ts"
 import { applyZoneAffinity, type ZoneAffinity } from "./zones.ts"
 
@@ -29,6 +30,8 @@ export interface PlanOptions {
   readonly serviceAttributes?: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity?: ZoneAffinity | undefined
+  /** Which instance addresses may be routed (./networks.ts); unset refuses every refused range. */
+  readonly instanceNetworks?: InstanceNetworks | undefined
 }
 
 /** Path-mode segments that are the monitoring pages on every host (see src/render). */
@@ -168,6 +171,24 @@ const recordClaim = (candidate: Candidate, claims: Claims): void => {
 }
 
 /**
+ * Why an extra host name (`haproxy.hosts`) of `claim` is refused, or undefined. A service's own
+ * name or a path-mode domain always keeps its host (they were all claimed before any extra name);
+ * between two extra names the service that ranks first keeps it.
+ */
+const extraHostConflict = (host: string, claim: Claim, claims: Claims, extraHosts: ReadonlySet<string>): string | undefined => {
+  const domain = claims.domains.get(host)
+  if (domain !== undefined) {
+    return `host ${host} is a path-mode domain, held by ${describeClaim(domain)}: an extra host name never takes a path-mode domain`
+  }
+  const owner = claims.hosts.get(host)
+  if (owner === undefined) return undefined
+  if (!extraHosts.has(host)) {
+    return `host ${host} is the own name of ${describeClaim(owner)}: an extra host name never takes a service's own name`
+  }
+  return `host ${host} is already an extra host name of ${describeClaim(owner)}, ${precedence(owner, claim)}`
+}
+
+/**
  * The plan. Every routable service of every namespace competes in one ranking (compareClaims:
  * earliest CreateDate, then canonical name form, then service id, then NAMESPACE_MAP order), so
  * a service created later never takes a route from a live one, whatever its name or namespace.
@@ -176,6 +197,9 @@ const recordClaim = (candidate: Candidate, claims: Claims): void => {
  * host and a path-mode domain with the same name also conflict (one request host cannot be
  * routed both ways): the domain's claim is its highest-ranked path service's, and the better
  * ranked of that and the host keeps the name.
+ *
+ * Extra host names (`haproxy.hosts`) come after every service's own route: they never take a
+ * service's own name or a path-mode domain, whatever the ages, and among themselves rank as above.
  *
  * Failed namespaces produce nothing. A Failed service (no instances read yet: fail static keeps
  * the last good read otherwise) is not quarantined and routes nothing, but still holds its claim,
@@ -232,14 +256,25 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
 
   candidates.sort((a, b) => compareClaims(a.claim, b.claim))
   const claims: Claims = { hosts: new Map(), domains: new Map(), paths: new Map() }
+  // First every service's own route (its name, or its segment of a path-mode domain), then the
+  // extra host names: an extra name is an alias and never takes a host that is another service's
+  // own name or a path-mode domain, whatever the ages (an attribute must not remove a route).
+  const routed: Array<Candidate> = []
+  /** Hosts granted as extra names so far (the others in claims.hosts are services' own names). */
+  const extraHosts = new Set<string>()
   for (const candidate of candidates) {
-    const { mapping, service, route } = candidate
     const conflict = conflictOf(candidate, claims)
     if (conflict !== undefined) {
-      if (service._tag === "Ok") quarantined.push({ namespace: mapping.namespace, service: service.name, reason: conflict })
+      if (candidate.service._tag === "Ok") {
+        quarantined.push({ namespace: candidate.mapping.namespace, service: candidate.service.name, reason: conflict })
+      }
       continue
     }
     recordClaim(candidate, claims)
+    routed.push(candidate)
+  }
+  for (const candidate of routed) {
+    const { mapping, service, route } = candidate
     if (service._tag !== "Ok") continue
     const ignore = (key: string, reason: string, instanceId?: string) =>
       ignoredOptions.push({ namespace: mapping.namespace, service: service.name, ...(instanceId === undefined ? {} : { instanceId }), key, reason })
@@ -250,22 +285,28 @@ export const plan = (snapshot: Snapshot, options: PlanOptions): Desired => {
     for (const p of decoded.ignored) ignore(p.key, p.reason)
     if (route._tag === "Host") hostRoutes.push({ host: route.host, backend: route.backend })
     else pathRoutes.push({ domain: route.domain, segment: route.segment, backend: route.backend })
-    // Extra host names claim like any other host, at the service's rank: a host already held
-    // by a service that ranks first stays with it, and a later service cannot take these.
+    // Extra host names claim among themselves at the service's rank: the service created first
+    // keeps a name two services ask for as an extra host.
     const granted: Array<string> = []
     for (const host of decoded.options.hosts) {
       if (route._tag === "Host" && host === route.host) continue
-      const extra: Candidate = { ...candidate, route: Route.Host({ host, backend: route.backend }) }
-      const lost = conflictOf(extra, claims)
+      const lost = extraHostConflict(host, candidate.claim, claims, extraHosts)
       if (lost !== undefined) {
         ignore("haproxy.hosts", lost)
         continue
       }
-      recordClaim(extra, claims)
+      claims.hosts.set(host, candidate.claim)
+      extraHosts.add(host)
       hostRoutes.push({ host, backend: route.backend })
       granted.push(host)
     }
-    const planned = planInstances(mapping.namespace, service.name, service.instances, options.defaultInstancePort)
+    const planned = planInstances(
+      mapping.namespace,
+      service.name,
+      service.instances,
+      options.defaultInstancePort,
+      options.instanceNetworks ?? DEFAULT_INSTANCE_NETWORKS
+    )
     quarantined.push(...planned.quarantined)
     ignoredOptions.push(...planned.ignoredOptions)
     const zoned = options.zoneAffinity === undefined ? undefined : applyZoneAffinity(planned.servers, options.zoneAffinity)

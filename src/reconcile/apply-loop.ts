@@ -6,10 +6,11 @@
  * REJECTED_RETRY_INTERVAL unless a newer one arrives first. Publishes what HAProxy serves
  * (`applied`), what it could not apply (`pending`), readiness (`initialSyncAt`) and the metrics.
  */
-import { Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
 import { type Applied, Applier, type ApplyOutcome, takesReload } from "../apply/applier.ts"
 import { runtimePart } from "../apply/diff.ts"
 import { AgentConfigService } from "../config/service.ts"
+import { HaproxySupervisor } from "../haproxy/supervisor.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import { DesiredChannel, type Planned, samePlanned } from "./desired-channel.ts"
@@ -62,20 +63,46 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
     })
 
     /**
-     * The part of a state waiting for its reload that the runtime API can apply now (instance
-     * changes of existing services: diff.ts runtimePart), applied at once as a state of its own.
+     * The part of a state waiting for its reload (or for the disk) that the runtime API can apply
+     * now (instance changes of existing services: diff.ts runtimePart), applied at once as a state
+     * of its own, never by a reload.
      */
-    const applyRuntimePart = (planned: Planned) =>
+    const applyRuntimePart = (planned: Planned, afterRefusal = false) =>
       Effect.gen(function*() {
         const s = yield* Ref.get(state)
-        if (s.applied === undefined || s.refusedAt !== undefined) return
+        if (s.applied === undefined || (s.refusedAt !== undefined && !afterRefusal)) return
         const part = runtimePart(s.applied.desired, planned.desired)
         if (sameDesired(part, s.applied.desired) || takesReload(s.applied, part)) return
-        const outcome = yield* applier.apply(s.applied, part)
+        const outcome = yield* applyOrDefect(s.applied, part, false)
+        // The full state follows (by its paced reload, or its retry): nothing to retry on its own.
+        if (outcome._tag === "Rejected") return yield* Effect.logWarning("instance changes could not be applied through the runtime API alone", { error: outcome.error })
         const now = yield* Clock.currentTimeMillis
-        if (outcome._tag === "Applied") yield* Ref.update(state, (x) => ({ ...x, applied: outcome.applied }))
+        if (outcome._tag === "Applied") {
+          const reloaded = outcome.method === "reload" || outcome.method === "start"
+          yield* Ref.update(state, (x) => ({ ...x, applied: outcome.applied, lastReloadAt: reloaded ? now : x.lastReloadAt }))
+        }
         yield* publish({ desired: part, complete: false }, outcome, now, false)
       })
+
+    /** An apply; a defect in it (a bug) becomes a refused state, reported and retried like one. */
+    const applyOrDefect = (applied: Applied | undefined, desired: Desired, reload: boolean): Effect.Effect<ApplyOutcome> =>
+      applier.apply(applied, desired, { reload }).pipe(
+        Effect.catchCause((cause) =>
+          Effect.gen(function*() {
+            yield* Effect.logError("applying a configuration failed unexpectedly (a bug); retried", cause)
+            return {
+              _tag: "Rejected",
+              stage: reload ? "reload" : "runtime",
+              fault: "infrastructure",
+              errorTag: "Defect",
+              reason: "unexpected failure",
+              label: "defect",
+              error: `unexpected failure while applying: ${Cause.pretty(cause).split("\n")[0]}`,
+              durationMs: 0
+            } satisfies ApplyOutcome
+          })
+        )
+      )
 
     /**
      * Waits out RELOAD_MIN_INTERVAL before a reload (applying what needs no reload meanwhile); a
@@ -95,16 +122,21 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
     const iteration = Effect.gen(function*() {
       const planned = yield* Effect.flatMap(next, paced)
       const before = yield* Ref.get(state)
-      const outcome = yield* applier.apply(before.applied, planned.desired)
+      const outcome = yield* applyOrDefect(before.applied, planned.desired, true)
+      // Its files cannot be written (a full disk): the instance changes in it are applied anyway.
+      if (outcome._tag === "Rejected" && outcome.stage === "write") yield* applyRuntimePart(planned, true)
+      const after = yield* Ref.get(state)
       const now = yield* Clock.currentTimeMillis
       const reloaded = outcome._tag === "Applied" && (outcome.method === "reload" || outcome.method === "start")
       // A refused state keeps its first refusal time across retries only while it stays the same.
       const retried = before.planned !== undefined && samePlanned(before.planned, planned)
+      // Served but not written (a full disk): retried like a refusal, until its files are written.
+      const unsaved = outcome._tag === "Applied" && outcome.applied.unsaved !== undefined
       yield* Ref.set(state, {
-        applied: outcome._tag === "Applied" ? outcome.applied : before.applied,
+        applied: outcome._tag === "Applied" ? outcome.applied : after.applied,
         planned,
-        refusedAt: outcome._tag === "Rejected" ? now : undefined,
-        lastReloadAt: reloaded ? now : before.lastReloadAt
+        refusedAt: outcome._tag === "Rejected" || unsaved ? now : undefined,
+        lastReloadAt: reloaded ? now : after.lastReloadAt
       })
       yield* publish(planned, outcome, now, retried)
     })
@@ -114,11 +146,15 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
         const shown = yield* status.get
         const serving = outcome._tag !== "Rejected"
         const applied = serving ? planned.desired : shown.applied
+        const unsaved = outcome._tag === "Applied" ? outcome.applied.unsaved : undefined
+        const since = (s: { readonly pending: { readonly since: number } | undefined }) => retried ? (s.pending?.since ?? now) : now
         yield* status.update((s) => ({
           ...s,
           applied,
           pending: outcome._tag === "Rejected"
-            ? { desired: planned.desired, since: retried ? (s.pending?.since ?? now) : now, stage: outcome.stage, error: outcome.error }
+            ? { desired: planned.desired, since: since(s), stage: outcome.stage, error: outcome.error, served: false }
+            : unsaved !== undefined
+            ? { desired: planned.desired, since: since(s), stage: "write", error: unsaved.error, served: true }
             : undefined,
           initialSyncAt: s.initialSyncAt ?? (serving && planned.complete ? now : undefined)
         }))
@@ -140,6 +176,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
           at: now,
           method: outcome._tag === "Applied" ? outcome.method : outcome.stage === "start" ? "start" as const : "reload" as const,
           reason: outcome.reason,
+          ...(outcome.changes !== undefined && outcome.changes.length > 0 ? { changes: outcome.changes } : {}),
           ok: outcome._tag === "Applied",
           durationMs: outcome.durationMs,
           ...(outcome._tag === "Rejected" ? { error: outcome.error } : {})
@@ -150,6 +187,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
           if (outcome.method !== "dry-run") {
             yield* Metric.update(Metric.withAttributes(counter, { reason: outcome.label, outcome: "ok" }), 1)
           }
+          if (a.unsaved !== undefined) yield* Metric.update(Metric.withAttributes(M.applyFailures, { stage: "write", fault: "infrastructure" }), 1)
           yield* Metric.update(M.configGeneration, a.generation)
           yield* Effect.logInfo(outcome.method === "dry-run" ? "would apply configuration (APPLY_MODE=off)" : "configuration applied", {
             method: outcome.method,
@@ -195,7 +233,11 @@ export const ApplyLoopLive = Layer.effectDiscard(
       reloadMinIntervalMs: config.reloadMinIntervalSeconds * 1000,
       rejectedRetryMs: config.rejectedRetrySeconds * 1000
     })
-    // A bug in one iteration is logged and the loop goes on: the agent keeps serving.
+    // Before HAProxy is restarted (HAPROXY_RESTART=true), the files of what it served are written again.
+    const applier = yield* Applier
+    const supervisor = yield* HaproxySupervisor
+    yield* supervisor.rewriteBeforeRestart(Effect.flatMap(loop.state, (s) => s.applied === undefined ? Effect.void : applier.rewrite(s.applied.desired)))
+    // A bug outside an apply (an apply's own becomes a retried refusal) is logged and the loop goes on.
     const guarded = loop.iteration.pipe(Effect.catchCause((cause) => Effect.logError("apply loop iteration failed", cause)))
     yield* Effect.forkScoped(Effect.forever(guarded))
   })

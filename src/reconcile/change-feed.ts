@@ -9,10 +9,14 @@
  * Nothing about routing depends on the feed being right: it names services to read sooner. The
  * sweep (every service read every REFRESH_RATE) repairs whatever it missed.
  */
-import type { OperationSummary } from "../cloudmap/client.ts"
+import type { DateUnit, OperationSummary } from "../cloudmap/client.ts"
+import { activeFrom, initialVerifyState, type VerifyState } from "./feed-verify.ts"
 
-/** Why the feed is not used: the agent polls revisions meanwhile and tries the feed again later. */
-export type FeedProblem = "denied" | "throttled" | "pages" | "failing"
+/**
+ * Why the feed is not used: the agent polls revisions meanwhile and tries the feed again later.
+ * `misses`: the reads found changes that no operation named (./feed-verify.ts).
+ */
+export type FeedProblem = "denied" | "throttled" | "pages" | "failing" | "misses"
 
 export type FeedMode =
   | { readonly _tag: "Off" }
@@ -29,8 +33,14 @@ export type FeedMode =
 
 export interface SeenOperation {
   readonly status: string
-  /** Targets.SERVICE, once GetOperation answered; undefined: not looked up (a round with too many). */
+  /**
+   * The service it changed: Targets.SERVICE, or the service its instance was read in; undefined:
+   * not known (GetOperation named neither, or answered OperationNotFound): each status change
+   * then makes the round check every revision.
+   */
   readonly serviceId: string | undefined
+  /** Targets.INSTANCE, when GetOperation answered: placed by the reads later if the service is unknown. */
+  readonly instanceId: string | undefined
   /** When it was last listed (epoch ms): forgotten SEEN_FOR_MS later. */
   readonly listedAt: number
 }
@@ -42,6 +52,18 @@ export interface FeedState {
   readonly seen: ReadonlyMap<string, SeenOperation>
   /** Rounds in a row whose walk failed with a transient error. */
   readonly failuresInARow: number
+  /** How UPDATE_DATE is sent: seconds until the reads show that Cloud Map reads milliseconds. */
+  readonly unit: DateUnit
+  /** The feed checked against the reads. */
+  readonly verify: VerifyState
+  /** Operations listed since start (what a blind feed's report says it did see). */
+  readonly listedTotal: number
+}
+
+/** What a round found out about one operation (GetOperation, then the reads' instance index). */
+export interface PlacedOperation {
+  readonly serviceId: string | undefined
+  readonly instanceId: string | undefined
 }
 
 export interface FeedSettings {
@@ -64,18 +86,24 @@ export const SEEN_FOR_MS = OVERLAP_MS + 60_000
 /** Transient failures in a row before the feed counts as unavailable ("failing"). */
 export const FAILURES_BEFORE_FALLBACK = 3
 
-export const initialFeedState = (on: boolean): FeedState => ({
+export const initialFeedState = (on: boolean, now = 0): FeedState => ({
   mode: on ? { _tag: "Active" } : { _tag: "Off" },
   since: undefined,
   seen: new Map(),
-  failuresInARow: 0
+  failuresInARow: 0,
+  unit: "seconds",
+  verify: initialVerifyState(now),
+  listedTotal: 0
 })
 
-/** The window a round lists, from `now` (epoch ms). */
-export const windowAt = (state: FeedState, now: number): { readonly from: number; readonly to: number } => ({
+/** The window a round lists, from `now` (epoch ms), in the unit the feed sends. */
+export const windowAt = (state: FeedState, now: number): { readonly from: number; readonly to: number; readonly unit: DateUnit } => ({
   from: (state.since ?? now) - OVERLAP_MS,
-  to: now + AHEAD_MS
+  to: now + AHEAD_MS,
+  unit: state.unit
 })
+
+export const otherUnit = (unit: DateUnit): DateUnit => (unit === "seconds" ? "milliseconds" : "seconds")
 
 /** Whether this round asks Cloud Map's operations (active, or unavailable and due for a retry). */
 export const feedDue = (state: FeedState, now: number): boolean =>
@@ -85,45 +113,56 @@ export interface Listing {
   /** Listed for the first time: their service comes from GetOperation. */
   readonly fresh: ReadonlyArray<OperationSummary>
   /** Listed before with another status: the services known for them changed again. */
-  readonly statusChanged: ReadonlyArray<{ readonly id: string; readonly status: string; readonly serviceId: string | undefined }>
+  readonly statusChanged: ReadonlyArray<{ readonly id: string; readonly status: string } & PlacedOperation>
 }
 
 /** Sorts a round's operations into first sightings and status changes (repeats are dropped). */
 export const classifyListing = (state: FeedState, operations: ReadonlyArray<OperationSummary>): Listing => {
   const fresh: Array<OperationSummary> = []
-  const statusChanged: Array<{ id: string; status: string; serviceId: string | undefined }> = []
+  const statusChanged: Array<{ id: string; status: string } & PlacedOperation> = []
   const inRound = new Set<string>()
   for (const op of operations) {
     if (inRound.has(op.id)) continue
     inRound.add(op.id)
     const before = state.seen.get(op.id)
     if (before === undefined) fresh.push(op)
-    else if (before.status !== op.status) statusChanged.push({ id: op.id, status: op.status, serviceId: before.serviceId })
+    else if (before.status !== op.status) {
+      statusChanged.push({ id: op.id, status: op.status, serviceId: before.serviceId, instanceId: before.instanceId })
+    }
   }
   return { fresh, statusChanged }
 }
 
 /**
  * The state after a round that walked every page at `now`: every listed operation recorded with
- * its status (and its service, where known: `services` by operation id), operations not listed
- * for SEEN_FOR_MS forgotten, the next window from `now`, and the feed active.
+ * its status (and what is known of it: `placed` by operation id, else what was known before),
+ * operations not listed for SEEN_FOR_MS forgotten, the next window from `now`, and the feed active.
  */
 export const afterWalk = (
   state: FeedState,
   now: number,
   operations: ReadonlyArray<OperationSummary>,
-  services: ReadonlyMap<string, string | undefined>,
-  /** Operations whose lookup failed: not recorded, so the next round looks them up again. */
-  unresolved: ReadonlySet<string>
+  placed: ReadonlyMap<string, PlacedOperation>,
+  /** Operations not looked up (their lookup failed, or over the round's budget): not recorded, so a later round looks them up. */
+  skipped: ReadonlySet<string>
 ): FeedState => {
   const seen = new Map<string, SeenOperation>()
   for (const [id, op] of state.seen) if (now - op.listedAt < SEEN_FOR_MS) seen.set(id, op)
   for (const op of operations) {
-    if (unresolved.has(op.id)) continue
-    const serviceId = services.has(op.id) ? services.get(op.id) : state.seen.get(op.id)?.serviceId
-    seen.set(op.id, { status: op.status, serviceId, listedAt: now })
+    if (skipped.has(op.id)) continue
+    const known = placed.get(op.id) ?? state.seen.get(op.id)
+    seen.set(op.id, { status: op.status, serviceId: known?.serviceId, instanceId: known?.instanceId, listedAt: now })
   }
-  return { mode: state.mode._tag === "Off" ? state.mode : { _tag: "Active" }, since: now, seen, failuresInARow: 0 }
+  const wasActive = state.mode._tag === "Active"
+  return {
+    ...state,
+    mode: state.mode._tag === "Off" ? state.mode : { _tag: "Active" },
+    since: now,
+    seen,
+    failuresInARow: 0,
+    verify: wasActive ? state.verify : activeFrom(state.verify, now),
+    listedTotal: state.listedTotal + operations.length
+  }
 }
 
 /** The state after a failed round: unavailable at once for `problem`, or after FAILURES_BEFORE_FALLBACK transient ones. */
@@ -147,6 +186,10 @@ export const afterFailure = (
     mode: { _tag: "Unavailable", problem, detail: failure.detail, since, retryAt: now + settings.retrySeconds * 1000 }
   }
 }
+
+/** Where an operation stands once its service is looked for in the reads' instance index. */
+export const placeByInstance = (op: PlacedOperation, serviceOfInstance: (instanceId: string) => string | undefined): PlacedOperation =>
+  op.serviceId !== undefined || op.instanceId === undefined ? op : { ...op, serviceId: serviceOfInstance(op.instanceId) }
 
 /** What a CloudMapError means for the feed (branching on its kind). */
 export const problemOf = (kind: "throttled" | "transient" | "denied" | "notFound" | "invalid"): FeedProblem | "transient" =>

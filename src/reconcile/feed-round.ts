@@ -1,13 +1,19 @@
 /**
  * One round of the change feed, with its calls: ListOperations over the window (every page, up
- * to CHANGE_FEED_MAX_PAGES), then GetOperation for each operation listed for the first time (up
- * to CHANGE_FEED_MAX_OPERATIONS; more: every revision is checked instead). Denied, throttled,
- * too many pages or failing rounds make the feed unavailable: that is said once (log, /status
- * changeFeed, cloudmap_haproxy_change_feed_active and _unavailable_total), revision polling runs,
- * and the feed is tried again after CHANGE_FEED_RETRY. The decisions are in ./change-feed.ts.
+ * to CHANGE_FEED_MAX_PAGES), then GetOperation for operations listed for the first time (up to
+ * CHANGE_FEED_MAX_OPERATIONS a round; the others wait for the next round, and a backlog of more
+ * than three rounds makes this round check every revision instead). An operation whose service
+ * GetOperation does not name is placed by its instance (the reads' index); one that cannot be
+ * placed makes the round check every revision: latency and cost, never silence.
+ * The feed is checked against the reads (./feed-verify.ts): changes it never named are misses;
+ * misses with no hit first make it try the other unit of UPDATE_DATE, then make it unavailable.
+ * Denied, throttled, too many pages, failing rounds or misses make the feed unavailable: that is
+ * said once (log, /status changeFeed, cloudmap_haproxy_change_feed_active and _unavailable_total),
+ * revision polling runs, and the feed is tried again after CHANGE_FEED_RETRY. The decisions are
+ * in ./change-feed.ts and ./feed-verify.ts.
  */
 import { Clock, Effect, Metric, Ref } from "effect"
-import { CloudMap, type CloudMapError, type OperationSummary } from "../cloudmap/client.ts"
+import { CloudMap, type CloudMapError, type OperationSummary, type OperationWindow } from "../cloudmap/client.ts"
 import * as M from "../observability/metrics.ts"
 import {
   afterFailure,
@@ -19,38 +25,53 @@ import {
   type FeedSettings,
   type FeedState,
   initialFeedState,
+  OVERLAP_MS,
+  otherUnit,
+  type PlacedOperation,
+  placeByInstance,
   problemOf,
-  windowAt
+  windowAt,
+  AHEAD_MS
 } from "./change-feed.ts"
+import { makeInstanceIndex } from "./instance-index.ts"
+import type { ServiceUpdate } from "./snapshot-update.ts"
+import { blind, confirmMisses, describeMisses, graceMs, named, namedAll, readsFound, type ServiceRead } from "./feed-verify.ts"
 import type { ChangeFeedState, Status } from "./status.ts"
 
 /** What a round of the feed tells the polling round. */
 export type FeedOutcome =
-  /** Read these services (by service id) now; none: nothing changed. */
-  | { readonly _tag: "Changes"; readonly serviceIds: ReadonlySet<string> }
-  /** Too many new operations to look up: check every service's revision. */
-  | { readonly _tag: "CheckAll" }
+  /**
+   * Read these services (by service id) now; `checkAll`: an operation could not be placed (or too
+   * many wait for a lookup), so every service's revision is checked as well.
+   */
+  | { readonly _tag: "Changes"; readonly serviceIds: ReadonlySet<string>; readonly checkAll: boolean }
   /** The feed is off or unavailable: a revision polling round. */
   | { readonly _tag: "Polling" }
   /** This round's walk failed (transient): the next window still covers it. */
   | { readonly _tag: "Missed" }
 
 /** GetOperation calls in flight at most. */
-const LOOKUPS_IN_FLIGHT = 4
+const LOOKUPS_IN_FLIGHT = 8
+/** Operations waiting for a lookup beyond this many rounds' budget: the round checks every revision instead. */
+const BACKLOG_ROUNDS = 3
 
 const advice: Record<FeedProblem, string> = {
   denied: "grant servicediscovery:ListOperations and servicediscovery:GetOperation to the task role, or set CHANGE_FEED=false",
   throttled: "the account's ListOperations/GetOperation quota is used up by something else; raise it or set CHANGE_FEED=false",
   pages: "the account keeps more operations than CHANGE_FEED_MAX_PAGES pages hold (Cloud Map pages before it filters); raise CHANGE_FEED_MAX_PAGES or set CHANGE_FEED=false",
-  failing: "ListOperations keeps failing"
+  failing: "ListOperations keeps failing",
+  misses: "Cloud Map did not list operations for changes the reads found (with UPDATE_DATE in seconds and in milliseconds): revision polling finds them; if it lasts, set CHANGE_FEED=false"
 }
 
-const statusOf = (mode: FeedMode, lastRound: ChangeFeedState["lastRound"]): ChangeFeedState =>
-  mode._tag === "Off"
+const statusOf = (state: FeedState, lastRound: ChangeFeedState["lastRound"]): ChangeFeedState => {
+  const mode = state.mode
+  const checked = { misses: state.verify.missesTotal, updateDateUnit: state.unit, ...(lastRound === undefined ? {} : { lastRound }) }
+  return mode._tag === "Off"
     ? { state: "off" }
     : mode._tag === "Active"
-    ? { state: "active", ...(lastRound === undefined ? {} : { lastRound }) }
-    : { state: "unavailable", problem: mode.problem, detail: mode.detail, since: mode.since, retryAt: mode.retryAt, ...(lastRound === undefined ? {} : { lastRound }) }
+    ? { state: "active", ...checked }
+    : { state: "unavailable", problem: mode.problem, detail: mode.detail, since: mode.since, retryAt: mode.retryAt, ...checked }
+}
 
 interface WalkFailed {
   readonly problem: FeedProblem | "transient"
@@ -71,10 +92,11 @@ export const makeChangeFeed = (
   Effect.gen(function*() {
     const on = feedSettings !== undefined
     const settings = feedSettings ?? OFF
-    const state = yield* Ref.make<FeedState>(initialFeedState(on))
+    const state = yield* Ref.make<FeedState>(initialFeedState(on, yield* Clock.currentTimeMillis))
     let lastRound: ChangeFeedState["lastRound"]
+    const instances = makeInstanceIndex()
     yield* Metric.update(M.changeFeedActive, on ? 1 : 0)
-    yield* updateStatus((s) => ({ ...s, changeFeed: statusOf(on ? { _tag: "Active" } : { _tag: "Off" }, undefined) }))
+    yield* updateStatus((s) => ({ ...s, changeFeed: on ? { state: "active", misses: 0, updateDateUnit: "seconds" } : { state: "off" } }))
 
     /** Stores the next state and says what changed about the feed's availability (once). */
     const commit = (before: FeedState, next: FeedState) =>
@@ -93,12 +115,17 @@ export const makeChangeFeed = (
         } else if (now._tag === "Active" && was._tag === "Unavailable") {
           yield* Effect.logInfo("change feed available again", { unavailableFor: was.problem })
         }
+        if (next.unit !== before.unit) {
+          yield* Effect.logWarning("change feed: Cloud Map reads UPDATE_DATE in " + next.unit + "; the feed sends it so from now on", {
+            found: "operations listed only with this unit, for changes the reads found"
+          })
+        }
         yield* Metric.update(M.changeFeedActive, now._tag === "Active" ? 1 : 0)
-        yield* updateStatus((s) => ({ ...s, changeFeed: statusOf(now, lastRound) }))
+        yield* updateStatus((s) => ({ ...s, changeFeed: statusOf(next, lastRound) }))
       })
 
     /** Every page of the window, or why not. */
-    const walk = (cloudMap: CloudMap["Service"], window: { readonly from: number; readonly to: number }) =>
+    const walk = (cloudMap: CloudMap["Service"], window: OperationWindow) =>
       Effect.gen(function*() {
         const operations: Array<OperationSummary> = []
         let token: string | undefined
@@ -115,61 +142,128 @@ export const makeChangeFeed = (
         }
       })
 
-    /** The feed's part of a polling round at `now`. */
-    const round: Effect.Effect<FeedOutcome, never, CloudMap> = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const before = yield* Ref.get(state)
-      if (!feedDue(before, now)) return { _tag: "Polling" } as const
-      const cloudMap = yield* CloudMap
-      const walked = yield* Effect.result(walk(cloudMap, windowAt(before, now)))
-      if (walked._tag === "Failure") {
-        const next = afterFailure(before, now, walked.failure, settings)
-        yield* commit(before, next)
-        if (next.mode._tag === "Unavailable") return { _tag: "Polling" } as const
-        yield* Effect.logDebug("change feed round failed; the next window covers it", { error: walked.failure.detail })
-        return { _tag: "Missed" } as const
-      }
-      const { operations, pages } = walked.success
-      const listing = classifyListing(before, operations)
-      yield* Metric.update(M.changeFeedOperations, listing.fresh.length)
-      if (listing.fresh.length > settings.maxOperations) {
-        lastRound = { at: now, pages, operations: operations.length, new: listing.fresh.length, services: 0, checkedAll: true }
-        yield* commit(before, afterWalk(before, now, operations, new Map(listing.fresh.map((op) => [op.id, undefined])), new Set()))
-        return { _tag: "CheckAll" } as const
-      }
-      const looked = yield* Effect.forEach(listing.fresh, (op) => Effect.result(cloudMap.getOperation(op.id)), {
-        concurrency: LOOKUPS_IN_FLIGHT
-      })
-      const services = new Map<string, string | undefined>()
-      const unresolved = new Set<string>()
-      let refused: WalkFailed | undefined
-      looked.forEach((r, i) => {
-        const id = listing.fresh[i]!.id
-        if (r._tag === "Success") services.set(id, r.success.serviceId)
-        else if (r.failure.kind === "notFound") services.set(id, undefined)
-        else {
-          unresolved.add(id)
-          const problem = problemOf(r.failure.kind)
-          if (problem !== "transient") refused ??= walkFailed(problem, r.failure.message)
+    /**
+     * The feed is blind by its misses: try the other unit of UPDATE_DATE over the missed changes'
+     * time. Operations it lists that the feed never saw: that unit is Cloud Map's (the round goes
+     * on with it, from the first missed change on). None: the feed is unavailable (`misses`).
+     */
+    const recheck = (cloudMap: CloudMap["Service"], before: FeedState, now: number) =>
+      Effect.gen(function*() {
+        const from = Math.min(...before.verify.misses.map((m) => m.since))
+        const unit = otherUnit(before.unit)
+        const probed = yield* Effect.result(walk(cloudMap, { from: from - OVERLAP_MS, to: now + AHEAD_MS, unit }))
+        if (probed._tag === "Success" && probed.success.operations.some((op) => !before.seen.has(op.id))) {
+          const next: FeedState = { ...before, unit, since: from, verify: { ...before.verify, misses: [], candidates: new Map() } }
+          yield* commit(before, next)
+          return next
         }
+        const detail = describeMisses(before.verify.misses, before.listedTotal)
+        yield* commit(before, afterFailure(before, now, { problem: "misses", detail }, settings))
+        return undefined
       })
-      const serviceIds = new Set<string>()
-      for (const id of services.values()) if (id !== undefined) serviceIds.add(id)
-      for (const op of listing.statusChanged) if (op.serviceId !== undefined) serviceIds.add(op.serviceId)
-      lastRound = { at: now, pages, operations: operations.length, new: listing.fresh.length, services: serviceIds.size, checkedAll: unresolved.size > 0 }
-      const walkedState = afterWalk(before, now, operations, services, unresolved)
-      if (refused !== undefined) {
+
+    /** Misses confirmed by now; a blind feed is rechecked (and maybe given up). Undefined: give up this round. */
+    const verified = (cloudMap: CloudMap["Service"], before: FeedState, now: number) =>
+      Effect.gen(function*() {
+        if (before.mode._tag !== "Active") return before
+        const { state: verify, confirmed } = confirmMisses(before.verify, now, graceMs(settings.periodSeconds))
+        if (confirmed.length === 0) return before
+        yield* Metric.update(M.changeFeedMisses, confirmed.length)
+        yield* Effect.logWarning("change feed missed changes: the reads found them, no operation named them", {
+          services: confirmed.map((m) => m.name),
+          unit: before.unit
+        })
+        const next = { ...before, verify }
+        yield* commit(before, next)
+        return blind(verify, now) ? yield* recheck(cloudMap, next, now) : next
+      })
+
+    /** Operations' services by GetOperation, at most `budget`; the rest wait. */
+    const lookUp = (cloudMap: CloudMap["Service"], fresh: ReadonlyArray<OperationSummary>, serviceOfInstance: (id: string) => string | undefined) =>
+      Effect.gen(function*() {
+        const budget = fresh.slice(0, settings.maxOperations)
+        const looked = yield* Effect.forEach(budget, (op) => Effect.result(cloudMap.getOperation(op.id)), { concurrency: LOOKUPS_IN_FLIGHT })
+        const placed = new Map<string, PlacedOperation>()
+        const skipped = new Set(fresh.slice(settings.maxOperations).map((op) => op.id))
+        let unplaced = 0
+        let refused: WalkFailed | undefined
+        looked.forEach((r, i) => {
+          const id = budget[i]!.id
+          if (r._tag === "Success") {
+            const op = placeByInstance({ serviceId: r.success.serviceId, instanceId: r.success.instanceId }, serviceOfInstance)
+            placed.set(id, op)
+            if (op.serviceId === undefined) unplaced++
+          } else if (r.failure.kind === "notFound") {
+            // Gone already (retention): nothing tells its service; the round checks every revision.
+            placed.set(id, { serviceId: undefined, instanceId: undefined })
+            unplaced++
+          } else {
+            skipped.add(id)
+            unplaced++
+            const problem = problemOf(r.failure.kind)
+            if (problem !== "transient") refused ??= walkFailed(problem, r.failure.message)
+          }
+        })
+        return { placed, skipped, unplaced, refused }
+      })
+
+    /** The feed's part of a polling round at `now`; `serviceOfInstance`: the reads' instance index (tests give their own). */
+    const round = (serviceOfInstance: (instanceId: string) => string | undefined = instances.serviceOf): Effect.Effect<FeedOutcome, never, CloudMap> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const due = yield* Ref.get(state)
+        if (!feedDue(due, now)) return { _tag: "Polling" } as const
+        const cloudMap = yield* CloudMap
+        const before = yield* verified(cloudMap, due, now)
+        if (before === undefined) return { _tag: "Polling" } as const
+        const walked = yield* Effect.result(walk(cloudMap, windowAt(before, now)))
+        if (walked._tag === "Failure") {
+          const next = afterFailure(before, now, walked.failure, settings)
+          yield* commit(before, next)
+          if (next.mode._tag === "Unavailable") return { _tag: "Polling" } as const
+          yield* Effect.logDebug("change feed round failed; the next window covers it", { error: walked.failure.detail })
+          return { _tag: "Missed" } as const
+        }
+        const { operations, pages } = walked.success
+        const listing = classifyListing(before, operations)
+        yield* Metric.update(M.changeFeedOperations, listing.fresh.length)
+        // A backlog of more than a few rounds: this round checks every revision and records them all.
+        const backlog = listing.fresh.length > BACKLOG_ROUNDS * settings.maxOperations
+        const looked = backlog
+          ? { placed: new Map(listing.fresh.map((op) => [op.id, { serviceId: undefined, instanceId: undefined }])), skipped: new Set<string>(), unplaced: listing.fresh.length, refused: undefined }
+          : yield* lookUp(cloudMap, listing.fresh, serviceOfInstance)
+        const serviceIds = new Set<string>()
+        for (const op of looked.placed.values()) if (op.serviceId !== undefined) serviceIds.add(op.serviceId)
+        let unplaced = looked.unplaced
+        for (const op of listing.statusChanged) {
+          const at = placeByInstance(op, serviceOfInstance)
+          if (at.serviceId !== undefined) serviceIds.add(at.serviceId)
+          else unplaced++
+        }
+        const checkAll = unplaced > 0
+        lastRound = { at: now, pages, operations: operations.length, new: listing.fresh.length, services: serviceIds.size, checkedAll: checkAll }
+        const walkedState = afterWalk(before, now, operations, looked.placed, looked.skipped)
+        const verify = named(checkAll ? namedAll(walkedState.verify, now) : walkedState.verify, serviceIds, now)
+        const next = { ...walkedState, verify }
         // GetOperation refused (a policy with ListOperations only): this round checks everything.
-        yield* commit(before, afterFailure(walkedState, now, refused, settings))
-        return { _tag: "CheckAll" } as const
-      }
-      yield* commit(before, walkedState)
-      // A lookup that failed for now: its service is unknown, so every revision is checked.
-      return unresolved.size > 0 ? { _tag: "CheckAll" } as const : { _tag: "Changes", serviceIds } as const
-    })
+        yield* commit(before, looked.refused === undefined ? next : afterFailure(next, now, looked.refused, settings))
+        return { _tag: "Changes", serviceIds, checkAll } as const
+      })
+
+    /** Reads just made (sweep, SIGHUP, start): their instances indexed, their revisions checked against what the feed named. */
+    const reads = (found: ReadonlyArray<ServiceUpdate>) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        instances.remember(found, now)
+        const ok = found.flatMap(({ service }): Array<ServiceRead> =>
+          service._tag === "Ok" ? [{ serviceId: service.id, name: service.name, revision: service.revision }] : []
+        )
+        yield* Ref.update(state, (s) => ({ ...s, verify: readsFound(s.verify, ok, now, s.mode._tag === "Active") }))
+      })
 
     return {
       round,
+      reads,
       /** The first full read started at `at`: the first window starts there. */
       startAt: (at: number) => Ref.update(state, (s) => ({ ...s, since: s.since ?? at })),
       /** CHANGE_FEED_RATE while the feed is used (changes are seen within it); undefined: revision polling. */

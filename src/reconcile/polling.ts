@@ -1,10 +1,12 @@
 /**
  * The polling loop: a reconciler round every CHANGE_FEED_RATE while the change feed is used, else
  * every REVISION_POLL_RATE or less (between round starts, ±5 % jitter so replicas drift apart;
- * `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks. SIGHUP
+ * `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks (and every
+ * Cloud Map call that ends in between: ../cloudmap/activity.ts). SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
 import { Clock, Duration, Effect, Layer, Random, Schedule } from "effect"
+import { CloudMapActivity } from "../cloudmap/activity.ts"
 import { Hangups } from "./hangups.ts"
 import { Reconciler } from "./reconciler-service.ts"
 import { StatusStore } from "./status-store.ts"
@@ -40,6 +42,20 @@ export const PollingLive = Layer.effectDiscard(
       return (yield* Clock.currentTimeMillis) - started
     })
     yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(reconciler.periodSeconds)))
+
+    // A round's Cloud Map calls are its progress too: a round that every call's throttling and
+    // backoff keeps from finishing is alive while its calls keep ending (liveness), and shows as
+    // `degraded` at once. Copied into Status every second; the heartbeat only moves with a call.
+    const activity = yield* CloudMapActivity
+    const copyActivity = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const summary = activity.summary(now)
+      return status.update((s) => ({
+        ...s,
+        heartbeatAt: Math.max(s.heartbeatAt, summary.lastAttemptAt ?? 0),
+        cloudMapCalls: summary
+      }))
+    })
+    yield* Effect.forkScoped(Effect.repeat(copyActivity, Schedule.spaced("1 second")))
 
     // SIGHUP means "re-read Cloud Map now" (hangups.ts).
     const hangups = yield* Hangups

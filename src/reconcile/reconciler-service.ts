@@ -3,6 +3,7 @@
  * Map, the agent's zone (ZONE_AFFINITY), Status and the apply loop's channel.
  */
 import { Context, Effect, Layer } from "effect"
+import { instanceNetworksOf } from "../agent/instance-networks.ts"
 import { AgentZoneService } from "../agent/zone.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { AgentConfigService } from "../config/service.ts"
@@ -54,6 +55,7 @@ export class Reconciler extends Context.Service<Reconciler, {
           serviceAttributesSeconds: config.serviceAttributesSeconds
         },
         zoneAffinity,
+        instanceNetworks: instanceNetworksOf(config),
         changeFeed: config.changeFeed
           ? {
             periodSeconds: config.changeFeedSeconds,

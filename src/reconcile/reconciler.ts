@@ -37,6 +37,7 @@ import {
 import type { Planned } from "./desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
+import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
 import type { Status, SuppressedChange } from "./status.ts"
 
@@ -57,6 +58,8 @@ export interface ReconcilerOptions {
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
+  /** Which instance addresses may be routed (ALLOW_INSTANCE_NETWORKS, the agent's own ports). */
+  readonly instanceNetworks: InstanceNetworks
   /** The change feed's settings; undefined: CHANGE_FEED=false (revision polling only). */
   readonly changeFeed: FeedSettings | undefined
 }
@@ -129,7 +132,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         const desired = plan(guarded.snapshot, {
           defaultInstancePort: options.defaultInstancePort,
           serviceAttributes: current.attributes.values,
-          zoneAffinity: options.zoneAffinity
+          zoneAffinity: options.zoneAffinity,
+          instanceNetworks: options.instanceNetworks
         })
         yield* reportPlan(current.snapshot, guarded, current.published?.planned.desired, desired, merged.failures)
         const namespaces = namespaceStates(options.mappings, current.topology, guarded.snapshot, undefined)
@@ -208,6 +212,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // Operations from the start of this read on are the feed's.
       yield* feed.startAt(started)
       yield* Ref.update(state, (s) => ({ ...s, readAt }))
+      yield* feed.reads(snapshot.namespaces.flatMap((ns) => ns._tag === "Ok" ? ns.services.map((service) => ({ mapping: ns.mapping, service })) : []))
       // The fleet was read at the start-up rate; from now on the steady rates apply.
       yield* (yield* CloudMap).settle
       const out = yield* publishFrom(snapshot)
@@ -230,7 +235,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round
+      const fed = yield* feed.round()
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
@@ -266,7 +271,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const first = new Set<string>()
       const namedServices: Array<KnownService> = []
       const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || fed._tag === "CheckAll"
+      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
       for (const k of known) {
         const key = serviceKey(k.mapping, k.service.id)
         if (named.has(k.service.id)) {
@@ -298,7 +303,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let baseIndex = revisionIndex
       let published = false
       // The feed answering counts as reaching Cloud Map (a round may read nothing).
-      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes" || fed._tag === "CheckAll"
+      let reached = (known.length === 0 && listedOk) || fed._tag === "Changes"
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
@@ -320,6 +325,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
+        yield* feed.reads(reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
@@ -348,7 +354,6 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       for (const { mapping, service } of known) {
         const key = serviceKey(mapping, service.id)
         // A read the feed asked for that failed is due again at once (its operation was counted).
-        // A read the feed asked for that failed is due again at once (its operation was counted).
         const at = readNow.has(key) ? yield* readTime(started, spread, afterMs) : first.has(key) ? undefined : current.readAt.get(key)
         if (at !== undefined) readAt.set(key, at)
       }
@@ -360,19 +365,27 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* finish(kind, started, reached, failures, published ? suppressed : undefined, undefined)
     })
 
+    // SIGHUP: the next round to start forgets when anything was last listed or read. Applied under
+    // the round's permit, so a round in flight cannot write its read times over the reset.
+    const rereadPending = yield* Ref.make(false)
+    const forgetReads = Effect.flatMap(Ref.getAndSet(rereadPending, false), (pending) =>
+      pending
+        ? Ref.update(state, (s) => ({
+          ...s,
+          topologyAt: Number.NEGATIVE_INFINITY,
+          readAt: new Map<string, number>(),
+          attributes: { ...s.attributes, readAt: new Map<string, number>() }
+        }))
+        : Effect.void)
+
     /** The first round (or, until one succeeds, every round) reads everything. */
-    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.flatMap(
-      Ref.get(state),
-      (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh
+    const round: Effect.Effect<void, never, CloudMap> = oneRound.withPermit(Effect.andThen(
+      forgetReads,
+      Effect.flatMap(Ref.get(state), (s) => s.topology === undefined || s.snapshot === undefined ? fullRefresh : fastRefresh)
     ))
 
-    /** Forget when anything was last listed or read: the next round re-lists and reads everything (SIGHUP). */
-    const rereadAll = Ref.update(state, (s) => ({
-      ...s,
-      topologyAt: Number.NEGATIVE_INFINITY,
-      readAt: new Map<string, number>(),
-      attributes: { ...s.attributes, readAt: new Map<string, number>() }
-    }))
+    /** The next round re-lists and reads everything (SIGHUP), even when a round is in flight now. */
+    const rereadAll = Ref.set(rereadPending, true)
 
     /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
     const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>

@@ -11,6 +11,7 @@
  */
 import type { Desired } from "../model/desired.ts"
 import type { RoutingMode } from "../model/snapshot.ts"
+import type { ActivitySummary } from "../cloudmap/activity.ts"
 import type { ReadFailure } from "./fail-static.ts"
 
 export interface ApplyRecord {
@@ -18,6 +19,8 @@ export interface ApplyRecord {
   /** runtime: applied through the admin socket; reload: new config loaded; dry-run: APPLY_MODE=off. */
   readonly method: "runtime" | "reload" | "start" | "dry-run"
   readonly reason: string
+  /** Instance by instance, with the cause (`web.example.com: + web-3 10.0.0.7:8080 (us-east-1a): ...`). */
+  readonly changes?: ReadonlyArray<string>
   readonly ok: boolean
   readonly error?: string
   readonly durationMs: number
@@ -50,20 +53,31 @@ export interface NamespaceState {
   readonly error?: string
 }
 
-/** A desired state that HAProxy does not serve because applying it failed. */
+/**
+ * A desired state not fully applied: HAProxy does not serve it because applying it failed, or
+ * (`served`) HAProxy serves it through the runtime API but its files could not be written.
+ */
 export interface PendingChange {
   readonly desired: Desired
   /** When the first attempt at a desired state not yet applied failed. */
   readonly since: number
   readonly stage: string
   readonly error: string
+  /** HAProxy serves `desired`; only writing its files to CONFIG_DIR is pending (retried). */
+  readonly served: boolean
 }
 
 export interface Status {
   readonly version: string
   readonly startedAt: number
-  /** The polling loop's last heartbeat (epoch ms); /healthz checks it is recent. */
+  /**
+   * The polling loop's last sign of progress (epoch ms): a round finished, or one of its Cloud
+   * Map calls ended, whatever the answer (a throttling storm is progress, a wedged loop is not).
+   * /healthz checks it is recent.
+   */
   readonly heartbeatAt: number
+  /** The Cloud Map calls of the last seconds (cloudmap/activity.ts), for `degraded`. */
+  readonly cloudMapCalls?: ActivitySummary | undefined
   readonly firstAppliedAt: number | undefined
   /** When a configuration built from reads of every mapped namespace was first applied. */
   readonly initialSyncAt: number | undefined
@@ -82,7 +96,13 @@ export interface Status {
   readonly lastApplyError: ApplyRecord | undefined
   /** The last RECENT_CHANGES apply records (reloads, runtime updates, refusals), oldest first. */
   readonly recentChanges: ReadonlyArray<ApplyRecord>
-  readonly haproxy: { readonly running: boolean; readonly pid: number | undefined; readonly workers: number }
+  readonly haproxy: {
+    readonly running: boolean
+    readonly pid: number | undefined
+    readonly workers: number
+    /** The watchdog (haproxy/watchdog.ts): HAProxy has not answered on its sockets since `since`. */
+    readonly unresponsive?: { readonly since: number; readonly error: string } | undefined
+  }
   readonly shuttingDown: boolean
   /** How often each service is really checked and read, and the settings that do not fit. */
   readonly polling: PollingState | undefined
@@ -94,8 +114,12 @@ export interface Status {
 
 export interface ChangeFeedState {
   readonly state: "active" | "unavailable" | "off"
-  /** unavailable: denied, throttled, pages or failing, with Cloud Map's message and what to do. */
+  /** unavailable: denied, throttled, pages, failing or misses, with Cloud Map's message and what to do. */
   readonly problem?: string
+  /** Changes the reads found that no operation of the feed named, since start (feed-verify.ts). */
+  readonly misses?: number
+  /** How the feed sends UPDATE_DATE: seconds, or milliseconds once the reads showed Cloud Map reads those. */
+  readonly updateDateUnit?: "seconds" | "milliseconds"
   readonly detail?: string
   /** unavailable: since when (epoch ms), and when the feed is tried again. */
   readonly since?: number
@@ -109,7 +133,7 @@ export interface ChangeFeedState {
     readonly new: number
     /** Services it named (read at once). */
     readonly services: number
-    /** More new operations than CHANGE_FEED_MAX_OPERATIONS: every revision was checked instead. */
+    /** An operation could not be placed in a service (or too many waited): every revision was checked too. */
     readonly checkedAll: boolean
   }
 }
@@ -159,6 +183,17 @@ export interface HealthRules {
   readonly maxStalenessMs: number | undefined
   /** APPLY_MODE=off: no HAProxy is run. */
   readonly dryRun: boolean
+  /** HAPROXY_WATCHDOG: /readyz fails when HAProxy has not answered on its sockets for this long. */
+  readonly haproxySilentUnreadyMs?: number | undefined
+  /** HAPROXY_WATCHDOG_LIVENESS: /healthz fails when HAProxy has not answered for this long. */
+  readonly haproxySilentDeadMs?: number | undefined
+}
+
+/** Why HAProxy counts as not answering after `limitMs` (the watchdog), or undefined. */
+const silentHaproxy = (s: Status, now: number, limitMs: number | undefined, variable: string): string | undefined => {
+  const u = s.haproxy.unresponsive
+  if (limitMs === undefined || u === undefined || !s.haproxy.running || now - u.since < limitMs) return undefined
+  return `HAProxy has not answered on its sockets for ${seconds(now - u.since)} (${variable} ${seconds(limitMs)}): ${u.error}`
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`
@@ -169,6 +204,8 @@ export const liveness = (s: Status, now: number, rules: HealthRules): Verdict =>
   if (!rules.dryRun && s.firstAppliedAt !== undefined && !s.haproxy.running && !s.shuttingDown) {
     return { ok: false, reason: "HAProxy is not running" }
   }
+  const silent = silentHaproxy(s, now, rules.haproxySilentDeadMs, "HAPROXY_WATCHDOG_LIVENESS")
+  if (!rules.dryRun && silent !== undefined) return { ok: false, reason: silent }
   return { ok: true, reason: s.firstAppliedAt === undefined && !rules.dryRun ? "ok (starting: no configuration applied yet)" : "ok" }
 }
 
@@ -184,6 +221,8 @@ export const readiness = (s: Status, now: number, rules: HealthRules): Verdict =
   if (s.shuttingDown) return { ok: false, reason: "shutting down" }
   if (s.initialSyncAt === undefined) return { ok: false, reason: unsyncedReason(s) }
   if (!rules.dryRun && !s.haproxy.running) return { ok: false, reason: "HAProxy is not running" }
+  const silent = silentHaproxy(s, now, rules.haproxySilentUnreadyMs, "HAPROXY_WATCHDOG")
+  if (!rules.dryRun && silent !== undefined) return { ok: false, reason: silent }
   if (rules.maxStalenessMs !== undefined) {
     const age = now - (s.lastSuccessAt ?? s.startedAt)
     if (age > rules.maxStalenessMs) {
@@ -192,6 +231,10 @@ export const readiness = (s: Status, now: number, rules: HealthRules): Verdict =
   }
   return { ok: true, reason: "ok" }
 }
+
+/** `degraded` says "throttling" once this many calls, and this share of the calls, were throttled lately. */
+const THROTTLED_MIN = 2
+const THROTTLED_SHARE = 0.1
 
 /** Seconds since Cloud Map was last read successfully (since start when it never was). */
 export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.lastSuccessAt ?? s.startedAt)) / 1000
@@ -203,6 +246,13 @@ export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.
 export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> => {
   if (s.initialSyncAt === undefined) return []
   const reasons: Array<string> = []
+  const calls = s.cloudMapCalls
+  if (calls !== undefined && calls.throttled >= THROTTLED_MIN && calls.throttled >= THROTTLED_SHARE * calls.calls) {
+    reasons.push(
+      `Cloud Map is throttling the agent: ${calls.throttled} of ${calls.calls} calls in the last ${calls.windowSeconds}s were throttled; ` +
+        "the agent slows down and retries, serving the last known routes (Cloud Map's quota is per account and Region: look for other callers)"
+    )
+  }
   if (s.lastRefresh !== undefined && !s.lastRefresh.ok) {
     reasons.push(
       `Cloud Map not reachable: last successful read ${seconds(now - (s.lastSuccessAt ?? s.startedAt))} ago (${
@@ -217,7 +267,11 @@ export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> =
     reasons.push(`${s.failures.length} service(s) could not be read; serving their last known instances`)
   }
   if (s.pending !== undefined) {
-    reasons.push(`a newer configuration could not be applied (${s.pending.stage}: ${s.pending.error}); HAProxy serves the previous one`)
+    reasons.push(
+      s.pending.served
+        ? `the configuration HAProxy serves could not be written to CONFIG_DIR (${s.pending.error}); retried`
+        : `a newer configuration could not be applied (${s.pending.stage}: ${s.pending.error}); HAProxy serves the previous one`
+    )
   }
   return reasons
 }

@@ -39,6 +39,16 @@ import { backendLines, DEFAULTS_LINES, haproxyTime, renderedProfiles } from "./b
 
 export { haproxyTime, profileName, renderedProfiles } from "./backend-settings.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
+import {
+  authTables,
+  MONITORING_FRONTEND,
+  monitoringFrontendLines,
+  monitoringOnTrafficPort,
+  monitoringRules,
+  monitoringUserlists,
+  STATS_BACKEND,
+  STATS_REQUEST
+} from "./monitoring.ts"
 
 export type RenderedFileName = "haproxy.cfg" | "hosts.map" | "paths.map"
 
@@ -46,10 +56,6 @@ export type RenderedFiles = Readonly<Record<RenderedFileName, string>>
 
 export const RENDERED_FILE_NAMES: ReadonlyArray<RenderedFileName> = ["haproxy.cfg", "hosts.map", "paths.map"]
 
-/** Backend serving the stats page; never clashes with a route backend (those all contain a `.`). */
-const STATS_BACKEND = "be_stats"
-const STATS_USERLIST = "ul_stats"
-const METRICS_USERLIST = "ul_metrics"
 export const FRONTEND = "fe_http"
 
 /**
@@ -103,6 +109,10 @@ const validateSettings = (settings: RenderSettings): void => {
   mustHold("configDir", SAFE_PATH.test(settings.configDir) && !settings.configDir.includes("/../") &&
     !settings.configDir.endsWith("/.."), `${quote(settings.configDir)} is not an absolute path of [A-Za-z0-9_.@+-] segments`)
   must("listenPort", checkPortNumber(settings.listenPort))
+  if (settings.monitoringPort !== undefined) {
+    must("monitoringPort", checkPortNumber(settings.monitoringPort))
+    mustHold("monitoringPort", settings.monitoringPort !== settings.listenPort, "the same port as listenPort")
+  }
   mustHold("nbthread", Number.isInteger(settings.nbthread) && settings.nbthread >= 1 && settings.nbthread <= 4096,
     `${settings.nbthread} is not an integer in 1-4096`)
   mustHold("hardStopAfterSeconds",
@@ -220,28 +230,23 @@ const renderFrontend = (settings: RenderSettings): string => {
   // Relative to the config file's directory (`default-path config`): the bundle is relocatable.
   const hostsMap: RenderedFileName = "hosts.map"
   const pathsMap: RenderedFileName = "paths.map"
-  const lines: Array<string> = [`bind ${bindAddress(settings.listenAddress)}:${settings.listenPort}`]
+  const lines: Array<string> = [
+    `bind ${bindAddress(settings.listenAddress)}:${settings.listenPort}`,
+    "",
+    "# A Host is one host[:port]: a list (`a, b`, or two Host lines) would be routed on one element",
+    "# while the application sees another. `[` and `]` as classes: no escaping in the config.",
+    "acl host_lines req.fhdr_cnt(host) gt 1",
+    "acl host_list req.hdr_cnt(host) gt 1",
+    "acl host_given req.fhdr_cnt(host) gt 0",
+    "acl host_form req.fhdr(host) -m reg ^([A-Za-z0-9._-]+|[[][0-9A-Fa-f:.]+[]])(:[0-9]{1,5})?$",
+    "http-request deny deny_status 400 if host_lines || host_list || host_given !host_form"
+  ]
 
-  if (settings.metrics !== undefined) {
-    lines.push(
-      "",
-      "# Prometheus exporter on every host; the auth rule must stay before use-service.",
-      "acl is_metrics path /metrics",
-      `http-request auth realm metrics if is_metrics !{ http_auth(${METRICS_USERLIST}) }`,
-      "http-request use-service prometheus-exporter if is_metrics"
-    )
-  }
-  if (settings.stats !== undefined) {
-    lines.push(
-      "",
-      "# Stats page on every host. Decided on the original path, before any rewrite.",
-      "acl is_stats path /stats",
-      "acl is_stats path_beg /stats;",
-      `http-request auth realm stats if is_stats !{ http_auth(${STATS_USERLIST}) }`,
-      "http-request set-var(txn.stats) bool(1) if is_stats"
-    )
-  }
-  const monitoring = settings.stats !== undefined ? " || { var(txn.stats) -m bool }" : ""
+  // Without a monitoring port, /stats and /metrics are claimed here, on every host.
+  const shared = monitoringOnTrafficPort(settings)
+  if (shared) lines.push(...monitoringRules(settings, "on every host"))
+  const stats = shared && settings.stats !== undefined
+  const monitoring = stats ? ` || ${STATS_REQUEST}` : ""
   lines.push(
     "",
     "# Routing: Host lowercased, port and one trailing dot stripped; exact map lookups only.",
@@ -261,7 +266,7 @@ const renderFrontend = (settings: RenderSettings): string => {
     `http-request return status 404 unless { var(txn.route) -m found }${monitoring}`,
     ""
   )
-  if (settings.stats !== undefined) lines.push(`use_backend ${STATS_BACKEND} if { var(txn.stats) -m bool }`)
+  if (stats) lines.push(`use_backend ${STATS_BACKEND} if ${STATS_REQUEST}`)
   lines.push("use_backend %[var(txn.route)] if { var(txn.route) -m found }")
   return section(`frontend ${FRONTEND}`, lines)
 }
@@ -283,18 +288,16 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
     section("defaults", DEFAULTS_LINES)
   ]
   // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy.md §5).
-  if (settings.stats !== undefined) {
-    parts.push(section(`userlist ${STATS_USERLIST}`, [`user ${settings.stats.user} password '${settings.stats.passwordHash}'`]))
-  }
-  if (settings.metrics !== undefined) {
-    parts.push(
-      section(`userlist ${METRICS_USERLIST}`, [`user ${settings.metrics.user} password '${settings.metrics.passwordHash}'`])
-    )
-  }
+  for (const [header, user] of monitoringUserlists(settings)) parts.push(section(header, [user]))
   parts.push(renderFrontend(settings))
+  if (settings.monitoringPort !== undefined) {
+    const monitoring = monitoringFrontendLines(settings, `${bindAddress(settings.listenAddress)}:${settings.monitoringPort}`)
+    if (monitoring !== undefined) parts.push(section(`frontend ${MONITORING_FRONTEND}`, monitoring))
+  }
   if (settings.stats !== undefined) {
     parts.push(section(`backend ${STATS_BACKEND}`, ["stats enable", "stats uri /stats", "stats refresh 10s"]))
   }
+  for (const [header, table] of authTables(settings)) parts.push(section(header, [table]))
   const backends = [...desired.backends].sort(byName)
   parts.push(...backends.map(renderBackend))
   parts.push(...renderProfiles(backends))

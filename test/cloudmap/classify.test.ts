@@ -31,4 +31,20 @@ describe("classifyError", () => {
     expect(net.kind).toBe("transient")
     expect(net.code).toBe("ECONNREFUSED")
   })
+
+  it("says the agent ran out of file descriptors instead of Bun's \"Was there a typo in the url or port?\"", () => {
+    const shapes = [
+      Object.assign(new Error("Was there a typo in the url or port?"), { code: "EMFILE" }),
+      Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("socket"), { code: "EMFILE" }) }),
+      { name: "ProcessFdQuotaExceeded", message: "Was there a typo in the url or port?" },
+      Object.assign(new Error("x"), { code: "ENFILE" })
+    ]
+    for (const shape of shapes) {
+      const e = classifyError("DiscoverInstances", shape)
+      expect(e.kind).toBe("transient")
+      expect(e.code).toBe("EMFILE")
+      expect(e.message).toContain("out of file descriptors")
+      expect(e.message).not.toContain("typo")
+    }
+  })
 })

@@ -137,6 +137,18 @@ describe("readAgentConfig", () => {
     ])
   })
 
+  it("MONITORING_PORT: unset by default, a port of its own when set", () => {
+    const unset = readAgentConfig(base)
+    expect(Result.isSuccess(unset) && unset.success.monitoringPort).toBeUndefined()
+    const set = readAgentConfig({ ...base, MONITORING_PORT: "8404" })
+    expect(Result.isSuccess(set) && set.success.monitoringPort).toBe(8404)
+    expect(formatConfigProblems(problems({ ...base, LISTEN_PORT: "8080", MONITORING_PORT: "8080" })))
+      .toBe("MONITORING_PORT=\"8080\" is invalid: expected a port other than LISTEN_PORT")
+    expect(formatConfigProblems(problems({ ...base, HEALTH_PORT: "3000", MONITORING_PORT: "3000" })))
+      .toBe("MONITORING_PORT=\"3000\" is invalid: expected a port other than HEALTH_PORT")
+    expect(problems({ ...base, MONITORING_PORT: "70000" }).map((p) => p.variable)).toEqual(["MONITORING_PORT"])
+  })
+
   it("checks a page's user only while the page is on", () => {
     const off = readAgentConfig({ ...base, STATS_ENABLED: "false", STATS_USER: "bad user", STATS_PASSWD: "" })
     expect(Result.isSuccess(off) && off.success.stats).toBeUndefined()
@@ -194,5 +206,20 @@ describe("the variable table", () => {
       expect(help).toContain(`\n  ${v.name} (${v.default.startsWith("required") ? "" : "default: "}${v.default})\n`)
     }
     for (const line of help.split("\n")) expect(line.length).toBeLessThanOrEqual(80)
+  })
+})
+
+describe("ALLOW_INSTANCE_NETWORKS", () => {
+  it("is empty by default and reads comma-separated CIDRs", () => {
+    const unset = readAgentConfig(base)
+    expect(Result.isSuccess(unset) && unset.success.allowInstanceNetworks).toEqual([])
+    const set = readAgentConfig({ ...base, ALLOW_INSTANCE_NETWORKS: " 127.0.0.0/8, fd00::/8 " })
+    expect(Result.isSuccess(set) && set.success.allowInstanceNetworks.map((n) => n.text)).toEqual(["127.0.0.0/8", "fd00::/8"])
+  })
+  it("a bad entry stops startup naming the variable and the entry", () => {
+    const text = formatConfigProblems(problems({ ...base, ALLOW_INSTANCE_NETWORKS: "127.0.0.0/8,127.0.0.1/8,nope" }))
+    expect(text).toContain("ALLOW_INSTANCE_NETWORKS=")
+    expect(text).toContain("\"127.0.0.1/8\" has bits set after the /8 prefix")
+    expect(text).toContain("\"nope\" is not an IPv4 or IPv6 network")
   })
 })

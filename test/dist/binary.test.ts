@@ -40,6 +40,7 @@ const agentEnv = (extra: Record<string, string> = {}) => ({
   NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test" }]),
   STATS_PASSWD: "s",
   PROM_PASSWD: "p",
+  ALLOW_INSTANCE_NETWORKS: "127.0.0.0/8",
   ...(process.env.HAPROXY_BIN === undefined ? {} : { HAPROXY_BIN: process.env.HAPROXY_BIN }),
   ...extra
 })

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
+import { namespaceIdFor, serviceIdFor } from "../../src/mock/state-model.ts"
 import { BUN, ROOT } from "../support/agent.ts"
+import { deregister, register, sdkFor } from "../support/cloudmap-sdk.ts"
 import { freePort } from "../support/ports.ts"
 
 let mock: MockCloudMapHandle
@@ -102,7 +104,9 @@ describe("cloudmap-haproxy check", () => {
     expect(line(run, "✓ namespace \"apps\" exists")).toMatch(/^✓ namespace "apps" exists \(ns-/)
     for (const action of ACTIONS) line(run, `✓ servicediscovery:${action} allowed`)
     expect(line(run, "✓ servicediscovery:GetServiceAttributes")).toContain("on apps/web")
-    expect(line(run, "✓ servicediscovery:ListOperations")).toMatch(/^✓ servicediscovery:ListOperations allowed \(\d+ instance operations? in the last minute\)$/)
+    expect(line(run, "✓ servicediscovery:ListOperations")).toMatch(
+      /^✓ servicediscovery:ListOperations allowed \(\d+ instance operations? in the last 15 minutes; (Cloud Map reads UPDATE_DATE in seconds|the UPDATE_DATE unit is learnt at run time)\)$/
+    )
     expect(line(run, "✓ servicediscovery:GetOperation")).toBe(
       "✓ servicediscovery:GetOperation allowed (OperationNotFound for an operation id that does not exist)"
     )
@@ -112,6 +116,24 @@ describe("cloudmap-haproxy check", () => {
     line(run, "✓ HEALTH_PORT free")
     expect(run.lines.filter((l) => l.startsWith("✗"))).toEqual([])
     expect(run.lines.at(-1)).toBe("14 passed, 0 failed, 0 skipped")
+  })
+
+  it("reports the UPDATE_DATE unit that the account's recent operations show: seconds, or milliseconds", async () => {
+    const options = (body: Record<string, unknown>) =>
+      fetch(`${mock.url}/_mock/options`, { method: "POST", body: JSON.stringify(body) }).then((r) => expect(r.status).toBe(200))
+    const sdk = sdkFor(mock.url)
+    const webId = serviceIdFor(namespaceIdFor("apps"), "web")
+    await register(sdk, webId, "web-check", 8081)
+    try {
+      expect(line(await cli(["check"]), "✓ servicediscovery:ListOperations")).toMatch(/\(\d+ instance operations? in the last 15 minutes; Cloud Map reads UPDATE_DATE in seconds\)$/)
+      await options({ updateDateUnit: "milliseconds" })
+      expect(line(await cli(["check"]), "✓ servicediscovery:ListOperations")).toMatch(
+        /\(\d+ instance operations? in the last 15 minutes; Cloud Map reads UPDATE_DATE in milliseconds \(the agent switches to them by itself\)\)$/
+      )
+    } finally {
+      await options({ updateDateUnit: "seconds" })
+      await deregister(sdk, webId, "web-check")
+    }
   })
 
   it.each(["GetServiceAttributes", "DiscoverInstances", "DiscoverInstancesRevision", "ListServices"])(
@@ -227,6 +249,18 @@ describe("cloudmap-haproxy check", () => {
         `✗ LISTEN_PORT free: LISTEN_PORT="${port}": the port is already in use on 127.0.0.1 (EADDRINUSE); another HAProxy would share its traffic. ` +
           "Fix: stop what listens there, or set LISTEN_PORT to a free port"
       )
+    })
+
+    it("a busy MONITORING_PORT fails naming MONITORING_PORT; unset, it is not an item", async () => {
+      const port = await hold()
+      const run = await cli(["check"], { MONITORING_PORT: String(port) })
+      expect(run.code).toBe(1)
+      expect(line(run, "✗ MONITORING_PORT free")).toBe(
+        `✗ MONITORING_PORT free: MONITORING_PORT="${port}": the port is already in use on 127.0.0.1 (EADDRINUSE); HAProxy could not serve /stats and /metrics there. ` +
+          "Fix: stop what listens there, or set MONITORING_PORT to a free port"
+      )
+      const unset = await cli(["check"], {})
+      expect(unset.lines.filter((l) => l.includes("MONITORING_PORT"))).toEqual([])
     })
 
     it("a busy HEALTH_PORT fails naming HEALTH_PORT", async () => {

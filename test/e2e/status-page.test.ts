@@ -77,9 +77,17 @@ describe("status page: the real agent", () => {
   let backends: Backends
   let mock: MockCloudMapHandle
   let agent: AgentProcess
+  // An instance whose HTTP health check HAProxy sees fail with a 500.
+  let sick: Server
 
   beforeAll(async () => {
     backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "api-1" }])
+    sick = createServer((_req, res) => {
+      res.statusCode = 500
+      res.end("sick")
+    })
+    await new Promise<void>((r) => sick.listen(0, "127.0.0.1", r))
+    const sickPort = (sick.address() as AddressInfo).port
     const at = (name: string) => ({ AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(backends.byName(name).port) })
     mock = await startMockCloudMap({
       fixture: {
@@ -96,7 +104,11 @@ describe("status page: the real agent", () => {
                 "haproxy.timeout.server": `${SCRIPT_TAG}\u202e`,
                 [`haproxy.${SVG_TAG}`]: "1"
               },
-              instances: [{ id: "web-1", attributes: at("web-1") }, { id: "web-2", attributes: at("web-2") }]
+              instances: [
+                { id: "web-1", attributes: at("web-1") },
+                { id: "web-2", attributes: at("web-2") },
+                { id: "web-sick", attributes: { AWS_INSTANCE_IPV4: "127.0.0.1", AWS_INSTANCE_PORT: String(sickPort) } }
+              ]
             },
             {
               name: "api",
@@ -126,6 +138,8 @@ describe("status page: the real agent", () => {
     await agent?.stop()
     await mock?.close()
     await backends?.close()
+    sick?.closeAllConnections()
+    await new Promise((r) => sick?.close(r))
   })
 
   it("/status/servers has HAProxy's live state of every server", async () => {
@@ -174,6 +188,31 @@ describe("status page: the real agent", () => {
     await page.close()
   })
 
+  it("puts problems first: an instance failing its HTTP check is DOWN with HAProxy's L7STS/500, in the summary line and at the top", async () => {
+    const seen = await chromium.open()
+    const { page } = seen
+    await page.goto(`http://127.0.0.1:${agent.healthPort}/`, { waitUntil: "load" })
+    await waitRendered(page)
+    await page.waitForFunction(() => document.getElementById("attention")?.textContent?.includes("web-sick"), { timeout: 30_000 })
+    const attention = await page.evaluate(() => document.getElementById("attention")!.innerText)
+    expect(attention).toMatch(/Instance web-sick of web\.example\.test \(127\.0\.0\.1:\d+\) is DOWN: check L7STS\/500/)
+    // The quarantined record and the ignored options are listed too.
+    expect(attention).toContain("1 Cloud Map record left out of routing")
+    expect(attention).toMatch(/\d+ routing options ignored/)
+    const summary = await page.evaluate(() => document.getElementById("summary")!.innerText)
+    expect(summary).toMatch(/^\d+ problems\s+1 instance DOWN · 1 quarantined record · \d+ ignored options/)
+    expect(await liveBadge(page, "web-sick")).toBe("DOWN")
+    const checkCell = await page.evaluate(() => {
+      const row = [...document.querySelectorAll("#routes tr")].find((tr) => tr.textContent?.includes("web-sick"))
+      return row === undefined ? null : (row as HTMLTableRowElement).cells[(row as HTMLTableRowElement).cells.length - 1]!.textContent
+    })
+    expect(checkCell).toBe("L7STS/500")
+    // First on the page: before the routes.
+    expect(await page.evaluate(() => document.querySelector("main section")?.id)).toBe("attention-section")
+    await assertInert(page, seen)
+    await page.close()
+  })
+
   it("refreshes in place: a new instance appears without reloading the page", async () => {
     const { page } = await chromium.open()
     await page.goto(`http://127.0.0.1:${agent.healthPort}/`, { waitUntil: "load" })
@@ -184,6 +223,11 @@ describe("status page: the real agent", () => {
     await registerWith(sdkFor(mock.url), "srv-api", "api-2", backends.byName("api-1").port)
     await page.waitForFunction(() => document.body.innerText.includes("api-2"), { timeout: 30_000 })
     expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1)
+    // Recent changes name the instance and the cause.
+    await page.waitForFunction(() => document.getElementById("changes")?.textContent?.includes("api.example.test: + api-2 127.0.0.1:"), { timeout: 10_000 })
+    expect(await page.evaluate(() => document.getElementById("changes")!.textContent)).toMatch(
+      /api\.example\.test: \+ api-2 127\.0\.0\.1:\d+: new in Cloud Map's answer \(registered, or healthy again\)/
+    )
     await page.close()
   })
 })
@@ -205,8 +249,12 @@ describe("status page: made-up status with control characters", () => {
 
   const status = (): Status => {
     const now = Date.now()
+    const api = backend("api", [9090, 9091])
     const applied = {
-      ...desired(backend("web", [8080, 8081, 8082, 8083])),
+      ...desired(backend("web", [8080, 8081, 8082, 8083]), {
+        ...api,
+        servers: api.servers.map((sv, i) => ({ ...sv, zone: i === 0 ? "us-east-1a" : "us-east-1b", backup: i === 1 }))
+      }, backend("idle", [])),
       quarantined: CONTROLS.map((c, i) => ({ namespace: "apps", service: "api", instanceId: `bad-${i}`, reason: `${c} ${SCRIPT_TAG}` })),
       ignoredOptions: [{ namespace: "apps", service: "web", key: `haproxy.${IMG_TAG}`, reason: `unknown key ${CONTROLS[0]}` }]
     }
@@ -219,7 +267,20 @@ describe("status page: made-up status with control characters", () => {
       lastSuccessAt: now - 30_000,
       applied,
       namespaces: [{ namespace: "apps", domain: "example.com", mode: "host", found: false, read: true, error: `gone ${CONTROLS[1]}` }],
-      recentChanges: [{ at: now - 5000, method: "reload", reason: "new service web", ok: false, error: IMG_TAG, durationMs: 30 }],
+      recentChanges: [
+        { at: now - 5000, method: "reload", reason: "new service web", ok: false, error: IMG_TAG, durationMs: 30 },
+        {
+          at: now - 2000,
+          method: "runtime",
+          reason: "instances of be_web.example.com (+1 -1 ~0)",
+          changes: [
+            "web.example.com: + i-web-3 10.0.0.1:8083 (us-east-1a): new in Cloud Map's answer (registered, or healthy again)",
+            `web.example.com: - i-web-9 10.0.0.1:8089: gone from Cloud Map's answer ${SCRIPT_TAG}`
+          ],
+          ok: true,
+          durationMs: 4
+        }
+      ],
       haproxy: { running: true, pid: 4242, workers: 1 },
       polling: { services: 1, checkIntervalSeconds: 1, refreshIntervalSeconds: 30, callsPerMinute: 42, problems: [CONTROLS[3]!] },
       changeFeed: feed
@@ -242,9 +303,18 @@ describe("status page: made-up status with control characters", () => {
         weight: state === "UP" ? 1 : 0,
         sessions: state === "UP" ? 3 : 0,
         backup: false,
-        check: "L4OK",
+        check: state === "DOWN" ? "L7STS/500" : "L4OK",
         lastChangeSeconds: 10
       }))
+    }, {
+      // The agent's zone's instance is down: only the other zone's backup serves.
+      backend: "be_api.example.com",
+      status: "UP",
+      sessions: 1,
+      servers: [
+        { server: "i-api-0", address: "10.0.0.1:9090", state: "DOWN", status: "DOWN", weight: 1, sessions: 0, backup: false, check: "L4CON", lastChangeSeconds: 7 },
+        { server: "i-api-1", address: "10.0.0.1:9091", state: "UP", status: "UP", weight: 1, sessions: 1, backup: true, check: "L4OK", lastChangeSeconds: 99 }
+      ]
     }]
   })
 
@@ -289,6 +359,31 @@ describe("status page: made-up status with control characters", () => {
     }
     expect(await page.evaluate(() => document.body.innerText)).toMatch(/Calls per minute\s+42/)
     expect(text).toContain(`unavailable — denied: not allowed ${SCRIPT_TAG} rlo\\u202egnp.exe, retry at 2031-02-03 04:05:06Z; revision polling meanwhile`)
+    await assertInert(page, seen)
+    await page.close()
+  })
+
+  it("puts what is not right first: DOWN instances with their check, routes on backups or on nothing, quarantine, ignored options, the change feed; instance and cause in recent changes", async () => {
+    const seen = await chromium.open()
+    const { page } = seen
+    await page.goto(url, { waitUntil: "load" })
+    await waitRendered(page)
+    const attention = await page.evaluate(() => document.getElementById("attention")!.textContent!)
+    for (const shown of [
+      "Instance i-web-1 of web.example.com (10.0.0.1:8081) is DOWN: check L7STS/500, for 10 s",
+      "Instance i-api-0 of api.example.com (10.0.0.1:9090) is DOWN: check L4CON, for 7 s",
+      "Route api.example.com is served only by backups (other zones' instances): none of its own is up",
+      "Route idle.example.com has no instance: it answers 503",
+      "The change feed is unavailable (denied): revision polling meanwhile",
+      "5 Cloud Map records left out of routing (see Quarantined records)",
+      "1 routing option ignored (see Ignored options)"
+    ]) expect(attention, shown).toContain(shown)
+    const summary = await page.evaluate(() => document.getElementById("summary")!.innerText)
+    expect(summary).toContain("2 instances DOWN · 1 route served by nothing · 1 route only on backups")
+    expect(await page.evaluate(() => document.querySelector("#summary .badge")?.className)).toBe("badge down")
+    const changes = await page.evaluate(() => document.getElementById("changes")!.textContent!)
+    expect(changes).toContain("web.example.com: + i-web-3 10.0.0.1:8083 (us-east-1a): new in Cloud Map's answer (registered, or healthy again)")
+    expect(changes).toContain(`gone from Cloud Map's answer ${SCRIPT_TAG}`)
     await assertInert(page, seen)
     await page.close()
   })

@@ -46,14 +46,20 @@ describe("mock-cloudmap command", () => {
       zone: undefined,
       operationDelayMs: undefined,
       operationRetentionMs: undefined,
+      feedReadings: { operationTargets: "service", updateDateUnit: "seconds", operationScan: "retained" },
+      foreignChurn: undefined,
       logRequests: true
     })
     expect(parseMockArgs(["--operation-delay-ms", "3000", "--operation-retention-ms=60000"])).toMatchObject({
       operationDelayMs: 3000,
       operationRetentionMs: 60_000
     })
+    expect(parseMockArgs(["--operation-targets", "instance", "--update-date-unit=milliseconds", "--foreign-churn", "10"])).toMatchObject({
+      feedReadings: { operationTargets: "instance", updateDateUnit: "milliseconds" },
+      foreignChurn: 10
+    })
     expect(parseMockArgs([])).toMatchObject({ port: 0, host: "127.0.0.1", fixture: undefined })
-    for (const bad of [["--port", "70000"], ["--port"], ["--bogus"], ["--seed", "x"], ["--operation-delay-ms", "-1"]]) {
+    for (const bad of [["--port", "70000"], ["--port"], ["--bogus"], ["--seed", "x"], ["--operation-delay-ms", "-1"], ["--operation-targets", "namespace"], ["--update-date-unit", "minutes"]]) {
       try {
         parseMockArgs(bad)
         expect.unreachable(`accepted ${bad.join(" ")}`)
@@ -79,7 +85,7 @@ describe("mock-cloudmap command", () => {
     expect(usage(["--fixture"])).toBe("--fixture needs a value (FILE)")
     expect(usage(["--log-requests=yes"])).toBe("--log-requests takes no value")
     expect(usage(["fixture.json"])).toBe('unexpected argument "fixture.json" (this command takes only flags)')
-    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --operation-delay-ms, --operation-retention-ms, --log-requests, --help)')
+    expect(usage(["--bogus=1"])).toBe('unknown flag "--bogus=1" (flags: --port, --host, --fixture, --seed, --zone, --operation-delay-ms, --operation-retention-ms, --operation-targets, --update-date-unit, --operation-scan, --foreign-churn, --log-requests, --help)')
     expect(usage(["--fixtrue", "f.json"])).toBe('unknown flag "--fixtrue": did you mean "--fixture"?')
     expect(usage(["--host="])).toBe("--host must not be empty")
     expect(usage(["--seed", "-1"])).toBe('--seed must be an integer between 0 and 4294967295, got "-1"')

@@ -187,7 +187,7 @@ describe("control API", () => {
       const filter = { Filters: [{ Name: "NAMESPACE_ID" as const, Values: [namespaceIdFor("apps")] }] }
       const before = await client.send(new ListServicesCommand({ ...filter, MaxResults: 2 }))
       expect(before.Services).toHaveLength(2)
-      expect((await control("POST", "/_mock/options", { emptyPages: 1 })).json).toEqual({ emptyPages: 1 })
+      expect((await control("POST", "/_mock/options", { emptyPages: 1 })).json).toMatchObject({ emptyPages: 1, operationTargets: "service" })
       const after = await client.send(new ListServicesCommand({ ...filter, MaxResults: 2 }))
       expect(after.Services).toHaveLength(1)
       expect(after.NextToken).toBeTruthy()

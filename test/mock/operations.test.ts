@@ -268,3 +268,69 @@ describe("the operation log is part of the state value", () => {
     expect(target(right.state, right.output["OperationId"])).toEqual({ INSTANCE: "right", SERVICE: webId })
   })
 })
+
+describe("the feed's unpublished readings (feed-readings.ts)", () => {
+  it("operationTargets instance: GetOperation's Targets carry INSTANCE only", async () => {
+    await withClock(async ({ client, control }) => {
+      const a = await register(client, webId, "web-9")
+      expect((await getOp(client, a)).Targets).toEqual({ INSTANCE: "web-9", SERVICE: webId })
+      expect((await control("POST", "/_mock/options", { operationTargets: "instance" })).json).toMatchObject({ operationTargets: "instance" })
+      expect((await getOp(client, a)).Targets).toEqual({ INSTANCE: "web-9" })
+    })
+  })
+
+  it("updateDateUnit milliseconds: UPDATE_DATE values are read as epoch milliseconds", async () => {
+    await withClock(async ({ client, control }) => {
+      const a = await register(client, webId, "web-9")
+      const seconds = [String(T0 / 1000 - 1), String(T0 / 1000 + 1)]
+      const millis = [String(T0 - 1000), String(T0 + 1000)]
+      const window = (values: Array<string>) => [{ Name: "UPDATE_DATE" as const, Condition: "BETWEEN" as const, Values: values }]
+      expect(await list(client, window(seconds))).toEqual([a])
+      expect(await list(client, window(millis))).toEqual([])
+      await control("POST", "/_mock/options", { updateDateUnit: "milliseconds" })
+      expect(await list(client, window(seconds))).toEqual([])
+      expect(await list(client, window(millis))).toEqual([a])
+    })
+  })
+
+  it("operationRetentionMs at run time: an operation listed a moment ago is OperationNotFound once past it", async () => {
+    await withClock(async ({ client, control, advance }) => {
+      const a = await register(client, webId, "web-9")
+      await control("POST", "/_mock/options", { operationRetentionMs: 1_000 })
+      expect(await list(client)).toEqual([a])
+      advance(1_500)
+      expect((await rejection(client.send(new GetOperationCommand({ OperationId: a })))).name).toBe("OperationNotFound")
+    })
+  })
+
+  it("foreignChurn: operations at the given rate in the mock's own namespace, none in the fixture's", async () => {
+    await withMock(demoFixture, async ({ client, control }) => {
+      expect((await control("POST", "/_mock/options", { foreignChurn: 40 })).json).toMatchObject({ foreignChurn: 40 })
+      await new Promise((r) => setTimeout(r, 1_000))
+      await control("POST", "/_mock/options", { foreignChurn: 0 })
+      const ops = await list(client, undefined, 100)
+      expect(ops.length).toBeGreaterThanOrEqual(20)
+      expect(ops.length).toBeLessThanOrEqual(60)
+      const foreignNs = namespaceIdFor("foreign-churn")
+      expect(await list(client, [{ Name: "NAMESPACE_ID", Values: [foreignNs] }, { Name: "TYPE", Values: ["REGISTER_INSTANCE"] }], 100)).not.toHaveLength(0)
+      expect(await list(client, [{ Name: "NAMESPACE_ID", Values: [nsId] }], 100)).toEqual([])
+      expect((await control("POST", "/_mock/options", { foreignChurn: -1 })).status).toBe(400)
+    })
+  })
+})
+
+describe("what ListOperations pages through (operationScan)", () => {
+  it("retained: pages follow every retained operation; updateDate: only those from the window's start", async () => {
+    await withClock(async ({ client, control, advance }) => {
+      for (let i = 0; i < 250; i++) await register(client, webId, `old-${i}`)
+      advance(3_600_000)
+      const recent = await register(client, webId, "web-9")
+      const filters = [{ Name: "UPDATE_DATE" as const, Condition: "BETWEEN" as const, Values: [String((T0 + 3_500_000) / 1000), String((T0 + 3_700_000) / 1000)] }]
+      const all = await pages(client, filters, 100)
+      expect(all).toHaveLength(3)
+      expect(all.flatMap((p) => p.ids)).toEqual([recent])
+      await control("POST", "/_mock/options", { operationScan: "updateDate" })
+      expect(await pages(client, filters, 100)).toEqual([{ ids: [recent], token: undefined }])
+    })
+  })
+})

@@ -2,11 +2,11 @@
  * examples/grafana-dashboard.json and examples/prometheus-alerts.yml: the dashboard's structure
  * (a Prometheus datasource variable, job/instance variables, a target with an expression on every
  * panel), both files' PromQL checked by promtool, the alert rules' severity, `for` and
- * annotations, and what each file covers (README "Dashboards and alerts"). That every metric they
+ * annotations, and what each file covers (docs/metrics.md "Dashboards and alerts"). That every metric they
  * name exists is checked against a running agent and HAProxy in dashboards-metrics.test.ts.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -125,7 +125,7 @@ describe("examples/prometheus-alerts.yml", () => {
     expect(checkRules(broken).ok).toBe(false)
   })
 
-  it("every rule is an alert with `for`, a severity, and a summary and description that point to /status and the README", () => {
+  it("every rule is an alert with `for`, a severity, and a summary and description that point to /status and a document that exists", () => {
     expect(rules.length).toBeGreaterThanOrEqual(8)
     const names = rules.map((r) => r.alert)
     expect(new Set(names).size).toBe(names.length)
@@ -135,7 +135,9 @@ describe("examples/prometheus-alerts.yml", () => {
       expect(["critical", "warning", "info"], r.alert).toContain(r.labels?.severity)
       expect(r.annotations?.summary, r.alert).toBeTruthy()
       expect(r.annotations?.description, r.alert).toContain("/status")
-      expect(r.annotations?.description, r.alert).toContain("README")
+      const docs = r.annotations?.description?.match(/docs\/[a-z-]+\.md/g) ?? []
+      expect(docs.length, `${r.alert} names no docs/*.md`).toBeGreaterThan(0)
+      for (const doc of docs) expect(existsSync(new URL(`../../${doc}`, import.meta.url)), `${r.alert}: ${doc}`).toBe(true)
       for (const f of promqlNames(r.expr).functions) expect(PROMQL_FUNCTIONS.has(f), `${r.alert}: ${f}`).toBe(true)
     }
   })

@@ -5,7 +5,7 @@
  * with the `healthcheck` subcommand. Nothing here is hard-coded from the agent's side: defaults
  * come from src/config/agent-config.ts and the build output from package.json.
  */
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { basename, dirname, posix } from "node:path"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
@@ -55,14 +55,16 @@ describe("Dockerfile", () => {
     expect(finalStage.name).toBeUndefined()
   })
 
-  it("pins both base images (no latest, no bare major)", () => {
+  it("pins both base images to a release tag (no latest, no bare major), a digest only next to its tag", () => {
     for (const stage of dockerfile.stages) {
-      const [repo, tag] = stage.image.split(":")
       expect(stage.image, "ARG substitution left a variable").not.toMatch(/\$/)
+      const [named, digest] = stage.image.split("@")
+      const [repo, tag] = named!.split(":")
       expect(tag, `${stage.image} has no tag`).toBeDefined()
       expect(tag).not.toMatch(/latest|lts/)
       expect(tag, `${stage.image}: pin major.minor.patch`).toMatch(/^\d+\.\d+\.\d+(-[a-z0-9.-]+)?$/)
-      expect(repo).not.toContain("@") // a digest would be fine too, but then write the tag next to it
+      expect(repo).toMatch(/^[a-z0-9./-]+$/)
+      if (digest !== undefined) expect(digest, `${stage.image}: a digest is sha256:<64 hex>`).toMatch(/^sha256:[0-9a-f]{64}$/)
     }
   })
 
@@ -77,6 +79,11 @@ describe("Dockerfile", () => {
   it("builds with npm ci and npm run build, and smoke-tests the binary", () => {
     const buildRuns = runs(buildStage!)
     expect(buildRuns.some((r) => /\bnpm ci\b/.test(r))).toBe(true)
+    // The development tools (Node, Deno, test tools: most of npm ci's 600 MB) stay out: runtime
+    // dependencies and bun at the lock's version only.
+    const install = buildRuns.find((r) => /\bnpm ci\b/.test(r))!
+    expect(install).toMatch(/npm ci --omit=dev\b/)
+    expect(install).toContain("bun@$(node -p \"require('./package-lock.json').packages['node_modules/bun'].version\")")
     const build = buildRuns.find((r) => /\bnpm run build\b/.test(r))
     expect(build).toBeDefined()
     expect(build).toContain(`./${outfile} version`)
@@ -125,9 +132,14 @@ describe("Dockerfile", () => {
     expect(user).not.toMatch(/^(root|0)(:|$)/)
   })
 
-  it("EXPOSEs the default LISTEN_PORT and HEALTH_PORT", () => {
+  it("EXPOSEs the default LISTEN_PORT and HEALTH_PORT, and every port the example task definitions map", () => {
     const exposed = all(finalStage, "EXPOSE").flatMap((e) => e.args.split(/\s+/)).map((p) => Number(p.replace(/\/tcp$/, "")))
-    expect(exposed.sort((a, b) => a - b)).toEqual([defaults.listenPort, defaults.healthPort].sort((a, b) => a - b))
+    const examples = readdirSync(`${ROOT}/examples`).filter((f) => f.startsWith("ecs-task-definition."))
+    const mapped = examples.flatMap((f) =>
+      (JSON.parse(readFileSync(`${ROOT}/examples/${f}`, "utf8")).containerDefinitions[0].portMappings as Array<{ containerPort: number }>).map((m) => m.containerPort)
+    )
+    expect(mapped).toEqual(expect.arrayContaining([8080, 8404, 3000]))
+    expect([...new Set(exposed)].sort((a, b) => a - b)).toEqual([...new Set([defaults.listenPort, defaults.healthPort, ...mapped])].sort((a, b) => a - b))
   })
 
   it("stops with SIGTERM (the agent drains HAProxy itself)", () => {

@@ -71,6 +71,16 @@ describe("examples/", () => {
   })
 })
 
+describe("iam-trust-policy-ecs-tasks.json (both roles)", () => {
+  it("lets ECS tasks of one account assume the role, and nothing else", () => {
+    const trust = load("iam-trust-policy-ecs-tasks.json")
+    expect(trust.Statement).toHaveLength(1)
+    const [s] = trust.Statement
+    expect(s).toMatchObject({ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" })
+    expect(s.Condition.StringEquals["aws:SourceAccount"]).toMatch(/^\d{12}$/)
+  })
+})
+
 describe("iam-policy.json (task role)", () => {
   const policy = load("iam-policy.json")
 
@@ -146,10 +156,12 @@ describe.each(TASK_DEFINITIONS)("%s", (file) => {
     expect(Result.isSuccess(result) ? [] : result.failure).toEqual([])
   })
 
-  it("maps the traffic and agent ports, and the agent port is reachable from the ALB", () => {
+  it("maps the traffic, monitoring (8404) and agent ports, and the agent port is reachable from the ALB", () => {
     const config = Result.getOrThrow(readAgentConfig({ ...env, STATS_PASSWD: "x", PROM_PASSWD: "x" }))
     const ports = c.portMappings.map((p) => p.containerPort).sort((a, b) => a - b)
-    expect(ports).toEqual([config.listenPort, config.healthPort].sort((a, b) => a - b))
+    // /stats and /metrics on a port of their own: an application's /metrics stays reachable.
+    expect(config.monitoringPort).toBe(8404)
+    expect(ports).toEqual([config.listenPort, config.monitoringPort!, config.healthPort].sort((a, b) => a - b))
     expect(config.healthAddress).toBe("0.0.0.0")
     // Non-root HAProxy cannot rely on the unprivileged-port sysctl everywhere: use a high port.
     expect(config.listenPort).toBeGreaterThanOrEqual(1024)
@@ -170,6 +182,21 @@ describe.each(TASK_DEFINITIONS)("%s", (file) => {
     expect(c.logConfiguration.logDriver).toBe("awslogs")
     for (const k of ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"]) expect(c.logConfiguration.options[k]).toBeDefined()
     expect(c.linuxParameters?.initProcessEnabled).toBe(true)
+  })
+
+  it("polls at the documented REFRESH_RATE (the default every sizing figure assumes)", () => {
+    const documented = VARIABLES.find((v) => v.name === "REFRESH_RATE")!.default
+    expect(env.REFRESH_RATE ?? documented).toBe(documented)
+  })
+
+  it("writes to a log group, and assumes roles, that docs/deployment-ecs.md creates", () => {
+    const guide = readFileSync(join(ROOT, "docs/deployment-ecs.md"), "utf8")
+    expect(guide).toContain(`aws logs create-log-group --log-group-name ${c.logConfiguration.options["awslogs-group"]}`)
+    expect(guide).toContain(`aws logs put-retention-policy --log-group-name ${c.logConfiguration.options["awslogs-group"]}`)
+    for (const arn of [td.taskRoleArn, td.executionRoleArn]) {
+      const role = String(arn).split(":role/")[1]
+      expect(guide).toMatch(new RegExp(`aws iam create-role --role-name ${role} \\\\\n\\s+--assume-role-policy-document file://examples/iam-trust-policy-ecs-tasks.json`))
+    }
   })
 
   it("matches its network mode", () => {

@@ -162,14 +162,14 @@ describe("plan: extra host names (haproxy.hosts)", () => {
       namespace: "apps",
       service: "shop",
       key: "haproxy.hosts",
-      reason: "host www.example.com is already routed to service \"www\" (id \"srv-old\") in namespace \"apps\", " +
-        "created earlier (2025-01-01T00:00:00.000Z; this service 2025-01-01T00:00:05.000Z)"
+      reason: "host www.example.com is the own name of service \"www\" (id \"srv-old\") in namespace \"apps\": " +
+        "an extra host name never takes a service's own name"
     }])
     // The service keeps its main route: a lost extra host is an ignored option, not a quarantine.
     expect(desired.quarantined).toEqual([])
   })
 
-  it("an older service's extra host keeps the name against a newer service's primary host (the newer one is quarantined)", () => {
+  it("a service's own name outranks an extra host of an older service: the extra host is refused, both services route", () => {
     const desired = plan(
       snapshot([
         namespace(hostNs("apps", "example.com"), [
@@ -180,16 +180,36 @@ describe("plan: extra host names (haproxy.hosts)", () => {
       attrs({ "srv-web": { "haproxy.hosts": "api.example.com" } })
     )
     expect(desired.hostRoutes).toEqual([
-      { host: "api.example.com", backend: "be_web.example.com" },
+      { host: "api.example.com", backend: "be_api.example.com" },
       { host: "web.example.com", backend: "be_web.example.com" }
     ])
-    expect(desired.backends.map((b) => b.serviceId)).toEqual(["srv-web"])
-    expect(desired.quarantined).toEqual([{
+    expect(desired.backends.map((b) => b.serviceId)).toEqual(["srv-api", "srv-web"])
+    expect(desired.quarantined).toEqual([])
+    expect(desired.ignoredOptions).toEqual([{
       namespace: "apps",
-      service: "api",
-      reason: "host api.example.com is already routed to service \"web\" (id \"srv-web\") in namespace \"apps\", " +
-        "created earlier (2025-01-01T00:00:00.000Z; this service 2025-01-01T00:01:00.000Z)"
+      service: "web",
+      key: "haproxy.hosts",
+      reason: "host api.example.com is the own name of service \"api\" (id \"srv-api\") in namespace \"apps\": " +
+        "an extra host name never takes a service's own name"
     }])
+  })
+
+  it("equal age (one CreateDate for all): an extra host of the service whose id sorts first never takes another's own name", () => {
+    const desired = plan(
+      snapshot([
+        namespace(hostNs("apps", "example.com"), [
+          dated(service("web", [instance("t1", "10.0.0.1", "80")], "srv-web"), T0),
+          dated(service("api", [instance("n1", "10.0.0.9", "80")], "srv-a-api"), T0)
+        ])
+      ]),
+      attrs({ "srv-a-api": { "haproxy.hosts": "web.example.com,www.example.com" } })
+    )
+    expect(desired.hostRoutes).toEqual([
+      { host: "api.example.com", backend: "be_api.example.com" },
+      { host: "web.example.com", backend: "be_web.example.com" },
+      { host: "www.example.com", backend: "be_api.example.com" }
+    ])
+    expect(desired.ignoredOptions.map((o) => [o.service, o.key])).toEqual([["api", "haproxy.hosts"]])
   })
 
   it("two services asking for the same extra host: the older one gets it", () => {
@@ -204,7 +224,7 @@ describe("plan: extra host names (haproxy.hosts)", () => {
     )
     expect(desired.hostRoutes.find((r) => r.host === "www.example.com")?.backend).toBe("be_b.example.com")
     expect(desired.ignoredOptions.map((o) => [o.service, o.key])).toEqual([["a", "haproxy.hosts"]])
-    expect(desired.ignoredOptions[0]!.reason).toMatch(/^host www\.example\.com is already routed to service "b" \(id "srv-b"\)/)
+    expect(desired.ignoredOptions[0]!.reason).toMatch(/^host www\.example\.com is already an extra host name of service "b" \(id "srv-b"\)/)
   })
 
   it("an extra host that is an older path-mode domain is refused", () => {
@@ -220,11 +240,11 @@ describe("plan: extra host names (haproxy.hosts)", () => {
       namespace: "apps",
       service: "web",
       key: "haproxy.hosts",
-      reason: expect.stringMatching(/^host docs\.example\.com is already a path-mode domain, held by service "guide"/)
+      reason: expect.stringMatching(/^host docs\.example\.com is a path-mode domain, held by service "guide"/)
     }])
   })
 
-  it("an older service's extra host takes the domain from a newer path-mode namespace's services", () => {
+  it("a path-mode domain outranks an extra host of an older service: the domain's services keep routing", () => {
     const desired = plan(
       snapshot([
         namespace(hostNs("apps", "example.com"), [dated(service("web", [], "srv-web"), T0)]),
@@ -232,11 +252,14 @@ describe("plan: extra host names (haproxy.hosts)", () => {
       ]),
       attrs({ "srv-web": { "haproxy.hosts": "docs.example.com" } })
     )
-    expect(desired.pathRoutes).toEqual([])
-    expect(desired.quarantined).toEqual([{
-      namespace: "internal",
-      service: "guide",
-      reason: expect.stringMatching(/^domain docs\.example\.com is already routed in host mode to service "web"/)
+    expect(desired.pathRoutes).toEqual([{ domain: "docs.example.com", segment: "guide", backend: "be_docs.example.com_guide" }])
+    expect(desired.hostRoutes).toEqual([{ host: "web.example.com", backend: "be_web.example.com" }])
+    expect(desired.quarantined).toEqual([])
+    expect(desired.ignoredOptions).toEqual([{
+      namespace: "apps",
+      service: "web",
+      key: "haproxy.hosts",
+      reason: expect.stringMatching(/^host docs\.example\.com is a path-mode domain, held by service "guide"/)
     }])
   })
 

@@ -18,7 +18,7 @@ const settings = { retrySeconds: 300 }
 describe("change feed state", () => {
   it("lists from the last walked round's start minus the overlap, to a minute ahead", () => {
     const s = { ...initialFeedState(true), since: 100_000 }
-    expect(windowAt(s, 102_000)).toEqual({ from: 100_000 - OVERLAP_MS, to: 102_000 + AHEAD_MS })
+    expect(windowAt(s, 102_000)).toEqual({ from: 100_000 - OVERLAP_MS, to: 102_000 + AHEAD_MS, unit: "seconds" })
     // No round yet: from now (minus the overlap).
     expect(windowAt(initialFeedState(true), 5_000).from).toBe(5_000 - OVERLAP_MS)
   })
@@ -27,21 +27,21 @@ describe("change feed state", () => {
     let s = initialFeedState(true)
     const first = classifyListing(s, [{ id: "op-1", status: "SUBMITTED" }, { id: "op-1", status: "SUBMITTED" }])
     expect(first.fresh.map((o) => o.id)).toEqual(["op-1"])
-    s = afterWalk(s, 1_000, [{ id: "op-1", status: "SUBMITTED" }], new Map([["op-1", "srv-web"]]), new Set())
+    s = afterWalk(s, 1_000, [{ id: "op-1", status: "SUBMITTED" }], new Map([["op-1", { serviceId: "srv-web", instanceId: "web-9" }]]), new Set())
     // Listed again in the overlapping window, same status: nothing.
     expect(classifyListing(s, [{ id: "op-1", status: "SUBMITTED" }])).toEqual({ fresh: [], statusChanged: [] })
     // It ended: its service (known from the first lookup) changed again, no new lookup.
     expect(classifyListing(s, [{ id: "op-1", status: "SUCCESS" }])).toEqual({
       fresh: [],
-      statusChanged: [{ id: "op-1", status: "SUCCESS", serviceId: "srv-web" }]
+      statusChanged: [{ id: "op-1", status: "SUCCESS", serviceId: "srv-web", instanceId: "web-9" }]
     })
     s = afterWalk(s, 3_000, [{ id: "op-1", status: "SUCCESS" }], new Map(), new Set())
-    expect(s.seen.get("op-1")).toEqual({ status: "SUCCESS", serviceId: "srv-web", listedAt: 3_000 })
+    expect(s.seen.get("op-1")).toEqual({ status: "SUCCESS", serviceId: "srv-web", instanceId: "web-9", listedAt: 3_000 })
     expect(s.since).toBe(3_000)
   })
 
   it("forgets operations that left every window, and does not record lookups that failed", () => {
-    let s = afterWalk(initialFeedState(true), 0, [{ id: "a", status: "SUCCESS" }, { id: "b", status: "SUCCESS" }], new Map([["a", "srv-a"]]), new Set(["b"]))
+    let s = afterWalk(initialFeedState(true), 0, [{ id: "a", status: "SUCCESS" }, { id: "b", status: "SUCCESS" }], new Map([["a", { serviceId: "srv-a", instanceId: undefined }]]), new Set(["b"]))
     expect([...s.seen.keys()]).toEqual(["a"])
     s = afterWalk(s, SEEN_FOR_MS - 1, [], new Map(), new Set())
     expect(s.seen.has("a")).toBe(true)

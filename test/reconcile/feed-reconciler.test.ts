@@ -12,8 +12,8 @@ import { startReconciler } from "../support/reconciler.ts"
 interface World {
   /** Instances by service name. */
   readonly services: Record<string, Array<string>>
-  /** Operations ListOperations returns: id → [status, service id]. */
-  readonly operations: Map<string, readonly [string, string]>
+  /** Operations ListOperations returns: id → [status, service id (undefined: GetOperation names none)]. */
+  readonly operations: Map<string, readonly [string, string | undefined]>
   readonly calls: Record<string, number>
   /** Services whose next read fails (once each). */
   readonly failOnce?: Set<string>
@@ -22,10 +22,11 @@ interface World {
 const count = (w: World, op: string) => void (w.calls[op] = (w.calls[op] ?? 0) + 1)
 
 const fake = (w: World) => {
-  const discoverRevision = () => Effect.sync(() => (count(w, "DiscoverInstancesRevision"), 1))
+  // The revision is the instance count, as DiscoverInstances reports it.
+  const discoverRevision = (_ns: string, name: string) => Effect.sync(() => (count(w, "DiscoverInstancesRevision"), w.services[name]?.length))
   return Layer.succeed(CloudMap, CloudMap.of({
     listNamespaces: Effect.sync(() => [{ id: "ns-apps", name: "apps", httpName: "apps" }]),
-    listServices: () => Effect.sync(() => Object.keys(w.services).map((name) => ({ id: `srv-${name}`, name, createdAt: 1 }))),
+    listServices: () => Effect.sync(() => (count(w, "ListServices"), Object.keys(w.services).map((name) => ({ id: `srv-${name}`, name, createdAt: 1 })))),
     discoverInstances: (_ns, name) =>
       Effect.suspend(() => {
         count(w, `DiscoverInstances ${name}`)
@@ -75,6 +76,27 @@ describe("rounds with the change feed", () => {
       expect(w.calls["GetOperation"]).toBe(1)
       expect(w.calls["DiscoverInstancesRevision"]).toBeUndefined()
       expect((yield* r.latest)?.desired.backends.find((b) => b.service === "web")?.servers.length).toBe(2)
+    }).pipe(Effect.provide(fake(w)))
+  })
+
+  it.effect("a round that checks every revision (an operation it cannot place) still lists a new service the feed named, and reads it", () => {
+    const w: World = { services: { web: ["web-1"], api: ["api-1"] }, operations: new Map(), calls: {} }
+    return Effect.gen(function*() {
+      const r = yield* startReconciler({ changeFeed: FEED, fleet: { refreshSeconds: 3600, serviceListSeconds: 3600 } })
+      yield* r.round
+      Object.assign(w, { calls: {} })
+      // Another instance of web that GetOperation does not place, and the first instance of a new service.
+      w.services["web"]!.push("web-2")
+      w.services["shop"] = ["shop-1"]
+      w.operations.set("op-1", ["SUCCESS", undefined])
+      w.operations.set("op-2", ["SUCCESS", "srv-shop"])
+      yield* TestClock.adjust(2_000)
+      yield* r.round
+      expect(w.calls["ListServices"]).toBe(1)
+      expect(w.calls["DiscoverInstancesRevision"]).toBeGreaterThanOrEqual(1)
+      const backends = (yield* r.latest)?.desired.backends ?? []
+      expect(backends.find((b) => b.service === "shop")?.servers.length).toBe(1)
+      expect(backends.find((b) => b.service === "web")?.servers.length).toBe(2)
     }).pipe(Effect.provide(fake(w)))
   })
 

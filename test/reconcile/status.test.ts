@@ -79,7 +79,7 @@ describe("degraded", () => {
       lastRefresh: { at: 31_000, kind: "fast", ok: false, error: "DiscoverInstances failed (InternalFailure)", durationMs: 5 },
       namespaces: [{ namespace: "apps", domain: "example.test", mode: "host", found: false, read: true, error: 'namespace "apps" not found' }],
       failures: [{ namespace: "apps", service: "web", error: "boom", servingPrevious: true }],
-      pending: { desired: empty, since: 20_000, stage: "write", error: "EROFS: read-only file system" }
+      pending: { desired: empty, since: 20_000, stage: "write", error: "EROFS: read-only file system", served: false }
     })
     expect(degradedReasons(s, 31_000)).toEqual([
       "Cloud Map not reachable: last successful read 30s ago (DiscoverInstances failed (InternalFailure)); serving the last known routes",

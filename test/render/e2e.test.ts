@@ -15,6 +15,7 @@ import { plan } from "../../src/plan/plan.ts"
 import { render } from "../../src/render/render.ts"
 import { type Backends, type EchoReply, ipv6LoopbackAvailable, startBackends } from "../support/backends.ts"
 import { checkConfig, type HaproxyProcess, isAlive, startHaproxy } from "../support/haproxy-process.ts"
+import { LOOPBACK_ALLOWED } from "../support/networks.ts"
 import { freePort } from "../support/ports.ts"
 import {
   hostNs,
@@ -108,7 +109,7 @@ beforeAll(async () => {
         service("docs", [at("path-docs-1", "task-p-2")])
       ])
     ]),
-    { defaultInstancePort: undefined }
+    { defaultInstancePort: undefined, instanceNetworks: LOOPBACK_ALLOWED }
   )
   expect(desired.quarantined).toEqual([])
 
@@ -180,11 +181,20 @@ describe("host mode", () => {
     expect(echo(await get(portB, "v6.example.com", "/six")).server).toBe("v6-1")
   })
 
-  it.each(["example.com.evil.net", "xweb.example.com", "web.example.com.evil.net", "evil.web.example.com", "example.com", ":web.example.com"])(
+  it.each(["example.com.evil.net", "xweb.example.com", "web.example.com.evil.net", "evil.web.example.com", "example.com"])(
     "does not route look-alike host %j (404 without a default domain)",
     async (host) => {
       const reply = await get(portB, host, "/")
       expect(reply.status).toBe(404)
+      expect(reply.body).not.toContain("\"server\"")
+    }
+  )
+
+  it.each([":web.example.com", "web.example.com, other.example.com", "web.example.com other", "web.example.com:80:80"])(
+    "refuses a Host that is not one host[:port] %j with 400",
+    async (host) => {
+      const reply = await get(portB, host, "/")
+      expect(reply.status).toBe(400)
       expect(reply.body).not.toContain("\"server\"")
     }
   )

@@ -54,14 +54,20 @@ describe("render: haproxy.cfg", () => {
   })
 
   it("puts the metrics auth rule before use-service prometheus-exporter", () => {
-    const auth = indexOf(cfg, /^http-request auth realm metrics if is_metrics !\{ http_auth\(ul_metrics\) \}$/)
+    const check = indexOf(cfg, /^http-request set-var\(txn\.auth_ok\) bool\(1\) if is_metrics has_credentials \{ http_auth\(ul_metrics\) \}$/)
+    const auth = indexOf(cfg, /^http-request auth realm metrics if is_metrics !\{ var\(txn\.auth_ok\) -m bool \}$/)
+    expect(check).toBeGreaterThan(-1)
+    expect(auth).toBeGreaterThan(check)
     const service = indexOf(cfg, /^http-request use-service prometheus-exporter if is_metrics$/)
     expect(auth).toBeGreaterThan(-1)
     expect(service).toBeGreaterThan(auth)
   })
 
   it("guards the stats page with its own userlist, decided before the path is rewritten", () => {
-    const auth = indexOf(cfg, /^http-request auth realm stats if is_stats !\{ http_auth\(ul_stats\) \}$/)
+    const check = indexOf(cfg, /^http-request set-var\(txn\.auth_ok\) bool\(1\) if is_stats has_credentials \{ http_auth\(ul_stats\) \}$/)
+    const auth = indexOf(cfg, /^http-request auth realm stats if is_stats !\{ var\(txn\.auth_ok\) -m bool \}$/)
+    expect(check).toBeGreaterThan(-1)
+    expect(auth).toBeGreaterThan(check)
     const flag = indexOf(cfg, /^http-request set-var\(txn\.stats\) bool\(1\) if is_stats$/)
     const rewrite = indexOf(cfg, /^http-request set-path /)
     expect(auth).toBeGreaterThan(-1)

@@ -52,6 +52,8 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
       PROM_PASSWD: "prom-secret",
       CONFIG_DIR: configDir,
       LISTEN_ADDRESS: "127.0.0.1",
+      // The test backends listen on loopback, refused by default (a test may override it).
+      ALLOW_INSTANCE_NETWORKS: "127.0.0.0/8",
       LISTEN_PORT: String(listenPort),
       HEALTH_PORT: String(healthPort),
       REFRESH_RATE: "1",

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import type { ControlError, HaproxyControl } from "../../src/apply/haproxy-control.ts"
+import type { RuntimeUpdateError } from "../../src/apply/runtime-update.ts"
 import { ReloadFailed, ReloadTimeout } from "../../src/haproxy/master-cli.ts"
 import { HaproxyStartFailed } from "../../src/haproxy/process.ts"
 import { CandidateInvalid, ValidatorFailed } from "../../src/haproxy/validate.ts"
@@ -17,7 +18,9 @@ export interface FakeControl {
   /** What haproxy.cfg said when each validate/start/reload ran (the bytes HAProxy would load). */
   readonly seen: Array<string>
   /** Failures to answer with, taken one per call in order. */
-  readonly fail: { validate: Array<ControlError>; start: Array<ControlError>; reload: Array<ControlError> }
+  readonly fail: { validate: Array<ControlError>; start: Array<ControlError>; reload: Array<ControlError>; runtime: Array<RuntimeUpdateError> }
+  /** Runs after each validation (between staging a candidate and installing it). */
+  afterValidate: (() => void) | undefined
   runtime: boolean
   running: boolean
 }
@@ -48,7 +51,8 @@ export const fakeControl = (configDir: string): FakeControl => {
   const fake: FakeControl = {
     calls: [],
     seen: [],
-    fail: { validate: [], start: [], reload: [] },
+    fail: { validate: [], start: [], reload: [], runtime: [] },
+    afterValidate: undefined,
     runtime: false,
     running: false,
     control: {
@@ -56,6 +60,7 @@ export const fakeControl = (configDir: string): FakeControl => {
         Effect.suspend(() => {
           fake.calls.push(`validate ${cfg}`)
           fake.seen.push(readFileSync(cfg, "utf8"))
+          fake.afterValidate?.()
           const failure = fake.fail.validate.shift()
           return failure === undefined ? Effect.void : Effect.fail(failure as CandidateInvalid)
         }),
@@ -78,9 +83,10 @@ export const fakeControl = (configDir: string): FakeControl => {
       runtimeBackends: Effect.succeed(false),
       // Like the real runtime updater: a change that needs a reload is refused (false).
       applyRuntime: (_before, _after, diff) =>
-        Effect.sync(() => {
+        Effect.suspend(() => {
           fake.calls.push("runtime")
-          return fake.runtime && !needsReload(diff)
+          const failure = needsReload(diff) ? undefined : fake.fail.runtime.shift()
+          return failure === undefined ? Effect.succeed(fake.runtime && !needsReload(diff)) : Effect.fail(failure)
         })
     }
   }

@@ -9,6 +9,7 @@ import type { Planned } from "../../src/reconcile/desired-channel.ts"
 import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
+import { LOOPBACK_ALLOWED } from "./networks.ts"
 import { initialStatus, type Status } from "../../src/reconcile/status.ts"
 
 let generation = 0
@@ -51,9 +52,10 @@ export const startReconciler = (
       refreshMs: fleet.refreshSeconds * 1000,
       fleet,
       zoneAffinity: undefined,
+      instanceNetworks: LOOPBACK_ALLOWED,
       changeFeed: options.changeFeed
     })
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
-    return { round: reconciler.round, status: Ref.get(status), published: Ref.get(published), latest }
+    return { round: reconciler.round, rereadAll: reconciler.rereadAll, status: Ref.get(status), published: Ref.get(published), latest }
   })

@@ -183,11 +183,29 @@ describe("adversity: process lifecycle", () => {
       }
     })
 
-    it("HAPROXY_BIN missing", async () => {
+    it("MONITORING_PORT in use", async () => {
+      const squatter = createServer()
+      const port = await new Promise<number>((r) => squatter.listen(0, "127.0.0.1", () => r((squatter.address() as { port: number }).port)))
       const dir = mkdtempSync(join(tmpdir(), "cmh-fast-"))
       try {
-        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, HAPROXY_BIN: "/nonexistent/haproxy" })
+        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, MONITORING_PORT: String(port) })
         expect(result.code).toBe(78)
+        expect(result.ms).toBeLessThan(10_000)
+        expect(result.stderr).toContain(`MONITORING_PORT="${port}": the port is already in use`)
+        expect(result.stderr).toContain("Fix: stop what listens there, or set MONITORING_PORT to a free port")
+      } finally {
+        squatter.close()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it("HAPROXY_BIN missing (and a misspelt variable warned about once)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "cmh-fast-"))
+      try {
+        // A typo of a variable is warned about once, before the checks.
+        const result = await runToExit({ ...(await base()), CONFIG_DIR: dir, HAPROXY_BIN: "/nonexistent/haproxy", REFRESH_RAT: "5" })
+        expect(result.code).toBe(78)
+        expect(result.stderr.split("unknown variable REFRESH_RAT is ignored: did you mean REFRESH_RATE?")).toHaveLength(2)
         expect(result.ms).toBeLessThan(10_000)
         expect(result.stderr).toContain('HAPROXY_BIN="/nonexistent/haproxy": it cannot be run (ENOENT)')
         expect(result.stderr).toContain("Fix: install HAProxy")

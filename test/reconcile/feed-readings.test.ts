@@ -1,0 +1,107 @@
+/**
+ * The change feed against each reading of what AWS does not publish (mock feed readings): Targets
+ * without SERVICE, operations gone before GetOperation (retention), UPDATE_DATE in milliseconds,
+ * and a feed that lists nothing at all. Whatever the reading, no change is dropped silently.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { graceMs } from "../../src/reconcile/feed-verify.ts"
+import { deregister, noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
+
+const GRACE = graceMs(SETTINGS.periodSeconds)
+/** A read of web finding `revision` and these instances (what the reconciler hands the feed after each read). */
+const read = (revision: number, instances: ReadonlyArray<string> = []) => [{
+  mapping: { namespace: "apps", domain: "example.test", mode: "host" as const },
+  service: {
+    _tag: "Ok" as const,
+    id: webId,
+    name: "web",
+    revision,
+    instances: instances.map((id) => ({ id, attributes: {}, health: "HEALTHY" as const }))
+  }
+}]
+
+describe("change feed readings", () => {
+  it.effect("Targets with INSTANCE only: placed by the instance index; an instance never read makes the round check every revision", () =>
+    withFeed(SETTINGS, ({ client, advance, feed }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        // Never read: nothing tells its service.
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        yield* Effect.promise(() => register(client, webId, "web-10"))
+        yield* advance(2_000)
+        const index = (id: string) => (id === "web-10" ? webId : undefined)
+        expect(yield* f.round(index)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        // The feed's own index: a read of web with web-1, then web-1's deregistration is placed in web.
+        yield* f.reads(read(7, ["web-1"]))
+        yield* Effect.promise(() => deregister(client, webId, "web-1"))
+        yield* advance(2_000)
+        expect(yield* f.round()).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+      }), 0, { operationTargets: "instance", updateDateUnit: "seconds" }))
+
+  it.effect("an unplaced operation's SUBMITTED → SUCCESS is not lost: placed by then, its service is named; else every revision again", () =>
+    withFeed(SETTINGS, ({ client, advance, feed }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        yield* advance(2_000)
+        // PENDING now, and still not placed: every revision again.
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        yield* advance(2_000)
+        // SUCCESS, and the check read web-9 meanwhile.
+        expect(yield* f.round((id) => (id === "web-9" ? webId : undefined))).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+      }), 4_000, { operationTargets: "instance", updateDateUnit: "seconds" }))
+
+  it.effect("GetOperation answers OperationNotFound (short retention): the round checks every revision", () =>
+    withFeed(SETTINGS, ({ client, control, feed }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        // Listed, then gone before its lookup.
+        yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "5xx", status: 400, code: "OperationNotFound", operation: "GetOperation" }))
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+      })))
+
+  it.effect("UPDATE_DATE read in milliseconds: the reads' misses make the feed try milliseconds, keep them and name the missed service", () =>
+    withFeed(SETTINGS, ({ client, advance, feed, status }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* f.reads(read(1))
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        yield* advance(2_000)
+        // Sent in seconds, read as milliseconds: a window in 1970, nothing listed.
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        yield* f.reads(read(2))
+        yield* advance(GRACE)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
+        // From now on registrations are named at once.
+        yield* Effect.promise(() => register(client, webId, "web-10"))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+      }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
+
+  it.effect("a feed that lists nothing in either unit while the reads find changes: unavailable (misses), polling, retried later", () =>
+    withFeed({ ...SETTINGS, retrySeconds: 60 }, ({ client, control, advance, feed, status }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        // Operations are gone at once: ListOperations never lists them, whatever the unit.
+        yield* Effect.promise(() => control("POST", "/_mock/options", { operationRetentionMs: 0 }))
+        yield* f.reads(read(1))
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        yield* f.reads(read(2))
+        yield* advance(GRACE)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
+        const feedStatus = (yield* status).changeFeed
+        expect(feedStatus).toMatchObject({ state: "unavailable", problem: "misses", misses: 1, updateDateUnit: "seconds" })
+        expect(feedStatus.detail).toContain("web")
+        expect(yield* f.periodSeconds).toBeUndefined()
+        yield* advance(60_000)
+        expect((yield* f.round(noIndex))._tag).toBe("Changes")
+        expect((yield* status).changeFeed.state).toBe("active")
+      })))
+})

@@ -1,0 +1,83 @@
+/**
+ * Liveness and `degraded` through a throttling storm (TestClock): the polling loop's round never
+ * finishes while every Cloud Map call is throttled and retried, yet each call that ends is
+ * progress, so /healthz holds; `degraded` says throttling within a round; a loop that makes no
+ * calls and finishes no round (wedged) still fails liveness.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Context, Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { CloudMapActivity, makeCallWindow } from "../../src/cloudmap/activity.ts"
+import { Hangups } from "../../src/reconcile/hangups.ts"
+import { PollingLive } from "../../src/reconcile/polling.ts"
+import { Reconciler } from "../../src/reconcile/reconciler-service.ts"
+import { degradedReasons, type HealthRules, liveness, type Status } from "../../src/reconcile/status.ts"
+import { StatusStore } from "../../src/reconcile/status-store.ts"
+
+const SECOND = 1000
+const RULES: HealthRules = { maxHeartbeatAgeMs: 120 * SECOND, maxStalenessMs: undefined, dryRun: true }
+
+/**
+ * The polling loop over a fake reconciler whose rounds run `round` (Cloud Map calls recorded in
+ * the activity window as the client would), with the real Status, SIGHUP and activity services.
+ */
+const pollingWith = (round: (activity: ReturnType<typeof makeCallWindow>) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const activity = makeCallWindow()
+    const reconciler = Layer.succeed(Reconciler, Reconciler.of({ round: round(activity), rereadAll: Effect.void, periodSeconds: Effect.succeed(2) }))
+    const services = Layer.mergeAll(reconciler, StatusStore.layer, Hangups.layer, Layer.succeed(CloudMapActivity, activity))
+    const context = yield* Layer.build(Layer.provideMerge(PollingLive, services))
+    return { status: Context.get(context, StatusStore) }
+  })
+
+/** A call every `everyMs`, answered "throttled", forever (the round never completes). */
+const stormRound = (activity: ReturnType<typeof makeCallWindow>, everyMs: number) =>
+  Effect.forever(Effect.andThen(Effect.sleep(everyMs), Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => activity.record("throttled", 1, now)))))
+
+describe("liveness and degraded through a throttling storm", () => {
+  it.effect("a round held for 600 s by throttled calls keeps /healthz green and is degraded within a round", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const t = yield* pollingWith((activity) => stormRound(activity, 1500))
+      for (let s = 0; s < 600; s += 5) {
+        yield* TestClock.adjust(5 * SECOND)
+        const now = yield* Clock.currentTimeMillis
+        const status: Status = { ...(yield* t.status.get), initialSyncAt: 0 }
+        assert.isTrue(liveness(status, now, RULES).ok, `alive at ${s + 5} s: ${liveness(status, now, RULES).reason}`)
+        // Degraded from the first seconds on, with a reason that says throttling.
+        const reasons = degradedReasons(status, now)
+        assert.match(reasons.join("\n"), /Cloud Map is throttling the agent: \d+ of \d+ calls in the last 10s were throttled/, `at ${s + 5} s`)
+      }
+    })))
+
+  it.effect("a wedged loop (no call ends, no round finishes) still fails liveness", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const t = yield* pollingWith(() => Effect.never)
+      yield* TestClock.adjust(119 * SECOND)
+      assert.isTrue(liveness(yield* t.status.get, yield* Clock.currentTimeMillis, RULES).ok)
+      yield* TestClock.adjust(2 * SECOND)
+      const v = liveness(yield* t.status.get, yield* Clock.currentTimeMillis, RULES)
+      assert.isFalse(v.ok)
+      assert.match(v.reason, /agent loop stalled for 121s/)
+    })))
+
+  it("degraded names throttling only when it is a real share of the calls", () => {
+    const base = { initialSyncAt: 0, lastRefresh: undefined, namespaces: [], failures: [], pending: undefined, startedAt: 0, lastSuccessAt: 0 }
+    const calls = (c: number, throttled: number) => ({ windowSeconds: 30, calls: c, throttled, failed: 0, lastAttemptAt: 0 })
+    const reasons = (c: number, throttled: number) => degradedReasons({ ...base, cloudMapCalls: calls(c, throttled) } as unknown as Status, 0)
+    assert.deepStrictEqual(reasons(1000, 1), [])
+    assert.deepStrictEqual(reasons(1000, 50), [])
+    assert.strictEqual(reasons(1000, 100).length, 1)
+    assert.deepStrictEqual(reasons(3, 1), [])
+    assert.match(reasons(3, 2)[0] ?? "", /throttling/)
+  })
+
+  it("the call window counts the last 30 s only (a window of 30 here)", () => {
+    const w = makeCallWindow(30)
+    w.record("ok", 10, 1_000)
+    w.record("throttled", 5, 2_000)
+    w.record("error", 1, 3_500)
+    assert.deepStrictEqual(w.summary(4_000), { windowSeconds: 30, calls: 16, throttled: 5, failed: 1, lastAttemptAt: 3_500 })
+    assert.deepStrictEqual(w.summary(31_500), { windowSeconds: 30, calls: 6, throttled: 5, failed: 1, lastAttemptAt: 3_500 })
+    assert.deepStrictEqual(w.summary(40_000), { windowSeconds: 30, calls: 0, throttled: 0, failed: 0, lastAttemptAt: 3_500 })
+  })
+})
