@@ -200,9 +200,11 @@ export const makeApplier = (options: ApplierOptions) => {
       if (options.dryRun) return yield* done("dry-run")
       const reloadAllowed = applyOptions.reload ?? true
       const running = yield* control.isRunning
-      // On HAProxy 3.4 new and removed services can be runtime-only too (backend-plan.ts).
-      const runtimeOnly = running && previous !== undefined && !takesReload(previous, desired)
-      if (!reloadAllowed && !runtimeOnly) return yield* runtimeRefused("the change needs a reload")
+      const runtimeOnly = running && previous !== undefined && !needsReload(diff)
+      // On HAProxy 3.4 new and removed services need no reload either (backend-plan.ts); their
+      // files are written first all the same (only instance changes go ahead of a full disk).
+      const noReload = runtimeOnly || (running && !takesReload(previous, desired))
+      if (!reloadAllowed && !noReload) return yield* runtimeRefused("the change needs a reload")
 
       // Write the candidate as a new generation and validate those very bytes.
       const staging = yield* Effect.result(store.stage(files))
