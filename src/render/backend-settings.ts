@@ -74,6 +74,10 @@ export const DEFAULTS_LINES: ReadonlyArray<string> = [
   "mode http",
   "option idle-close-on-response",
   "option redispatch",
+  // A request received in full is served even if the client shut its side right after sending
+  // it (half-close). 3.4.7 answers such a request 400 unless abortonclose is off; 2.6 and 3.2
+  // serve it either way (measured, docs/haproxy-runtime-backends.md).
+  "no option abortonclose",
   "option forwardfor",
   "retries 3",
   "retry-on conn-failure empty-response response-timeout",
