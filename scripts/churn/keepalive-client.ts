@@ -87,9 +87,10 @@ const parseResponse = (
   return { status, body: buf.subarray(start).toString("utf8"), consumed: buf.length, close: true }
 }
 
-/** One keep-alive connection to 127.0.0.1:port, one request at a time. */
+/** One keep-alive connection to 127.0.0.1:port (from `localAddress` when given), one request at a time. */
 export class KeepAliveConnection {
   readonly port: number
+  readonly localAddress: string | undefined
   /** Connections opened so far (1 + reconnects). */
   connects = 0
   private socket: Socket | undefined
@@ -98,8 +99,9 @@ export class KeepAliveConnection {
   private buf: Buffer = Buffer.alloc(0)
   private pending: Pending | undefined
 
-  constructor(port: number) {
+  constructor(port: number, localAddress?: string) {
     this.port = port
+    this.localAddress = localAddress
   }
 
   private finish(o: Outcome): void {
@@ -123,7 +125,7 @@ export class KeepAliveConnection {
   private open(): Socket {
     this.connects++
     this.served = 0
-    const s = connect({ host: "127.0.0.1", port: this.port })
+    const s = connect({ host: "127.0.0.1", port: this.port, ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }) })
     s.setNoDelay(true)
     this.socket = s
     s.on("connect", () => {
@@ -168,14 +170,15 @@ export class KeepAliveConnection {
     else this.finish({ ok: false, kind: "status", status: r.status, body: r.body.slice(0, 200), reused, detail: `HTTP ${r.status}` })
   }
 
-  request(host: string, path: string, timeoutMs: number): Promise<Outcome> {
+  /** `headers`: extra header lines, each ending in CRLF (`Authorization: Basic ...\r\n`). */
+  request(host: string, path: string, timeoutMs: number, headers = ""): Promise<Outcome> {
     if (this.pending !== undefined) throw new Error("one request at a time")
     const s = this.socket ?? this.open()
     const reused = this.served > 0
     return new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => this.drop("timeout", `no response within ${timeoutMs} ms`), timeoutMs)
       this.pending = { resolve, timer, reused, gotBytes: false }
-      s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bench-churn\r\nX-Bench-Run: ${RUN_TOKEN}\r\n\r\n`)
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: bench-churn\r\nX-Bench-Run: ${RUN_TOKEN}\r\n${headers}\r\n`)
     })
   }
 

@@ -8,7 +8,7 @@
 import { Context, Layer } from "effect"
 
 /** The calls counted, seconds back from now. */
-export const WINDOW_SECONDS = 10
+export const WINDOW_SECONDS = 5
 
 export interface ActivitySummary {
   readonly windowSeconds: number
@@ -19,6 +19,9 @@ export interface ActivitySummary {
   /** When the last attempt ended (epoch ms), whatever its outcome. */
   readonly lastAttemptAt: number | undefined
 }
+
+/** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
+export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
 
 interface Bucket {
   second: number

@@ -28,7 +28,6 @@ import { makeRateLimiter } from "./rate-limiter.ts"
 export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
 export { classifyError, CloudMapError, isActionDenied } from "./errors.ts"
 
-
 export interface NamespaceInfo {
   readonly id: string
   readonly name: string
@@ -164,11 +163,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
     const timeoutMs = options.timeoutSeconds * 1000
-    const dataPlane = makeDataPlane(client, {
-      region: options.region,
-      endpoint: options.endpoint,
-      timeoutMs
-    })
+    const dataPlane = makeDataPlane(client, { region: options.region, endpoint: options.endpoint, timeoutMs })
     const calls = yield* makeRateLimiter(options.requestsPerSecond, options.startupPerSecond)
     const reads = yield* makeRateLimiter(Math.min(options.readsPerSecond, options.requestsPerSecond), options.startupPerSecond)
     const controls = yield* makeRateLimiter(options.controlPerSecond, options.startupPerSecond)
@@ -177,9 +172,8 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     const bucketOf = (operation: string) => (CONTROL_PLANE.has(operation) ? controls : FEED.has(operation) ? feed : calls)
     const semaphore = yield* Semaphore.make(options.concurrency)
     const clock = yield* Clock.clockWith(Effect.succeed)
-    // Every attempt's outcome, for liveness and `degraded` (./activity.ts), when the agent keeps them.
-    const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
-    const noteAttempts = (outcome: string, count: number) => activity?.record(outcome, count, clock.currentTimeMillisUnsafe())
+    const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity)) // liveness, degraded
+    const noteAttempts = (outcome: string, count: number) => (activity?.record(outcome, count, clock.currentTimeMillisUnsafe()), outcome)
 
     const outcomeOf = (exit: Exit.Exit<unknown, CloudMapError>): string => {
       if (Exit.isSuccess(exit)) return "ok"
@@ -308,20 +302,14 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
         for (const r of settled) {
           yield* Metric.update(duration(REVISION), r.ms / 1000)
           if (r.ok) ok++
-          else {
-            const outcome = outcomeOf(Exit.fail(r.error))
-            noteAttempts(outcome, 1)
-            yield* Metric.update(counter(REVISION, outcome), 1)
-          }
+          else yield* Metric.update(counter(REVISION, noteAttempts(outcomeOf(Exit.fail(r.error)), 1)), 1)
         }
         if (ok > 0) noteAttempts("ok", ok)
         if (ok > 0) yield* Metric.update(counter(REVISION, "ok"), ok)
         const throttled = settled.some((r) => !r.ok && r.error.kind === "throttled")
         if (throttled) yield* calls.slowDown
-        // What failed and may pass is tried again with the usual backoff, at the client's
-        // concurrency. Not when Cloud Map throttled the batch: the next round checks those
-        // services again (their last known instances keep serving meanwhile); retrying them here
-        // one after the other held the round for minutes in a throttling storm.
+        // What failed and may pass is tried again with the usual backoff; not after throttling (the
+        // next round checks those again: one by one, they held a round for minutes in a storm).
         return yield* Effect.forEach(settled, (r, i) =>
           r.ok
             ? Effect.succeed(Result.succeed(r.revision))

@@ -9,8 +9,21 @@ import { CloudMap, type CloudMapError, type NamespaceInfo, type ServiceInfo } fr
 
 /** Namespaces and their services, without instances (the cheap, slowly changing part). */
 export type Topology = ReadonlyArray<
-  | { readonly _tag: "Ok"; readonly mapping: NamespaceMapping; readonly namespace: NamespaceInfo; readonly services: ReadonlyArray<ServiceInfo> }
-  | { readonly _tag: "Failed"; readonly mapping: NamespaceMapping; readonly error: string }
+  | {
+    readonly _tag: "Ok"
+    readonly mapping: NamespaceMapping
+    readonly namespace: NamespaceInfo
+    readonly services: ReadonlyArray<ServiceInfo>
+    /** The last listing of its services failed: these are the ones listed before (reconcile/relist.ts). */
+    readonly listingError?: string
+  }
+  | {
+    readonly _tag: "Failed"
+    readonly mapping: NamespaceMapping
+    readonly error: string
+    /** The namespace is there; listing its services failed (a throttled ListServices, say). */
+    readonly listing?: true
+  }
 >
 
 const describe = (e: CloudMapError) => e.message
@@ -27,7 +40,7 @@ export const readTopology = Effect.fn("readTopology")(function*(
 ): Effect.fn.Return<Topology, CloudMapError, CloudMap> {
   const cloudMap = yield* CloudMap
   const namespaces = yield* cloudMap.listNamespaces
-  return yield* Effect.forEach(mappings, (mapping) => {
+  return yield* Effect.forEach(mappings, (mapping): Effect.Effect<Topology[number]> => {
     const matches = namespaces.filter((n) => n.name === mapping.namespace)
     const namespace = matches[0]
     if (namespace === undefined) {
@@ -40,7 +53,7 @@ export const readTopology = Effect.fn("readTopology")(function*(
     }
     return cloudMap.listServices(namespace.id).pipe(
       Effect.map((services) => ({ _tag: "Ok" as const, mapping, namespace, services })),
-      Effect.catch((e) => Effect.succeed({ _tag: "Failed" as const, mapping, error: describe(e) }))
+      Effect.catch((e) => Effect.succeed({ _tag: "Failed" as const, mapping, error: describe(e), listing: true as const }))
     )
   }, { concurrency: "unbounded" })
 })

@@ -255,7 +255,7 @@ export const TABLE: Table<Variables> = {
     name: "CLOUDMAP_MAX_ATTEMPTS",
     kind: integer(1, 20),
     fallback: value(4),
-    meaning: "Attempts per Cloud Map request (throttling, 5xx and timeouts are retried with jittered backoff)."
+    meaning: "Attempts per Cloud Map request (throttling, 5xx and timeouts are retried with jittered backoff; revision checks of a batch Cloud Map throttled are not: the next round checks them again)."
   },
   cloudMapEndpoint: {
     name: "AWS_ENDPOINT_URL_SERVICEDISCOVERY",

@@ -50,8 +50,8 @@ export interface ConnectionGuard {
   readonly evicted: () => number
 }
 
-/** Applies the cap, the eviction and the timeouts to `server` (before it listens). */
-export const guardConnections = (server: Server, cap: number): ConnectionGuard => {
+/** Applies the cap, the eviction and the timeouts to `server` (before it listens); `onEvict` after each eviction. */
+export const guardConnections = (server: Server, cap: number, onEvict: (evicted: number) => void = () => undefined): ConnectionGuard => {
   server.headersTimeout = GUARD_TIMEOUTS.headersMs
   server.requestTimeout = GUARD_TIMEOUTS.requestMs
   server.keepAliveTimeout = GUARD_TIMEOUTS.keepAliveMs
@@ -80,6 +80,7 @@ export const guardConnections = (server: Server, cap: number): ConnectionGuard =
     answering.delete(victim)
     evicted += 1
     victim.destroy()
+    onEvict(evicted)
   })
   return {
     busy: (req, res) => {

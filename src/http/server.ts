@@ -102,7 +102,17 @@ const serveAgentHttp = (options: AgentHttpOptions) =>
       handler(req, res)
     })
     // Set up before the server listens: no request can reach the handler before it exists.
-    const guard = guardConnections(server, cap)
+    let warnedAt = Number.NEGATIVE_INFINITY
+    const guard = guardConnections(server, cap, (evicted) => {
+      const at = clock.currentTimeMillisUnsafe()
+      if (at - warnedAt < 60_000) return
+      warnedAt = at
+      Effect.runForkWith(context)(Effect.logWarning("HEALTH_PORT connection cap reached: the oldest idle or slow connections are closed", {
+        cap,
+        evictedSinceStart: evicted,
+        hint: "many slow or idle clients on HEALTH_PORT (docs/security.md); said at most once a minute"
+      }))
+    })
     yield* Effect.logDebug("agent endpoints: connection cap", { connections: cap, fileLimit: openFileLimit() ?? "unknown" })
     yield* Effect.acquireRelease(
       Effect.callback<void, HttpListenFailed>((resume) => {

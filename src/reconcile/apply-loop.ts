@@ -87,9 +87,9 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
     /** An apply; a defect in it (a bug) becomes a refused state, reported and retried like one. */
     const applyOrDefect = (applied: Applied | undefined, desired: Desired, reload: boolean): Effect.Effect<ApplyOutcome> =>
       applier.apply(applied, desired, { reload }).pipe(
-        Effect.catchCause((cause) =>
+        Effect.catchDefect((defect) =>
           Effect.gen(function*() {
-            yield* Effect.logError("applying a configuration failed unexpectedly (a bug); retried", cause)
+            yield* Effect.logError("applying a configuration failed unexpectedly (a bug); retried", Cause.die(defect))
             return {
               _tag: "Rejected",
               stage: reload ? "reload" : "runtime",
@@ -97,7 +97,7 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
               errorTag: "Defect",
               reason: "unexpected failure",
               label: "defect",
-              error: `unexpected failure while applying: ${Cause.pretty(cause).split("\n")[0]}`,
+              error: `unexpected failure while applying: ${defect instanceof Error ? defect.message : String(defect)}`,
               durationMs: 0
             } satisfies ApplyOutcome
           })

@@ -96,6 +96,8 @@ export const makeChangeFeed = (
     let lastRound: ChangeFeedState["lastRound"]
     const instances = makeInstanceIndex()
     yield* Metric.update(M.changeFeedActive, on ? 1 : 0)
+    // Exported from the start (0 misses), so a dashboard or a bench sees a healthy feed as 0, not as absent.
+    if (on) yield* Metric.update(M.changeFeedMisses, 0)
     yield* updateStatus((s) => ({ ...s, changeFeed: on ? { state: "active", misses: 0, updateDateUnit: "seconds" } : { state: "off" } }))
 
     /** Stores the next state and says what changed about the feed's availability (once). */

@@ -24,6 +24,8 @@ export const namespaceStates = (
       return { ...base, found: false, read, error: listingError ?? `namespace ${JSON.stringify(mapping.namespace)} not listed yet` }
     }
     if (listed._tag === "Failed") return { ...base, found: false, read, error: listed.error }
+    // Its services could not be listed again: reported like a failed listing, its known ones still checked.
+    if (listed.listingError !== undefined) return { ...base, found: false, read, error: listed.listingError }
     if (!read) {
       const first = unread[0]
       return {

@@ -10,7 +10,8 @@
  * Every result is merged with the last good snapshot (fail static), planned, guarded against
  * mass removal, and handed to the applier. Publishes Status and metrics.
  */
-import { Clock, Effect, Fiber, Metric, Random, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, Metric, Option, Random, Ref, Semaphore } from "effect"
+import { CloudMapActivity, isThrottling } from "../cloudmap/activity.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { readInstances, readTopology, type Topology } from "../cloudmap/discovery.ts"
 import * as M from "../observability/metrics.ts"
@@ -109,6 +110,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     })
     const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
     const updateStatus = options.updateStatus
+    const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
@@ -247,7 +249,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
-        const relisted = yield* relist(snapshot, options.mappings, options.region)
+        const relisted = yield* relist(snapshot, topology, options.mappings, options.region)
         if (relisted !== undefined) {
           listedOk = true
           topology = relisted.topology
@@ -280,8 +282,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         } else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
       }
       // The sweep takes what the read rate allows in one period, the longest unread first: a round
-      // never outlasts its period because of the sweep, so the feed keeps its cadence.
-      const sweepCap = checkEvery ? rest.length : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
+      // never outlasts its period because of the sweep, so the feed keeps its cadence. Throttled: no
+      // sweep, attribute re-read or read forced by its age (they stay due): the quota goes to changes.
+      const throttledRound = activity !== undefined && isThrottling(activity.summary(started)) // cloudmap/activity.ts
+      const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
       if (rest.length > sweepCap) {
         const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
         rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
@@ -295,7 +299,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: fresh.book }))
       yield* reportAttributeFailures(fresh)
       structural += fresh.changed
-      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, attributesMs, false, "known"))
+      const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, throttledRound ? Infinity : attributesMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
       // In chunks, each published as soon as it found a change: on a large fleet a change is
       // applied seconds after its service was read, not after the whole round.
@@ -320,7 +324,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           healthFilter: options.healthFilter,
           readAt: current.readAt,
           now: started,
-          rereadAfterMs: afterMs,
+          rereadAfterMs: throttledRound ? Infinity : afterMs,
           held: revisionIndex,
           first
         })

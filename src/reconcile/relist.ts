@@ -16,9 +16,14 @@ export interface Relisted {
   readonly structural: number
 }
 
-/** Undefined when the listing failed (the known topology and snapshot stay). */
+/**
+ * Undefined when the listing failed (the known topology and snapshot stay). A namespace whose
+ * services could not be listed keeps its entry of `previous` (its services are still checked,
+ * not dropped from the rounds until a listing succeeds).
+ */
 export const relist = (
   snapshot: Snapshot,
+  previous: Topology,
   mappings: ReadonlyArray<NamespaceMapping>,
   region: string
 ): Effect.Effect<Relisted | undefined, never, CloudMap> =>
@@ -28,10 +33,15 @@ export const relist = (
       yield* Effect.logWarning("Cloud Map service listing failed; keeping the known services", { error: listed.failure.message })
       return undefined
     }
-    const adopted = adoptListedNamespaces(snapshot, listed.success)
+    const topology: Topology = listed.success.map((t) => {
+      if (t._tag !== "Failed" || t.listing !== true) return t
+      const before = previous.find((p) => p._tag === "Ok" && p.mapping.namespace === t.mapping.namespace)
+      return before?._tag === "Ok" ? { ...before, listingError: t.error } : t
+    })
+    const adopted = adoptListedNamespaces(snapshot, topology)
     const retained = retainListedServices(
       adopted.snapshot,
-      listed.success.map((t) => ({
+      topology.map((t) => ({
         mapping: t.mapping,
         serviceIds: t._tag === "Ok" ? new Set(t.services.map((s) => s.id)) : undefined
       }))
@@ -44,5 +54,5 @@ export const relist = (
         })
       }
     }
-    return { topology: listed.success, snapshot: retained.snapshot, structural: adopted.adopted + retained.removed }
+    return { topology, snapshot: retained.snapshot, structural: adopted.adopted + retained.removed }
   })

@@ -11,7 +11,7 @@
  */
 import type { Desired } from "../model/desired.ts"
 import type { RoutingMode } from "../model/snapshot.ts"
-import type { ActivitySummary } from "../cloudmap/activity.ts"
+import { type ActivitySummary, isThrottling } from "../cloudmap/activity.ts"
 import type { ReadFailure } from "./fail-static.ts"
 
 export interface ApplyRecord {
@@ -232,10 +232,6 @@ export const readiness = (s: Status, now: number, rules: HealthRules): Verdict =
   return { ok: true, reason: "ok" }
 }
 
-/** `degraded` says "throttling" once this many calls, and this share of the calls, were throttled lately. */
-const THROTTLED_MIN = 2
-const THROTTLED_SHARE = 0.1
-
 /** Seconds since Cloud Map was last read successfully (since start when it never was). */
 export const lastReadAgeSeconds = (s: Status, now: number): number => (now - (s.lastSuccessAt ?? s.startedAt)) / 1000
 
@@ -247,7 +243,7 @@ export const degradedReasons = (s: Status, now: number): ReadonlyArray<string> =
   if (s.initialSyncAt === undefined) return []
   const reasons: Array<string> = []
   const calls = s.cloudMapCalls
-  if (calls !== undefined && calls.throttled >= THROTTLED_MIN && calls.throttled >= THROTTLED_SHARE * calls.calls) {
+  if (calls !== undefined && isThrottling(calls)) {
     reasons.push(
       `Cloud Map is throttling the agent: ${calls.throttled} of ${calls.calls} calls in the last ${calls.windowSeconds}s were throttled; ` +
         "the agent slows down and retries, serving the last known routes (Cloud Map's quota is per account and Region: look for other callers)"

@@ -60,6 +60,7 @@ it("GetOperation's Targets without SERVICE: registrations serve within seconds (
   await start({ operationTargets: "instance", updateDateUnit: "seconds" })
   for (const name of ["web-2", "web-3"]) expect(await registerAndTime(name, 20_000)).toBeLessThan(6_000)
   expect(await feedStatus()).toMatchObject({ state: "active", misses: 0 })
+  expect((await agent!.get("/metrics")).body).toMatch(/^cloudmap_haproxy_change_feed_misses_total 0$/m)
 }, 90_000)
 
 it("GetOperation answers OperationNotFound (operations kept briefly): registrations serve within seconds", async () => {

@@ -241,3 +241,42 @@ it("the disk filling up between validation and install changes nothing that was 
   expect(readFileSync(join(configDir, "hosts.map"), "utf8")).toContain("cart.example.test")
   await a.stop()
 })
+
+it("a full CONFIG_DIR does not hold a new instance: HAProxy serves it at once, its files follow when there is room", async (ctx) => {
+  ctx.skip(!mounted, `cannot mount a tmpfs here (${mountError}): the full-disk test needs mount permission`)
+  const configDir = join(mountPoint, "cfg3")
+  const filler = join(mountPoint, "filler3")
+  ctx.onTestFinished(() => rmSync(filler, { force: true }))
+  const a = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock!.url, NAMESPACE_MAP, CONFIG_DIR: configDir })
+  agents.push(a)
+  await eventually("readyz", async () => (await a.get("/readyz")).status === 200)
+  const before = liveHashes(configDir)
+  const instancesBefore = JSON.parse((await a.get("/status")).body).counts.instances as number
+  fill(filler, PAGE)
+  // A rolling deploy during the full disk: web gets a new task (on the shop backend's port).
+  await register(sdkFor(mock!.url), "srv-web", "web-new", backends!.byName("shop").port)
+  const registeredAt = Date.now()
+  // Round robin over 33 instances: the new one answers within 33 requests once HAProxy has it.
+  await eventually("the new instance serves", async () => {
+    for (let i = 0; i < 40; i++) {
+      const r = await viaHaproxy(a.listenPort, "web.example.test")
+      if (r.status === 200 && JSON.parse(r.body).server === "shop") return true
+    }
+    return undefined
+  }, 20_000)
+  console.log(`[full-disk] new instance served ${Date.now() - registeredAt} ms after its registration, disk full`)
+  const status = JSON.parse((await a.get("/status")).body)
+  expect(status.pending?.served).toBe(true)
+  expect(status.pending?.error).toContain("ENOSPC")
+  expect(status.counts.instances).toBe(instancesBefore + 1)
+  expect(liveHashes(configDir)).toEqual(before)
+
+  rmSync(filler)
+  await eventually("files written once there is room", async () => {
+    const s = JSON.parse((await a.get("/status")).body)
+    return s.pending === null && readFileSync(join(configDir, "haproxy.cfg"), "utf8").includes("web-new") ? true : undefined
+  }, 25_000)
+  const check = spawnSync(HAPROXY, ["-c", "-f", join(configDir, "haproxy.cfg")], { encoding: "utf8" })
+  expect(check.status, `${check.stdout}${check.stderr}`).toBe(0)
+  await a.stop()
+})

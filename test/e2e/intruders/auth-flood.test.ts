@@ -87,20 +87,25 @@ describe("wrong passwords on the monitoring pages", () => {
     expect(result.byStatus.get(429) ?? 0).toBeGreaterThanOrEqual(345)
   }, 90_000)
 
-  it("normal traffic keeps most of its throughput under a 1,000/s wrong-password flood", async () => {
+  it("under a 1,000/s flood: HAProxy spends a fraction of a hash per attempt, normal traffic keeps flowing", async () => {
     const agent = await start()
-    const normal = () => throughput({ port: agent.listenPort, host: "web.example.test", workers: 4, durationMs: 2000 })
-    const unloaded = await normal()
-    const [loaded] = await Promise.all([
-      normal(),
-      flood({
-        port: agent.listenPort, host: "web.example.test", path: "/stats", authorization: basic(STATS.user, "wrong"),
-        ratePerSecond: 1000, durationMs: 2000, sources: Array.from({ length: 20 }, (_, i) => `127.0.2.${i + 1}`)
-      })
+    const wrong = (durationMs: number, octet: number) => flood({
+      port: agent.listenPort, host: "web.example.test", path: "/stats", authorization: basic(STATS.user, "wrong"),
+      ratePerSecond: 1000, durationMs, sources: Array.from({ length: 20 }, (_, i) => `127.0.${octet}.${i + 1}`)
+    })
+    // CPU time, not throughput: it does not depend on how busy the (shared) machine is.
+    const cpu0 = haproxyCpu(agent)
+    const alone = await wrong(2000, 2)
+    const msPerAttempt = ((haproxyCpu(agent) - cpu0) * 1000) / alone.sent
+    // A checked password costs ~1.35 ms; before the bound every attempt was checked.
+    expect(msPerAttempt).toBeLessThan(0.3)
+    const [traffic] = await Promise.all([
+      throughput({ port: agent.listenPort, host: "web.example.test", workers: 4, durationMs: 2000 }),
+      wrong(2000, 4)
     ])
-    // Loose on a shared machine (the measured numbers are in BENCHMARKS.md); before the bound it was 3 %.
-    expect(loaded.perSecond, `unloaded ${unloaded.perSecond.toFixed(0)}/s, flooded ${loaded.perSecond.toFixed(0)}/s`)
-      .toBeGreaterThan(unloaded.perSecond * 0.5)
-    expect(loaded.failed).toBe(0)
+    // Before the bound: 8 requests/s at a p50 of 843 ms (BENCHMARKS.md).
+    expect(traffic.failed).toBe(0)
+    expect(traffic.p50Ms).toBeLessThan(100)
+    expect(traffic.requests).toBeGreaterThan(200)
   }, 90_000)
 })

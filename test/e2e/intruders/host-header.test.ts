@@ -83,6 +83,11 @@ describe("Host headers that are not one host[:port]", () => {
     expect(reply).not.toContain("\"server\"")
   })
 
+  it("an absolute-form target naming another host than Host: 400 (HAProxy's own check, kept as a regression test)", async () => {
+    const reply = await rawRequest(agent.listenPort, "GET http://web.example.test/ HTTP/1.1\r\nHost: other.example.test\r\nConnection: close\r\n\r\n")
+    expect(reply.split("\r\n")[0]).toMatch(/^HTTP\/1\.1 400 /)
+  })
+
   it("one host[:port] still routes, and the application sees the Host routing used", async () => {
     const reply = await request(["Other.Example.Test:8080"])
     expect(reply.split("\r\n")[0]).toMatch(/^HTTP\/1\.1 200 /)
