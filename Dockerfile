@@ -5,15 +5,18 @@
 #   docker run --init -p 80:80 -e AWS_REGION=us-east-1 -e NAMESPACE_MAP='[...]' \
 #     -e STATS_PASSWD=... -e PROM_PASSWD=... cloudmap-haproxy
 #
-# Both base images are pinned to a release tag. HAProxy 3.2 is an LTS branch; the agent renders
-# nothing newer than 2.6 and nothing deprecated in 3.x, so any LTS from 2.6 on works. To move to
-# another release, pass e.g. --build-arg HAPROXY_IMAGE=haproxy:3.4.2-trixie (keep a Debian-based
-# tag: the binary needs glibc). To pin the exact bytes too, add the digest your registry reports
-# for the tag (`docker buildx imagetools inspect haproxy:3.2.21-trixie`, the index's Digest):
-#   --build-arg HAPROXY_IMAGE=haproxy:3.2.21-trixie@sha256:<digest>
+# Both base images are pinned to a release tag. HAProxy 3.4 is an LTS branch and the first that
+# adds backends at runtime: new and removed services then need no reload
+# (docs/haproxy-runtime-backends.md). The agent renders nothing newer than 2.6 and nothing
+# deprecated in 3.x, so any LTS from 2.6 on works (before 3.4 new services take a reload). To move
+# to another release, pass e.g. --build-arg HAPROXY_IMAGE=haproxy:3.2.21-trixie (keep a
+# Debian-based tag: the binary needs glibc). To pin the exact bytes too, add the digest your
+# registry reports for the tag (`docker buildx imagetools inspect haproxy:3.4.8-trixie`, the
+# index's Digest):
+#   --build-arg HAPROXY_IMAGE=haproxy:3.4.8-trixie@sha256:<digest>
 # (the tag stays next to the digest, for people; the packaging test accepts both forms).
 ARG NODE_IMAGE=node:22.23.2-bookworm-slim
-ARG HAPROXY_IMAGE=haproxy:3.2.21-trixie
+ARG HAPROXY_IMAGE=haproxy:3.4.8-trixie
 
 # ---- build: compile src/main.ts into one self-contained executable with bun ----
 FROM ${NODE_IMAGE} AS build

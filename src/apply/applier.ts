@@ -21,6 +21,7 @@ import { AgentConfigService } from "../config/service.ts"
 import type { Desired } from "../model/desired.ts"
 import type { RenderSettings } from "../model/render-settings.ts"
 import { render, type RenderedFiles } from "../render/render.ts"
+import { type LoadedConfig, planRuntimeBackends, profilesOf } from "./backend-plan.ts"
 import { describeDiff, diffDesired, needsReload, reasonLabel } from "./diff.ts"
 import { instanceChanges } from "./instance-changes.ts"
 import type { FileSet, FileWriteFailed, WriteFn } from "./files.ts"
@@ -40,6 +41,8 @@ export interface Applied {
    * the same state again writes them.
    */
   readonly unsaved?: { readonly error: string; readonly errorTag: string; readonly code?: string | undefined } | undefined
+  /** What the running HAProxy loaded at its last start or reload (runtime changes keep it). */
+  readonly loaded?: LoadedConfig | undefined
 }
 
 export type ApplyOutcome =
@@ -85,9 +88,15 @@ export interface ApplierOptions {
   readonly write?: WriteFn | undefined
 }
 
-/** Whether applying `desired` over `previous` takes a reload (or the first start). Pure. */
-export const takesReload = (previous: Applied | undefined, desired: Desired): boolean =>
-  previous === undefined || needsReload(diffDesired(previous.desired, desired))
+/**
+ * Whether applying `desired` over `previous` takes a reload (or the first start): new and removed
+ * services do only where HAProxy adds no backends at runtime or lacks their option profile. Pure.
+ */
+export const takesReload = (previous: Applied | undefined, desired: Desired): boolean => {
+  if (previous === undefined) return true
+  const diff = diffDesired(previous.desired, desired)
+  return needsReload(diff) && planRuntimeBackends(previous.desired, desired, diff, previous.loaded)._tag === "Reload"
+}
 
 export interface ApplyOptions {
   /**
@@ -118,7 +127,7 @@ export const makeApplier = (options: ApplierOptions) => {
       const reason = previous === undefined ? "first configuration" : describeDiff(diff)
       const label = previous === undefined ? "start" : reasonLabel(diff)
       const changes = previous === undefined ? [] : instanceChanges(diff, previous.desired, desired)
-      const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1 }
+      const applied: Applied = { desired, files, hash, generation: (previous?.generation ?? 0) + 1, loaded: previous?.loaded }
       // A candidate HAProxy refused is kept for inspection; one it could not be asked about is dropped.
       const refused = (stage: "validate" | "start" | "reload", staged: Staged, e: ControlError) =>
         Effect.gen(function*() {
@@ -141,8 +150,21 @@ export const makeApplier = (options: ApplierOptions) => {
           code: e.code,
           durationMs
         }))
+      // A reload or start loads the option profiles this generation renders.
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
-        Effect.map(elapsed, (durationMs): ApplyOutcome => ({ _tag: "Applied", applied, method, reason, changes, label, durationMs }))
+        Effect.gen(function*() {
+          const durationMs = yield* elapsed
+          if (method !== "start" && method !== "reload") {
+            return { _tag: "Applied", applied, method, reason, changes, label, durationMs } satisfies ApplyOutcome
+          }
+          const loaded = { runtimeBackends: yield* control.runtimeBackends, profiles: profilesOf(desired) }
+          // Where services could change at runtime, say why this one took a reload (/status).
+          const plan = previous === undefined || !previous.loaded?.runtimeBackends
+            ? undefined
+            : planRuntimeBackends(previous.desired, desired, diff, previous.loaded)
+          const why = plan?._tag === "Reload" && needsReload(diff) ? `; reload: ${plan.why}` : ""
+          return { _tag: "Applied", applied: { ...applied, loaded }, method, reason: reason + why, changes, label, durationMs } satisfies ApplyOutcome
+        })
       /** HAProxy runs `desired` (runtime API); its files are still `previous`'s: written on a later apply. */
       const servedUnsaved = (before: Applied, e: FileWriteFailed) =>
         Effect.gen(function*() {
@@ -179,14 +201,17 @@ export const makeApplier = (options: ApplierOptions) => {
       const reloadAllowed = applyOptions.reload ?? true
       const running = yield* control.isRunning
       const runtimeOnly = running && previous !== undefined && !needsReload(diff)
-      if (!reloadAllowed && !runtimeOnly) return yield* runtimeRefused("the change needs a reload")
+      // On HAProxy 3.4 new and removed services need no reload either (backend-plan.ts); their
+      // files are written first all the same (only instance changes go ahead of a full disk).
+      const noReload = runtimeOnly || (running && !takesReload(previous, desired))
+      if (!reloadAllowed && !noReload) return yield* runtimeRefused("the change needs a reload")
 
       // Write the candidate as a new generation and validate those very bytes.
       const staging = yield* Effect.result(store.stage(files))
       if (staging._tag === "Failure") {
         // Instance changes do not wait for the disk: the runtime API applies them, the files follow.
         if (runtimeOnly && previous !== undefined) {
-          const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff))
+          const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff, previous.loaded))
           if (runtime._tag === "Success" && runtime.success) return yield* servedUnsaved(previous, staging.failure)
         }
         return yield* writeFailed(staging.failure)
@@ -196,7 +221,7 @@ export const makeApplier = (options: ApplierOptions) => {
       if (valid._tag === "Failure") return yield* refused("validate", staged, valid.failure)
 
       if (running && previous !== undefined) {
-        const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff))
+        const runtime = yield* Effect.result(control.applyRuntime(previous.desired, desired, diff, previous.loaded))
         if (runtime._tag === "Success" && runtime.success) {
           const persisted = yield* Effect.result(store.install(staged))
           if (persisted._tag === "Success") {

@@ -13,10 +13,14 @@ import { Context, Effect, Layer } from "effect"
 import { AgentConfigService } from "../config/service.ts"
 import type { ReloadError } from "../haproxy/master-cli.ts"
 import type { HaproxyStartFailed } from "../haproxy/process.ts"
+import { checkHaproxyBinary } from "../haproxy/preflight.ts"
 import { adminSocketPath, makeRuntimeApi } from "../haproxy/runtime-api.ts"
+import { makeRuntimeBackendApi, supportsRuntimeBackends } from "../haproxy/runtime-backend-api.ts"
+import { makeRuntimeTransport } from "../haproxy/runtime-transport.ts"
 import { HaproxySupervisor, type HaproxyNotRunning } from "../haproxy/supervisor.ts"
 import { validateConfig, type ValidateError } from "../haproxy/validate.ts"
 import type { Desired } from "../model/desired.ts"
+import type { LoadedConfig } from "./backend-plan.ts"
 import type { DesiredDiff } from "./diff.ts"
 import { makeRuntimeUpdater, type RuntimeUpdateError } from "./runtime-update.ts"
 
@@ -46,18 +50,48 @@ export class HaproxyControl extends Context.Service<HaproxyControl, {
   /** Reloads and verifies. */
   readonly reload: Effect.Effect<void, ReloadProblem>
   /**
-   * Applies a change without a reload when it can (instances of existing backends). Succeeds
+   * Whether HAPROXY_BIN adds and deletes backends at runtime (3.4 or later; detected once from
+   * `haproxy -v`, never configured): new and removed services then need no reload.
+   */
+  readonly runtimeBackends: Effect.Effect<boolean>
+  /**
+   * Applies a change without a reload when it can (instances of existing backends; on HAProxy
+   * 3.4 also new and removed backends and routes, given what `loaded` has loaded). Succeeds
    * with false when the change needs a reload; fails when it could not be applied or verified
    * (the applier falls back to a reload).
    */
-  readonly applyRuntime: (before: Desired, after: Desired, diff: DesiredDiff) => Effect.Effect<boolean, RuntimeUpdateError>
+  readonly applyRuntime: (
+    before: Desired,
+    after: Desired,
+    diff: DesiredDiff,
+    loaded?: LoadedConfig
+  ) => Effect.Effect<boolean, RuntimeUpdateError>
 }>()("cloudmap-haproxy/apply/HaproxyControl") {
   static readonly layer = Layer.effect(
     HaproxyControl,
     Effect.gen(function*() {
       const config = yield* AgentConfigService
       const supervisor = yield* HaproxySupervisor
-      const applyRuntime = makeRuntimeUpdater({ runtime: makeRuntimeApi(adminSocketPath(config.configDir)) })
+      // One transport: the servers' and the backends' commands share one connection bound.
+      const socket = adminSocketPath(config.configDir)
+      const transport = makeRuntimeTransport(socket)
+      const applyRuntime = makeRuntimeUpdater({
+        runtime: makeRuntimeApi(socket, undefined, transport),
+        backends: makeRuntimeBackendApi(transport)
+      })
+      const runtimeBackends = yield* Effect.cached(
+        checkHaproxyBinary(config.haproxyBin).pipe(
+          Effect.map(supportsRuntimeBackends),
+          Effect.tap((yes) =>
+            Effect.logInfo(
+              yes
+                ? "HAProxy adds backends at runtime: new and removed services are applied without a reload"
+                : "HAProxy before 3.4: new and removed services are applied with a reload"
+            )
+          ),
+          Effect.orElseSucceed(() => false)
+        )
+      )
       return HaproxyControl.of({
         validate: (cfgPath) => validateConfig(config.haproxyBin, cfgPath).pipe(Effect.asVoid, Effect.provide(NodeServices.layer)),
         isRunning: supervisor.isRunning,
@@ -68,6 +102,7 @@ export class HaproxyControl extends Context.Service<HaproxyControl, {
           ),
           Effect.asVoid
         ),
+        runtimeBackends,
         applyRuntime
       })
     })

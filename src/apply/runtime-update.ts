@@ -3,8 +3,9 @@
  * servers (`add server` with the same options the file gives them, `enable health`, ready),
  * moved ones get `set server addr/port`, removed ones are drained (no new requests, in-flight
  * ones finish) before they go to maintenance and are deleted. Every change is verified by
- * reading `show servers state` back. New or removed services (backends) need a reload: the
- * updater then answers false and the applier reloads.
+ * reading `show servers state` back. New and removed services (backends) and route changes go
+ * through runtime-backends.ts on HAProxy 3.4 and later, when the plan allows (backend-plan.ts);
+ * otherwise the updater answers false and the applier reloads.
  *
  * Bulk changes (hundreds of servers at once) are batched: every leaving server is set to drain,
  * then each backend is polled once per interval (one `show stat` for all of its servers) until
@@ -16,13 +17,19 @@ import { Clock, Duration, Effect, Schema } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import { DEFAULT_OPTIONS } from "../model/service-options.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
+import type { RuntimeBackendApi } from "../haproxy/runtime-backend-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
 import type { ServerStateRecord } from "../haproxy/runtime-parse.ts"
+import { serverCookie } from "../model/names.ts"
 import { SERVER_CHECK } from "../render/render.ts"
+import { type LoadedConfig, planRuntimeBackends } from "./backend-plan.ts"
 import { type BackendChange, type DesiredDiff, needsReload } from "./diff.ts"
+import { makeBackendSteps } from "./runtime-backends.ts"
 
 export interface RuntimeUpdaterOptions {
   readonly runtime: RuntimeApiShape
+  /** Backends and maps at runtime (used only when the loaded HAProxy is 3.4 or later). */
+  readonly backends?: RuntimeBackendApi | undefined
   /** How long a removed server may take to finish its requests before it is deleted. */
   readonly drainTimeout?: Duration.Input
   /** Servers (and backends) worked on at once. Default 8; connections are bounded by the client. */
@@ -47,10 +54,12 @@ export type RuntimeUpdateError = RuntimeError | RuntimeStateMismatch
 const sample = (names: ReadonlyArray<string>) => names.length <= 10 ? names : [...names.slice(0, 10), `... (${names.length} in all)`]
 
 export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
-(_before: Desired, after: Desired, diff: DesiredDiff): Effect.Effect<boolean, RuntimeUpdateError> =>
+(before: Desired, after: Desired, diff: DesiredDiff, loaded?: LoadedConfig): Effect.Effect<boolean, RuntimeUpdateError> =>
   Effect.gen(function*() {
-    if (needsReload(diff)) return false
-    if (diff.changedBackends.length === 0) return true
+    const planned = needsReload(diff) ? planRuntimeBackends(before, after, diff, loaded) : undefined
+    if (planned !== undefined && (planned._tag === "Reload" || options.backends === undefined)) return false
+    const plan = planned?.plan
+    if (plan === undefined && diff.changedBackends.length === 0) return true
     const api = options.runtime
     const drainTimeout = options.drainTimeout ?? Duration.seconds(10)
     const concurrency = Math.max(1, options.concurrency ?? 8)
@@ -81,6 +90,8 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           weight: s.weight,
           maxconn: options.maxconn,
           backup: s.backup,
+          // Only servers of backends added at runtime (3.4) get here with a cookie (diff.ts).
+          ...(options.cookie !== undefined ? { cookie: serverCookie(s.name) } : {}),
           protoH2: options.protocol === "h2c",
           checkProtoH2: options.protocol === "h2c" && options.check._tag === "Http"
         }))
@@ -151,6 +162,21 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
           ))
       })
 
+    const steps = plan === undefined || options.backends === undefined ? undefined : makeBackendSteps({
+      api,
+      backends: options.backends,
+      addServer: add,
+      deleteServers: deleteAll,
+      drainTimeout: Duration.fromInputUnsafe(drainTimeout),
+      concurrency,
+      deleteRounds
+    })
+    // New services are built and published, then every route changes; removed ones leave last.
+    if (steps !== undefined && plan !== undefined) {
+      yield* steps.addAll(plan)
+      yield* steps.routes(plan, after)
+    }
+
     // Additions first (capacity before removal), with new weights, then moves and removals.
     yield* each(
       diff.changedBackends.flatMap((c) => c.added.map((s) => ({ backend: c.backend, s }))),
@@ -176,6 +202,7 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
         const problem = verifyBackend(state, wanted.get(change.backend)?.servers ?? [], change.removed)
         return problem === undefined ? Effect.void : Effect.fail(new RuntimeStateMismatch({ backend: change.backend, problem }))
       }))
+    if (steps !== undefined && plan !== undefined) yield* steps.removeAll(plan.removed)
     return true
   })
 

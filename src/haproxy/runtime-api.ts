@@ -23,7 +23,7 @@ import {
   type ServerStateRecord,
   type StatRecord
 } from "./runtime-parse.ts"
-import { makeRuntimeTransport, type RuntimeTransportOptions } from "./runtime-transport.ts"
+import { makeRuntimeTransport, type RuntimeTransport, type RuntimeTransportOptions } from "./runtime-transport.ts"
 
 export interface AddServerOptions {
   /** Enable health checks (they stay off until `enableHealth`). */
@@ -42,6 +42,8 @@ export interface AddServerOptions {
   /** Cleartext HTTP/2 to the server (`proto h2`); `checkProtoH2` for its HTTP health checks too. */
   readonly protoH2?: boolean | undefined
   readonly checkProtoH2?: boolean | undefined
+  /** Sticky-session cookie value (HAProxy 3.0+ takes one on a server added at runtime). */
+  readonly cookie?: string | undefined
 }
 
 export interface WaitIdleOptions {
@@ -92,9 +94,16 @@ export interface RuntimeApiShape {
 /** The workers' admin socket, as haproxy.cfg names it (`stats socket CONFIG_DIR/admin.sock`). */
 export const adminSocketPath = (configDir: string): string => join(configDir, "admin.sock")
 
-/** Connection bound and connect retries: see src/haproxy/runtime-transport.ts. */
-export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOptions): RuntimeApiShape => {
-  const { failed, runExpect, runExpectEmpty, runParsed } = makeRuntimeTransport(socketPath, options)
+/**
+ * Connection bound and connect retries: see src/haproxy/runtime-transport.ts. Pass `transport` to
+ * share one bound with other clients of the same socket (runtime-backend-api.ts).
+ */
+export const makeRuntimeApi = (
+  socketPath: string,
+  options?: RuntimeTransportOptions,
+  transport: RuntimeTransport = makeRuntimeTransport(socketPath, options)
+): RuntimeApiShape => {
+  const { failed, runExpect, runExpectEmpty, runParsed } = transport
 
   const showServersState = (backend?: string) =>
     Effect.flatMap(
@@ -146,6 +155,10 @@ export const makeRuntimeApi = (socketPath: string, options?: RuntimeTransportOpt
       if (opts?.backup === true) words.push("backup")
       if (opts?.protoH2 === true) words.push("proto", "h2")
       if (opts?.checkProtoH2 === true) words.push("check-proto", "h2")
+      if (opts?.cookie !== undefined) {
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.cookie)) return yield* reject("cookie", opts.cookie, "1-64 of [A-Za-z0-9_-]")
+        words.push("cookie", opts.cookie)
+      }
       const target = a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`
       const command = [`add server ${ref} ${target}`, ...words].join(" ")
       yield* runExpect(command, (answer) => /^New server registered\.?$/.test(answer.trim()))

@@ -18,7 +18,7 @@ import { createHttpNamespace, getNamespace, listNamespaces } from "./namespaces.
 import { getOperation } from "./operations.ts"
 import type { Operation, OperationContext, OperationResult } from "./request.ts"
 import { deleteServiceAttributes, getServiceAttributes, updateServiceAttributes } from "./service-attributes.ts"
-import { createService, getService, listServices } from "./services.ts"
+import { createService, deleteService, getService, listServices } from "./services.ts"
 import { idFromArn, type MockState } from "./state-model.ts"
 
 /** Every operation the mock implements. Any other target is `UnknownOperationException`. */
@@ -38,6 +38,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   // writes (demo, tests, benchmarks)
   CreateHttpNamespace: createHttpNamespace,
   CreateService: createService,
+  DeleteService: deleteService,
   RegisterInstance: registerInstance,
   DeregisterInstance: deregisterInstance,
   UpdateInstanceCustomHealthStatus: updateInstanceCustomHealthStatus,

@@ -1,5 +1,5 @@
 /**
- * Service operations: ListServices, GetService, CreateService. Services live in HTTP namespaces:
+ * Service operations: ListServices, GetService, CreateService, DeleteService. Services live in HTTP namespaces:
  * type HTTP, no DNS records, no Route 53 health check; `HealthCheckCustomConfig` (as ECS
  * creates) makes instance health matter to DiscoverInstances.
  */
@@ -58,7 +58,8 @@ export const listServices = operation(ListServicesInput, (state, input) =>
     const ownerOk = filters.every((f) => f.name !== "RESOURCE_OWNER" || matchOwner(f))
     const select = (id: string) => {
       if (!ownerOk) return undefined
-      const svc = state.services.get(id)!
+      const svc = state.services.get(id)
+      if (svc === undefined) return undefined // deleted (serviceOrder is append-only)
       for (const nsId of namespaceIds) if (svc.namespaceId !== nsId) return undefined
       return serviceShape(state, svc, false)
     }
@@ -146,3 +147,27 @@ export const createService = operation(CreateServiceInput, (state, input, ctx) =
     }
     return { state: next, output: { Service: serviceShape(next, svc, true) } }
   }))
+
+/**
+ * DeleteService: as AWS, refused with `ResourceInUse` while the service has instances; no
+ * operation is created. The id stays in `serviceOrder` (append-only pagination positions).
+ */
+export const deleteService = operation(
+  Schema.Struct({ Id: required(NonEmptyString(255)) }),
+  (state, input) =>
+    Result.gen(function*() {
+      const svc = yield* findService(state, input.Id)
+      if (svc.instances.size > 0) {
+        return yield* fail("ResourceInUse", `Service ${svc.id} has ${svc.instances.size} registered instances`)
+      }
+      const { state: bumped } = bumpRevision(state)
+      const services = new Map(bumped.services)
+      services.delete(svc.id)
+      const ns = bumped.namespaces.get(svc.namespaceId)!
+      const namespaces = new Map(bumped.namespaces)
+      namespaces.set(ns.id, { ...ns, serviceIds: ns.serviceIds.filter((id) => id !== svc.id) })
+      const serviceByKey = new Map(bumped.serviceByKey)
+      serviceByKey.delete(`${ns.id}/${svc.name}`)
+      return { state: { ...bumped, services, namespaces, serviceByKey }, output: {} }
+    })
+)

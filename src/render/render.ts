@@ -35,6 +35,9 @@ import {
 } from "../model/grammar.ts"
 import { pathRouteKey, serverCookie } from "../model/names.ts"
 import type { ServiceOptions } from "../model/service-options.ts"
+import { backendLines, DEFAULTS_LINES, haproxyTime, renderedProfiles } from "./backend-settings.ts"
+
+export { haproxyTime, profileName, renderedProfiles } from "./backend-settings.ts"
 import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
 import {
   authTables,
@@ -179,9 +182,6 @@ const validateDesired = (desired: Desired): void => {
 const serverAddress = (server: Pick<Server, "address" | "port">): string =>
   server.address.includes(":") ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`
 
-/** HAProxy time: whole seconds as `<n>s`, anything else as `<n>ms`. */
-export const haproxyTime = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`)
-
 /**
  * The words after `server <name> <addr>`, shared with servers added through the runtime API
  * (src/apply/runtime-update.ts), which inherit nothing from the backend. A sticky cookie is
@@ -203,27 +203,15 @@ const serverLine = (server: Server, options: ServiceOptions): string =>
   [`server ${server.name} ${serverAddress(server)}`, ...serverWords(server, options)].join(" ") +
   (options.cookie !== undefined ? ` cookie ${serverCookie(server.name)}` : "")
 
-/** Backend settings from the service's options; nothing for a service with the defaults. */
-const backendLines = (backend: Backend): ReadonlyArray<string> => {
-  const o = backend.options
-  const lines: Array<string> = []
-  if (o.balance !== "roundrobin") lines.push(`balance ${o.balance}`)
-  // Consistent hashing is a dynamic algorithm: instances are added and reweighted at runtime
-  // (with the default map-based hashing HAProxy refuses both), and few clients move when they do.
-  if (o.balance === "source") lines.push("hash-type consistent")
-  if (o.timeoutConnectMs !== undefined) lines.push(`timeout connect ${haproxyTime(o.timeoutConnectMs)}`)
-  if (o.timeoutServerMs !== undefined) lines.push(`timeout server ${haproxyTime(o.timeoutServerMs)}`)
-  if (o.timeoutTunnelMs !== undefined) lines.push(`timeout tunnel ${haproxyTime(o.timeoutTunnelMs)}`)
-  if (o.check._tag === "Http") {
-    lines.push("option httpchk", `http-check send meth GET uri ${o.check.path}`, `http-check expect status ${o.check.status}`)
-  }
-  if (o.cookie !== undefined) lines.push(`cookie ${o.cookie} insert indirect nocache httponly`)
-  if (backend.zone !== undefined) lines.push("option allbackups")
-  if (backend.mode === "path" && o.stripPath) {
-    lines.push("# Path mode: strip the matched /<segment> (/web -> /, /web/a?q=1 -> /a?q=1).")
-    lines.push("http-request set-path %[path,regsub(^/[^/]*/?,/)] if { var(txn.strip) -m bool }")
-  }
-  return lines
+/**
+ * One named `defaults` per rendered profile, at the end of the file: the settings of the unnamed
+ * defaults plus the backend's own lines. No proxy follows them, so none inherits from them
+ * implicitly; they are there for `add backend <name> from <profile>` (HAProxy 3.4), and the
+ * versions before 3.4 parse and ignore them.
+ */
+const renderProfiles = (backends: ReadonlyArray<Backend>): ReadonlyArray<string> => {
+  const profiles = renderedProfiles(backends)
+  return [...profiles.keys()].sort().map((name) => section(`defaults ${name}`, [...DEFAULTS_LINES, ...profiles.get(name)!]))
 }
 
 const renderBackend = (backend: Backend): string => {
@@ -297,20 +285,7 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
       // the listening sockets over from the old one (docs/haproxy.md §3.1).
       "noreuseport"
     ]),
-    section("defaults", [
-      "mode http",
-      "option idle-close-on-response",
-      "option redispatch",
-      "option forwardfor",
-      "retries 3",
-      "retry-on conn-failure empty-response response-timeout",
-      "balance roundrobin",
-      "timeout connect 5s",
-      "timeout client 65s",
-      "timeout server 30s",
-      "timeout http-keep-alive 65s",
-      "timeout http-request 10s"
-    ])
+    section("defaults", DEFAULTS_LINES)
   ]
   // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy.md §5).
   for (const [header, user] of monitoringUserlists(settings)) parts.push(section(header, [user]))
@@ -325,6 +300,7 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
   for (const [header, table] of authTables(settings)) parts.push(section(header, [table]))
   const backends = [...desired.backends].sort(byName)
   parts.push(...backends.map(renderBackend))
+  parts.push(...renderProfiles(backends))
   return parts.join("\n")
 }
 

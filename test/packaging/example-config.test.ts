@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { EXAMPLE_ENV, EXAMPLE_FILE, exampleDesired, renderExample, renderExampleFiles } from "../../scripts/render-example.ts"
 import { RENDERED_FILE_NAMES } from "../../src/render/render.ts"
+import { configProblems } from "../support/haproxy-process.ts"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 const HAPROXY = process.env["HAPROXY_BIN"] ?? "haproxy"
@@ -69,6 +70,6 @@ describe(EXAMPLE_FILE, () => {
       const err = e as { status: number; stdout: string; stderr: string }
       expect.fail(`haproxy -c exited ${err.status}:\n${err.stdout}${err.stderr}`)
     }
-    expect(output).not.toMatch(/\[WARNING\]|\[ALERT\]/)
+    expect(configProblems(output)).toEqual([])
   })
 })

@@ -71,8 +71,8 @@ const echo = (reply: Reply): EchoReply => {
   return JSON.parse(reply.body) as EchoReply
 }
 
-const STATS_HASH = encrypt("statspw", "$6$statsalt")
-const METRICS_HASH = encrypt("metricspw", "$6$promsalt")
+const STATS_HASH = encrypt("statspw", "$6$rounds=1000$statsalt")
+const METRICS_HASH = encrypt("metricspw", "$6$rounds=1000$promsalt")
 
 let backends: Backends
 let withIpv6 = false

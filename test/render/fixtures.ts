@@ -73,9 +73,9 @@ export const snapshot = (namespaces: ReadonlyArray<DiscoveredNamespace>): Snapsh
   takenAt: 1_700_000_000_000
 })
 
-/** `openssl passwd -6 -salt somesalt secret` */
+/** `openssl passwd -6 -rounds 1000 -salt somesalt secret` (the rounds the agent uses: src/config/password-hash.ts) */
 export const SECRET_HASH =
-  "$6$somesalt$JX0Uhce8rLRHbaqoSQDYsnTxsqcjCNNcrl79ieTwPGzEhxBEeJcsgDUWIOwc3sDvZN34ZJBWQep7.lcAuSesy/"
+  "$6$rounds=1000$somesalt$sG2CgP/G77CW5hH.43hUvIrpmMRs5RVNvOAsHtUzZ.Q3cMJkdokVTwmYfkuDdCgHqpOl4ilmdi7CCajxXR.fE0"
 
 export const settings = (overrides: Partial<RenderSettings> = {}): RenderSettings => ({
   listenAddress: "127.0.0.1",

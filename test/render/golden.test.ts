@@ -10,7 +10,7 @@ import type { RenderSettings } from "../../src/model/render-settings.ts"
 import type { Snapshot } from "../../src/model/snapshot.ts"
 import { plan } from "../../src/plan/plan.ts"
 import { render, RENDERED_FILE_NAMES, renderSummary } from "../../src/render/render.ts"
-import { checkConfig } from "../support/haproxy-process.ts"
+import { checkConfig, configProblems } from "../support/haproxy-process.ts"
 import { hostModeSnapshot, pathModeSnapshot, removeTempDirs, settings, tempDir, writeRendered } from "./fixtures.ts"
 import { GOLDEN_CONFIG_DIR, GOLDEN_DIR, golden } from "./golden-files.ts"
 
@@ -65,7 +65,7 @@ describe.each(cases)("golden $name", (c) => {
     expect(relocated["haproxy.cfg"]).toContain(",map(hosts.map)")
     const result = checkConfig(writeRendered(dir, relocated))
     // nbthread 4 on a machine with fewer CPUs draws a warning from 3.x: about the machine, not the file.
-    const problems = result.output.split("\n").filter((l) => /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l))
+    const problems = configProblems(result.output)
     expect(problems).toEqual([])
     expect(result.ok, result.output).toBe(true)
   })

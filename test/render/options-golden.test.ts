@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { plan } from "../../src/plan/plan.ts"
 import { render, RENDERED_FILE_NAMES, renderSummary } from "../../src/render/render.ts"
-import { checkConfig } from "../support/haproxy-process.ts"
+import { checkConfig, configProblems } from "../support/haproxy-process.ts"
 import { hostNs, instance, ipv6Instance, namespace, pathNs, removeTempDirs, service, settings, snapshot, tempDir, writeRendered } from "./fixtures.ts"
 import { GOLDEN_CONFIG_DIR, GOLDEN_DIR, golden } from "./golden-files.ts"
 
@@ -95,7 +95,7 @@ describe("golden options", () => {
       })
     ) as Record<(typeof RENDERED_FILE_NAMES)[number], string>
     const result = checkConfig(writeRendered(dir, relocated))
-    const problems = result.output.split("\n").filter((l) => /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l))
+    const problems = configProblems(result.output)
     expect(problems).toEqual([])
     expect(result.ok, result.output).toBe(true)
   })

@@ -1,7 +1,8 @@
 /**
  * Every per-service option, alone and all together, in host and path mode and with zone
- * affinity, renders a config that `haproxy -c` accepts on 2.6 AND 3.x (both binaries in one
- * run: the 3.x one from scripts/haproxy3.sh, skipped only when it is not there), plus the exact
+ * affinity, renders a config that `haproxy -c` accepts on 2.6 AND 3.x (all binaries in one
+ * run: the 3.2 one from scripts/haproxy3.sh, skipped only when it is not there, and the 3.4 one
+ * from scripts/haproxy34.sh when it is there), plus the exact
  * backend lines of a few. Default options render as before: test/render/golden.test.ts.
  */
 import { spawnSync } from "node:child_process"
@@ -13,17 +14,20 @@ import type { DiscoveredInstance } from "../../src/model/snapshot.ts"
 import { plan, type PlanOptions } from "../../src/plan/plan.ts"
 import type { ZoneAffinity } from "../../src/plan/zones.ts"
 import { render } from "../../src/render/render.ts"
+import { configProblems } from "../support/haproxy-process.ts"
 import { hostNs, instance, ipv6Instance, namespace, pathNs, removeTempDirs, service, settings, snapshot, tempDir, writeRendered } from "./fixtures.ts"
 
 afterAll(removeTempDirs)
 
 const HAPROXY3 = fileURLToPath(new URL("../../.cache/haproxy3/bin/haproxy", import.meta.url))
+const HAPROXY34 = fileURLToPath(new URL("../../.cache/haproxy34/bin/haproxy", import.meta.url))
 
-/** The Debian 2.6, the 3.x build, and $HAPROXY_BIN if it is yet another one; each once. */
+/** The Debian 2.6, the 3.2 and 3.4 builds, and $HAPROXY_BIN if it is yet another one; each once. */
 const binaries = (() => {
   const candidates = [
     existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy",
     HAPROXY3,
+    HAPROXY34,
     ...(process.env["HAPROXY_BIN"] !== undefined ? [process.env["HAPROXY_BIN"]] : [])
   ]
   const seen = new Set<string>()
@@ -45,7 +49,7 @@ const check = (bin: string, cfg: string) => {
   const r = spawnSync(bin, ["-c", "-f", cfg], { encoding: "utf8", timeout: 30_000 })
   const output = `${r.stdout ?? ""}${r.stderr ?? ""}`
   // nbthread above the machine's CPUs draws a warning from 3.x: about the machine, not the file.
-  const problems = output.split("\n").filter((l) => /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l))
+  const problems = configProblems(output)
   return { ok: r.status === 0, output, problems }
 }
 

@@ -6,7 +6,8 @@ import {
   DiscoverInstancesRevisionCommand,
   RegisterInstanceCommand,
   ServiceDiscoveryClient,
-  UpdateInstanceCustomHealthStatusCommand
+  UpdateInstanceCustomHealthStatusCommand,
+  UpdateServiceAttributesCommand
 } from "@aws-sdk/client-servicediscovery"
 
 export const sdkFor = (url: string) =>
@@ -48,3 +49,14 @@ export const setHealth = (client: ServiceDiscoveryClient, serviceId: string, ins
 
 export const revisionOf = async (client: ServiceDiscoveryClient, namespace: string, service: string) =>
   (await client.send(new DiscoverInstancesRevisionCommand({ NamespaceName: namespace, ServiceName: service }))).InstancesRevision
+
+/**
+ * A new service with options no other service has (`haproxy.timeout.server` of `seconds`, read
+ * before it is first routed): on HAProxy 3.4 too it takes a reload, its option profile not being
+ * loaded yet (docs/haproxy-runtime-backends.md). For tests about the reload path.
+ */
+export const createServiceNeedingReload = async (client: ServiceDiscoveryClient, namespace: string, name: string, seconds: number) => {
+  const id = await createService(client, namespace, name)
+  await client.send(new UpdateServiceAttributesCommand({ ServiceId: id, Attributes: { "haproxy.timeout.server": `${seconds}s` } }))
+  return id
+}

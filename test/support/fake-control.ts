@@ -79,6 +79,8 @@ export const fakeControl = (configDir: string): FakeControl => {
         const failure = fake.fail.reload.shift()
         return failure === undefined ? Effect.void : Effect.fail(failure as ReloadFailed)
       }),
+      // HAProxy before 3.4: new and removed services take a reload.
+      runtimeBackends: Effect.succeed(false),
       // Like the real runtime updater: a change that needs a reload is refused (false).
       applyRuntime: (_before, _after, diff) =>
         Effect.suspend(() => {

@@ -191,3 +191,14 @@ export const startHaproxy = async (options: StartOptions): Promise<HaproxyProces
   workerPids()
   return { pid, masterSocket, output: () => output, workerPids, stop }
 }
+
+/**
+ * The ALERT and WARNING lines of `haproxy -c` that are about the file. Left out: nbthread above
+ * the machine's CPUs (3.x: about the machine), and the time a password hash took to verify (3.4
+ * warns at 10 ms; the agent's hash takes 0.4 ms, src/config/password-hash.ts, but a loaded shared
+ * machine can stretch any wall-clock measurement past that).
+ */
+export const configProblems = (output: string): ReadonlyArray<string> =>
+  output.split("\n").filter((l) =>
+    /\[(WARNING|ALERT)\]/.test(l) && !/threads .*a total of \d+ CPUs/.test(l) && !/password takes \d+ milliseconds to verify/.test(l)
+  )

@@ -40,7 +40,7 @@ import type { Fixture } from "../../../src/mock/fixture.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
 import { type AgentProcess, eventually, masterReloads, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
-import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
+import { createService, createServiceNeedingReload, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 
 const HAPROXY = process.env["HAPROXY_BIN"] ?? "haproxy"
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
@@ -222,7 +222,9 @@ it("the disk filling up between validation and install changes nothing that was 
   const mark = a.logs.length
   writeFileSync(arm, "")
   const sdk = sdkFor(mock!.url)
-  const cart = await createService(sdk, await namespaceId(sdk, "apps"), "cart")
+  // Options of its own: a reload on HAProxy 3.4 too (a new service with the defaults would go
+  // through the runtime API there, and its files would follow later).
+  const cart = await createServiceNeedingReload(sdk, await namespaceId(sdk, "apps"), "cart", 41)
   await register(sdk, cart, "cart-1", backends!.byName("shop").port)
   const attempt = await eventually("the agent's attempt at the new configuration", async () =>
     a.logs.slice(mark).find((l) => /"stage":"|"method":"/.test(l)), 15_000)

@@ -16,7 +16,7 @@ import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/se
 import { BUN, eventually, masterReloads, pidsMatching, ROOT, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { appsFixture } from "../../support/fixtures.ts"
-import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
+import { createService, createServiceNeedingReload, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 import { keepAliveLoad } from "../../support/load.ts"
 import { freePort } from "../../support/ports.ts"
 
@@ -139,13 +139,14 @@ describe("adversity: process lifecycle", () => {
       }
       expect(squat).toMatch(/cannot bind socket|Address already in use/)
 
-      // Hitless: five new services, each a reload, while two keep-alive clients ask for web.
+      // Hitless: five new services, each a reload (options of its own: on HAProxy 3.4 too), while
+      // two keep-alive clients ask for web.
       const load = keepAliveLoad({ port: agent.listenPort, host: "web.example.test", maxMs: 60_000 })
       const sdk = sdkFor(mock.url)
       const ns = await namespaceId(sdk, "apps")
       const reloadsBefore = await masterReloads(agent)
       for (let i = 0; i < 5; i++) {
-        const id = await createService(sdk, ns, `hitless-${i}`)
+        const id = await createServiceNeedingReload(sdk, ns, `hitless-${i}`, 41 + i)
         await register(sdk, id, `hitless-${i}-1`, backends.byName("new-1").port)
         await eventually(`hitless-${i} routed`, async () => (await viaHaproxy(agent.listenPort, `hitless-${i}.example.test`)).status === 200)
       }
