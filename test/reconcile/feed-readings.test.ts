@@ -21,6 +21,11 @@ const read = (revision: number, instances: ReadonlyArray<string> = []) => [{
   }
 }]
 
+/** The round's outcomes: these services named; nothing placed, every revision checked. */
+const names = (...ids: Array<string>) => ({ _tag: "Changes", serviceIds: new Set(ids), checkAll: false })
+const CHECKS_ALL = { _tag: "Changes", serviceIds: new Set(), checkAll: true }
+const INSTANCE_ONLY = { operationTargets: "instance", updateDateUnit: "seconds" } as const
+
 describe("change feed readings", () => {
   it.effect("Targets with INSTANCE only: placed by the instance index; an instance never read makes the round check every revision", () =>
     withFeed(SETTINGS, ({ client, advance, feed }) =>
@@ -28,31 +33,31 @@ describe("change feed readings", () => {
         const f = yield* feed
         yield* Effect.promise(() => register(client, webId, "web-9"))
         // Never read: nothing tells its service.
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
         yield* Effect.promise(() => register(client, webId, "web-10"))
         yield* advance(2_000)
         const index = (id: string) => (id === "web-10" ? webId : undefined)
-        expect(yield* f.round(index)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect(yield* f.round(index)).toEqual(names(webId))
         // The feed's own index: a read of web with web-1, then web-1's deregistration is placed in web.
         yield* f.reads(read(7, ["web-1"]))
         yield* Effect.promise(() => deregister(client, webId, "web-1"))
         yield* advance(2_000)
-        expect(yield* f.round()).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
-      }), 0, { operationTargets: "instance", updateDateUnit: "seconds" }))
+        expect(yield* f.round()).toEqual(names(webId))
+      }), 0, INSTANCE_ONLY))
 
   it.effect("an unplaced operation's SUBMITTED → SUCCESS is not lost: placed by then, its service is named; else every revision again", () =>
     withFeed(SETTINGS, ({ client, advance, feed }) =>
       Effect.gen(function*() {
         const f = yield* feed
         yield* Effect.promise(() => register(client, webId, "web-9"))
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
         yield* advance(2_000)
         // PENDING now, and still not placed: every revision again.
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
         yield* advance(2_000)
         // SUCCESS, and the check read web-9 meanwhile.
-        expect(yield* f.round((id) => (id === "web-9" ? webId : undefined))).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
-      }), 4_000, { operationTargets: "instance", updateDateUnit: "seconds" }))
+        expect(yield* f.round((id) => (id === "web-9" ? webId : undefined))).toEqual(names(webId))
+      }), 4_000, INSTANCE_ONLY))
 
   it.effect("GetOperation answers OperationNotFound (short retention): the round checks every revision", () =>
     withFeed(SETTINGS, ({ client, control, feed }) =>
@@ -61,7 +66,7 @@ describe("change feed readings", () => {
         yield* Effect.promise(() => register(client, webId, "web-9"))
         // Listed, then gone before its lookup.
         yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "5xx", status: 400, code: "OperationNotFound", operation: "GetOperation" }))
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
       })))
 
   it.effect("UPDATE_DATE read in milliseconds: the reads' misses make the feed try milliseconds, keep them and name the missed service", () =>
@@ -72,15 +77,15 @@ describe("change feed readings", () => {
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* advance(2_000)
         // Sent in seconds, read as milliseconds: a window in 1970, nothing listed.
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        expect(yield* f.round(noIndex)).toEqual(names())
         yield* f.reads(read(2))
         yield* advance(GRACE)
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect(yield* f.round(noIndex)).toEqual(names(webId))
         expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
         // From now on registrations are named at once.
         yield* Effect.promise(() => register(client, webId, "web-10"))
         yield* advance(2_000)
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect(yield* f.round(noIndex)).toEqual(names(webId))
       }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
 
   it.effect("a feed that lists nothing in either unit while the reads find changes: unavailable (misses), polling, retried later", () =>
@@ -92,7 +97,7 @@ describe("change feed readings", () => {
         yield* f.reads(read(1))
         yield* Effect.promise(() => register(client, webId, "web-9"))
         yield* advance(2_000)
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        expect(yield* f.round(noIndex)).toEqual(names())
         yield* f.reads(read(2))
         yield* advance(GRACE)
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
