@@ -33,7 +33,8 @@ import {
   reachedCloudMap,
   replaceServices,
   sameAsSnapshot,
-  serviceKey
+  serviceKey,
+  type ServiceUpdate
 } from "./snapshot-update.ts"
 import type { Planned } from "./desired-channel.ts"
 import { relist } from "./relist.ts"
@@ -241,10 +242,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
-      // New and deleted services, on their own (cheap) interval: one ListServices per namespace;
-      // at once when the feed names a service not listed yet (a new service's first instance).
-      // With the feed a new service is listed at its first registration: the listing is a safety
-      // net then, every REFRESH_RATE (a deleted service has no instances left to route).
+      // New and deleted services, on their own interval (with the feed: every REFRESH_RATE, a safety
+      // net), and at once when the feed names a service not listed yet (a new service's first instance).
       const listMs = (yield* feed.periodSeconds) === undefined ? options.serviceListMs : Math.max(options.serviceListMs, options.refreshMs)
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
@@ -301,8 +300,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       structural += fresh.changed
       const rereads = yield* Effect.forkChild(readDueAttributes(fresh.book, ids, started, throttledRound ? Infinity : attributesMs, false, "known"))
       const revisionIndex = indexServices(snapshot)
-      // In chunks, each published as soon as it found a change: on a large fleet a change is
-      // applied seconds after its service was read, not after the whole round.
+      // In chunks, each published as soon as it found a change (applied seconds after its read).
       let base = snapshot
       let baseIndex = revisionIndex
       let published = false
@@ -311,9 +309,10 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let readCount = 0
       const readNow = new Set<string>()
       const failures: Array<ReadFailure> = []
+      // The round's reads, for the feed's check once at the end (its maps copied once a round, not a chunk).
+      const roundReads: Array<ServiceUpdate> = []
       let suppressed: ReadonlyArray<SuppressedChange> = []
-      // Chunks are spread over the round (the calls reach Cloud Map evenly, not in one burst that
-      // the rate limit would then hold back call by call).
+      // Chunks are spread over the round: the calls reach Cloud Map evenly, not in one burst.
       const spreadMs = Math.max(0.8 * periodSeconds, inRound.length / options.fleet.requestsPerSecond) * 1000
       const chunks = Math.ceil(inRound.length / CHUNK)
       for (let from = 0; from < inRound.length || (structural > 0 && !published); from += CHUNK) {
@@ -329,7 +328,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           first
         })
         const reads = results.flatMap((r) => r.update === undefined ? [] : [r.update])
-        yield* feed.reads(reads)
+        roundReads.push(...reads)
         reached ||= results.some((r) => r.reached)
         readCount += reads.length
         for (const r of results) if (r.update?.service._tag === "Ok") readNow.add(r.key)
@@ -343,6 +342,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
           suppressed = out.suppressed
         }
       }
+      yield* feed.reads(roundReads)
       // Re-read attributes that changed are planned now (a reload applies option changes).
       const reread = yield* Fiber.join(rereads)
       yield* Ref.update(state, (s) => ({ ...s, attributes: reread.book }))
