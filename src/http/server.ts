@@ -7,7 +7,7 @@
  * (connection-guard.ts), so the port cannot starve the process of file descriptors.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
-import { Clock, type Context, Effect, Layer, Schema } from "effect"
+import { Clock, type Context, Effect, Layer, Schedule, Schema } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import type { AgentConfig, Credentials } from "../config/agent-config.ts"
 import { AgentConfigService } from "../config/service.ts"
@@ -102,17 +102,25 @@ const serveAgentHttp = (options: AgentHttpOptions) =>
       handler(req, res)
     })
     // Set up before the server listens: no request can reach the handler before it exists.
+    // The guard counts evictions from node:http's callbacks; a fiber of this scope says so, at most once a minute.
+    let evictions = 0
+    const guard = guardConnections(server, cap, (evicted) => void (evictions = evicted))
+    let warned = 0
     let warnedAt = Number.NEGATIVE_INFINITY
-    const guard = guardConnections(server, cap, (evicted) => {
-      const at = clock.currentTimeMillisUnsafe()
-      if (at - warnedAt < 60_000) return
-      warnedAt = at
-      Effect.runForkWith(context)(Effect.logWarning("HEALTH_PORT connection cap reached: the oldest idle or slow connections are closed", {
-        cap,
-        evictedSinceStart: evicted,
-        hint: "many slow or idle clients on HEALTH_PORT (docs/security.md); said at most once a minute"
-      }))
-    })
+    yield* Effect.forkScoped(Effect.repeat(
+      Effect.suspend(() => {
+        const at = clock.currentTimeMillisUnsafe()
+        if (evictions === warned || at - warnedAt < 60_000) return Effect.void
+        warned = evictions
+        warnedAt = at
+        return Effect.logWarning("HEALTH_PORT connection cap reached: the oldest idle or slow connections are closed", {
+          cap,
+          evictedSinceStart: evictions,
+          hint: "many slow or idle clients on HEALTH_PORT (docs/security.md); said at most once a minute"
+        })
+      }),
+      Schedule.spaced("1 second")
+    ))
     yield* Effect.logDebug("agent endpoints: connection cap", { connections: cap, fileLimit: openFileLimit() ?? "unknown" })
     yield* Effect.acquireRelease(
       Effect.callback<void, HttpListenFailed>((resume) => {
