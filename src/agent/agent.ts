@@ -24,10 +24,10 @@ import { DesiredChannel } from "../reconcile/desired-channel.ts"
 import { Hangups } from "../reconcile/hangups.ts"
 import { PollingLive } from "../reconcile/polling.ts"
 import { Reconciler } from "../reconcile/reconciler-service.ts"
-import { StatusStore } from "../reconcile/status-store.ts"
+import { StatusStore } from "../status/status-store.ts"
 import { HeapCompactionLive } from "./heap-compaction.ts"
 import { StartupLive } from "./startup.ts"
-import { AgentZoneService } from "./zone.ts"
+import { AgentZoneService } from "../cloudmap/zone.ts"
 
 /** Never completes while HAProxy runs (or is restarted); fails when it died for good. */
 const UntilHaproxyDies = Layer.effectDiscard(HaproxySupervisor.use((s) => s.died))

@@ -6,24 +6,12 @@
  * not only once a round fails).
  */
 import { Context, Layer } from "effect"
+import type { ActivitySummary } from "../status/status.ts"
+
+export type { ActivitySummary }
 
 /** The calls counted, seconds back from now. */
 export const WINDOW_SECONDS = 5
-
-export interface ActivitySummary {
-  readonly windowSeconds: number
-  readonly calls: number
-  readonly throttled: number
-  /** Failed otherwise: errors, timeouts, malformed answers, denied. */
-  readonly failed: number
-  /** When the last attempt ended (epoch ms), whatever its outcome. */
-  readonly lastAttemptAt: number | undefined
-  /** When the last throttled answer came (epoch ms). */
-  readonly lastThrottledAt: number | undefined
-}
-
-/** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
-export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
 
 /**
  * A round spends its quota on changes only (reconcile/reconciler.ts) while any call was throttled

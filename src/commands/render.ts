@@ -3,7 +3,7 @@
  * rendered haproxy.cfg and maps (printed, or written to DIR) and a summary of routes and
  * quarantined records on stderr. Touches no running HAProxy.
  */
-import { instanceNetworksOf } from "../agent/instance-networks.ts"
+import { instanceNetworksOf } from "../config/instance-networks.ts"
 import { resolve } from "node:path"
 import process from "node:process"
 import { Effect } from "effect"

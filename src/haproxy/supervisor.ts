@@ -11,7 +11,7 @@ import { Context, Deferred, Effect, Layer, Metric, Ref, Schedule, Schema, Scope,
 import { ChildProcessSpawner } from "effect/process"
 import { AgentConfigService } from "../config/service.ts"
 import { haproxyWorkers } from "../observability/metrics.ts"
-import { StatusStore } from "../reconcile/status-store.ts"
+import { StatusStore } from "../status/status-store.ts"
 import type { ReloadError, ReloadResult, ShowProc, ShowProcError } from "./master-cli.ts"
 import { type ExitInfo, type HaproxyProcessShape, type HaproxyStartFailed, makeHaproxyProcess } from "./process.ts"
 import { adminSocketPath } from "./runtime-api.ts"

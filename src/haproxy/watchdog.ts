@@ -8,7 +8,7 @@
  */
 import { Clock, Effect, Metric, Ref, Schedule } from "effect"
 import { haproxyUnresponsive } from "../observability/metrics.ts"
-import type { Status } from "../reconcile/status.ts"
+import type { Status } from "../status/status.ts"
 
 export interface WatchdogOptions {
   /** One probe of both sockets; fails with what did not answer. */

@@ -1,7 +1,7 @@
 /** Status → the JSON document served at /status. Pure. */
 import type { Backend, Desired } from "../model/desired.ts"
 import { DEFAULT_OPTIONS, type ServiceOptions } from "../model/service-options.ts"
-import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, routedCounts, type Status } from "../reconcile/status.ts"
+import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, routedCounts, type Status } from "../status/status.ts"
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 

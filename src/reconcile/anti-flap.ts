@@ -5,7 +5,7 @@
  * refresh), and what is held back is reported. A service may always go from 1 instance to 0. Pure.
  */
 import { type DiscoveredInstance, type DiscoveredNamespace, mappingKey, type Snapshot } from "../model/snapshot.ts"
-import type { SuppressedChange } from "./status.ts"
+import type { SuppressedChange } from "../status/status.ts"
 
 export interface Guarded {
   readonly snapshot: Snapshot

@@ -14,8 +14,8 @@ import { HaproxySupervisor } from "../haproxy/supervisor.ts"
 import type { Desired } from "../model/desired.ts"
 import * as M from "../observability/metrics.ts"
 import { DesiredChannel, type Planned, samePlanned } from "./desired-channel.ts"
-import { routedCounts, withRecentChange } from "./status.ts"
-import { StatusStore } from "./status-store.ts"
+import { routedCounts, withRecentChange } from "../status/status.ts"
+import { StatusStore } from "../status/status-store.ts"
 
 export interface ApplyLoopOptions {
   /** Two reloads (or a start and a reload) are at least this far apart. */

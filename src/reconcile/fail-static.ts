@@ -3,17 +3,10 @@
  * the services (or whole namespaces) it could not read. A service leaves routing only when a
  * successful ListServices no longer returns it. Pure.
  */
+import type { ReadFailure } from "../status/status.ts"
 import { type DiscoveredNamespace, type DiscoveredService, mappingKey, type Snapshot } from "../model/snapshot.ts"
 
-/** A Cloud Map read that failed this round, kept for /status and metrics. */
-export interface ReadFailure {
-  readonly namespace: string
-  /** Absent when the namespace's ListServices failed. */
-  readonly service?: string
-  readonly error: string
-  /** True when previous data is being served in its place. */
-  readonly servingPrevious: boolean
-}
+export type { ReadFailure }
 
 export interface MergedSnapshot {
   readonly snapshot: Snapshot

@@ -36,7 +36,7 @@ import {
 import { makeInstanceIndex } from "./instance-index.ts"
 import type { ServiceUpdate } from "./snapshot-update.ts"
 import { blind, confirmMisses, describeMisses, graceMs, named, namedAll, readsFound, type ServiceRead } from "./feed-verify.ts"
-import type { ChangeFeedState, Status } from "./status.ts"
+import type { ChangeFeedState, Status } from "../status/status.ts"
 
 /** What a round of the feed tells the polling round. */
 export type FeedOutcome =

@@ -6,7 +6,7 @@
 import { Effect, Metric } from "effect"
 import * as M from "../observability/metrics.ts"
 import { type FleetSettings, fleetFit } from "./fleet-fit.ts"
-import type { Status } from "./status.ts"
+import type { Status } from "../status/status.ts"
 
 /** Returns the problems now shown (pass it back as `shownProblems` next time). */
 export const reportFleetFit = (

@@ -4,7 +4,7 @@
  */
 import type { Topology } from "../cloudmap/discovery.ts"
 import { mappingKey, type NamespaceMapping, type Snapshot } from "../model/snapshot.ts"
-import type { NamespaceState } from "./status.ts"
+import type { NamespaceState } from "../status/status.ts"
 
 export const namespaceStates = (
   mappings: ReadonlyArray<NamespaceMapping>,

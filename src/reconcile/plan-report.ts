@@ -11,7 +11,7 @@ import * as M from "../observability/metrics.ts"
 import type { ReadFailure } from "./fail-static.ts"
 import { reportIgnoredOptions } from "./service-attributes.ts"
 import { newlyTruncated } from "./snapshot-update.ts"
-import type { SuppressedChange } from "./status.ts"
+import type { SuppressedChange } from "../status/status.ts"
 
 export const reportPlan = (
   previous: Snapshot | undefined,

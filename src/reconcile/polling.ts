@@ -9,7 +9,7 @@ import { Clock, Duration, Effect, Layer, Random, Schedule } from "effect"
 import { CloudMapActivity } from "../cloudmap/activity.ts"
 import { Hangups } from "./hangups.ts"
 import { Reconciler } from "./reconciler-service.ts"
-import { StatusStore } from "./status-store.ts"
+import { StatusStore } from "../status/status-store.ts"
 
 /**
  * Round starts `period` seconds apart (CHANGE_FEED_RATE, or REVISION_POLL_RATE or less for a small

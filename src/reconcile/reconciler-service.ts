@@ -3,13 +3,13 @@
  * Map, the agent's zone (ZONE_AFFINITY), Status and the apply loop's channel.
  */
 import { Context, Effect, Layer } from "effect"
-import { instanceNetworksOf } from "../agent/instance-networks.ts"
-import { AgentZoneService } from "../agent/zone.ts"
+import { instanceNetworksOf } from "../config/instance-networks.ts"
+import { AgentZoneService } from "../cloudmap/zone.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel } from "./desired-channel.ts"
 import { makeReconciler } from "./reconciler.ts"
-import { StatusStore } from "./status-store.ts"
+import { StatusStore } from "../status/status-store.ts"
 
 /** The reconciler over the agent's configuration, Cloud Map, Status and the apply loop's channel. */
 export class Reconciler extends Context.Service<Reconciler, {

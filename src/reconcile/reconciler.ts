@@ -41,7 +41,7 @@ import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
-import type { Status, SuppressedChange } from "./status.ts"
+import type { Status, SuppressedChange } from "../status/status.ts"
 
 export interface ReconcilerOptions {
   readonly mappings: ReadonlyArray<NamespaceMapping>

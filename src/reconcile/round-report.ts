@@ -1,7 +1,7 @@
 /** A round's metrics, and what a round whose listing failed reports (routing unchanged). */
 import { Clock, Effect, Metric } from "effect"
 import * as M from "../observability/metrics.ts"
-import type { NamespaceState, Status } from "./status.ts"
+import type { NamespaceState, Status } from "../status/status.ts"
 
 /** Metrics of a round that read instances; returns its end time. */
 export const recordRound = (kind: "full" | "fast", started: number, outcome: "ok" | "partial" | "failed") =>

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { readAgentConfig } from "../../src/config/agent-config.ts"
 import { AgentConfigService } from "../../src/config/service.ts"
 import { HaproxySupervisor } from "../../src/haproxy/supervisor.ts"
-import { StatusStore } from "../../src/reconcile/status-store.ts"
+import { StatusStore } from "../../src/status/status-store.ts"
 import { freePort } from "../support/ports.ts"
 
 const dirs: Array<string> = []

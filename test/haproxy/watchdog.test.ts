@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Layer, Logger, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import { makeWatchdog } from "../../src/haproxy/watchdog.ts"
-import { type HealthRules, initialStatus, liveness, readiness, type Status } from "../../src/reconcile/status.ts"
+import { type HealthRules, initialStatus, liveness, readiness, type Status } from "../../src/status/status.ts"
 
 const SECOND = 1000
 const RULES: HealthRules = {

@@ -10,7 +10,7 @@ import { Context, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Credentials } from "../../src/config/agent-config.ts"
 import { agentHttpHandler } from "../../src/http/server.ts"
-import { initialStatus } from "../../src/reconcile/status.ts"
+import { initialStatus } from "../../src/status/status.ts"
 
 const STATS: Credentials = { user: "stats_user", password: Redacted.make("pw") }
 const GOOD = `Basic ${Buffer.from("stats_user:pw").toString("base64")}`

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Console, Effect, Fiber } from "effect"
-import { resolveAgentZone } from "../../src/agent/zone.ts"
+import { resolveAgentZone } from "../../src/cloudmap/zone.ts"
 import { MockCommandError, parseMockArgs, runMockCloudMap } from "../../src/mock/command.ts"
 import { demoFixture } from "../../src/mock/fixture.ts"
 import { withMock } from "./helpers.ts"

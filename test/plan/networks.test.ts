@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { instanceNetworksOf } from "../../src/agent/instance-networks.ts"
+import { instanceNetworksOf } from "../../src/config/instance-networks.ts"
 import { type InstanceNetworks, ownEndpoint, parseCidr, refusedInstance } from "../../src/plan/networks.ts"
 
 const cidr = (raw: string) => Result.getOrThrow(parseCidr(raw))

@@ -11,7 +11,7 @@ import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll } from "vitest"
 import { RuntimeCommandFailed } from "../../src/haproxy/runtime-errors.ts"
-import { degradedReasons } from "../../src/reconcile/status.ts"
+import { degradedReasons } from "../../src/status/status.ts"
 import { removeTempDirs, startApplyLoop } from "../support/apply-loop.ts"
 import { backend, desired } from "../support/desired.ts"
 

@@ -1,7 +1,7 @@
 /** The health rules, as pure functions of Status (README "Health endpoints"). */
 import { describe, expect, it } from "vitest"
 import type { Desired } from "../../src/model/desired.ts"
-import { degradedReasons, type HealthRules, initialStatus, liveness, readiness, type Status } from "../../src/reconcile/status.ts"
+import { degradedReasons, type HealthRules, initialStatus, liveness, readiness, type Status } from "../../src/status/status.ts"
 
 const HOUR = 3_600_000
 const rules: HealthRules = { maxHeartbeatAgeMs: 120_000, maxStalenessMs: undefined, dryRun: false }

@@ -11,8 +11,8 @@ import { CloudMapActivity, makeCallWindow } from "../../src/cloudmap/activity.ts
 import { Hangups } from "../../src/reconcile/hangups.ts"
 import { PollingLive } from "../../src/reconcile/polling.ts"
 import { Reconciler } from "../../src/reconcile/reconciler-service.ts"
-import { degradedReasons, type HealthRules, liveness, type Status } from "../../src/reconcile/status.ts"
-import { StatusStore } from "../../src/reconcile/status-store.ts"
+import { degradedReasons, type HealthRules, liveness, type Status } from "../../src/status/status.ts"
+import { StatusStore } from "../../src/status/status-store.ts"
 
 const SECOND = 1000
 const RULES: HealthRules = { maxHeartbeatAgeMs: 120 * SECOND, maxStalenessMs: undefined, dryRun: true }

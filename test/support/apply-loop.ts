@@ -12,7 +12,7 @@ import type { WriteFn } from "../../src/apply/files.ts"
 import type { Desired } from "../../src/model/desired.ts"
 import { makeApplyLoop } from "../../src/reconcile/apply-loop.ts"
 import { DesiredChannel } from "../../src/reconcile/desired-channel.ts"
-import { StatusStore } from "../../src/reconcile/status-store.ts"
+import { StatusStore } from "../../src/status/status-store.ts"
 import { settings } from "../render/fixtures.ts"
 import { fakeControl } from "./fake-control.ts"
 

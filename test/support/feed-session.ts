@@ -12,7 +12,7 @@ import { startMockCloudMap } from "../../src/mock/server.ts"
 import { namespaceIdFor, serviceIdFor } from "../../src/mock/state-model.ts"
 import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import { makeChangeFeed } from "../../src/reconcile/feed-round.ts"
-import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { initialStatus, type Status } from "../../src/status/status.ts"
 import { sdkClient } from "../mock/helpers.ts"
 import { testClientOptions } from "./cloudmap-client.ts"
 

@@ -10,7 +10,7 @@ import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
 import { LOOPBACK_ALLOWED } from "./networks.ts"
-import { initialStatus, type Status } from "../../src/reconcile/status.ts"
+import { initialStatus, type Status } from "../../src/status/status.ts"
 
 let generation = 0
 

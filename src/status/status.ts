@@ -11,8 +11,32 @@
  */
 import type { Desired } from "../model/desired.ts"
 import type { RoutingMode } from "../model/snapshot.ts"
-import { type ActivitySummary, isThrottling } from "../cloudmap/activity.ts"
-import type { ReadFailure } from "./fail-static.ts"
+
+/** A Cloud Map read that failed this round, kept for /status and metrics. */
+export interface ReadFailure {
+  readonly namespace: string
+  /** Absent when the namespace's ListServices failed. */
+  readonly service?: string
+  readonly error: string
+  /** True when previous data is being served in its place. */
+  readonly servingPrevious: boolean
+}
+
+/** The Cloud Map calls of the last seconds, as cloudmap/activity.ts counts them. */
+export interface ActivitySummary {
+  readonly windowSeconds: number
+  readonly calls: number
+  readonly throttled: number
+  /** Failed otherwise: errors, timeouts, malformed answers, denied. */
+  readonly failed: number
+  /** When the last attempt ended (epoch ms), whatever its outcome. */
+  readonly lastAttemptAt: number | undefined
+  /** When the last throttled answer came (epoch ms). */
+  readonly lastThrottledAt: number | undefined
+}
+
+/** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
+export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
 
 export interface ApplyRecord {
   readonly at: number

@@ -5,7 +5,7 @@
  * wildcard bind is reached through every address of this host's interfaces, read once here.
  */
 import { networkInterfaces } from "node:os"
-import type { AgentConfig } from "../config/agent-config.ts"
+import type { AgentConfig } from "./agent-config.ts"
 import { type InstanceNetworks, ownEndpoint } from "../plan/networks.ts"
 
 const hostAddresses = (): ReadonlyArray<string> => {
