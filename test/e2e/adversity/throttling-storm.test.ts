@@ -54,7 +54,8 @@ describe("adversity: a throttling storm", () => {
           if (h.status !== 200) unhealthy.push(`${Date.now() - start} ms: ${h.status} ${h.body.trim()}`)
           if (degradedAfter === undefined) {
             const s = await statusOf(agent)
-            const r = (s.degradedReasons as Array<string>).find((x) => /throttl/i.test(x))
+            // The agent-wide reason (a namespace whose listing was throttled may say so first).
+            const r = (s.degradedReasons as Array<string>).find((x) => /Cloud Map is throttling the agent/.test(x))
             if (s.degraded && r !== undefined) {
               degradedAfter = Date.now() - start
               reason = r
