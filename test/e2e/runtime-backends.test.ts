@@ -74,9 +74,10 @@ describe(`new and removed services on HAProxy ${version} (${runtime ? "runtime b
       return r.status === 200 ? r : undefined
     })
     expect(JSON.parse(routed.body).server).toBe("new-1")
-    // The generation's files hold the new service too.
-    const cfg = readFileSync(join(agent.configDir, "haproxy.cfg"), "utf8")
-    expect(cfg).toMatch(/^backend be_fresh\.example\.test$/m)
+    // The generation's files hold the new service too. They are installed right after the runtime
+    // steps are verified (the map entry, the last step, makes it routable), so wait for them.
+    await eventually("the files hold it", async () =>
+      /^backend be_fresh\.example\.test$/m.test(readFileSync(join(agent.configDir, "haproxy.cfg"), "utf8")))
     expect(readFileSync(join(agent.configDir, "hosts.map"), "utf8")).toContain("fresh.example.test be_fresh.example.test\n")
 
     const added = await processes(agent)
