@@ -82,6 +82,7 @@ export const statusDocument = (s: Status, now: number, rules: HealthRules) => {
       ...s.changeFeed,
       ...(s.changeFeed.since === undefined ? {} : { since: iso(s.changeFeed.since) }),
       ...(s.changeFeed.retryAt === undefined ? {} : { retryAt: iso(s.changeFeed.retryAt) }),
+      ...(s.changeFeed.resumed === undefined ? {} : { resumed: { ...s.changeFeed.resumed, since: iso(s.changeFeed.resumed.since) } }),
       ...(s.changeFeed.lastRound === undefined ? {} : { lastRound: { ...s.changeFeed.lastRound, at: iso(s.changeFeed.lastRound.at) } })
     },
     zoneAffinity: s.zoneAffinity,

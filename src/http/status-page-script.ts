@@ -182,6 +182,10 @@ export const STATUS_PAGE_SCRIPT = String.raw`"use strict";
           plural(r.operations, "operation") + ", " + r.new + " new, " + plural(r.services, "service") + " read" +
           (r.checkedAll ? ", every revision checked" : ""))));
       }
+      if (feed.resumed) {
+        shown.append(document.createTextNode(visible("; resumed listing since " + when(feed.resumed.since) +
+          (feed.resumed.caughtUp ? "" : ", catching up"))));
+      }
       return shown;
     }
     shown.append(badge("unavailable", "drain"));

@@ -10,6 +10,7 @@
  * sweep (every service read every REFRESH_RATE) repairs whatever it missed.
  */
 import type { DateUnit, OperationSummary } from "../cloudmap/client.ts"
+import type { Tail } from "./feed-tail.ts"
 import { activeFrom, initialVerifyState, type VerifyState } from "./feed-verify.ts"
 
 /**
@@ -43,6 +44,8 @@ export interface SeenOperation {
   readonly instanceId: string | undefined
   /** When it was last listed (epoch ms): forgotten SEEN_FOR_MS later. */
   readonly listedAt: number
+  /** When it was first listed (epoch ms): a resumed listing follows it until FOLLOW_MS later (./feed-tail.ts). */
+  readonly firstListedAt: number
 }
 
 export interface FeedState {
@@ -58,6 +61,8 @@ export interface FeedState {
   readonly verify: VerifyState
   /** Operations listed since start (what a blind feed's report says it did see). */
   readonly listedTotal: number
+  /** The resumed listing, once the window had more than CHANGE_FEED_MAX_PAGES pages (./feed-tail.ts). */
+  readonly tail: Tail | undefined
 }
 
 /** What a round found out about one operation (GetOperation, then the reads' instance index). */
@@ -93,7 +98,8 @@ export const initialFeedState = (on: boolean, now = 0): FeedState => ({
   failuresInARow: 0,
   unit: "seconds",
   verify: initialVerifyState(now),
-  listedTotal: 0
+  listedTotal: 0,
+  tail: undefined
 })
 
 /** The window a round lists, from `now` (epoch ms), in the unit the feed sends. */
@@ -150,8 +156,15 @@ export const afterWalk = (
   for (const [id, op] of state.seen) if (now - op.listedAt < SEEN_FOR_MS) seen.set(id, op)
   for (const op of operations) {
     if (skipped.has(op.id)) continue
-    const known = placed.get(op.id) ?? state.seen.get(op.id)
-    seen.set(op.id, { status: op.status, serviceId: known?.serviceId, instanceId: known?.instanceId, listedAt: now })
+    const before = state.seen.get(op.id)
+    const known = placed.get(op.id) ?? before
+    seen.set(op.id, {
+      status: op.status,
+      serviceId: known?.serviceId,
+      instanceId: known?.instanceId,
+      listedAt: now,
+      firstListedAt: before?.firstListedAt ?? now
+    })
   }
   const wasActive = state.mode._tag === "Active"
   return {
@@ -182,6 +195,8 @@ export const afterFailure = (
   const since = state.mode._tag === "Unavailable" ? state.mode.since : now
   return {
     ...state,
+    // Tried again later from a window, as at start.
+    tail: undefined,
     failuresInARow,
     mode: { _tag: "Unavailable", problem, detail: failure.detail, since, retryAt: now + settings.retrySeconds * 1000 }
   }

@@ -1,6 +1,7 @@
 /**
  * One round of the change feed, with its calls: ListOperations over the window (every page, up
- * to CHANGE_FEED_MAX_PAGES), then GetOperation for operations listed for the first time (up to
+ * to CHANGE_FEED_MAX_PAGES; beyond that, the listing resumed where each round ended instead:
+ * ./feed-tail.ts), then GetOperation for operations listed for the first time (up to
  * CHANGE_FEED_MAX_OPERATIONS a round; the others wait for the next round, and a backlog of more
  * than three rounds makes this round check every revision instead). An operation whose service
  * GetOperation does not name is placed by its instance (the reads' index); one that cannot be
@@ -33,9 +34,11 @@ import {
   windowAt,
   AHEAD_MS
 } from "./change-feed.ts"
+import { follow, lookUp } from "./feed-lookups.ts"
+import { afterTailPages, startTail, type Tail, toFollow } from "./feed-tail.ts"
 import { makeInstanceIndex } from "./instance-index.ts"
 import type { ServiceUpdate } from "./snapshot-update.ts"
-import { blind, confirmMisses, describeMisses, graceMs, named, namedAll, readsFound, type ServiceRead } from "./feed-verify.ts"
+import { activeFrom, blind, confirmMisses, describeMisses, graceMs, named, namedAll, readsFound, type ServiceRead } from "./feed-verify.ts"
 import type { ChangeFeedState, Status } from "../status/status.ts"
 
 /** What a round of the feed tells the polling round. */
@@ -50,22 +53,25 @@ export type FeedOutcome =
   /** This round's walk failed (transient): the next window still covers it. */
   | { readonly _tag: "Missed" }
 
-/** GetOperation calls in flight at most. */
-const LOOKUPS_IN_FLIGHT = 8
 /** Operations waiting for a lookup beyond this many rounds' budget: the round checks every revision instead. */
 const BACKLOG_ROUNDS = 3
 
 const advice: Record<FeedProblem, string> = {
   denied: "grant servicediscovery:ListOperations and servicediscovery:GetOperation to the task role, or set CHANGE_FEED=false",
   throttled: "the account's ListOperations/GetOperation quota is used up by something else; raise it or set CHANGE_FEED=false",
-  pages: "the account keeps more operations than CHANGE_FEED_MAX_PAGES pages hold (Cloud Map pages before it filters); raise CHANGE_FEED_MAX_PAGES or set CHANGE_FEED=false",
+  pages: "the account adds operations faster than CHANGE_FEED_MAX_PAGES pages a round can follow (Cloud Map pages before it filters); raise CHANGE_FEED_MAX_PAGES or set CHANGE_FEED=false",
   failing: "ListOperations keeps failing",
   misses: "Cloud Map did not list operations for changes the reads found (with UPDATE_DATE in seconds and in milliseconds): revision polling finds them; if it lasts, set CHANGE_FEED=false"
 }
 
 const statusOf = (state: FeedState, lastRound: ChangeFeedState["lastRound"]): ChangeFeedState => {
   const mode = state.mode
-  const checked = { misses: state.verify.missesTotal, updateDateUnit: state.unit, ...(lastRound === undefined ? {} : { lastRound }) }
+  const checked = {
+    misses: state.verify.missesTotal,
+    updateDateUnit: state.unit,
+    ...(state.tail === undefined ? {} : { resumed: { since: state.tail.since, caughtUp: state.tail.caughtUp } }),
+    ...(lastRound === undefined ? {} : { lastRound })
+  }
   return mode._tag === "Off"
     ? { state: "off" }
     : mode._tag === "Active"
@@ -76,10 +82,19 @@ const statusOf = (state: FeedState, lastRound: ChangeFeedState["lastRound"]): Ch
 interface WalkFailed {
   readonly problem: FeedProblem | "transient"
   readonly detail: string
+  /** Cloud Map refused the request as invalid (a resumed listing's token it no longer takes). */
+  readonly invalid?: boolean
 }
 
 const walkFailed = (problem: FeedProblem | "transient", detail: string): WalkFailed => ({ problem, detail })
-const failedCall = (e: CloudMapError) => walkFailed(problemOf(e.kind), e.message)
+const failedCall = (e: CloudMapError): WalkFailed => ({ ...walkFailed(problemOf(e.kind), e.message), invalid: e.kind === "invalid" })
+
+/** A round's listing: its operations, the pages it took, and the resumed listing after it (if one is followed). */
+interface Listed {
+  readonly operations: ReadonlyArray<OperationSummary>
+  readonly pages: number
+  readonly tail: Tail | undefined
+}
 
 /** Settings of a feed that is off: never read, an off feed is never due. */
 const OFF: FeedSettings = { periodSeconds: 0, maxPages: 0, maxOperations: 0, retrySeconds: 0 }
@@ -135,13 +150,47 @@ export const makeChangeFeed = (
           const page = yield* cloudMap.listOperationsPage(window, token).pipe(Effect.mapError(failedCall))
           operations.push(...page.operations)
           token = page.nextToken
-          if (token === undefined) return { operations, pages }
+          if (token === undefined) return { operations, pages, tail: undefined } satisfies Listed
           if (pages >= settings.maxPages) {
             return yield* Effect.fail(
               walkFailed("pages", `ListOperations had more than ${settings.maxPages} pages in one round (CHANGE_FEED_MAX_PAGES)`)
             )
           }
         }
+      })
+
+    /**
+     * The resumed listing's next pages: from where the last round ended, CHANGE_FEED_MAX_PAGES at
+     * most but never fewer than two (the last page again, and the one it filled up into).
+     */
+    const walkTail = (cloudMap: CloudMap["Service"], tail: Tail) =>
+      Effect.gen(function*() {
+        const operations: Array<OperationSummary> = []
+        let token = tail.token
+        for (let pages = 1;; pages++) {
+          const page = yield* cloudMap.listOperationsPage(tail.window, token).pipe(Effect.mapError(failedCall))
+          operations.push(...page.operations)
+          if (page.nextToken === undefined || pages >= Math.max(settings.maxPages, 2)) {
+            return { operations, pages, tail: afterTailPages(tail, token, page.nextToken) } satisfies Listed
+          }
+          token = page.nextToken
+        }
+      })
+
+    /**
+     * A round that starts (or starts again) the resumed listing: it lists nothing new, so every
+     * revision is checked. Said once each time.
+     */
+    const resume = (before: FeedState, now: number, tail: Tail, why: string) =>
+      Effect.gen(function*() {
+        yield* Effect.logWarning("change feed: " + why + "; each round now goes on from the page the last one ended on, and every revision is checked until it has caught up", {
+          pagesPerRound: settings.maxPages
+        })
+        lastRound = { at: now, pages: 0, operations: 0, new: 0, services: 0, checkedAll: true }
+        const active = before.mode._tag === "Active"
+        const verify = namedAll(active ? before.verify : activeFrom(before.verify, now), now)
+        yield* commit(before, { ...before, mode: before.mode._tag === "Off" ? before.mode : { _tag: "Active" }, tail, verify })
+        return { _tag: "Changes", serviceIds: new Set<string>(), checkAll: true } as const
       })
 
     /**
@@ -155,7 +204,7 @@ export const makeChangeFeed = (
         const unit = otherUnit(before.unit)
         const probed = yield* Effect.result(walk(cloudMap, { from: from - OVERLAP_MS, to: now + AHEAD_MS, unit }))
         if (probed._tag === "Success" && probed.success.operations.some((op) => !before.seen.has(op.id))) {
-          const next: FeedState = { ...before, unit, since: from, verify: { ...before.verify, misses: [], candidates: new Map() } }
+          const next: FeedState = { ...before, unit, since: from, tail: undefined, verify: { ...before.verify, misses: [], candidates: new Map() } }
           yield* commit(before, next)
           return next
         }
@@ -180,37 +229,15 @@ export const makeChangeFeed = (
         return blind(verify, now) ? yield* recheck(cloudMap, next, now) : next
       })
 
-    /** Operations' services by GetOperation, at most `budget`; the rest wait. */
-    const lookUp = (cloudMap: CloudMap["Service"], fresh: ReadonlyArray<OperationSummary>, serviceOfInstance: (id: string) => string | undefined) =>
-      Effect.gen(function*() {
-        const budget = fresh.slice(0, settings.maxOperations)
-        const looked = yield* Effect.forEach(budget, (op) => Effect.result(cloudMap.getOperation(op.id)), { concurrency: LOOKUPS_IN_FLIGHT })
-        const placed = new Map<string, PlacedOperation>()
-        const skipped = new Set(fresh.slice(settings.maxOperations).map((op) => op.id))
-        let unplaced = 0
-        let refused: WalkFailed | undefined
-        looked.forEach((r, i) => {
-          const id = budget[i]!.id
-          if (r._tag === "Success") {
-            const op = placeByInstance({ serviceId: r.success.serviceId, instanceId: r.success.instanceId }, serviceOfInstance)
-            placed.set(id, op)
-            if (op.serviceId === undefined) unplaced++
-          } else if (r.failure.kind === "notFound") {
-            // Gone already (retention): nothing tells its service; the round checks every revision.
-            placed.set(id, { serviceId: undefined, instanceId: undefined })
-            unplaced++
-          } else {
-            skipped.add(id)
-            unplaced++
-            const problem = problemOf(r.failure.kind)
-            if (problem !== "transient") refused ??= walkFailed(problem, r.failure.message)
-          }
-        })
-        return { placed, skipped, unplaced, refused }
-      })
-
-    /** The feed's part of a polling round at `now`; `serviceOfInstance`: the reads' instance index (tests give their own). */
-    const round = (serviceOfInstance: (instanceId: string) => string | undefined = instances.serviceOf): Effect.Effect<FeedOutcome, never, CloudMap> =>
+    /**
+     * The feed's part of a polling round at `now`. `serviceOfInstance`: the reads' instance index
+     * (tests give their own); `isForeign`: services known to be in no mapped namespace (their
+     * unfinished operations are not followed).
+     */
+    const round = (
+      serviceOfInstance: (instanceId: string) => string | undefined = instances.serviceOf,
+      isForeign: (serviceId: string) => boolean = () => false
+    ): Effect.Effect<FeedOutcome, never, CloudMap> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const due = yield* Ref.get(state)
@@ -218,37 +245,65 @@ export const makeChangeFeed = (
         const cloudMap = yield* CloudMap
         const before = yield* verified(cloudMap, due, now)
         if (before === undefined) return { _tag: "Polling" } as const
-        const walked = yield* Effect.result(walk(cloudMap, windowAt(before, now)))
-        if (walked._tag === "Failure") {
-          const next = afterFailure(before, now, walked.failure, settings)
+        const tail = before.tail
+        const listOperations: Effect.Effect<Listed, WalkFailed> = tail === undefined ? walk(cloudMap, windowAt(before, now)) : walkTail(cloudMap, tail)
+        const listed = yield* Effect.result(listOperations)
+        if (listed._tag === "Failure") {
+          const failure = listed.failure
+          if (failure.problem === "pages" && tail === undefined) {
+            const why = `the window had more than ${settings.maxPages} pages (CHANGE_FEED_MAX_PAGES: Cloud Map pages through the operations it keeps before it filters)`
+            return yield* resume(before, now, startTail(windowAt(before, now).from, now, before.unit), why)
+          }
+          if (failure.invalid === true && tail?.token !== undefined) {
+            const why = `Cloud Map refused the resumed listing's token (${failure.detail}); starting it again`
+            return yield* resume(before, now, startTail(tail.window.from, now, tail.window.unit), why)
+          }
+          const next = afterFailure(before, now, failure, settings)
           yield* commit(before, next)
           if (next.mode._tag === "Unavailable") return { _tag: "Polling" } as const
-          yield* Effect.logDebug("change feed round failed; the next window covers it", { error: walked.failure.detail })
+          yield* Effect.logDebug("change feed round failed; the next window covers it", { error: failure.detail })
           return { _tag: "Missed" } as const
         }
-        const { operations, pages } = walked.success
+        const { operations, pages } = listed.success
         const listing = classifyListing(before, operations)
         yield* Metric.update(M.changeFeedOperations, listing.fresh.length)
+        // A resumed listing passes an operation's page before its status is final: follow it.
+        const followIds = listed.success.tail === undefined
+          ? []
+          : toFollow(before.seen, new Set(operations.map((op) => op.id)), isForeign, now, Math.ceil(settings.maxOperations / 2))
         // A backlog of more than a few rounds: this round checks every revision and records them all.
         const backlog = listing.fresh.length > BACKLOG_ROUNDS * settings.maxOperations
         const looked = backlog
           ? { placed: new Map(listing.fresh.map((op) => [op.id, { serviceId: undefined, instanceId: undefined }])), skipped: new Set<string>(), unplaced: listing.fresh.length, refused: undefined }
-          : yield* lookUp(cloudMap, listing.fresh, serviceOfInstance)
-        const serviceIds = new Set<string>()
+          : yield* lookUp(cloudMap, listing.fresh, serviceOfInstance, settings.maxOperations - followIds.length)
+        const followed = yield* follow(cloudMap, before.seen, followIds, serviceOfInstance)
+        const placed = new Map([...looked.placed, ...followed.placed])
+        const serviceIds = new Set<string>(followed.serviceIds)
         for (const op of looked.placed.values()) if (op.serviceId !== undefined) serviceIds.add(op.serviceId)
-        let unplaced = looked.unplaced
+        let unplaced = looked.unplaced + followed.unplaced
         for (const op of listing.statusChanged) {
           const at = placeByInstance(op, serviceOfInstance)
           if (at.serviceId !== undefined) serviceIds.add(at.serviceId)
           else unplaced++
         }
-        const checkAll = unplaced > 0
+        const catchingUp = listed.success.tail !== undefined && !listed.success.tail.caughtUp
+        const checkAll = unplaced > 0 || catchingUp
         lastRound = { at: now, pages, operations: operations.length, new: listing.fresh.length, services: serviceIds.size, checkedAll: checkAll }
-        const walkedState = afterWalk(before, now, operations, looked.placed, looked.skipped)
+        const walkedState = afterWalk(before, now, [...operations, ...followed.operations], placed, looked.skipped)
         const verify = named(checkAll ? namedAll(walkedState.verify, now) : walkedState.verify, serviceIds, now)
-        const next = { ...walkedState, verify }
+        const next = { ...walkedState, verify, tail: listed.success.tail }
+        if (listed.success.tail?.caughtUp === true && tail?.caughtUp !== true) {
+          yield* Effect.logInfo("change feed: the resumed listing has caught up; changes are seen within CHANGE_FEED_RATE again", {
+            rounds: "each goes on from the page the last one ended on"
+          })
+        }
         // GetOperation refused (a policy with ListOperations only): this round checks everything.
-        yield* commit(before, looked.refused === undefined ? next : afterFailure(next, now, looked.refused, settings))
+        // A resumed listing that has not caught up within CHANGE_FEED_RETRY: the account adds
+        // operations faster than CHANGE_FEED_MAX_PAGES pages a round can follow.
+        const behind = catchingUp && now - listed.success.tail!.since >= settings.retrySeconds * 1000
+        const refused = looked.refused ??
+          (behind ? walkFailed("pages", `the resumed listing did not reach its last page within ${settings.retrySeconds} s (CHANGE_FEED_RETRY) at ${settings.maxPages} pages a round (CHANGE_FEED_MAX_PAGES)`) : undefined)
+        yield* commit(before, refused === undefined ? next : afterFailure(next, now, refused, settings))
         return { _tag: "Changes", serviceIds, checkAll } as const
       })
 

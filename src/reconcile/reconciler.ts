@@ -238,7 +238,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       let structural = 0
       let listedOk = false
       // The change feed first: which services changed (or that every service must be checked).
-      const fed = yield* feed.round()
+      const fed = yield* feed.round(undefined, (id) => (current.foreign.get(id) ?? 0) > started)
       const named = fed._tag === "Changes" ? fed.serviceIds : new Set<string>()
       const listedIds = new Set(serviceIdsOf(topology))
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))

@@ -148,6 +148,12 @@ export interface ChangeFeedState {
   /** unavailable: since when (epoch ms), and when the feed is tried again. */
   readonly since?: number
   readonly retryAt?: number
+  /**
+   * The window had more than CHANGE_FEED_MAX_PAGES pages, so each round goes on from the page the
+   * last one ended on (reconcile/feed-tail.ts): since when, and whether it has caught up (until
+   * then every revision is checked too).
+   */
+  readonly resumed?: { readonly since: number; readonly caughtUp: boolean }
   /** The last round that asked Cloud Map's operations. */
   readonly lastRound?: {
     readonly at: number

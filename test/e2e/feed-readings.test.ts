@@ -32,9 +32,13 @@ afterEach(async () => {
   await backends?.close()
 })
 
-const start = async (feedReadings: FeedReadings, mockOptions: { readonly operationRetentionMs?: number } = {}) => {
+const start = async (
+  feedReadings: FeedReadings,
+  mockOptions: { readonly operationRetentionMs?: number; readonly foreignChurn?: number } = {},
+  env: Record<string, string> = {}
+) => {
   mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }), feedReadings, ...mockOptions })
-  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...FEED_DEFAULTS })
+  agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...FEED_DEFAULTS, ...env })
   await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
 }
 
@@ -99,3 +103,15 @@ it("a feed that lists nothing: within 2 minutes of the first missed change it is
   expect(agent!.logs.filter((l) => l.includes("change feed unavailable"))).toHaveLength(1)
   for (const name of ["web-3", "web-4"]) expect(await registerAndTime(name, 20_000)).toBeLessThan(5_000)
 }, 200_000)
+
+it("foreign churn past CHANGE_FEED_MAX_PAGES (Cloud Map pages through every operation it keeps): the listing goes on where each round ended, the feed stays active and registrations serve within seconds", async () => {
+  // 10 operations/s in a namespace the agent does not map; one page a round, so 100 kept operations overflow it.
+  await start({ operationTargets: "service", updateDateUnit: "seconds", operationScan: "retained" }, { foreignChurn: 10 }, { CHANGE_FEED_MAX_PAGES: "1" })
+  await eventually("resumed listing caught up", async () => (await feedStatus()).resumed?.caughtUp === true, 60_000)
+  expect(agent!.logs.filter((l) => l.includes("change feed unavailable"))).toHaveLength(0)
+  expect(agent!.logs.filter((l) => l.includes("each round now goes on from the page the last one ended on"))).toHaveLength(1)
+  for (const name of ["web-2", "web-3"]) expect(await registerAndTime(name, 20_000)).toBeLessThan(5_000)
+  const feed = await feedStatus()
+  expect(feed).toMatchObject({ state: "active", misses: 0, resumed: { caughtUp: true } })
+  expect(feed.lastRound.pages).toBeLessThanOrEqual(2)
+}, 120_000)

@@ -36,7 +36,7 @@ describe("change feed state", () => {
       statusChanged: [{ id: "op-1", status: "SUCCESS", serviceId: "srv-web", instanceId: "web-9" }]
     })
     s = afterWalk(s, 3_000, [{ id: "op-1", status: "SUCCESS" }], new Map(), new Set())
-    expect(s.seen.get("op-1")).toEqual({ status: "SUCCESS", serviceId: "srv-web", instanceId: "web-9", listedAt: 3_000 })
+    expect(s.seen.get("op-1")).toEqual({ status: "SUCCESS", serviceId: "srv-web", instanceId: "web-9", listedAt: 3_000, firstListedAt: 1_000 })
     expect(s.since).toBe(3_000)
   })
 

@@ -75,21 +75,91 @@ describe("change feed rounds against the mock", () => {
         expect((yield* status).changeFeed).toMatchObject({ state: "active", lastRound: { pages: 2, operations: 1, new: 1, services: 1 } })
       })))
 
-  it.effect("more pages than CHANGE_FEED_MAX_PAGES: unavailable, said once, revision polling until the retry", () =>
-    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, advance, feed, status }) =>
+  /** 250 operations an hour old: three pages before the window's operations. */
+  const oldOperations = (client: Parameters<typeof register>[0]) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 250; i++) yield* Effect.promise(() => register(client, apiId, `api-old-${i}`))
+    })
+
+  it.effect("more pages than CHANGE_FEED_MAX_PAGES: the listing goes on where each round ended; every revision is checked until it caught up", () =>
+    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, control, advance, feed, status }) =>
       Effect.gen(function*() {
         const f = yield* feed
-        for (let i = 0; i < 101; i++) yield* Effect.promise(() => register(client, apiId, `api-${i}`))
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
-        expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "pages", since: T0, retryAt: T0 + 300_000 })
-        expect(yield* f.periodSeconds).toBeUndefined()
-        expect((yield* Metric.value(changeFeedActive))).toMatchObject({ value: 0 })
-        // Not asked again before the retry.
-        yield* advance(299_000)
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
-        yield* advance(1_000)
-        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
-        expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", since: T0, retryAt: T0 + 600_000 })
+        yield* oldOperations(client)
+        yield* advance(3_600_000)
+        // The window's walk needs 2 pages: resumed instead of unavailable, this round checks everything.
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", resumed: { since: T0 + 3_600_000, caughtUp: false } })
+        expect(yield* f.periodSeconds).toBe(2)
+        // Catching up, two pages a round (the least a resumed listing reads), every revision checked meanwhile.
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", resumed: { caughtUp: true } })
+        // Caught up: a registration is named by the next round, from one page (the last one, read again).
+        const before = (yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.ListOperations.total
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        expect((yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.ListOperations.total).toBe(before + 1)
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 0, lastRound: { pages: 1, operations: 1, new: 0 } })
+      })))
+
+  it.effect("a resumed listing follows an unfinished operation its pages have passed (GetOperation), not a foreign service's", () =>
+    withFeed({ ...SETTINGS, maxPages: 1, maxOperations: 100 }, ({ client, control, advance, feed }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        const foreign = (id: string) => id === apiId
+        yield* oldOperations(client)
+        yield* advance(3_600_000)
+        for (let i = 0; i < 3; i++) {
+          yield* f.round(noIndex, foreign)
+          yield* advance(2_000)
+        }
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        expect(yield* f.round(noIndex, foreign)).toEqual({ _tag: "Changes", serviceIds: new Set([webId]), checkAll: false })
+        // 60 more operations: the listing's last page moves past web-9's, still SUBMITTED.
+        for (let i = 0; i < 60; i++) yield* Effect.promise(() => register(client, apiId, `api-new-${i}`))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex, foreign)).toEqual({ _tag: "Changes", serviceIds: new Set([apiId]), checkAll: false })
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex, foreign)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+        // Every operation ends: web-9's is followed and names web again; the foreign ones behind are not followed.
+        const lookups = (yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.GetOperation.total
+        yield* advance(20_000)
+        expect(yield* f.round(noIndex, foreign)).toEqual({ _tag: "Changes", serviceIds: new Set([webId, apiId]), checkAll: false })
+        expect((yield* Effect.promise(() => control("GET", "/_mock/calls"))).json.operations.GetOperation.total).toBe(lookups + 1)
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex, foreign)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: false })
+      }), 20_000))
+
+  it.effect("a resumed listing whose token Cloud Map refuses starts again (checks everything meanwhile); one that never catches up: unavailable (pages)", () =>
+    withFeed({ ...SETTINGS, maxPages: 1, retrySeconds: 10 }, ({ client, control, advance, feed, status }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* oldOperations(client)
+        yield* advance(3_600_000)
+        yield* f.round(noIndex)
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        yield* Effect.promise(() => control("POST", "/_mock/faults", { kind: "5xx", status: 400, code: "InvalidInput", operation: "ListOperations", times: 1 }))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Changes", serviceIds: new Set(), checkAll: true })
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", resumed: { since: T0 + 3_604_000, caughtUp: false } })
+        // 201 operations a round: two pages a round (the least a resumed listing reads) never reach
+        // the end; CHANGE_FEED_RETRY later it gives up.
+        for (let round = 0; round < 6; round++) {
+          for (let i = 0; i < 101; i++) yield* Effect.promise(() => register(client, apiId, `api-${round}-${i}`))
+          for (let i = 0; i < 100; i++) yield* Effect.promise(() => deregister(client, apiId, `api-${round}-${i}`))
+          yield* advance(2_000)
+          yield* f.round(noIndex)
+        }
+        expect((yield* status).changeFeed).toMatchObject({ state: "unavailable", problem: "pages" })
+        expect((yield* status).changeFeed.detail).toContain("CHANGE_FEED_RETRY")
+        expect((yield* status).changeFeed.resumed).toBeUndefined()
       })))
 
   it.effect("denied (IAM) or throttled: unavailable at once; available again when a retry succeeds", () =>
