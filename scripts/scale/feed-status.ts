@@ -15,6 +15,7 @@ interface StatusFeed {
   readonly detail?: string
   readonly misses?: number
   readonly updateDateUnit?: string
+  readonly resumed?: { readonly caughtUp?: boolean }
 }
 
 /** What the feed must show for the window to measure the mode: `active`, or `unavailable (denied)`. */
@@ -75,6 +76,22 @@ export const verifyFeedDenied = async (get: AgentProcess["get"], label: string):
 export const feedCheckNow = async (get: AgentProcess["get"]): Promise<{ readonly misses?: number; readonly unit?: string }> => {
   const feed = (await readFeed(get))?.feed
   return { ...(feed?.misses === undefined ? {} : { misses: feed.misses }), ...(feed?.updateDateUnit === undefined ? {} : { unit: feed.updateDateUnit }) }
+}
+
+/** `--reading foreign-churn` (retained scan): ms until `/status` shows the resumed listing caught up, or a thrown error. */
+export const waitResumed = async (get: AgentProcess["get"], label: string, timeoutMs: number): Promise<number> => {
+  const started = performance.now()
+  let last = "no /status answer"
+  await waitFor(async () => {
+    const r = await readFeed(get)
+    if (r !== undefined) last = r.text + (r.feed?.resumed === undefined ? "" : `, resumed (caught up: ${r.feed.resumed.caughtUp})`)
+    return r?.feed?.resumed?.caughtUp === true ? true : undefined
+  }, {
+    timeoutMs,
+    intervalMs: FEED_CHECK_INTERVAL_MS,
+    timeout: () => new Error(`${label}: --reading foreign-churn: /status did not show the resumed listing caught up within ${timeoutMs / 1000} s; last seen: ${last}`)
+  })
+  return performance.now() - started
 }
 
 /** `--reading milliseconds`: ms until `/status` shows `updateDateUnit` milliseconds (after `trigger`), or a thrown error. */

@@ -20,6 +20,7 @@ import {
   FEED_DENIED,
   FEED_DENIED_FAULT,
   FOREIGN_CHURN_PER_SECOND,
+  FOREIGN_HISTORY_OPERATIONS,
   INSTANCES_PER_SERVICE,
   OPERATION_SCAN,
   OPTIONS,
@@ -27,17 +28,32 @@ import {
   type Reading
 } from "./params.ts"
 
+const setOptions = async (mock: MockCloudMapHandle, body: Record<string, unknown>): Promise<void> => {
+  const res = await fetch(`${mock.url}/_mock/options`, { method: "POST", body: JSON.stringify(body) })
+  if (res.status !== 200) throw new Error(`mock options ${JSON.stringify(body)}: HTTP ${res.status} ${await res.text()}`)
+}
+
+/**
+ * `--reading foreign-churn` where ListOperations pages through every operation kept: a history of
+ * FOREIGN_HISTORY_OPERATIONS foreign operations first (a 4 s burst of churn).
+ */
+const foreignHistory = async (mock: MockCloudMapHandle): Promise<void> => {
+  const burstMs = 4_000
+  await setOptions(mock, { foreignChurn: FOREIGN_HISTORY_OPERATIONS / (burstMs / 1000) })
+  await new Promise((resolve) => setTimeout(resolve, burstMs))
+}
+
 /** `--reading`: the mock's options (POST /_mock/options) or fault rule for the reading. */
 const readAs = async (mock: MockCloudMapHandle, reading: Reading | undefined): Promise<void> => {
   if (reading === "not-found") await addMockFaults(mock, [{ kind: "5xx", status: 400, code: "OperationNotFound", operation: "GetOperation" }])
+  if (reading === "foreign-churn" && OPERATION_SCAN === "retained") await foreignHistory(mock)
   const body = {
     operationScan: OPERATION_SCAN,
     ...(reading === "instance" ? { operationTargets: "instance" } : {}),
     ...(reading === "milliseconds" ? { updateDateUnit: "milliseconds" } : {}),
     ...(reading === "foreign-churn" ? { foreignChurn: FOREIGN_CHURN_PER_SECOND } : {})
   }
-  const res = await fetch(`${mock.url}/_mock/options`, { method: "POST", body: JSON.stringify(body) })
-  if (res.status !== 200) throw new Error(`mock options ${JSON.stringify(body)}: HTTP ${res.status} ${await res.text()}`)
+  await setOptions(mock, body)
 }
 
 export interface FleetService {

@@ -53,6 +53,14 @@ export const READING = readingFlag as Reading | undefined
 if (READING !== undefined && (FEED_DENIED || OPTIONS)) throw new Error("--reading cannot be combined with --feed-denied or --options")
 export const FOREIGN_CHURN_PER_SECOND = 10
 /**
+ * `--reading foreign-churn` with the `retained` scan: the account's history of foreign operations
+ * made before the agent starts (a burst of churn), more than CHANGE_FEED_MAX_PAGES pages hold, so
+ * the window measures the feed after it resumed its listing and caught up.
+ */
+export const FOREIGN_HISTORY_OPERATIONS = 1_000
+/** Longest wait for `/status` to show the resumed listing caught up before the window. */
+export const RESUMED_TIMEOUT_MS = 120_000
+/**
  * `--operation-scan retained|updateDate`: what the mock's ListOperations pages through before it
  * filters (src/mock/feed-readings.ts; default retained, every operation it keeps). Recorded in the results.
  */

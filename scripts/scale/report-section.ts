@@ -13,6 +13,7 @@ import {
   FEED_CHECK_INTERVAL_MS,
   FEED_CHECK_TIMEOUT_MS,
   FEED_DENIED_FAULT,
+  FOREIGN_HISTORY_OPERATIONS,
   INSTANCES_PER_SERVICE,
   PROBE_INTERVAL_MS,
   READY_POLL_MS,
@@ -123,10 +124,13 @@ const readingText = (run: ScaleRun): Array<string> => {
   }
   const checks = run.sizes.map((r) =>
     `${r.services} services: ${r.changeFeed?.misses ?? "?"} misses, UPDATE_DATE in ${r.changeFeed?.unit ?? "?"}` +
-    (r.changeFeed?.unitLearntMs === undefined ? "" : `, unit learnt ${fmtS(r.changeFeed.unitLearntMs / 1000)} after a registration`)
+    (r.changeFeed?.unitLearntMs === undefined ? "" : `, unit learnt ${fmtS(r.changeFeed.unitLearntMs / 1000)} after a registration`) +
+    (r.changeFeed?.resumedMs === undefined ? "" : `, listing resumed and caught up ${fmtS(r.changeFeed.resumedMs / 1000)} after ready`)
   )
   const scan = run.meta.operationScan === "updateDate"
     ? " ListOperations pages from the UPDATE_DATE filter's start (`--operation-scan updateDate`: pages follow the operations in the window)."
+    : reading === "foreign-churn"
+    ? ` ListOperations pages through every operation the mock keeps (90 days) before it filters; ${FOREIGN_HISTORY_OPERATIONS.toLocaleString("en-US")} foreign operations were made before the agent started, so its window walk needs more than CHANGE_FEED_MAX_PAGES pages and it resumes each round where the last one ended (the window starts once \`/status\` shows it caught up).`
     : " ListOperations pages through every operation the mock keeps (90 days) before it filters."
   return [
     `The same measurement as \`## Scale\`, with the change feed's unpublished details read another way (\`--reading ${reading}\`): ${what[reading]}.${scan}`,

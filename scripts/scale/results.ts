@@ -73,6 +73,8 @@ export interface SizeResult {
     readonly unit?: string
     /** `--reading milliseconds`: ready → `/status` showed the unit learnt (one throwaway registration). */
     readonly unitLearntMs?: number
+    /** `--reading foreign-churn` (retained scan): ready → `/status` showed the resumed listing caught up. */
+    readonly resumedMs?: number
   }
 }
 

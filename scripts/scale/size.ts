@@ -13,16 +13,18 @@ import { verifyAppliedOptions } from "../bench/service-options.ts"
 import type { EchoBackend } from "../churn/echo-backend.ts"
 import { type ScaleAgent, startScaleAgent } from "./agent.ts"
 import { cleanups, say } from "./context.ts"
-import { changeFeedNow, EXPECTED_FEED, feedCheckNow, verifyFeedDenied, waitUnitLearnt } from "./feed-status.ts"
+import { changeFeedNow, EXPECTED_FEED, feedCheckNow, verifyFeedDenied, waitResumed, waitUnitLearnt } from "./feed-status.ts"
 import { startFleet } from "./fleet.ts"
 import {
   FEED_DENIED,
   INSTANCES_PER_SERVICE,
   MODE,
+  OPERATION_SCAN,
   OPTIONS,
   READING,
   READY_POLL_MS,
   READY_TIMEOUT_MS,
+  RESUMED_TIMEOUT_MS,
   UNIT_LEARNT_TIMEOUT_MS,
   WINDOW_SECONDS
 } from "./params.ts"
@@ -65,6 +67,11 @@ export const runSize = async (services: number): Promise<SizeResult> => {
       unitLearntMs = await waitUnitLearnt(a.get, label, UNIT_LEARNT_TIMEOUT_MS)
       say(`${label}: --reading milliseconds: the agent learnt the unit ${ms(unitLearntMs)} after a registration`)
     }
+    let resumedMs: number | undefined
+    if (READING === "foreign-churn" && OPERATION_SCAN === "retained") {
+      resumedMs = await waitResumed(a.get, label, RESUMED_TIMEOUT_MS)
+      say(`${label}: --reading foreign-churn: the feed resumed its listing and caught up ${ms(resumedMs)} after ready`)
+    }
     say(`${label}: steady window ${WINDOW_SECONDS} s with registrations`)
     const { measures, alongside } = await steadyWindow(a, fleet.mock, WINDOW_SECONDS, (windowStart) =>
       runRegistrations({
@@ -106,7 +113,8 @@ export const runSize = async (services: number): Promise<SizeResult> => {
         ...(feedBeforeWindow === undefined ? {} : { beforeWindow: feedBeforeWindow }),
         afterWindow: feedAfterWindow,
         ...checked,
-        ...(unitLearntMs === undefined ? {} : { unitLearntMs })
+        ...(unitLearntMs === undefined ? {} : { unitLearntMs }),
+        ...(resumedMs === undefined ? {} : { resumedMs })
       }
     }
   } finally {
