@@ -352,7 +352,7 @@ export const TABLE: Table<Variables> = {
     name: "CHANGE_FEED_MAX_PAGES",
     kind: integer(1, 1_000),
     fallback: value(5),
-    meaning: "ListOperations pages a feed round may walk (Cloud Map filters after paging, so an account that keeps many operations needs many pages); more: the feed is unavailable and revision polling takes over."
+    meaning: "ListOperations pages a feed round may walk (Cloud Map filters after paging, so an account that keeps many operations needs many pages); more: each round goes on from the page the last one ended on, checking every revision until it has caught up (see \"How changes are found\")."
   },
   changeFeedMaxOperations: {
     name: "CHANGE_FEED_MAX_OPERATIONS",
