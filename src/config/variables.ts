@@ -357,7 +357,9 @@ export const TABLE: Table<Variables> = {
   changeFeedMaxOperations: {
     name: "CHANGE_FEED_MAX_OPERATIONS",
     kind: integer(1, 1_000),
-    fallback: value(20),
+    // 15/s at CHANGE_FEED_RATE 2: another team's steady 10 operations a second leave room for ours,
+    // within CLOUDMAP_FEED_RATE_LIMIT (20/s).
+    fallback: value(30),
     meaning: "New operations a feed round looks up (GetOperation) at most; more wait for the next round (the listing shows them again), and more than three rounds' worth at once make that round check every service's revision instead."
   },
   changeFeedRetrySeconds: {
