@@ -21,7 +21,7 @@ import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
 import type { RouteMap, RuntimeBackendApi } from "../haproxy/runtime-backend-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
 import { type BackendPlan, wantedMap } from "./backend-plan.ts"
-import { RuntimeStateMismatch, verifyBackend } from "./runtime-update.ts"
+import { RuntimeStateMismatch, verifyBackend } from "./runtime-verify.ts"
 
 export interface BackendSteps {
   readonly api: RuntimeApiShape

@@ -1,7 +1,7 @@
 import { DEFAULT_OPTIONS } from "../../src/model/service-options.ts"
 import { describe, expect, it } from "vitest"
 import { describeDiff, diffDesired, needsReload, reasonLabel, runtimePart } from "../../src/apply/diff.ts"
-import { verifyBackend } from "../../src/apply/runtime-update.ts"
+import { verifyBackend } from "../../src/apply/runtime-verify.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
 import type { ServerStateRecord } from "../../src/haproxy/runtime-parse.ts"
 
