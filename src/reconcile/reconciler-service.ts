@@ -7,7 +7,7 @@ import { instanceNetworksOf } from "../config/instance-networks.ts"
 import { AgentZoneService } from "../cloudmap/zone.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { AgentConfigService } from "../config/service.ts"
-import { DesiredChannel } from "./desired-channel.ts"
+import { DesiredChannel } from "../apply/desired-channel.ts"
 import { makeReconciler } from "./reconciler.ts"
 import { StatusStore } from "../status/status-store.ts"
 

@@ -36,7 +36,7 @@ import {
   serviceKey,
   type ServiceUpdate
 } from "./snapshot-update.ts"
-import type { Planned } from "./desired-channel.ts"
+import type { Planned } from "../apply/desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { InstanceNetworks } from "../plan/networks.ts"

@@ -5,7 +5,7 @@
 import { Effect, Ref } from "effect"
 import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import type { Desired } from "../../src/model/desired.ts"
-import type { Planned } from "../../src/reconcile/desired-channel.ts"
+import type { Planned } from "../../src/apply/desired-channel.ts"
 import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
