@@ -8,6 +8,7 @@ import { AgentZoneService } from "../cloudmap/zone.ts"
 import { CloudMap } from "../cloudmap/client.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { DesiredChannel } from "../apply/desired-channel.ts"
+import type { Cadence } from "./cadence.ts"
 import { makeReconciler } from "./reconciler.ts"
 import { StatusStore } from "../status/status-store.ts"
 
@@ -15,8 +16,8 @@ import { StatusStore } from "../status/status-store.ts"
 export class Reconciler extends Context.Service<Reconciler, {
   readonly round: Effect.Effect<void>
   readonly rereadAll: Effect.Effect<void>
-  /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else REVISION_POLL_RATE or less (fleet-fit.ts). */
-  readonly periodSeconds: Effect.Effect<number>
+  /** The rounds' cadence for the fleet known now (./cadence.ts): when the next round starts. */
+  readonly cadence: Effect.Effect<Cadence>
 }>()("cloudmap-haproxy/reconcile/Reconciler") {
   static readonly layer = Layer.effect(
     Reconciler,
@@ -43,8 +44,6 @@ export class Reconciler extends Context.Service<Reconciler, {
         maxRemovalPercent: config.maxRemovalPercent,
         publish: channel.publish,
         updateStatus: status.update,
-        serviceListMs: config.serviceListSeconds * 1000,
-        refreshMs: config.refreshSeconds * 1000,
         fleet: {
           revisionPollSeconds: config.revisionPollSeconds,
           revisionCheckBudget: config.revisionCheckBudget,
@@ -68,7 +67,7 @@ export class Reconciler extends Context.Service<Reconciler, {
       return Reconciler.of({
         round: Effect.provideService(reconciler.round, CloudMap, cloudMap),
         rereadAll: reconciler.rereadAll,
-        periodSeconds: reconciler.periodSeconds
+        cadence: reconciler.cadence
       })
     })
   )

@@ -22,12 +22,13 @@ import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { checkChunk, type KnownService } from "./check-chunk.ts"
 import type { FeedSettings } from "./change-feed.ts"
 import { makeChangeFeed } from "./feed-round.ts"
-import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
+import { cadenceOf } from "./cadence.ts"
+import type { FleetSettings } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
 import { reportPlan } from "./plan-report.ts"
 import { recordRound, reportFailedListing } from "./round-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
+import { isDue, spreadReadAt } from "./read-schedule.ts"
 import {
   indexServices,
   reachedCloudMap,
@@ -52,11 +53,7 @@ export interface ReconcilerOptions {
   /** Hands each new desired state to the apply loop (DesiredChannel). */
   readonly publish: (planned: Planned) => Effect.Effect<void>
   readonly updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
-  /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
-  readonly serviceListMs: number
-  /** REFRESH_RATE in ms: every service is read at least this often (the sweep; see read-schedule.ts). */
-  readonly refreshMs: number
-  /** The polling settings: a round's calls are spread over 80 % of REVISION_POLL_RATE (fleet-fit.ts). */
+  /** The polling settings, the rounds' cadence follows them (cadence.ts, fleet-fit.ts). */
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
@@ -115,9 +112,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
-    /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else the polling period (fleet-fit.ts). */
-    const periodFor = (services: number) =>
-      Effect.map(feed.periodSeconds, (feedSeconds) => feedSeconds ?? pollPeriodSeconds(services, options.fleet))
+    /** The cadence for a fleet of `services`: the feed's while it is used (cadence.ts). */
+    const cadenceFor = (services: number) =>
+      Effect.map(feed.periodSeconds, (feedSeconds) => cadenceOf(services, options.fleet, feedSeconds))
 
     /** The read time recorded for a read at `started`; reads of every service at once are spread over `afterMs`. */
     const readTime = (started: number, spread: boolean, afterMs: number) =>
@@ -177,8 +174,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
 
     const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const feedSeconds = yield* feed.periodSeconds
-        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, feedSeconds)
+        const cadence = yield* cadenceFor(services)
+        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, cadence)
         yield* Ref.update(state, (s) => ({ ...s, fitProblems: shown }))
       })
 
@@ -191,7 +188,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const started = yield* Clock.currentTimeMillis
       const current = yield* Ref.get(state)
       let topology = current.topology
-      if (topology === undefined || started - current.topologyAt >= options.serviceListMs) {
+      if (topology === undefined || started - current.topologyAt >= (yield* cadenceFor(serviceIdsOf(topology).length)).listIntervalMs) {
         const listed = yield* Effect.result(readTopology(options.mappings, options.region))
         if (listed._tag === "Failure") return yield* failRefresh("full", started, listed.failure.message)
         topology = listed.success
@@ -205,7 +202,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
       yield* reportAttributeFailures(attributes)
       const readAt = new Map<string, number>()
-      const afterMs = rereadAfterMs(options.refreshMs, (yield* periodFor(serviceIdsOf(topology).length)) * 1000)
+      const afterMs = (yield* cadenceFor(serviceIdsOf(topology).length)).rereadAfterMs
       for (const ns of snapshot.namespaces) {
         if (ns._tag !== "Ok") continue
         for (const service of ns.services) {
@@ -244,7 +241,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
       // New and deleted services, on their own interval (with the feed: every REFRESH_RATE, a safety
       // net), and at once when the feed names a service not listed yet (a new service's first instance).
-      const listMs = (yield* feed.periodSeconds) === undefined ? options.serviceListMs : Math.max(options.serviceListMs, options.refreshMs)
+      const listMs = (yield* cadenceFor(listedIds.size)).listIntervalMs
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
@@ -266,8 +263,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
-      const periodSeconds = yield* periodFor(known.length)
-      const afterMs = rereadAfterMs(options.refreshMs, periodSeconds * 1000)
+      const { periodSeconds, rereadAfterMs: afterMs } = yield* cadenceFor(known.length)
       // The services the feed named go first, read ahead of the others in the token buckets.
       const first = new Set<string>()
       const namedServices: Array<KnownService> = []
@@ -391,9 +387,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     /** The next round re-lists and reads everything (SIGHUP), even when a round is in flight now. */
     const rereadAll = Ref.set(rereadPending, true)
 
-    /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
-    const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>
-      periodFor(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0))
+    /** The cadence for the fleet known now (cadence.ts): when the next round should start. */
+    const cadence = Effect.flatMap(Ref.get(state), (s) =>
+      cadenceFor(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0))
 
-    return { round, rereadAll, periodSeconds, state }
+    return { round, rereadAll, cadence, state }
   })
