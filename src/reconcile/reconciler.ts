@@ -37,22 +37,21 @@ import {
   serviceKey,
   type ServiceUpdate
 } from "./snapshot-update.ts"
-import type { Planned } from "../apply/desired-channel.ts"
+import { DesiredChannel, type Planned } from "../apply/desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
-import type { Status, SuppressedChange } from "../status/status.ts"
+import type { SuppressedChange } from "../status/status.ts"
+import { StatusStore } from "../status/status-store.ts"
 
-export interface ReconcilerOptions {
+/** What the rounds follow, as plain data (reconciler-service.ts derives it from the configuration). */
+export interface ReconcilerSettings {
   readonly mappings: ReadonlyArray<NamespaceMapping>
   readonly region: string
   readonly healthFilter: HealthFilter
   readonly defaultInstancePort: number | undefined
   readonly maxRemovalPercent: number
-  /** Hands each new desired state to the apply loop (DesiredChannel). */
-  readonly publish: (planned: Planned) => Effect.Effect<void>
-  readonly updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
   /** The polling settings, the rounds' cadence follows them (cadence.ts, fleet-fit.ts). */
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
@@ -93,8 +92,11 @@ interface State {
  */
 const CHUNK = 100
 
-export const makeReconciler = (options: ReconcilerOptions) =>
+/** The rounds over these settings; Status and the apply loop's channel come from the context. */
+export const makeReconciler = (options: ReconcilerSettings) =>
   Effect.gen(function*() {
+    const updateStatus = (yield* StatusStore).update
+    const channel = yield* DesiredChannel
     const state = yield* Ref.make<State>({
       topology: undefined,
       topologyAt: 0,
@@ -106,8 +108,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       attributes: emptyAttributeBook,
       foreign: new Map()
     })
-    const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
-    const updateStatus = options.updateStatus
+    const feed = yield* makeChangeFeed(options.changeFeed, updateStatus)
     const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
@@ -142,7 +143,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         // The apply loop retries what it could not apply by itself: the same state is not sent twice.
         const changed = current.published === undefined || current.published.planned.complete !== planned.complete ||
           current.published.json !== json
-        if (changed) yield* options.publish(planned)
+        if (changed) yield* channel.publish(planned)
         yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? { planned, json } : s.published }))
         return { failures: merged.failures, suppressed: guarded.suppressed, snapshot: guarded.snapshot }
       })
