@@ -8,9 +8,9 @@
  * secret — and what is expected).
  */
 import { type Redacted, Result } from "effect"
-import type { AgentConfig, Credentials } from "./agent-config-type.ts"
+import type { AgentConfig, Credentials, LogLevel } from "./agent-config-type.ts"
 import { quote } from "../model/grammar.ts"
-import { type ConfigProblem, type Env, readTable, shownDefault, type Table } from "./table.ts"
+import { type ConfigProblem, type Env, readSome, readTable, shownDefault, type Table } from "./table.ts"
 import { TABLE, type Variables } from "./variables.ts"
 
 export type { AgentConfig, Credentials, LogLevel } from "./agent-config-type.ts"
@@ -57,6 +57,15 @@ export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyAr
       }
     }
   })
+
+/**
+ * LOG_LEVEL as the table reads it, before any command runs (the logger comes first); `info` when
+ * it is invalid: the command that reads the whole table reports it.
+ */
+export const logLevelOf = (env: Env): LogLevel => {
+  const read = readSome(TABLE, env, ["logLevel"])
+  return Result.isSuccess(read) ? read.success.logLevel : "info"
+}
 
 /** One line per problem: `NAMESPACE_MAP="x": expected ...`. */
 export const formatConfigProblems = (problems: ReadonlyArray<ConfigProblem>): string =>
