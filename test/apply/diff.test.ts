@@ -66,3 +66,26 @@ describe("runtimePart", () => {
     expect(runtimePart(served, served)).toEqual(served)
   })
 })
+
+describe("diffDesired compares settings and routes by value", () => {
+  /** The same value with its fields in the opposite order (as another decoder or read could build it). */
+  const reordered = <A extends object>(a: A): A => Object.fromEntries(Object.entries(a).reverse()) as A
+
+  it("the same options built in another field order need no reload", () => {
+    const before = desired([backend("be_web", [server("i-1", 80)])])
+    const b = before.backends[0]!
+    const after = desired([{ ...b, options: reordered({ ...b.options, check: reordered(b.options.check) }) }])
+    expect(JSON.stringify(after.backends[0]!.options)).not.toBe(JSON.stringify(b.options))
+    expect(needsReload(diffDesired(before, after))).toBe(false)
+    const changed = desired([{ ...b, options: { ...b.options, balance: "leastconn" } }])
+    expect(diffDesired(before, changed).reloadBackends).toEqual(["be_web"])
+  })
+
+  it("the same routes built in another field order are unchanged; another backend is a change", () => {
+    const before = desired([backend("be_web", [server("i-1", 80)])])
+    const same = { ...before, hostRoutes: before.hostRoutes.map(reordered) }
+    expect(diffDesired(before, same).hostRoutesChanged).toBe(false)
+    const moved = { ...before, hostRoutes: before.hostRoutes.map((r) => ({ ...r, backend: "be_other" })) }
+    expect(diffDesired(before, moved).hostRoutesChanged).toBe(true)
+  })
+})
