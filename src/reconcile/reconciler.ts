@@ -28,7 +28,8 @@ import { reportFleetFit } from "./fit-report.ts"
 import { reportPlan } from "./plan-report.ts"
 import { recordRound, reportFailedListing } from "./round-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { isDue, spreadReadAt } from "./read-schedule.ts"
+import { spreadReadAt } from "./read-schedule.ts"
+import { planRound } from "./round-plan.ts"
 import {
   indexServices,
   reachedCloudMap,
@@ -264,29 +265,21 @@ export const makeReconciler = (options: ReconcilerSettings) =>
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
-      const { periodSeconds, rereadAfterMs: afterMs } = yield* cadenceFor(known.length)
-      // The services the feed named go first, read ahead of the others in the token buckets.
-      const first = new Set<string>()
-      const namedServices: Array<KnownService> = []
-      const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
-      for (const k of known) {
-        const key = serviceKey(k.mapping, k.service.id)
-        if (named.has(k.service.id)) {
-          first.add(key)
-          namedServices.push(k)
-        } else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
-      }
-      // The sweep takes what the read rate allows in one period, the longest unread first: a round
-      // never outlasts its period because of the sweep, so the feed keeps its cadence. Throttled: no
-      // sweep, attribute re-read or read forced by its age (they stay due): the quota goes to changes.
+      const cadence = yield* cadenceFor(known.length)
+      const afterMs = cadence.rereadAfterMs
+      // Throttled: no sweep, attribute re-read or read forced by its age (they stay due).
       const throttledRound = activity !== undefined && throttledLately(activity.summary(started), started) // cloudmap/activity.ts
-      const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
-      if (rest.length > sweepCap) {
-        const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
-        rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
-      }
-      const inRound = [...namedServices, ...rest]
+      const { first, inRound, spreadMs } = planRound({
+        known,
+        named,
+        checkEvery: fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll),
+        throttled: throttledRound,
+        readAt: current.readAt,
+        now: started,
+        cadence,
+        readsPerSecond: options.fleet.readsPerSecond,
+        requestsPerSecond: options.fleet.requestsPerSecond
+      })
       // A new service's attributes before its first read (it is routed with its options from the
       // start); the due re-reads of the others alongside the round, in their own token bucket.
       const ids = serviceIdsOf(topology)
@@ -309,8 +302,7 @@ export const makeReconciler = (options: ReconcilerSettings) =>
       // The round's reads, for the feed's check once at the end (its maps copied once a round, not a chunk).
       const roundReads: Array<ServiceUpdate> = []
       let suppressed: ReadonlyArray<SuppressedChange> = []
-      // Chunks are spread over the round: the calls reach Cloud Map evenly, not in one burst.
-      const spreadMs = Math.max(0.8 * periodSeconds, inRound.length / options.fleet.requestsPerSecond) * 1000
+      // Chunks are spread over the round (spreadMs): the calls reach Cloud Map evenly, not in one burst.
       const chunks = Math.ceil(inRound.length / CHUNK)
       for (let from = 0; from < inRound.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
