@@ -9,12 +9,10 @@ import process from "node:process"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
 import { dispatch } from "./commands/dispatch.ts"
+import { logLevelOf } from "./config/agent-config.ts"
 import { loggerLayer } from "./observability/logger.ts"
 
-const level = process.env.LOG_LEVEL?.trim().toLowerCase()
-const logLevel = level === "debug" || level === "warn" || level === "error" ? level : "info"
-
-NodeRuntime.runMain(dispatch(process.argv.slice(2)).pipe(Effect.provide(loggerLayer(logLevel))), {
+NodeRuntime.runMain(dispatch(process.argv.slice(2)).pipe(Effect.provide(loggerLayer(logLevelOf(process.env)))), {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
     if (Exit.isSuccess(exit)) return onExit(typeof exit.value === "number" ? exit.value : 0)

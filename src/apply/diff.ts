@@ -2,6 +2,7 @@
  * What changed between two Desired states, per backend and per route. Pure. Used to name the
  * reason of every reload and to decide whether a change can go through the runtime API.
  */
+import { Equal } from "effect"
 import type { Backend, Desired, Server } from "../model/desired.ts"
 
 export interface ServerMove {
@@ -56,7 +57,7 @@ const diffServers = (before: Backend, after: Backend): BackendChange => {
 
 /** Whether `after` differs from `before` in something only a reload applies (see reloadBackends). */
 const needsBackendReload = (before: Backend, after: Backend, change: BackendChange): boolean => {
-  if (before.options !== after.options && JSON.stringify(before.options) !== JSON.stringify(after.options)) return true
+  if (!Equal.equals(before.options, after.options)) return true
   if ((before.zone === undefined) !== (after.zone === undefined)) return true
   if (after.options.cookie !== undefined && change.added.length > 0) return true
   const old = new Map(before.servers.map((s) => [s.name, s]))
@@ -66,7 +67,8 @@ const needsBackendReload = (before: Backend, after: Backend, change: BackendChan
   })
 }
 
-const sameRoutes = <A>(x: ReadonlyArray<A>, y: ReadonlyArray<A>) => JSON.stringify(x) === JSON.stringify(y)
+/** Same routes in the same order (structural equality: the order of an entry's fields does not count). */
+const sameRoutes = <A>(x: ReadonlyArray<A>, y: ReadonlyArray<A>) => Equal.equals(x, y)
 
 export const diffDesired = (before: Desired | undefined, after: Desired): DesiredDiff => {
   const a = byName(before?.backends ?? [])

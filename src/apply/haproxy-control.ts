@@ -8,8 +8,8 @@
  * in rejected/ and counted as invalid; everything else (no validator, a timeout, a socket
  * problem, a spawn failure) is the infrastructure's, and only retried.
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Context, Effect, Layer } from "effect"
+import { ChildProcessSpawner } from "effect/process"
 import { AgentConfigService } from "../config/service.ts"
 import type { ReloadError } from "../haproxy/master-cli.ts"
 import type { HaproxyStartFailed } from "../haproxy/process.ts"
@@ -72,6 +72,8 @@ export class HaproxyControl extends Context.Service<HaproxyControl, {
     Effect.gen(function*() {
       const config = yield* AgentConfigService
       const supervisor = yield* HaproxySupervisor
+      // `haproxy -c` runs with the agent's process spawner (built once, with the agent).
+      const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
       // One transport: the servers' and the backends' commands share one connection bound.
       const socket = adminSocketPath(config.configDir)
       const transport = makeRuntimeTransport(socket)
@@ -93,7 +95,8 @@ export class HaproxyControl extends Context.Service<HaproxyControl, {
         )
       )
       return HaproxyControl.of({
-        validate: (cfgPath) => validateConfig(config.haproxyBin, cfgPath).pipe(Effect.asVoid, Effect.provide(NodeServices.layer)),
+        validate: (cfgPath) =>
+          validateConfig(config.haproxyBin, cfgPath).pipe(Effect.asVoid, Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner)),
         isRunning: supervisor.isRunning,
         start: supervisor.start,
         reload: supervisor.reload.pipe(

@@ -15,13 +15,13 @@
  * Any refused command or mismatch fails the whole update: the applier then reloads with the
  * generation's files, which say the same as the plan (docs/haproxy-runtime-backends.md).
  */
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Duration, Effect, Equal } from "effect"
 import type { Backend, Desired, Server } from "../model/desired.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
 import type { RouteMap, RuntimeBackendApi } from "../haproxy/runtime-backend-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
 import { type BackendPlan, wantedMap } from "./backend-plan.ts"
-import { RuntimeStateMismatch, verifyBackend } from "./runtime-update.ts"
+import { RuntimeStateMismatch, verifyBackend } from "./runtime-verify.ts"
 
 export interface BackendSteps {
   readonly api: RuntimeApiShape
@@ -71,7 +71,7 @@ export const makeBackendSteps = (steps: BackendSteps) => {
         Effect.gen(function*() {
           const held = [...(yield* backends.showMap(map))].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
           const wanted = wantedMap(after, map)
-          if (JSON.stringify(held) === JSON.stringify(wanted)) return
+          if (Equal.equals(held, wanted)) return
           const heldKeys = new Map(held)
           const wrong = wanted.find(([k, v]) => heldKeys.get(k) !== v)?.[0] ?? held.find(([k]) => !wanted.some((w) => w[0] === k))?.[0]
           return yield* mismatch(map, `${held.length} entries, expected ${wanted.length}${wrong === undefined ? " (a key twice)" : `; first wrong key ${wrong}`}`)

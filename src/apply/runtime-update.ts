@@ -13,18 +13,18 @@
  * are deleted in rounds (a refused `del server` is retried in the next round). Work runs with
  * bounded concurrency; the runtime API client bounds the connections to the socket.
  */
-import { Clock, Duration, Effect, Schema } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import type { Desired, Server } from "../model/desired.ts"
 import { DEFAULT_OPTIONS } from "../model/service-options.ts"
 import type { RuntimeApiShape } from "../haproxy/runtime-api.ts"
 import type { RuntimeBackendApi } from "../haproxy/runtime-backend-api.ts"
 import type { RuntimeError } from "../haproxy/runtime-errors.ts"
-import type { ServerStateRecord } from "../haproxy/runtime-parse.ts"
 import { serverCookie } from "../model/names.ts"
 import { SERVER_CHECK } from "../render/render.ts"
 import { type LoadedConfig, planRuntimeBackends } from "./backend-plan.ts"
 import { type BackendChange, type DesiredDiff, needsReload } from "./diff.ts"
 import { makeBackendSteps } from "./runtime-backends.ts"
+import { RuntimeStateMismatch, verifyBackend } from "./runtime-verify.ts"
 
 export interface RuntimeUpdaterOptions {
   readonly runtime: RuntimeApiShape
@@ -36,16 +36,6 @@ export interface RuntimeUpdaterOptions {
   readonly concurrency?: number
   /** Rounds of `del server` for servers HAProxy still holds connections to (100 ms apart). Default 20. */
   readonly deleteRounds?: number
-}
-
-/** HAProxy accepted every command but its state, read back, is not what was asked for. */
-export class RuntimeStateMismatch extends Schema.TaggedError<RuntimeStateMismatch>()("RuntimeStateMismatch", {
-  backend: Schema.String,
-  problem: Schema.String
-}) {
-  override get message(): string {
-    return `runtime state of ${this.backend} does not match: ${this.problem}`
-  }
 }
 
 export type RuntimeUpdateError = RuntimeError | RuntimeStateMismatch
@@ -205,24 +195,3 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
     if (steps !== undefined && plan !== undefined) yield* steps.removeAll(plan.removed)
     return true
   })
-
-/** Undefined when the servers HAProxy reports match what should be there. Pure. */
-export const verifyBackend = (
-  state: ReadonlyArray<ServerStateRecord>,
-  servers: ReadonlyArray<Server>,
-  removed: ReadonlyArray<Server>
-): string | undefined => {
-  const byName = new Map(state.map((r) => [r.serverName, r]))
-  for (const s of servers) {
-    const r = byName.get(s.name)
-    if (r === undefined) return `${s.name} missing`
-    if (r.address !== s.address || r.port !== s.port) return `${s.name} at ${r.address}:${r.port}, expected ${s.address}:${s.port}`
-    if (r.adminState === "maint") return `${s.name} in maintenance`
-    if (r.userWeight !== s.weight) return `${s.name} has weight ${r.userWeight}, expected ${s.weight}`
-  }
-  for (const s of removed) {
-    const r = byName.get(s.name)
-    if (r !== undefined && r.adminState !== "maint") return `${s.name} still receives traffic`
-  }
-  return undefined
-}

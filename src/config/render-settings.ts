@@ -1,5 +1,5 @@
-/** AgentConfig → the renderer's settings (passwords hashed once, here). */
-import type { RenderSettings } from "../model/render-settings.ts"
+/** AgentConfig → the renderer's settings (../render/settings.ts; passwords hashed once, here). */
+import type { RenderSettings } from "../render/settings.ts"
 import type { AgentConfig, Credentials } from "./agent-config.ts"
 import { sha512Crypt } from "./password-hash.ts"
 

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from "node:os"
 import type { Redacted } from "effect"
-import type { AgentConfig } from "./agent-config.ts"
+import type { AgentConfig } from "./agent-config-type.ts"
 import { namespaceMap } from "./namespace-map.ts"
 import { instanceNetworkList } from "./networks.ts"
 import {

@@ -1,4 +1,5 @@
 /** Status → the JSON document served at /status. Pure. */
+import { Equal } from "effect"
 import type { Backend, Desired } from "../model/desired.ts"
 import { DEFAULT_OPTIONS, type ServiceOptions } from "../model/service-options.ts"
 import { degradedReasons, type HealthRules, lastReadAgeSeconds, liveness, readiness, routedCounts, type Status } from "../status/status.ts"
@@ -28,7 +29,7 @@ const routeOf = (b: Backend) => ({
 
 const changedOptions = (o: ServiceOptions): Partial<ServiceOptions> =>
   Object.fromEntries(
-    Object.entries(o).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(DEFAULT_OPTIONS[k as keyof ServiceOptions]))
+    Object.entries(o).filter(([k, v]) => !Equal.equals(v, DEFAULT_OPTIONS[k as keyof ServiceOptions]))
   )
 
 /** Routes a pending desired state would add or remove compared with what is served. */

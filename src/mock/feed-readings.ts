@@ -18,7 +18,6 @@
  */
 import { Schema } from "effect"
 import type { OperationTargets } from "./operation-log.ts"
-import type { MockState } from "./state-model.ts"
 
 export type OperationTargetsReading = "service" | "instance"
 export type UpdateDateUnit = "seconds" | "milliseconds"
@@ -48,16 +47,22 @@ export interface FeedReadings {
 
 export const DEFAULT_FEED_READINGS: FeedReadings = { operationTargets: "service", updateDateUnit: "seconds" }
 
+/** What the functions below read of the mock's state (./state-model.ts holds the whole of it). */
+interface WithReadings {
+  readonly feedReadings: FeedReadings
+  readonly operationRetentionMs: number
+}
+
 /** GetOperation's `Targets` as this reading reports them. */
-export const targetsAsRead = (state: MockState, targets: OperationTargets): OperationTargets =>
+export const targetsAsRead = (state: WithReadings, targets: OperationTargets): OperationTargets =>
   state.feedReadings.operationTargets === "instance" && targets.INSTANCE !== undefined ? { INSTANCE: targets.INSTANCE } : targets
 
 /** An UPDATE_DATE filter value (as sent) → epoch milliseconds, as this reading reads it. */
-export const filterDateMs = (state: MockState, value: string): number =>
+export const filterDateMs = (state: WithReadings, value: string): number =>
   state.feedReadings.updateDateUnit === "milliseconds" ? Number(value) : Number(value) * 1000
 
 /** The state with the readings a POST /_mock/options asked for (the others unchanged). */
-export const withFeedOptions = (state: MockState, r: MockOptionsRequest): MockState => ({
+export const withFeedOptions = <S extends WithReadings>(state: S, r: MockOptionsRequest): S => ({
   ...state,
   ...(r.operationRetentionMs === undefined ? {} : { operationRetentionMs: r.operationRetentionMs }),
   feedReadings: {
@@ -68,7 +73,7 @@ export const withFeedOptions = (state: MockState, r: MockOptionsRequest): MockSt
 })
 
 /** What POST /_mock/options answers: every option as it is now. */
-export const feedOptionsJson = (state: MockState, foreignChurn: number) => ({
+export const feedOptionsJson = (state: WithReadings, foreignChurn: number) => ({
   ...state.feedReadings,
   operationScan: state.feedReadings.operationScan ?? "retained",
   operationRetentionMs: state.operationRetentionMs,

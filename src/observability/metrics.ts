@@ -69,7 +69,7 @@ export const haproxyUnresponsive = Metric.gauge("cloudmap_haproxy_haproxy_unresp
   description: "Seconds HAProxy has not answered on its admin socket and master CLI (0 while it answers); /readyz fails at HAPROXY_WATCHDOG, /healthz at HAPROXY_WATCHDOG_LIVENESS"
 })
 export const suppressedRemovals = Metric.counter("cloudmap_haproxy_suppressed_removals_total", {
-  description: "Instance removals held back by the anti-flap guard",
+  description: "Instance removals held back by the anti-flap guard (which services: /status suppressedChanges)",
   incremental: true
 })
 export const applyFailures = Metric.counter("cloudmap_haproxy_apply_failures_total", {

@@ -5,6 +5,7 @@
  */
 import { Effect, Metric } from "effect"
 import * as M from "../observability/metrics.ts"
+import type { Cadence } from "./cadence.ts"
 import { type FleetSettings, fleetFit } from "./fleet-fit.ts"
 import type { Status } from "../status/status.ts"
 
@@ -16,11 +17,11 @@ export const reportFleetFit = (
   fleet: FleetSettings,
   shownProblems: string,
   updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>,
-  /** CHANGE_FEED_RATE while the change feed is used. */
-  feedSeconds: number | undefined
+  /** The rounds' cadence for this fleet (./cadence.ts). */
+  cadence: Cadence
 ): Effect.Effect<string> =>
   Effect.gen(function*() {
-    const fit = fleetFit(services, namespaces, fleet, feedSeconds)
+    const fit = fleetFit(services, namespaces, fleet, cadence)
     if (measuredSeconds !== undefined) yield* Metric.update(M.effectiveRevisionInterval, measuredSeconds)
     yield* Metric.update(M.effectiveRefreshInterval, fit.refreshSeconds)
     const key = fit.problems.join("\n")

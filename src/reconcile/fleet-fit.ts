@@ -2,6 +2,7 @@
  * Whether the polling settings fit the fleet: how often each service can really be checked and
  * re-read, how many calls a minute that costs one replica, and which settings would fit when
  * the configured ones cannot be met. Pure; the README's sizing section gives the same formula.
+ * The period and the listing interval are the cadence's (./cadence.ts).
  *
  *   refresh   = max(REFRESH_RATE, services / CLOUDMAP_READ_RATE_LIMIT)
  *
@@ -21,12 +22,9 @@
  *             + 60 × (namespaces + 1) / SERVICE_LIST_RATE
  *             + 60 × services / SERVICE_ATTRIBUTES_RATE
  */
-export interface FleetSettings {
-  readonly revisionPollSeconds: number
-  /** Revision checks a minute a fleet smaller than the budget may use to be polled faster. */
-  readonly revisionCheckBudget: number
-  readonly refreshSeconds: number
-  readonly serviceListSeconds: number
+import type { Cadence, CadenceSettings } from "./cadence.ts"
+
+export interface FleetSettings extends CadenceSettings {
   readonly requestsPerSecond: number
   readonly readsPerSecond: number
   readonly serviceAttributesSeconds: number
@@ -47,38 +45,30 @@ export interface FleetFit {
 
 const round1 = (x: number) => Math.round(x * 10) / 10
 
-/**
- * Seconds between two polling rounds: REVISION_POLL_RATE, or less for a fleet small enough that
- * checking it more often stays within REVISION_CHECK_BUDGET calls a minute (at least 1 s).
- */
-export const pollPeriodSeconds = (services: number, s: Pick<FleetSettings, "revisionPollSeconds" | "revisionCheckBudget">): number =>
-  services === 0 ? s.revisionPollSeconds : Math.min(s.revisionPollSeconds, Math.max(1, (60 * services) / s.revisionCheckBudget))
-
 export const fleetFit = (
   services: number,
   namespaces: number,
   s: FleetSettings,
-  /** CHANGE_FEED_RATE while the change feed is used; undefined: revision polling. */
-  feedSeconds?: number
+  /** The rounds' cadence for this fleet (./cadence.ts). */
+  cadence: Cadence
 ): FleetFit => {
   // A round spreads its calls over 80 % of the period, or longer at CLOUDMAP_RATE_LIMIT
   // (reconciler.ts); the next one starts when both the period and the round are over.
-  const roundSeconds = feedSeconds ?? Math.max(pollPeriodSeconds(services, s), services / s.requestsPerSecond)
+  const roundSeconds = cadence.feed ? cadence.periodSeconds : Math.max(cadence.periodSeconds, services / s.requestsPerSecond)
   const refreshSeconds = Math.max(s.refreshSeconds, services / s.readsPerSecond)
   const readsPerMinute = (60 * services) / refreshSeconds
-  const findPerMinute = feedSeconds === undefined ? (60 * services) / roundSeconds : readsPerMinute + 60 / feedSeconds
-  // With the feed a new service is listed at its first registration; the listing runs every REFRESH_RATE then.
-  const listSeconds = feedSeconds === undefined ? s.serviceListSeconds : Math.max(s.serviceListSeconds, s.refreshSeconds)
+  const findPerMinute = cadence.feed ? readsPerMinute + 60 / cadence.periodSeconds : (60 * services) / roundSeconds
+  const listSeconds = cadence.listIntervalMs / 1000
   const callsPerMinute = findPerMinute + (60 * (namespaces + 1)) / listSeconds + (60 * services) / s.serviceAttributesSeconds
   const problems: Array<string> = []
-  if (feedSeconds === undefined && roundSeconds > s.revisionPollSeconds * 1.05) {
+  if (!cadence.feed && roundSeconds > s.revisionPollSeconds * (1 + cadence.jitter)) {
     problems.push(
       `REVISION_POLL_RATE=${s.revisionPollSeconds} cannot be met for ${services} services at CLOUDMAP_RATE_LIMIT=${s.requestsPerSecond}: ` +
         `each service is checked every ${round1(roundSeconds)} s. Raise CLOUDMAP_RATE_LIMIT to ${Math.ceil(services / s.revisionPollSeconds)} ` +
         `(within the account's DiscoverInstancesRevision quota, shared by every replica) or set REVISION_POLL_RATE=${Math.ceil(roundSeconds)}`
     )
   }
-  if (refreshSeconds > s.refreshSeconds * 1.05) {
+  if (refreshSeconds > s.refreshSeconds * (1 + cadence.jitter)) {
     problems.push(
       `REFRESH_RATE=${s.refreshSeconds} cannot be met for ${services} services at CLOUDMAP_READ_RATE_LIMIT=${s.readsPerSecond}: ` +
         `each service is re-read every ${round1(refreshSeconds)} s. Raise CLOUDMAP_READ_RATE_LIMIT to ${Math.ceil(services / s.refreshSeconds)} ` +

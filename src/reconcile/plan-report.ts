@@ -21,9 +21,12 @@ export const reportPlan = (
   failures: ReadonlyArray<ReadFailure>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
+    // One series, no label per service: a label for every service ever held back would grow
+    // without bound (and a deleted service's series would linger); which services are held back
+    // now is in /status (suppressedChanges) and in this log line.
     for (const s of guarded.suppressed) {
       yield* Effect.logWarning("large instance removal held back", { ...s })
-      yield* Metric.update(Metric.withAttributes(M.suppressedRemovals, { service: `${s.namespace}/${s.service}` }), s.held)
+      yield* Metric.update(M.suppressedRemovals, s.held)
     }
     for (const t of newlyTruncated(previous, guarded.snapshot)) {
       yield* Effect.logWarning(

@@ -1,30 +1,30 @@
 /**
  * The polling loop: a reconciler round every CHANGE_FEED_RATE while the change feed is used, else
- * every REVISION_POLL_RATE or less (between round starts, ±5 % jitter so replicas drift apart;
+ * every REVISION_POLL_RATE or less (between round starts, with jitter so replicas drift apart: ./cadence.ts;
  * `Effect.repeat` on a Schedule), each followed by a heartbeat that /healthz checks (and every
  * Cloud Map call that ends in between: ../cloudmap/activity.ts). SIGHUP
  * runs a round at once that re-lists and re-reads everything (it never stops the agent).
  */
 import { Clock, Duration, Effect, Layer, Random, Schedule } from "effect"
 import { CloudMapActivity } from "../cloudmap/activity.ts"
+import { type Cadence, nextRoundDelayMs } from "./cadence.ts"
 import { Hangups } from "./hangups.ts"
 import { Reconciler } from "./reconciler-service.ts"
 import { StatusStore } from "../status/status-store.ts"
 
 /**
- * Round starts `period` seconds apart (CHANGE_FEED_RATE, or REVISION_POLL_RATE or less for a small
- * fleet: see reconciler.ts periodFor and fleet-fit.ts), ±5 % (enough for replicas to drift apart; a wider spread would lengthen the
- * longest wait for a change and make the calls of a minute vary by a whole round). The schedule's
- * input is how long the round took, which is taken off the wait; at least 50 ms between rounds.
+ * Round starts a period apart, ± its jitter (./cadence.ts: CHANGE_FEED_RATE, or REVISION_POLL_RATE
+ * or less for a small fleet). The schedule's input is how long the round took, which is taken off
+ * the wait.
  */
-const pollSchedule = (period: Effect.Effect<number>) =>
+const pollSchedule = (cadence: Effect.Effect<Cadence>) =>
   Schedule.forever.pipe(
     Schedule.setInputType<number>(),
     Schedule.modifyDelay(({ input }) =>
       Effect.gen(function*() {
-        const seconds = yield* period
+        const c = yield* cadence
         const r = yield* Random.next
-        return Duration.millis(Math.max(50, seconds * 1000 * (0.95 + 0.1 * r) - input))
+        return Duration.millis(nextRoundDelayMs(c, r, input))
       })
     )
   )
@@ -41,7 +41,7 @@ export const PollingLive = Layer.effectDiscard(
       yield* round
       return (yield* Clock.currentTimeMillis) - started
     })
-    yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(reconciler.periodSeconds)))
+    yield* Effect.forkScoped(Effect.repeat(timedRound, pollSchedule(reconciler.cadence)))
 
     // A round's Cloud Map calls are its progress too: a round that every call's throttling and
     // backoff keeps from finishing is alive while its calls keep ending (liveness), and shows as

@@ -22,12 +22,14 @@ import { mergeWithPrevious, type ReadFailure } from "./fail-static.ts"
 import { checkChunk, type KnownService } from "./check-chunk.ts"
 import type { FeedSettings } from "./change-feed.ts"
 import { makeChangeFeed } from "./feed-round.ts"
-import { type FleetSettings, pollPeriodSeconds } from "./fleet-fit.ts"
+import { cadenceOf } from "./cadence.ts"
+import type { FleetSettings } from "./fleet-fit.ts"
 import { reportFleetFit } from "./fit-report.ts"
 import { reportPlan } from "./plan-report.ts"
 import { recordRound, reportFailedListing } from "./round-report.ts"
 import { allRead, namespaceStates } from "./namespace-state.ts"
-import { isDue, rereadAfterMs, spreadReadAt } from "./read-schedule.ts"
+import { spreadReadAt } from "./read-schedule.ts"
+import { planRound } from "./round-plan.ts"
 import {
   indexServices,
   reachedCloudMap,
@@ -36,27 +38,22 @@ import {
   serviceKey,
   type ServiceUpdate
 } from "./snapshot-update.ts"
-import type { Planned } from "./desired-channel.ts"
+import { DesiredChannel, type Planned } from "../apply/desired-channel.ts"
 import { relist } from "./relist.ts"
 import { type AttributeBook, emptyAttributeBook, readDueAttributes, reportAttributeFailures, serviceIdsOf } from "./service-attributes.ts"
 import type { InstanceNetworks } from "../plan/networks.ts"
 import type { ZoneAffinity } from "../plan/zones.ts"
-import type { Status, SuppressedChange } from "../status/status.ts"
+import type { SuppressedChange } from "../status/status.ts"
+import { StatusStore } from "../status/status-store.ts"
 
-export interface ReconcilerOptions {
+/** What the rounds follow, as plain data (reconciler-service.ts derives it from the configuration). */
+export interface ReconcilerSettings {
   readonly mappings: ReadonlyArray<NamespaceMapping>
   readonly region: string
   readonly healthFilter: HealthFilter
   readonly defaultInstancePort: number | undefined
   readonly maxRemovalPercent: number
-  /** Hands each new desired state to the apply loop (DesiredChannel). */
-  readonly publish: (planned: Planned) => Effect.Effect<void>
-  readonly updateStatus: (f: (s: Status) => Status) => Effect.Effect<void>
-  /** Namespaces and services are re-listed at most this often (SERVICE_LIST_RATE). */
-  readonly serviceListMs: number
-  /** REFRESH_RATE in ms: every service is read at least this often (the sweep; see read-schedule.ts). */
-  readonly refreshMs: number
-  /** The polling settings: a round's calls are spread over 80 % of REVISION_POLL_RATE (fleet-fit.ts). */
+  /** The polling settings, the rounds' cadence follows them (cadence.ts, fleet-fit.ts). */
   readonly fleet: FleetSettings
   /** Zone affinity, when on and the agent's zone is known. */
   readonly zoneAffinity: ZoneAffinity | undefined
@@ -96,8 +93,11 @@ interface State {
  */
 const CHUNK = 100
 
-export const makeReconciler = (options: ReconcilerOptions) =>
+/** The rounds over these settings; Status and the apply loop's channel come from the context. */
+export const makeReconciler = (options: ReconcilerSettings) =>
   Effect.gen(function*() {
+    const updateStatus = (yield* StatusStore).update
+    const channel = yield* DesiredChannel
     const state = yield* Ref.make<State>({
       topology: undefined,
       topologyAt: 0,
@@ -109,15 +109,14 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       attributes: emptyAttributeBook,
       foreign: new Map()
     })
-    const feed = yield* makeChangeFeed(options.changeFeed, options.updateStatus)
-    const updateStatus = options.updateStatus
+    const feed = yield* makeChangeFeed(options.changeFeed, updateStatus)
     const activity = Option.getOrUndefined(yield* Effect.serviceOption(CloudMapActivity))
     // A round at a time: SIGHUP may ask for one while the polling loop runs another.
     const oneRound = yield* Semaphore.make(1)
 
-    /** Seconds between round starts: CHANGE_FEED_RATE while the feed is used, else the polling period (fleet-fit.ts). */
-    const periodFor = (services: number) =>
-      Effect.map(feed.periodSeconds, (feedSeconds) => feedSeconds ?? pollPeriodSeconds(services, options.fleet))
+    /** The cadence for a fleet of `services`: the feed's while it is used (cadence.ts). */
+    const cadenceFor = (services: number) =>
+      Effect.map(feed.periodSeconds, (feedSeconds) => cadenceOf(services, options.fleet, feedSeconds))
 
     /** The read time recorded for a read at `started`; reads of every service at once are spread over `afterMs`. */
     const readTime = (started: number, spread: boolean, afterMs: number) =>
@@ -145,7 +144,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
         // The apply loop retries what it could not apply by itself: the same state is not sent twice.
         const changed = current.published === undefined || current.published.planned.complete !== planned.complete ||
           current.published.json !== json
-        if (changed) yield* options.publish(planned)
+        if (changed) yield* channel.publish(planned)
         yield* Ref.update(state, (s) => ({ ...s, snapshot: guarded.snapshot, published: changed ? { planned, json } : s.published }))
         return { failures: merged.failures, suppressed: guarded.suppressed, snapshot: guarded.snapshot }
       })
@@ -177,8 +176,8 @@ export const makeReconciler = (options: ReconcilerOptions) =>
 
     const reportFit = (services: number, namespaces: number, measuredSeconds: number | undefined) =>
       Effect.gen(function*() {
-        const feedSeconds = yield* feed.periodSeconds
-        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, feedSeconds)
+        const cadence = yield* cadenceFor(services)
+        const shown = yield* reportFleetFit(services, namespaces, measuredSeconds, options.fleet, (yield* Ref.get(state)).fitProblems, updateStatus, cadence)
         yield* Ref.update(state, (s) => ({ ...s, fitProblems: shown }))
       })
 
@@ -191,7 +190,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const started = yield* Clock.currentTimeMillis
       const current = yield* Ref.get(state)
       let topology = current.topology
-      if (topology === undefined || started - current.topologyAt >= options.serviceListMs) {
+      if (topology === undefined || started - current.topologyAt >= (yield* cadenceFor(serviceIdsOf(topology).length)).listIntervalMs) {
         const listed = yield* Effect.result(readTopology(options.mappings, options.region))
         if (listed._tag === "Failure") return yield* failRefresh("full", started, listed.failure.message)
         topology = listed.success
@@ -205,7 +204,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       yield* Ref.update(state, (s) => ({ ...s, attributes: attributes.book }))
       yield* reportAttributeFailures(attributes)
       const readAt = new Map<string, number>()
-      const afterMs = rereadAfterMs(options.refreshMs, (yield* periodFor(serviceIdsOf(topology).length)) * 1000)
+      const afterMs = (yield* cadenceFor(serviceIdsOf(topology).length)).rereadAfterMs
       for (const ns of snapshot.namespaces) {
         if (ns._tag !== "Ok") continue
         for (const service of ns.services) {
@@ -244,7 +243,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const unlisted = [...named].filter((id) => !listedIds.has(id) && !((current.foreign.get(id) ?? 0) > started))
       // New and deleted services, on their own interval (with the feed: every REFRESH_RATE, a safety
       // net), and at once when the feed names a service not listed yet (a new service's first instance).
-      const listMs = (yield* feed.periodSeconds) === undefined ? options.serviceListMs : Math.max(options.serviceListMs, options.refreshMs)
+      const listMs = (yield* cadenceFor(listedIds.size)).listIntervalMs
       if (started - current.topologyAt >= listMs || unlisted.length > 0) {
         // A failed listing is retried at the same interval, not every round.
         yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))
@@ -266,30 +265,21 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       const known: ReadonlyArray<KnownService> = topology.flatMap((entry) =>
         entry._tag === "Ok" ? entry.services.map((service) => ({ mapping: entry.mapping, namespace: entry.namespace, service })) : []
       )
-      const periodSeconds = yield* periodFor(known.length)
-      const afterMs = rereadAfterMs(options.refreshMs, periodSeconds * 1000)
-      // The services the feed named go first, read ahead of the others in the token buckets.
-      const first = new Set<string>()
-      const namedServices: Array<KnownService> = []
-      const rest: Array<KnownService> = []
-      const checkEvery = fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll)
-      for (const k of known) {
-        const key = serviceKey(k.mapping, k.service.id)
-        if (named.has(k.service.id)) {
-          first.add(key)
-          namedServices.push(k)
-        } else if (checkEvery || isDue(current.readAt.get(key), started, afterMs)) rest.push(k)
-      }
-      // The sweep takes what the read rate allows in one period, the longest unread first: a round
-      // never outlasts its period because of the sweep, so the feed keeps its cadence. Throttled: no
-      // sweep, attribute re-read or read forced by its age (they stay due): the quota goes to changes.
+      const cadence = yield* cadenceFor(known.length)
+      const afterMs = cadence.rereadAfterMs
+      // Throttled: no sweep, attribute re-read or read forced by its age (they stay due).
       const throttledRound = activity !== undefined && throttledLately(activity.summary(started), started) // cloudmap/activity.ts
-      const sweepCap = checkEvery ? rest.length : throttledRound ? 0 : Math.ceil(options.fleet.readsPerSecond * periodSeconds)
-      if (rest.length > sweepCap) {
-        const readAtOf = (k: KnownService) => current.readAt.get(serviceKey(k.mapping, k.service.id)) ?? 0
-        rest.sort((a, b) => readAtOf(a) - readAtOf(b)).length = sweepCap
-      }
-      const inRound = [...namedServices, ...rest]
+      const { first, inRound, spreadMs } = planRound({
+        known,
+        named,
+        checkEvery: fed._tag === "Polling" || (fed._tag === "Changes" && fed.checkAll),
+        throttled: throttledRound,
+        readAt: current.readAt,
+        now: started,
+        cadence,
+        readsPerSecond: options.fleet.readsPerSecond,
+        requestsPerSecond: options.fleet.requestsPerSecond
+      })
       // A new service's attributes before its first read (it is routed with its options from the
       // start); the due re-reads of the others alongside the round, in their own token bucket.
       const ids = serviceIdsOf(topology)
@@ -312,8 +302,7 @@ export const makeReconciler = (options: ReconcilerOptions) =>
       // The round's reads, for the feed's check once at the end (its maps copied once a round, not a chunk).
       const roundReads: Array<ServiceUpdate> = []
       let suppressed: ReadonlyArray<SuppressedChange> = []
-      // Chunks are spread over the round: the calls reach Cloud Map evenly, not in one burst.
-      const spreadMs = Math.max(0.8 * periodSeconds, inRound.length / options.fleet.requestsPerSecond) * 1000
+      // Chunks are spread over the round (spreadMs): the calls reach Cloud Map evenly, not in one burst.
       const chunks = Math.ceil(inRound.length / CHUNK)
       for (let from = 0; from < inRound.length || (structural > 0 && !published); from += CHUNK) {
         const wait = started + (from / CHUNK) * (spreadMs / Math.max(1, chunks)) - (yield* Clock.currentTimeMillis)
@@ -391,9 +380,9 @@ export const makeReconciler = (options: ReconcilerOptions) =>
     /** The next round re-lists and reads everything (SIGHUP), even when a round is in flight now. */
     const rereadAll = Ref.set(rereadPending, true)
 
-    /** Seconds until the next round should start, for the fleet known now (fleet-fit.ts). */
-    const periodSeconds = Effect.flatMap(Ref.get(state), (s) =>
-      periodFor(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0))
+    /** The cadence for the fleet known now (cadence.ts): when the next round should start. */
+    const cadence = Effect.flatMap(Ref.get(state), (s) =>
+      cadenceFor(s.topology?.reduce((n, t) => n + (t._tag === "Ok" ? t.services.length : 0), 0) ?? 0))
 
-    return { round, rereadAll, periodSeconds, state }
+    return { round, rereadAll, cadence, state }
   })

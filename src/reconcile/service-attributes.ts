@@ -96,7 +96,7 @@ export const reportAttributeFailures = (read: AttributeRead): Effect.Effect<void
 
 const optionKey = (o: IgnoredOption) => JSON.stringify([o.namespace, o.service, o.instanceId ?? null, o.key, o.reason])
 
-/** Logs each ignored option once, when it first appears (the gauge follows what is applied: apply-loop.ts). */
+/** Logs each ignored option once, when it first appears (the gauge follows what is applied: ../apply/apply-loop.ts). */
 export const reportIgnoredOptions = (
   before: ReadonlyArray<IgnoredOption>,
   now: ReadonlyArray<IgnoredOption>

@@ -8,7 +8,7 @@
  * `monitoringPort` set, in a frontend of their own on that port only (HAProxy's convention is
  * 8404), and the traffic frontend claims no path: every path of every host reaches its service.
  */
-import type { RenderSettings } from "../model/render-settings.ts"
+import type { RenderSettings } from "./settings.ts"
 
 /** Backend serving the stats page; never clashes with a route backend (those all contain a `.`). */
 export const STATS_BACKEND = "be_stats"

@@ -38,7 +38,7 @@ import type { ServiceOptions } from "../model/service-options.ts"
 import { backendLines, DEFAULTS_LINES, haproxyTime, renderedProfiles } from "./backend-settings.ts"
 
 export { haproxyTime, profileName, renderedProfiles } from "./backend-settings.ts"
-import type { MonitoringUser, RenderSettings } from "../model/render-settings.ts"
+import type { MonitoringUser, RenderSettings } from "./settings.ts"
 import {
   authTables,
   MONITORING_FRONTEND,

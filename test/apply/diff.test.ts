@@ -1,7 +1,7 @@
 import { DEFAULT_OPTIONS } from "../../src/model/service-options.ts"
 import { describe, expect, it } from "vitest"
 import { describeDiff, diffDesired, needsReload, reasonLabel, runtimePart } from "../../src/apply/diff.ts"
-import { verifyBackend } from "../../src/apply/runtime-update.ts"
+import { verifyBackend } from "../../src/apply/runtime-verify.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
 import type { ServerStateRecord } from "../../src/haproxy/runtime-parse.ts"
 
@@ -64,5 +64,28 @@ describe("runtimePart", () => {
     expect(part.hostRoutes).toEqual(served.hostRoutes)
     expect(needsReload(diffDesired(served, part))).toBe(false)
     expect(runtimePart(served, served)).toEqual(served)
+  })
+})
+
+describe("diffDesired compares settings and routes by value", () => {
+  /** The same value with its fields in the opposite order (as another decoder or read could build it). */
+  const reordered = <A extends object>(a: A): A => Object.fromEntries(Object.entries(a).reverse()) as A
+
+  it("the same options built in another field order need no reload", () => {
+    const before = desired([backend("be_web", [server("i-1", 80)])])
+    const b = before.backends[0]!
+    const after = desired([{ ...b, options: reordered({ ...b.options, check: reordered(b.options.check) }) }])
+    expect(JSON.stringify(after.backends[0]!.options)).not.toBe(JSON.stringify(b.options))
+    expect(needsReload(diffDesired(before, after))).toBe(false)
+    const changed = desired([{ ...b, options: { ...b.options, balance: "leastconn" } }])
+    expect(diffDesired(before, changed).reloadBackends).toEqual(["be_web"])
+  })
+
+  it("the same routes built in another field order are unchanged; another backend is a change", () => {
+    const before = desired([backend("be_web", [server("i-1", 80)])])
+    const same = { ...before, hostRoutes: before.hostRoutes.map(reordered) }
+    expect(diffDesired(before, same).hostRoutesChanged).toBe(false)
+    const moved = { ...before, hostRoutes: before.hostRoutes.map((r) => ({ ...r, backend: "be_other" })) }
+    expect(diffDesired(before, moved).hostRoutesChanged).toBe(true)
   })
 })

@@ -14,7 +14,7 @@ import { diffDesired } from "../../src/apply/diff.ts"
 import { makeHaproxyProcess } from "../../src/haproxy/process.ts"
 import { makeRuntimeApi } from "../../src/haproxy/runtime-api.ts"
 import type { Backend, Desired, Server } from "../../src/model/desired.ts"
-import type { RenderSettings } from "../../src/model/render-settings.ts"
+import type { RenderSettings } from "../../src/render/settings.ts"
 import {
   haproxyBin,
   httpBodies,

@@ -1,6 +1,6 @@
 import { Redacted, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { formatConfigProblems, readAgentConfig, VARIABLES } from "../../src/config/agent-config.ts"
+import { formatConfigProblems, logLevelOf, readAgentConfig, VARIABLES } from "../../src/config/agent-config.ts"
 import { variablesHelp } from "../../src/config/variables-doc.ts"
 
 const base = {
@@ -221,5 +221,14 @@ describe("ALLOW_INSTANCE_NETWORKS", () => {
     expect(text).toContain("ALLOW_INSTANCE_NETWORKS=")
     expect(text).toContain("\"127.0.0.1/8\" has bits set after the /8 prefix")
     expect(text).toContain("\"nope\" is not an IPv4 or IPv6 network")
+  })
+})
+
+describe("LOG_LEVEL before the command runs (the logger's level)", () => {
+  it("is read by the table's own rule, with no other variable needed; info when unset or invalid", () => {
+    expect(logLevelOf({ LOG_LEVEL: " DEBUG " })).toBe("debug")
+    expect(logLevelOf({ LOG_LEVEL: "warn" })).toBe("warn")
+    expect(logLevelOf({})).toBe("info")
+    expect(logLevelOf({ LOG_LEVEL: "loud" })).toBe("info")
   })
 })

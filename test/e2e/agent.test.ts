@@ -221,7 +221,7 @@ describe("agent failure handling", () => {
     }
   })
 
-  // Readiness with the opt-in staleness limit; the exact timing is tested with the clock in test/reconcile/status.test.ts.
+  // Readiness with the opt-in staleness limit; the exact timing is tested with the clock in test/status/status.test.ts.
   it("with READY_MAX_STALENESS, keeps routing through Cloud Map errors; readiness fails after the budget and recovers", async () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, READY_MAX_STALENESS: "4", CLOUDMAP_MAX_ATTEMPTS: "1" })
     try {

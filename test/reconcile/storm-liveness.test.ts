@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { CloudMapActivity, makeCallWindow } from "../../src/cloudmap/activity.ts"
+import { cadenceOf } from "../../src/reconcile/cadence.ts"
 import { Hangups } from "../../src/reconcile/hangups.ts"
 import { PollingLive } from "../../src/reconcile/polling.ts"
 import { Reconciler } from "../../src/reconcile/reconciler-service.ts"
@@ -24,7 +25,7 @@ const RULES: HealthRules = { maxHeartbeatAgeMs: 120 * SECOND, maxStalenessMs: un
 const pollingWith = (round: (activity: ReturnType<typeof makeCallWindow>) => Effect.Effect<void>) =>
   Effect.gen(function*() {
     const activity = makeCallWindow()
-    const reconciler = Layer.succeed(Reconciler, Reconciler.of({ round: round(activity), rereadAll: Effect.void, periodSeconds: Effect.succeed(2) }))
+    const reconciler = Layer.succeed(Reconciler, Reconciler.of({ round: round(activity), rereadAll: Effect.void, cadence: Effect.succeed(cadenceOf(0, { revisionPollSeconds: 2, revisionCheckBudget: 1500, refreshSeconds: 30, serviceListSeconds: 10 }, undefined)) }))
     const services = Layer.mergeAll(reconciler, StatusStore.layer, Hangups.layer, Layer.succeed(CloudMapActivity, activity))
     const context = yield* Layer.build(Layer.provideMerge(PollingLive, services))
     return { status: Context.get(context, StatusStore) }

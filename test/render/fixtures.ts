@@ -10,7 +10,7 @@ import type {
   NamespaceMapping,
   Snapshot
 } from "../../src/model/snapshot.ts"
-import type { RenderSettings } from "../../src/model/render-settings.ts"
+import type { RenderSettings } from "../../src/render/settings.ts"
 import type { RenderedFiles } from "../../src/render/render.ts"
 
 export const instance = (

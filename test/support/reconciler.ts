@@ -5,12 +5,13 @@
 import { Effect, Ref } from "effect"
 import type { ApplyOutcome } from "../../src/apply/applier.ts"
 import type { Desired } from "../../src/model/desired.ts"
-import type { Planned } from "../../src/reconcile/desired-channel.ts"
+import { DesiredChannel, type Planned } from "../../src/apply/desired-channel.ts"
 import type { FeedSettings } from "../../src/reconcile/change-feed.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
 import { makeReconciler } from "../../src/reconcile/reconciler.ts"
 import { LOOPBACK_ALLOWED } from "./networks.ts"
 import { initialStatus, type Status } from "../../src/status/status.ts"
+import { StatusStore } from "../../src/status/status-store.ts"
 
 let generation = 0
 
@@ -32,7 +33,7 @@ export const startReconciler = (
       revisionPollSeconds: 1,
       revisionCheckBudget: 1500,
       refreshSeconds: 1,
-      serviceListSeconds: 1,
+      serviceListSeconds: 0,
       requestsPerSecond: 1_000_000,
       readsPerSecond: 1_000_000,
       serviceAttributesSeconds: 60,
@@ -46,15 +47,14 @@ export const startReconciler = (
       healthFilter: "ALL",
       defaultInstancePort: undefined,
       maxRemovalPercent: options.maxRemovalPercent ?? 100,
-      publish: (planned) => Ref.update(published, (ps) => [...ps, planned]),
-      updateStatus: (f) => Ref.update(status, f),
-      serviceListMs: 0,
-      refreshMs: fleet.refreshSeconds * 1000,
       fleet,
       zoneAffinity: undefined,
       instanceNetworks: LOOPBACK_ALLOWED,
       changeFeed: options.changeFeed
-    })
+    }).pipe(
+      Effect.provideService(StatusStore, StatusStore.of({ get: Ref.get(status), update: (f) => Ref.update(status, f), current: () => Ref.getUnsafe(status) })),
+      Effect.provideService(DesiredChannel, DesiredChannel.of({ publish: (planned) => Ref.update(published, (ps) => [...ps, planned]), take: Effect.never }))
+    )
     /** The newest published desired state. */
     const latest = Effect.map(Ref.get(published), (ps) => ps.at(-1))
     return { round: reconciler.round, rereadAll: reconciler.rereadAll, status: Ref.get(status), published: Ref.get(published), latest }

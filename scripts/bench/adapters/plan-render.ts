@@ -4,7 +4,7 @@
  * become the routing options the agent decodes from them.
  */
 import { Result } from "effect"
-import type { RenderSettings } from "../../../src/model/render-settings.ts"
+import type { RenderSettings } from "../../../src/render/settings.ts"
 import { DEFAULT_OPTIONS, type ServiceOptions } from "../../../src/model/service-options.ts"
 import type { DiscoveredService, NamespaceMapping, Snapshot } from "../../../src/model/snapshot.ts"
 import { decodeInstanceWeight, decodeServiceOptions } from "../../../src/plan/options.ts"

@@ -7,8 +7,8 @@
  * (`applied`), what it could not apply (`pending`), readiness (`initialSyncAt`) and the metrics.
  */
 import { Cause, Clock, Duration, Effect, Layer, Metric, Option, Ref } from "effect"
-import { type Applied, Applier, type ApplyOutcome, takesReload } from "../apply/applier.ts"
-import { runtimePart } from "../apply/diff.ts"
+import { type Applied, Applier, type ApplyOutcome, takesReload } from "./applier.ts"
+import { runtimePart } from "./diff.ts"
 import { AgentConfigService } from "../config/service.ts"
 import { HaproxySupervisor } from "../haproxy/supervisor.ts"
 import type { Desired } from "../model/desired.ts"

@@ -1,7 +1,8 @@
 /**
  * Everything the renderer needs besides the Desired routing: where HAProxy listens, where its
- * files and sockets live, and the monitoring credentials. Built from AgentConfig by src/config;
- * every value is already validated (ports in range, absolute paths, hashed passwords).
+ * files and sockets live, and the monitoring credentials: the renderer's input, so it lives
+ * beside it. Built from AgentConfig in one place, ../config/render-settings.ts; every value is
+ * already validated (ports in range, absolute paths, hashed passwords).
  */
 export interface MonitoringUser {
   readonly user: string
