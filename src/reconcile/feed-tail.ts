@@ -17,7 +17,13 @@
  * blind feed does. A token Cloud Map refuses starts the resumed listing again.
  */
 import type { DateUnit } from "../cloudmap/client.ts"
-import type { SeenOperation } from "./change-feed.ts"
+
+/** What the feed knows of an operation it listed (./change-feed.ts SeenOperation has these). */
+export interface ListedOperation {
+  readonly status: string
+  readonly serviceId: string | undefined
+  readonly firstListedAt: number
+}
 
 /** How far ahead of its start the resumed listing's window ends: it is never moved. */
 export const TAIL_SPAN_MS = 10 * 365 * 24 * 3600_000
@@ -59,7 +65,7 @@ export const isPending = (status: string): boolean => status === "SUBMITTED" || 
  * service known to be in no mapped namespace.
  */
 export const toFollow = (
-  seen: ReadonlyMap<string, SeenOperation>,
+  seen: ReadonlyMap<string, ListedOperation>,
   listed: ReadonlySet<string>,
   isForeign: (serviceId: string) => boolean,
   now: number,
