@@ -8,7 +8,9 @@
  * Per size (`--sizes 100,1000`, default; services of one instance each, all pointed at one local
  * sink): after ready and a 10 s window under the load below (the agent's and HAProxy's CPU rate without changes), `--new N`
  * services (default 8) are created one after the other with one instance each, each timed from the
- * RegisterInstance call's return to the first 200 through HAProxy for its host; then all are
+ * RegisterInstance call's return to the first 200 through HAProxy for its host (each registration
+ * waits a seeded random 0–CHANGE_FEED_RATE s first, so registrations fall anywhere in the feed's
+ * round as real ones do, not always right after the round that served the last one); then all are
  * removed (DeregisterInstance, DeleteService, one after the other) and each is timed from its
  * DeleteService call's return to the first 404. Meanwhile 4 keep-alive clients send requests to an existing service every 20 ms; every
  * answer but a 200, and every connection error, is a failed request. Reported: HAProxy's reload
@@ -19,7 +21,7 @@
  * Bounded: every wait has a deadline (new service 30 s, deleted service 60 s: a deleted service is
  * seen by the service listing, every REFRESH_RATE while the change feed runs); everything started
  * here is stopped by PID at the end. Prints one Markdown table row per size, and the raw results
- * as JSON with `--json FILE`.
+ * as JSON with `--json FILE`. `--feed-rate S` runs the agent with CHANGE_FEED_RATE=S (default: its default, 2).
  */
 import {
   CreateServiceCommand,
@@ -35,7 +37,7 @@ import { join } from "node:path"
 import process from "node:process"
 import { AGENT_BINARY, ensureAgentBinary, ROOT } from "./bench/agent-binary.ts"
 import { BENCH_DOMAIN, BENCH_NAMESPACE, benchAgentEnv, spawnAgent, waitAgentReady } from "./bench/agent.ts"
-import { pointAt, startMock, syntheticFixture } from "./bench/adapters/mock-cloudmap.ts"
+import { makeRandom, pointAt, startMock, syntheticFixture } from "./bench/adapters/mock-cloudmap.ts"
 import { readShowProc } from "./bench/adapters/master-cli.ts"
 import { cloudMapClient, instanceAttributes } from "./bench/cloudmap-sdk.ts"
 import { haproxyBinary, haproxyVersion } from "./bench/haproxy.ts"
@@ -55,8 +57,16 @@ const arg = (name: string): string | undefined => {
 const SIZES = (arg("sizes") ?? "100,1000").split(",").map(Number)
 const NEW = Number(arg("new") ?? "8")
 const JSON_OUT = arg("json")
-if (SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 5000) || !Number.isInteger(NEW) || NEW < 1 || NEW > 50) {
-  console.error("usage: bun scripts/bench-services.ts [--sizes 100,1000] [--new 8] [--json FILE] [--rebuild]")
+const FEED_RATE = arg("feed-rate")
+/** CHANGE_FEED_RATE the agent runs with (seconds): its default unless --feed-rate. */
+const FEED_SECONDS = Number(FEED_RATE ?? "2")
+/** Seed of the waits before each registration (the same every run). */
+const PHASE_SEED = 22
+if (
+  SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 5000) || !Number.isInteger(NEW) || NEW < 1 || NEW > 50 ||
+  !(FEED_SECONDS >= 0.5 && FEED_SECONDS <= 60)
+) {
+  console.error("usage: bun scripts/bench-services.ts [--sizes 100,1000] [--new 8] [--feed-rate 2] [--json FILE] [--rebuild]")
   process.exit(2)
 }
 const HAPROXY = haproxyBinary()
@@ -196,7 +206,8 @@ const runSize = async (size: number): Promise<SizeResult> => {
       AWS_SECRET_ACCESS_KEY: "bench",
       AWS_EC2_METADATA_DISABLED: "true",
       HAPROXY_BIN: HAPROXY,
-      DRAIN_SECONDS: "0"
+      DRAIN_SECONDS: "0",
+      ...(FEED_RATE === undefined ? {} : { CHANGE_FEED_RATE: FEED_RATE })
     },
     stdout: true,
     onOutput: (chunk) => log.push(chunk.toString())
@@ -221,8 +232,10 @@ const runSize = async (size: number): Promise<SizeResult> => {
     const created: Array<{ id: string; name: string }> = []
     const namespaces = await sdk.send(new ListNamespacesCommand({}))
     const ns = namespaces.Namespaces!.find((n) => n.Name === BENCH_NAMESPACE)!.Id!
+    const phase = makeRandom(PHASE_SEED)
     for (let i = 0; i < NEW; i++) {
       const name = `fresh-${i}`
+      await sleep(Math.floor(phase() * FEED_SECONDS * 1000))
       const svc = await sdk.send(new CreateServiceCommand({ NamespaceId: ns, Name: name, HealthCheckCustomConfig: {} }))
       const id = svc.Service!.Id!
       created.push({ id, name })
@@ -282,7 +295,7 @@ const appliesText = (applies: SizeResult["applies"]) =>
   }).join("; ")
 
 ensureAgentBinary(process.argv.includes("--rebuild"), say)
-say(`HAProxy ${version} (${HAPROXY}), sizes ${SIZES.join(", ")}, ${NEW} new services each, load ${loadAverageText()}`)
+say(`HAProxy ${version} (${HAPROXY}), sizes ${SIZES.join(", ")}, ${NEW} new services each, CHANGE_FEED_RATE ${FEED_SECONDS} s, load ${loadAverageText()}`)
 const results: Array<SizeResult> = []
 for (const size of SIZES) {
   say(`${size} services...`)
