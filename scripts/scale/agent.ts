@@ -13,12 +13,13 @@ import { haproxyBinary } from "../bench/haproxy.ts"
 import { freePort } from "../bench/net.ts"
 import { once } from "../bench/process.ts"
 import { cleanups, WORK } from "./context.ts"
-import { BINARY } from "./params.ts"
+import { BINARY, FEED_RATE } from "./params.ts"
 
 /** Settings the agent runs with besides its defaults (named in BENCHMARKS.md). */
 export const AGENT_NON_DEFAULTS = "LISTEN_ADDRESS=127.0.0.1, LISTEN_PORT/HEALTH_PORT=free ports, CONFIG_DIR=temp dir, " +
   "AWS_ENDPOINT_URL_SERVICEDISCOVERY=mock, AWS credentials and region, STATS_PASSWD/PROM_PASSWD set, " +
-  "HAPROXY_BIN=the installed HAProxy, DRAIN_SECONDS=0 (shutdown only)"
+  "HAPROXY_BIN=the installed HAProxy, DRAIN_SECONDS=0 (shutdown only)" +
+  (FEED_RATE === undefined ? "" : `, CHANGE_FEED_RATE=${FEED_RATE} (--feed-rate)`)
 
 export interface ScaleAgent extends AgentProcess {
   readonly log: AgentLog
@@ -42,7 +43,8 @@ export const startScaleAgent = async (label: string, mockUrl: string): Promise<S
       AWS_SECRET_ACCESS_KEY: "bench",
       AWS_EC2_METADATA_DISABLED: "true",
       HAPROXY_BIN: haproxyBinary(),
-      DRAIN_SECONDS: "0"
+      DRAIN_SECONDS: "0",
+      ...(FEED_RATE === undefined ? {} : { CHANGE_FEED_RATE: FEED_RATE })
     },
     stdout: true,
     onOutput: log.write

@@ -75,6 +75,9 @@ export const BINARY = args.string("binary") ?? AGENT_BINARY
 if (BINARY !== AGENT_BINARY && REBUILD) throw new Error("--rebuild builds dist/cloudmap-haproxy only; drop it with --binary")
 /** `--json FILE`: the raw results (also written to the run's work directory). */
 export const JSON_OUT = args.string("json")
+/** `--feed-rate S`: the agent runs with CHANGE_FEED_RATE=S (named with the other non-defaults); default: its default. */
+export const FEED_RATE = args.string("feed-rate")
+if (FEED_RATE !== undefined && !(Number(FEED_RATE) >= 0.5 && Number(FEED_RATE) <= 60)) throw new Error(`--feed-rate: ${FEED_RATE} is not a number of seconds from 0.5 to 60`)
 /** `--render-from=<results.json>`: rebuild the section from a saved run, measure nothing. */
 export const RENDER_FROM = args.string("render-from")
 /** `--out=<file>`: where the `## Scale` section goes (default BENCHMARKS.md). */
