@@ -33,7 +33,15 @@ export const laterRound = (ctx: RoundContext): Effect.Effect<void, never, CloudM
     const fed = yield* feed.round(undefined, isForeign(current.foreign, started))
     // CHANGE_FEED_RATE while the feed is used (after its round: it may have just become unavailable).
     const feedSeconds = yield* feed.periodSeconds
-    const listing = planListing({ ...current, topology, fed, now: started, fleet: settings.fleet, feedSeconds })
+    const listing = planListing({
+      topology,
+      topologyAt: current.topologyAt,
+      foreign: current.foreign,
+      fed,
+      now: started,
+      fleet: settings.fleet,
+      feedSeconds
+    })
     if (listing.list) {
       // A failed listing is retried at the same interval, not every round.
       yield* Ref.update(state, (s) => ({ ...s, topologyAt: started }))

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import type { Topology } from "../../src/cloudmap/discovery.ts"
 import { THROTTLED_LATELY_MS } from "../../src/cloudmap/activity.ts"
 import { cadenceOf } from "../../src/reconcile/cadence.ts"
+import { forgetReads, initialRoundState } from "../../src/reconcile/round-context.ts"
 import type { KnownService } from "../../src/reconcile/check-chunk.ts"
 import type { FeedOutcome } from "../../src/reconcile/feed-round.ts"
 import type { FleetSettings } from "../../src/reconcile/fleet-fit.ts"
@@ -271,5 +272,25 @@ describe("round plan: the read times after the round", () => {
   it("a single service is never spread", () => {
     const one = planReads({ topology: topologyOf(1), readAt: new Map(), attributesReadAt: new Map(), fed: POLLING, calls: undefined, now: NOW, fleet, feedSeconds: undefined })
     expect(spreadsReads(one, new Set([key(0)]))).toBe(false)
+  })
+})
+
+describe("round plan after SIGHUP (the state forgets every listing and read)", () => {
+  it("lists again and reads every service and its attributes, whatever the intervals", () => {
+    const held = {
+      ...initialRoundState,
+      topology: topologyOf(3),
+      topologyAt: NOW - 1,
+      readAt: new Map([0, 1, 2].map((i) => [key(i), NOW - 1])),
+      attributes: { values: new Map(), readAt: new Map([0, 1, 2].map((i) => [`srv-${i}`, NOW - 1])) }
+    }
+    const forgot = forgetReads(held)
+    const input = { topology: topologyOf(3), foreign: new Map(), fed: changes([]), now: NOW, fleet, feedSeconds: 2 }
+    expect(planListing({ ...input, topologyAt: held.topologyAt }).list).toBe(false)
+    expect(planListing({ ...input, topologyAt: forgot.topologyAt }).list).toBe(true)
+    const plan = planReads({ ...input, readAt: forgot.readAt, attributesReadAt: forgot.attributes.readAt, calls: undefined })
+    expect(plan.inRound.map((k) => k.service.id)).toEqual(["srv-0", "srv-1", "srv-2"])
+    expect(plan.reads.size).toBe(3)
+    expect(plan.attributes.firstReads).toEqual(["srv-0", "srv-1", "srv-2"])
   })
 })
