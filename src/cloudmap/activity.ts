@@ -14,7 +14,7 @@ export type { ActivitySummary }
 export const WINDOW_SECONDS = 5
 
 /**
- * A round spends its quota on changes only (reconcile/reconciler.ts) while any call was throttled
+ * A round spends its quota on changes only (reconcile/round-plan.ts) while any call was throttled
  * in the last this many ms: steadier than the share above once the agent has slowed down to a few
  * calls a second, and a single throttle only delays the safety-net reads by a round or a few.
  */

@@ -2,7 +2,7 @@
  * The cadence of the polling rounds, decided here and nowhere else: how far apart rounds start
  * and by how much that varies, how old a service's last read may get before a round re-reads it
  * (the sweep), and how often namespaces and services are listed. Read by the polling loop
- * (./polling.ts), the rounds (./reconciler.ts) and the sizing report (./fleet-fit.ts). Pure.
+ * (./polling.ts), the rounds' plan (./round-plan.ts) and the sizing report (./fleet-fit.ts). Pure.
  */
 
 /** The variables the cadence follows. */

@@ -1,6 +1,6 @@
 /**
- * One chunk of a polling round: DiscoverInstances where the service's read is due (REFRESH_RATE)
- * or the change feed named it,
+ * One chunk of a polling round, as the round's plan says (./round-plan.ts): DiscoverInstances for
+ * the services it reads outright (named by the change feed, or due by REFRESH_RATE),
  * DiscoverInstancesRevision for the others as one batch, then DiscoverInstances where the
  * revision differs from the one held (a service not in the snapshot yet has none: it is read).
  */
@@ -8,7 +8,6 @@ import { Effect } from "effect"
 import type { CloudMap, NamespaceInfo, ServiceInfo } from "../cloudmap/client.ts"
 import { readService } from "../cloudmap/discovery.ts"
 import type { DiscoveredService, HealthFilter, NamespaceMapping } from "../model/snapshot.ts"
-import { isDue } from "./read-schedule.ts"
 import { revisionIn, serviceKey, type ServiceUpdate } from "./snapshot-update.ts"
 
 export interface KnownService {
@@ -28,10 +27,8 @@ export interface Checked {
 export interface ChunkContext {
   readonly cloudMap: CloudMap["Service"]
   readonly healthFilter: HealthFilter
-  /** When each service was last read, by serviceKey. */
-  readonly readAt: ReadonlyMap<string, number>
-  readonly now: number
-  readonly rereadAfterMs: number
+  /** The services read outright, by serviceKey; the others' revisions are checked first. */
+  readonly reads: ReadonlySet<string>
   /** The snapshot's services by serviceKey (their revisions). */
   readonly held: ReadonlyMap<string, DiscoveredService>
   /** Services the change feed named (by serviceKey): read now, ahead of the others in the token buckets. */
@@ -43,7 +40,7 @@ export const checkChunk = (chunk: ReadonlyArray<KnownService>, c: ChunkContext) 
     const keys = chunk.map((k) => serviceKey(k.mapping, k.service.id))
     const due: Array<number> = []
     const rest: Array<number> = []
-    chunk.forEach((_, i) => (c.first.has(keys[i]!) || isDue(c.readAt.get(keys[i]!), c.now, c.rereadAfterMs) ? due : rest).push(i))
+    chunk.forEach((_, i) => (c.reads.has(keys[i]!) ? due : rest).push(i))
     const revisions = yield* c.cloudMap.discoverRevisions(
       rest.map((i) => ({ httpName: chunk[i]!.namespace.httpName, serviceName: chunk[i]!.service.name }))
     )

@@ -53,7 +53,7 @@ export const fleetFit = (
   cadence: Cadence
 ): FleetFit => {
   // A round spreads its calls over 80 % of the period, or longer at CLOUDMAP_RATE_LIMIT
-  // (reconciler.ts); the next one starts when both the period and the round are over.
+  // (round-plan.ts); the next one starts when both the period and the round are over.
   const roundSeconds = cadence.feed ? cadence.periodSeconds : Math.max(cadence.periodSeconds, services / s.requestsPerSecond)
   const refreshSeconds = Math.max(s.refreshSeconds, services / s.readsPerSecond)
   const readsPerMinute = (60 * services) / refreshSeconds

@@ -11,7 +11,8 @@ import { AgentConfigService } from "../config/service.ts"
 import type { Status } from "../status/status.ts"
 import { StatusStore } from "../status/status-store.ts"
 import type { Cadence } from "./cadence.ts"
-import { makeReconciler, type ReconcilerSettings } from "./reconciler.ts"
+import { makeReconciler } from "./reconciler.ts"
+import type { ReconcilerSettings } from "./round-context.ts"
 
 /** What the rounds follow, from the configuration and the agent's zone. Pure. */
 export const reconcilerSettings = (config: AgentConfig, zone: AgentZone): ReconcilerSettings => ({

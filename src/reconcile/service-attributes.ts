@@ -39,6 +39,23 @@ const sameAttributes = (a: Readonly<Record<string, string>> | undefined, b: Read
 }
 
 /**
+ * Of `serviceIds`, those whose attributes are due: never read, or read `intervalMs` ago. `which`:
+ * "new" only services never read (routed with their options from the start), "known" only the
+ * others. Pure.
+ */
+export const dueAttributes = (
+  readAt: ReadonlyMap<string, number>,
+  serviceIds: ReadonlyArray<string>,
+  now: number,
+  intervalMs: number,
+  which: "all" | "new" | "known" = "all"
+): ReadonlyArray<string> =>
+  serviceIds.filter((id) => {
+    const at = readAt.get(id)
+    return (which === "all" || (which === "new") === (at === undefined)) && isDue(at, now, intervalMs)
+  })
+
+/**
  * Reads the attributes of the listed services that are due (never read, or read `intervalMs`
  * ago) and forgets services no longer listed. `spread`: the reads of services read together for
  * the first time are backdated by a random share of the interval, so they fall due apart.
@@ -52,12 +69,22 @@ export const readDueAttributes = (
   /** "new": only services never read (routed with their options from the start); "known": only the others. */
   which: "all" | "new" | "known" = "all"
 ): Effect.Effect<AttributeRead, never, CloudMap> =>
+  readAttributes(book, serviceIds, dueAttributes(book.readAt, serviceIds, now, intervalMs, which), now, intervalMs, spread)
+
+/**
+ * Reads the attributes of `due` (which a round planned: ./round-plan.ts) and forgets services no
+ * longer listed (`serviceIds`). A failed read is tried again after RETRY_MS (or `intervalMs`).
+ */
+export const readAttributes = (
+  book: AttributeBook,
+  serviceIds: ReadonlyArray<string>,
+  due: ReadonlyArray<string>,
+  now: number,
+  intervalMs: number,
+  spread: boolean
+): Effect.Effect<AttributeRead, never, CloudMap> =>
   Effect.gen(function*() {
     const cloudMap = yield* CloudMap
-    const due = serviceIds.filter((id) => {
-      const at = book.readAt.get(id)
-      return (which === "all" || (which === "new") === (at === undefined)) && isDue(at, now, intervalMs)
-    })
     const results = yield* Effect.forEach(due, (id) => Effect.result(cloudMap.getServiceAttributes(id)), {
       concurrency: cloudMap.concurrency
     })
