@@ -345,8 +345,10 @@ export const TABLE: Table<Variables> = {
   changeFeedSeconds: {
     name: "CHANGE_FEED_RATE",
     kind: number(0.5, 3_600),
-    fallback: value(2),
-    meaning: "Seconds between two rounds of the change feed (±5 %): one ListOperations walk for the whole account each, a GetOperation per new operation, and DiscoverInstances of the services they name."
+    // 1 s: a new instance or service serves in about 1 s (BENCHMARKS.md, "Services"); 2 s halves the
+    // ListOperations calls (60 a minute per replica at 1 s) for ~0.5 s more.
+    fallback: value(1),
+    meaning: "Seconds between two rounds of the change feed (±5 %): one ListOperations walk for the whole account each, a GetOperation per new operation, and DiscoverInstances of the services they name. A registration waits half of it on average; with many replicas (see \"Sizing\") 2 or more halves their ListOperations calls."
   },
   changeFeedMaxPages: {
     name: "CHANGE_FEED_MAX_PAGES",
@@ -357,9 +359,9 @@ export const TABLE: Table<Variables> = {
   changeFeedMaxOperations: {
     name: "CHANGE_FEED_MAX_OPERATIONS",
     kind: integer(1, 1_000),
-    // 15/s at CHANGE_FEED_RATE 2: another team's steady 10 operations a second leave room for ours,
+    // 15/s at CHANGE_FEED_RATE 1: another team's steady 10 operations a second leave room for ours,
     // within CLOUDMAP_FEED_RATE_LIMIT (20/s).
-    fallback: value(30),
+    fallback: value(15),
     meaning: "New operations a feed round looks up (GetOperation) at most; more wait for the next round (the listing shows them again), and more than three rounds' worth at once make that round check every service's revision instead."
   },
   changeFeedRetrySeconds: {
