@@ -16,6 +16,7 @@ interface StatusFeed {
   readonly misses?: number
   readonly updateDateUnit?: string
   readonly resumed?: { readonly caughtUp?: boolean }
+  readonly lastRound?: { readonly checkedAll?: boolean }
 }
 
 /** What the feed must show for the window to measure the mode: `active`, or `unavailable (denied)`. */
@@ -78,14 +79,18 @@ export const feedCheckNow = async (get: AgentProcess["get"]): Promise<{ readonly
   return { ...(feed?.misses === undefined ? {} : { misses: feed.misses }), ...(feed?.updateDateUnit === undefined ? {} : { unit: feed.updateDateUnit }) }
 }
 
-/** `--reading foreign-churn` (retained scan): ms until `/status` shows the resumed listing caught up, or a thrown error. */
+/**
+ * `--reading foreign-churn` (retained scan): ms until `/status` shows the resumed listing caught up
+ * and a round after it that did not check every revision (the round that catches up may still
+ * hold a backlog of lookups), or a thrown error.
+ */
 export const waitResumed = async (get: AgentProcess["get"], label: string, timeoutMs: number): Promise<number> => {
   const started = performance.now()
   let last = "no /status answer"
   await waitFor(async () => {
     const r = await readFeed(get)
     if (r !== undefined) last = r.text + (r.feed?.resumed === undefined ? "" : `, resumed (caught up: ${r.feed.resumed.caughtUp})`)
-    return r?.feed?.resumed?.caughtUp === true ? true : undefined
+    return r?.feed?.resumed?.caughtUp === true && r.feed.lastRound?.checkedAll === false ? true : undefined
   }, {
     timeoutMs,
     intervalMs: FEED_CHECK_INTERVAL_MS,
