@@ -21,7 +21,7 @@
  * Bounded: every wait has a deadline (new service 30 s, deleted service 60 s: a deleted service is
  * seen by the service listing, every REFRESH_RATE while the change feed runs); everything started
  * here is stopped by PID at the end. Prints one Markdown table row per size, and the raw results
- * as JSON with `--json FILE`. `--feed-rate S` runs the agent with CHANGE_FEED_RATE=S (default: its default, 2).
+ * as JSON with `--json FILE`. `--feed-rate S` runs the agent with CHANGE_FEED_RATE=S (default: its default).
  */
 import {
   CreateServiceCommand,
@@ -35,6 +35,7 @@ import { Agent, request } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import process from "node:process"
+import { TABLE } from "../src/config/variables.ts"
 import { AGENT_BINARY, ensureAgentBinary, ROOT } from "./bench/agent-binary.ts"
 import { BENCH_DOMAIN, BENCH_NAMESPACE, benchAgentEnv, spawnAgent, waitAgentReady } from "./bench/agent.ts"
 import { makeRandom, pointAt, startMock, syntheticFixture } from "./bench/adapters/mock-cloudmap.ts"
@@ -58,8 +59,9 @@ const SIZES = (arg("sizes") ?? "100,1000").split(",").map(Number)
 const NEW = Number(arg("new") ?? "8")
 const JSON_OUT = arg("json")
 const FEED_RATE = arg("feed-rate")
+const feedDefault = TABLE.changeFeedSeconds.fallback
 /** CHANGE_FEED_RATE the agent runs with (seconds): its default unless --feed-rate. */
-const FEED_SECONDS = Number(FEED_RATE ?? "2")
+const FEED_SECONDS = FEED_RATE !== undefined ? Number(FEED_RATE) : feedDefault._tag === "Value" ? feedDefault.value : Number.NaN
 /** Seed of the waits before each registration (the same every run). */
 const PHASE_SEED = 22
 if (
