@@ -31,8 +31,21 @@ export const VARIABLES: ReadonlyArray<
 const credentials = (user: string | undefined, password: Redacted.Redacted<string> | undefined): Credentials | undefined =>
   user === undefined || password === undefined ? undefined : { user, password }
 
+/** Variables valid alone but not together: one problem each, on the variable to change. */
+const relationProblems = (v: { readonly haproxyWatchdogSeconds: number; readonly haproxyWatchdogLivenessSeconds: number }): Array<ConfigProblem> =>
+  v.haproxyWatchdogSeconds > 0 && v.haproxyWatchdogLivenessSeconds > 0 && v.haproxyWatchdogLivenessSeconds < v.haproxyWatchdogSeconds
+    ? [{
+      variable: "HAPROXY_WATCHDOG_LIVENESS",
+      value: String(v.haproxyWatchdogLivenessSeconds),
+      expected: `0 or at least HAPROXY_WATCHDOG (${v.haproxyWatchdogSeconds}): /healthz would fail (and the task be replaced) before /readyz takes it out of the load balancer; raise it or lower HAPROXY_WATCHDOG`
+    }]
+    : []
+
 export const readAgentConfig = (env: Env): Result.Result<AgentConfig, ReadonlyArray<ConfigProblem>> =>
-  Result.map(readTable(TABLE, env), (variables) => {
+  Result.map(Result.flatMap(readTable(TABLE, env), (variables) => {
+    const problems = relationProblems(variables)
+    return problems.length === 0 ? Result.succeed(variables) : Result.fail(problems)
+  }), (variables) => {
     const {
       statsEnabled: _stats, statsUser, statsPassword,
       metricsEnabled: _metrics, metricsUser, metricsPassword,

@@ -304,7 +304,7 @@ export const TABLE: Table<Variables> = {
     name: "HAPROXY_WATCHDOG_LIVENESS",
     kind: number(0, 86_400),
     fallback: value(30),
-    meaning: "Seconds HAProxy may leave its sockets unanswered before /healthz fails too, so the container health check replaces the task. 0: the watchdog fails readiness only."
+    meaning: "Seconds HAProxy may leave its sockets unanswered before /healthz fails too, so the container health check replaces the task; at least HAPROXY_WATCHDOG (start-up refuses less). 0: the watchdog fails readiness only."
   },
   revisionPollSeconds: {
     name: "REVISION_POLL_RATE",

@@ -77,6 +77,17 @@ describe("readAgentConfig", () => {
     expect(text).toContain("STATS_ENABLED=false")
   })
 
+  it("refuses HAPROXY_WATCHDOG_LIVENESS below HAPROXY_WATCHDOG (liveness would fail before readiness), naming the fix", () => {
+    const found = problems({ ...base, HAPROXY_WATCHDOG: "20", HAPROXY_WATCHDOG_LIVENESS: "10" })
+    expect(found).toHaveLength(1)
+    expect(found[0]).toMatchObject({ variable: "HAPROXY_WATCHDOG_LIVENESS", value: "10" })
+    expect(found[0]!.expected).toContain("at least HAPROXY_WATCHDOG (20)")
+    // 0 switches either off; equal is fine.
+    for (const [w, l] of [["20", "0"], ["0", "5"], ["20", "20"]] as const) {
+      expect(Result.isSuccess(readAgentConfig({ ...base, HAPROXY_WATCHDOG: w, HAPROXY_WATCHDOG_LIVENESS: l }))).toBe(true)
+    }
+  })
+
   it("quotes offending values printable and single-line, like every other message", () => {
     const text = formatConfigProblems(problems({ ...base, LOG_LEVEL: "info\u202e\nx" }))
     expect(text).toContain("LOG_LEVEL=\"info\\u202e\\nx\" is invalid: expected one of debug, info, warn, error")
