@@ -10,7 +10,7 @@ import type { FeedReadings } from "../../src/mock/feed-readings.ts"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../src/mock/server.ts"
 import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
-import { register, sdkFor } from "../support/cloudmap-sdk.ts"
+import { createService, namespaceId, register, sdkFor } from "../support/cloudmap-sdk.ts"
 import { appsFixture } from "../support/fixtures.ts"
 
 const NAMESPACE_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
@@ -111,6 +111,13 @@ it("foreign churn past CHANGE_FEED_MAX_PAGES (Cloud Map pages through every oper
   expect(agent!.logs.filter((l) => l.includes("change feed unavailable"))).toHaveLength(0)
   expect(agent!.logs.filter((l) => l.includes("each round now goes on from the page the last one ended on"))).toHaveLength(1)
   for (const name of ["web-2", "web-3"]) expect(await registerAndTime(name, 20_000)).toBeLessThan(5_000)
+  // A new service too: its first registration is looked up among the foreign ones and listed at once.
+  const sdk = sdkFor(mock.url)
+  const started = performance.now()
+  const id = await createService(sdk, await namespaceId(sdk, "apps"), "fresh")
+  await register(sdk, id, "fresh-1", backends.byName("web-4").port)
+  await eventually("fresh serving", async () => (await viaHaproxy(agent!.listenPort, "fresh.example.test")).status === 200, 20_000)
+  expect(performance.now() - started).toBeLessThan(8_000)
   const feed = await feedStatus()
   expect(feed).toMatchObject({ state: "active", misses: 0, resumed: { caughtUp: true } })
   expect(feed.lastRound.pages).toBeLessThanOrEqual(2)

@@ -100,8 +100,10 @@ describe("options: HTTP health checks", () => {
     await registerWith(sdk, id, "fresh-a", a.port)
     await registerWith(sdk, id, "fresh-b", b.port)
     await eventually("fresh routed", async () => (await viaHaproxy(agent.listenPort, "fresh.example.test")).status === 200, 20_000)
-    // Read before it was first routed: the backend HAProxy got was written with the HTTP check.
-    expect(backendSection(liveConfig(agent), backendOf("fresh"))).toContain("/health")
+    // Read before it was first routed: the backend HAProxy got was written with the HTTP check. (On
+    // 3.4 the runtime steps route it just before its generation's files are installed: wait for them.)
+    const section = await eventually("fresh in the live config", async () => backendSection(liveConfig(agent), backendOf("fresh")) || undefined, 10_000)
+    expect(section).toContain("/health")
     await eventually("fresh: every request on a", async () => (await whoAnswers(agent.listenPort, "fresh.example.test", 20)).get("a") === 20, 15_000)
   })
 
