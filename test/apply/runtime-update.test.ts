@@ -197,9 +197,9 @@ describe("runtime updater (real haproxy), bulk changes", () => {
       const tookMs = Date.now() - started
       yield* timing("runtime update, 13 busy backends, drain timeout 800 ms, refused deletes retried 2 s", tookMs)
       // One drain deadline and one round of delete retries for all: ~0.8 s + ~2 s. Per backend in
-      // batches of 8 it would be twice that.
+      // batches of 8 it would be twice that (~5.6 s); a loaded CI machine took 4.6 s once.
       assert.isAtLeast(tookMs, 2_500)
-      assert.isBelow(tookMs, 4_500)
+      assert.isBelow(tookMs, 5_200)
       assert.strictEqual((yield* s.api.showServersState("be_bulk")).length, 300)
       // Busy servers that could not be deleted yet are in maintenance at worst (verified by the updater).
       for (const be of ["be_slow", ...s.manyNames.map((m) => `be_${m}`)]) {
