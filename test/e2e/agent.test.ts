@@ -206,9 +206,20 @@ describe("agent failure handling", () => {
         })
         const m = (await agent.get("/metrics")).body
         expect(metricValue(m, "cloudmap_haproxy_reloads_total", { outcome: "failed" })).toBeGreaterThanOrEqual(2)
-        // The old worker keeps serving the last good configuration.
-        expect(await served(agent.listenPort, "web.example.test", 3)).toEqual(new Set(["web-1"]))
-        expect((await viaHaproxy(agent.listenPort, "blocked.example.test")).status).toBe(404)
+        // The old worker keeps serving the last good configuration. While a new process retries
+        // binding the squatted port (~2 s a try), HAProxy pauses the old worker's listeners
+        // ("Paused frontend fe_http", 2.6 and 3.x alike): a request then is refused, so this waits
+        // for an answer, which must come from the old configuration.
+        const answered = async (host: string) => {
+          try {
+            return await viaHaproxy(agent.listenPort, host)
+          } catch {
+            return undefined
+          }
+        }
+        const web = await eventually("the old worker answers web", () => answered("web.example.test"), 10_000)
+        expect(JSON.parse(web.body).server).toBe("web-1")
+        expect((await eventually("the old worker answers blocked", () => answered("blocked.example.test"), 10_000)).status).toBe(404)
       } finally {
         squatter.close()
         rmSync(join(faultDir, "extra.cfg"))
