@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-servicediscovery"
 import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
+import type { AgentConfig } from "../config/agent-config-type.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
 import { CloudMapActivity } from "./activity.ts"
@@ -76,23 +77,8 @@ export interface OperationInfo {
   readonly instanceId: string | undefined
 }
 
-export interface CloudMapClientOptions {
-  readonly region: string
-  readonly endpoint: string | undefined
-  readonly concurrency: number
-  /** Every call, per second (steady). */
-  readonly requestsPerSecond: number
-  /** DiscoverInstances calls, per second (steady); they count against requestsPerSecond too. */
-  readonly readsPerSecond: number
-  /** Every bucket's rate until `settle` (the first full read). */
-  readonly startupPerSecond: number
-  /** Control-plane calls (List*, GetServiceAttributes), per second (steady), in their own bucket. */
-  readonly controlPerSecond: number
-  /** The change feed's calls (ListOperations, GetOperation), per second, in their own bucket. */
-  readonly feedPerSecond: number
-  readonly timeoutSeconds: number
-  readonly maxAttempts: number
-}
+/** The client's settings: the configuration's (AgentConfig.cloudMap) and the region. */
+export type CloudMapClientOptions = AgentConfig["cloudMap"] & { readonly region: string }
 
 export class CloudMap extends Context.Service<CloudMap, {
   readonly listNamespaces: Effect.Effect<ReadonlyArray<NamespaceInfo>, CloudMapError>

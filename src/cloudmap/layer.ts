@@ -5,18 +5,7 @@ import { AgentConfigService } from "../config/service.ts"
 import { CloudMap } from "./client.ts"
 
 export const cloudMapLayer = (config: AgentConfig) =>
-  CloudMap.layer({
-    region: config.region,
-    endpoint: config.cloudMap.endpoint,
-    concurrency: config.cloudMap.concurrency,
-    requestsPerSecond: config.cloudMap.requestsPerSecond,
-    readsPerSecond: config.cloudMap.readsPerSecond,
-    startupPerSecond: config.cloudMap.startupPerSecond,
-    controlPerSecond: config.cloudMap.controlPerSecond,
-    feedPerSecond: config.cloudMap.feedPerSecond,
-    timeoutSeconds: config.cloudMap.timeoutSeconds,
-    maxAttempts: config.cloudMap.maxAttempts
-  })
+  CloudMap.layer({ ...config.cloudMap, region: config.region })
 
 /** The same, reading the configuration from AgentConfigService. */
 export const CloudMapFromConfig = Layer.unwrap(AgentConfigService.useSync(cloudMapLayer))

@@ -42,13 +42,13 @@ export interface AgentConfig {
     readonly concurrency: number
     /** Every call, per second (steady). */
     readonly requestsPerSecond: number
-    /** DiscoverInstances, per second (steady). */
+    /** DiscoverInstances, per second (steady); they count against requestsPerSecond too. */
     readonly readsPerSecond: number
-    /** Both limits until the fleet was read once. */
+    /** Every bucket's rate until the fleet was read once (the client's `settle`). */
     readonly startupPerSecond: number
-    /** ListNamespaces, ListServices and GetServiceAttributes, per second (steady). */
+    /** ListNamespaces, ListServices and GetServiceAttributes, per second (steady), in their own bucket. */
     readonly controlPerSecond: number
-    /** ListOperations and GetOperation (the change feed), per second. */
+    /** ListOperations and GetOperation (the change feed), per second, in their own bucket. */
     readonly feedPerSecond: number
     readonly timeoutSeconds: number
     readonly maxAttempts: number
