@@ -203,10 +203,6 @@ const runSize = async (size: number): Promise<SizeResult> => {
     mockUrl: mock.url,
     env: {
       ...benchAgentEnv({ mockUrl: mock.url, configDir, listenPort, healthPort }),
-      HOME: process.env["HOME"] ?? "/tmp",
-      AWS_ACCESS_KEY_ID: "bench",
-      AWS_SECRET_ACCESS_KEY: "bench",
-      AWS_EC2_METADATA_DISABLED: "true",
       HAPROXY_BIN: HAPROXY,
       DRAIN_SECONDS: "0",
       ...(FEED_RATE === undefined ? {} : { CHANGE_FEED_RATE: FEED_RATE })

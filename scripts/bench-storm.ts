@@ -90,10 +90,6 @@ const runOne = async (mode: "feed" | "polling", rate: number): Promise<StormRun>
     mockUrl: fleet.mock.url,
     env: {
       ...benchAgentEnv({ mockUrl: fleet.mock.url, configDir, listenPort, healthPort }),
-      HOME: process.env["HOME"] ?? "/tmp",
-      AWS_ACCESS_KEY_ID: "bench",
-      AWS_SECRET_ACCESS_KEY: "bench",
-      AWS_EC2_METADATA_DISABLED: "true",
       HAPROXY_BIN: haproxyBinary(),
       DRAIN_SECONDS: "0",
       ...(mode === "polling" ? { CHANGE_FEED: "false" } : {})

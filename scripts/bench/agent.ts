@@ -22,12 +22,17 @@ export interface AgentPlaces {
 }
 
 /**
- * The variables every bench sets: where Cloud Map is, what to map, the monitoring passwords
- * (required), the directory and the ports. Each bench adds its own on top.
+ * The variables every bench sets: where Cloud Map is (the mock, with made-up credentials and no
+ * instance metadata lookup), what to map, the monitoring passwords (required), the directory and
+ * the ports. Each bench adds its own on top.
  */
 export const benchAgentEnv = (places: AgentPlaces): Record<string, string> => ({
   PATH: process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: process.env["HOME"] ?? "/tmp",
   AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "bench",
+  AWS_SECRET_ACCESS_KEY: "bench",
+  AWS_EC2_METADATA_DISABLED: "true",
   AWS_ENDPOINT_URL_SERVICEDISCOVERY: places.mockUrl,
   NAMESPACE_MAP: BENCH_NAMESPACE_MAP,
   STATS_PASSWD: "bench-stats",

@@ -6,7 +6,6 @@
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import process from "node:process"
 import { renderSettingsFrom } from "../bench/adapters/agent-config.ts"
 import type { MockCloudMapHandle } from "../bench/adapters/mock-cloudmap.ts"
 import { AGENT_BINARY } from "../bench/agent-binary.ts"
@@ -39,10 +38,6 @@ export type StartSut = (mock: MockCloudMapHandle, label: string) => Promise<Syst
 
 const agentEnv = (mock: MockCloudMapHandle, configDir: string, listenPort: number, healthPort: number): Record<string, string> => ({
   ...benchAgentEnv({ mockUrl: mock.url, configDir, listenPort, healthPort }),
-  HOME: process.env["HOME"] ?? "/tmp",
-  AWS_ACCESS_KEY_ID: "test",
-  AWS_SECRET_ACCESS_KEY: "test",
-  AWS_EC2_METADATA_DISABLED: "true",
   HAPROXY_BIN: HAPROXY,
   // Shutdown only: how long HAProxy may drain after SIGTERM. Irrelevant to every measurement.
   DRAIN_SECONDS: "1"

@@ -23,8 +23,6 @@ export const startAgent = async (name: string, mockUrl: string, extraEnv: Record
   const listenPort = await freePort()
   const env: Record<string, string> = {
     ...benchAgentEnv({ mockUrl, configDir, listenPort, healthPort }),
-    AWS_ACCESS_KEY_ID: "bench",
-    AWS_SECRET_ACCESS_KEY: "bench",
     HEALTH_ADDRESS: "127.0.0.1",
     DRAIN_SECONDS: "0",
     LOG_LEVEL: "warn",

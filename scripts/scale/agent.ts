@@ -6,7 +6,6 @@
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { join } from "node:path"
-import process from "node:process"
 import { type AgentLog, agentLog } from "../bench/agent-log.ts"
 import { type AgentProcess, benchAgentEnv, spawnAgent } from "../bench/agent.ts"
 import { haproxyBinary } from "../bench/haproxy.ts"
@@ -38,10 +37,6 @@ export const startScaleAgent = async (label: string, mockUrl: string): Promise<S
     mockUrl,
     env: {
       ...benchAgentEnv({ mockUrl, configDir, listenPort, healthPort }),
-      HOME: process.env["HOME"] ?? "/tmp",
-      AWS_ACCESS_KEY_ID: "bench",
-      AWS_SECRET_ACCESS_KEY: "bench",
-      AWS_EC2_METADATA_DISABLED: "true",
       HAPROXY_BIN: haproxyBinary(),
       DRAIN_SECONDS: "0",
       ...(FEED_RATE === undefined ? {} : { CHANGE_FEED_RATE: FEED_RATE })
