@@ -64,7 +64,7 @@ describe("agent routing and live updates", () => {
     backends = await startBackends([{ name: "web-1" }, { name: "web-2" }, { name: "api-1" }, { name: "shop-1" }])
     mock = await startMockCloudMap({ fixture: fixtureFor(backends) })
     agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP })
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
 
   afterAll(async () => {
@@ -175,7 +175,7 @@ describe("agent failure handling", () => {
       HAPROXY_BIN: faultWrapper(faultDir)
     })
     try {
-      await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       const sdk = sdkFor(mock.url)
       // 1. Validation fails: a new service (needs a reload) is never applied.
       writeFileSync(join(faultDir, "fail-check"), "")
@@ -236,7 +236,7 @@ describe("agent failure handling", () => {
   it("with READY_MAX_STALENESS, keeps routing through Cloud Map errors; readiness fails after the budget and recovers", async () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, READY_MAX_STALENESS: "4", CLOUDMAP_MAX_ATTEMPTS: "1" })
     try {
-      await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       await fetch(`${mock.url}/_mock/faults`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -257,7 +257,7 @@ describe("agent failure handling", () => {
 
   it("SIGTERM drains and exits 0 leaving no HAProxy; HAProxy dying makes the agent exit non-zero", async () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP })
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     const pids = agent.haproxyPids()
     expect(pids.length).toBeGreaterThanOrEqual(1)
     const result = await agent.stop("SIGTERM")
@@ -267,7 +267,7 @@ describe("agent failure handling", () => {
 
     const second = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP })
     try {
-      await eventually("readyz", async () => (await second.get("/readyz")).status === 200)
+      await second.ready()
       const [master] = second.haproxyPids().sort((a, b) => a - b)
       process.kill(master!, "SIGKILL")
       const exit = await Promise.race([second.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))])

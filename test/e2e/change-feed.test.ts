@@ -55,7 +55,7 @@ const FEED_ONLY = { REFRESH_RATE: "3600", SERVICE_LIST_RATE: "3600", REVISION_PO
 
 it("finds a registration through the feed alone: no revision check, no reload", async () => {
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...FEED_ONLY })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const reloads = await masterReloads(agent)
   const started = performance.now()
   await register(sdkFor(mock.url), "srv-web", "web-2", backends.byName("web-2").port)
@@ -70,7 +70,7 @@ it("finds a registration through the feed alone: no revision check, no reload", 
 
 it("routes a new service at its first registration without waiting for SERVICE_LIST_RATE", async () => {
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...FEED_ONLY })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const sdk = sdkFor(mock.url)
   const shop = await createService(sdk, "ns-apps", "shop")
   const started = performance.now()
@@ -90,7 +90,7 @@ it("falls back to revision polling when the feed is denied, says so once, and us
     CHANGE_FEED_RATE: "0.5",
     CHANGE_FEED_RETRY: "2"
   })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   await eventually("unavailable", async () => (await feedStatus()).state === "unavailable")
   const status = await feedStatus()
   expect(status.problem).toBe("denied")
@@ -120,7 +120,7 @@ it("a change the feed never lists is repaired by the sweep within REFRESH_RATE",
   // Operations leave Cloud Map's record at once: the feed sees none.
   await startFleet({ operationRetentionMs: 0 })
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "3", CHANGE_FEED_RATE: "0.5" })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const started = performance.now()
   await register(sdkFor(mock.url), "srv-web", "web-2", backends.byName("web-2").port)
   await eventually("web-2 serving", async () => (await servedBy("web.example.test")).has("web-2"))

@@ -39,7 +39,7 @@ const start = async (
 ) => {
   mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-1"] }), feedReadings, ...mockOptions })
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...FEED_DEFAULTS, ...env })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
 }
 
 const serves = async (name: string) => {

@@ -30,7 +30,7 @@ afterAll(async () => {
 it("APPLY_MODE=off logs what would change and never starts or touches HAProxy", async () => {
   const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, APPLY_MODE: "off" })
   try {
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     await register(sdkFor(mock.url), "srv-web", "web-2", backends.byName("web-2").port)
     await eventually("dry-run change logged", async () =>
       agent.logs.some((l) => l.includes("would apply configuration") && l.includes("be_web.example.test (+1 -0 ~0)")))
@@ -51,7 +51,7 @@ it("APPLY_MODE=off logs what would change and never starts or touches HAProxy", 
 it("HAPROXY_RESTART=true restarts a dead HAProxy and recovers readiness", async () => {
   const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, HAPROXY_RESTART: "true" })
   try {
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     const [master] = agent.haproxyPids().sort((a, b) => a - b)
     process.kill(master!, "SIGKILL")
     await eventually("restarted", async () => {
@@ -77,7 +77,7 @@ it("SIGTERM: readiness goes false first, in-flight requests finish, then exit 0"
   })
   const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: slowMock.url, NAMESPACE_MAP })
   try {
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     const inflight = viaHaproxy(agent.listenPort, "slow.example.test")
     await new Promise((r) => setTimeout(r, 300))
     process.kill(agent.pid, "SIGTERM")

@@ -6,7 +6,7 @@
 import { request } from "node:http"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent } from "../support/agent.ts"
+import { type AgentProcess, startAgent } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { appsFixture } from "../support/fixtures.ts"
 import { freePort } from "../support/ports.ts"
@@ -40,7 +40,7 @@ beforeAll(async () => {
     NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
     MONITORING_PORT: String(monitoring)
   })
-  await eventually("ready", async () => (await agent.get("/readyz")).status === 200, 40_000)
+  await agent.ready(40_000)
 })
 
 afterAll(async () => {

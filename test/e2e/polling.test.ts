@@ -47,7 +47,7 @@ const calls = cloudMapCalls
 
 it("finds a registration through the revision check alone (REFRESH_RATE an hour away)", async () => {
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "3600", REVISION_POLL_RATE: "0.5", CHANGE_FEED: "false" })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const revisionsBefore = await calls(agent, "DiscoverInstancesRevision")
   const started = performance.now()
   await register(sdkFor(mock.url), "srv-web", "web-2", backends.byName("web-2").port)
@@ -58,7 +58,7 @@ it("finds a registration through the revision check alone (REFRESH_RATE an hour 
 
 it("sees a health change, which leaves the revision alone, within REFRESH_RATE and without a reload", async () => {
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "2", REVISION_POLL_RATE: "0.5" })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const sdk = sdkFor(mock.url)
   await register(sdk, "srv-web", "web-2", backends.byName("web-2").port)
   await eventually("both serving", async () => (await servedBy(agent!.listenPort)).size === 2)
@@ -83,7 +83,7 @@ it("sees a health change, which leaves the revision alone, within REFRESH_RATE a
 
 it("alternates revision checks and reads: both calls are made, and reads stay within REFRESH_RATE", async () => {
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, REFRESH_RATE: "2", REVISION_POLL_RATE: "0.5", CHANGE_FEED: "false" })
-  await eventually("readyz", async () => (await agent!.get("/readyz")).status === 200)
+  await agent.ready()
   const before = { reads: await calls(agent, "DiscoverInstances"), revisions: await calls(agent, "DiscoverInstancesRevision") }
   await new Promise((r) => setTimeout(r, 6000))
   const reads = (await calls(agent, "DiscoverInstances")) - before.reads

@@ -55,7 +55,7 @@ describe("runtime updates", () => {
       }
     })
     agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, MAX_REMOVAL_PERCENT: "100" })
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
 
   afterAll(async () => {

@@ -47,7 +47,7 @@ describe("the metrics the dashboard and the alert rules name exist", () => {
       PROM_PASSWD,
       HAPROXY_BIN: faultWrapper(faultDir)
     })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     // Traffic through a route backend, so that its counters have moved.
     await eventually("web serving", async () => (await viaHaproxy(agent.listenPort, "web.example.test")).status === 200)
     const sdk = sdkFor(mock.url)

@@ -21,6 +21,8 @@ export interface AgentProcess {
   readonly get: (path: string) => Promise<{ status: number; body: string }>
   readonly stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: string | null }>
   readonly haproxyPids: () => Array<number>
+  /** Waits for /readyz to answer 200; on timeout the error carries the exit status and the last log lines. */
+  readonly ready: (timeoutMs?: number) => Promise<void>
 }
 
 /** PIDs of processes whose command line mentions `needle` (HAProxy started with our config dir). */
@@ -101,7 +103,15 @@ export const startAgent = async (env: Record<string, string>): Promise<AgentProc
     if (givenConfigDir === undefined) rmSync(configDir, { recursive: true, force: true })
     return result
   }
-  return { pid: child.pid!, listenPort, healthPort, configDir, logs, exited, get, stop, haproxyPids }
+  const ready = async (timeoutMs = 20_000) => {
+    try {
+      await eventually("ready", async () => (await get("/readyz")).status === 200, timeoutMs)
+    } catch (e) {
+      const status = child.exitCode === null && child.signalCode === null ? "still running" : `exited (code ${child.exitCode}, signal ${child.signalCode})`
+      throw new Error(`${String(e)}; the agent ${status}; its last log lines:\n${logs.slice(-40).join("\n")}`)
+    }
+  }
+  return { pid: child.pid!, listenPort, healthPort, configDir, logs, exited, get, stop, haproxyPids, ready }
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */

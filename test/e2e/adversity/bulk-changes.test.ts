@@ -75,7 +75,7 @@ beforeAll(async () => {
   backends = await startBackends([{ name: "keep-1" }, { name: "keep-2" }])
   mock = await startMockCloudMap({ fixture: fixtureFor(backends) })
   agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, MAX_REMOVAL_PERCENT: "100" })
-  await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 90_000)
+  await agent.ready(90_000)
 }, 120_000)
 
 afterAll(async () => {

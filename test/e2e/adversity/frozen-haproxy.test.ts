@@ -47,7 +47,7 @@ it("a stopped HAProxy fails /readyz, then /healthz; SIGCONT recovers both, nothi
   })
   let pids: Array<number> = []
   try {
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     pids = agent.haproxyPids().sort((a, b) => a - b)
     expect((await viaHaproxy(agent.listenPort, "web.example.test")).status).toBe(200)
     expect(pids.length).toBeGreaterThanOrEqual(2)

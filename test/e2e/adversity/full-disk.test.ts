@@ -126,7 +126,7 @@ it("a full CONFIG_DIR never corrupts the live configuration, and the change goes
   const configDir = join(mountPoint, "cfg")
   const a = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock!.url, NAMESPACE_MAP, CONFIG_DIR: configDir })
   agents.push(a)
-  await eventually("readyz", async () => (await a.get("/readyz")).status === 200)
+  await a.ready()
   await eventually("web served", async () => (await viaHaproxy(a.listenPort, "web.example.test")).status === 200)
   expect(statSync(join(configDir, "haproxy.cfg")).size).toBeGreaterThan(PAGE)
 
@@ -216,7 +216,7 @@ it("the disk filling up between validation and install changes nothing that was 
   ].join("\n"), { mode: 0o700 })
   const a = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock!.url, NAMESPACE_MAP, CONFIG_DIR: configDir, HAPROXY_BIN: wrapper })
   agents.push(a)
-  await eventually("readyz", async () => (await a.get("/readyz")).status === 200)
+  await a.ready()
   await eventually("web served", async () => (await viaHaproxy(a.listenPort, "web.example.test")).status === 200)
 
   const mark = a.logs.length
@@ -249,7 +249,7 @@ it("a full CONFIG_DIR does not hold a new instance: HAProxy serves it at once, i
   ctx.onTestFinished(() => rmSync(filler, { force: true }))
   const a = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock!.url, NAMESPACE_MAP, CONFIG_DIR: configDir })
   agents.push(a)
-  await eventually("readyz", async () => (await a.get("/readyz")).status === 200)
+  await a.ready()
   const before = liveHashes(configDir)
   const instancesBefore = JSON.parse((await a.get("/status")).body).counts.instances as number
   fill(filler, PAGE)

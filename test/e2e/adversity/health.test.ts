@@ -53,7 +53,7 @@ describe("adversity: health endpoints match reality", () => {
   it("a Cloud Map outage after a good start is `degraded`, never unready or unhealthy; routes keep serving", async () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP: JSON.stringify([APPS]), CLOUDMAP_MAX_ATTEMPTS: "1" })
     try {
-      await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       expect((await statusOf(agent)).degraded).toBe(false)
       await fetch(`${mock.url}/_mock/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ operation: "*", kind: "5xx" }) })
       const status = await eventually("degraded", async () => {
@@ -117,7 +117,7 @@ describe("adversity: health endpoints match reality", () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP: JSON.stringify([APPS]), CONFIG_DIR: dir })
     let mounted = false
     try {
-      await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       try {
         execFileSync("mount", ["--bind", dir, dir], { stdio: "pipe" })
         mounted = true

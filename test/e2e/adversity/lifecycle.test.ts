@@ -73,7 +73,7 @@ describe("adversity: process lifecycle", () => {
       SERVICE_LIST_RATE: "3600"
     })
     try {
-      await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       const sdk = sdkFor(mock.url)
       const id = await createService(sdk, await namespaceId(sdk, "apps"), "late")
       await register(sdk, id, "late-1", backends.byName("late-1").port)
@@ -127,7 +127,7 @@ describe("adversity: process lifecycle", () => {
     const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP })
     const scratch = mkdtempSync(join(tmpdir(), "cmh-squat-"))
     try {
-      await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+      await agent.ready()
       // Another HAProxy on the same address and port (it would set SO_REUSEPORT itself).
       const cfg = join(scratch, "squat.cfg")
       writeFileSync(cfg, `defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\nfrontend squat\n    bind 127.0.0.1:${agent.listenPort}\n`)

@@ -30,7 +30,7 @@ it("a restart after the configuration files were removed renders them again", as
     HAPROXY_RESTART: "true"
   })
   try {
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     expect((await viaHaproxy(agent.listenPort, "web.example.test")).status).toBe(200)
     const before = agent.haproxyPids()
     // Everything HAProxy loads is gone; then HAProxy dies.

@@ -113,7 +113,7 @@ describe("a new service never takes over a live route", () => {
       NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
     })
     cleanups.push(() => agent.stop())
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+    await agent.ready(30_000)
     await eventually("all 5 web instances routed", async () =>
       routeInstances(await statusOf(agent), "web.example.test")?.length === 5, 30_000)
 
@@ -179,7 +179,7 @@ describe("a new service never takes over a live route", () => {
       ])
     })
     cleanups.push(() => agent.stop())
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+    await agent.ready(30_000)
     const pathsMap = () => readFileSync(join(agent.configDir, "paths.map"), "utf8")
     await eventually("both path routes applied", async () =>
       pathsMap().includes("gw.a.test/web") && pathsMap().includes("gw.a.test/api"), 30_000)

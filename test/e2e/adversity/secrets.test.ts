@@ -48,7 +48,7 @@ describe("adversity: secrets and file modes", () => {
       NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
       HAPROXY_BIN: faultWrapper(faultDir)
     })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
   afterAll(async () => {
     await agent?.stop()

@@ -39,7 +39,7 @@ describe("adversity: a throttling storm", () => {
         ...(mode === "CHANGE_FEED=false" ? { CHANGE_FEED: "false" } : {})
       })
       try {
-        await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+        await agent.ready()
         await new Promise((r) => setTimeout(r, 5000))
         await fetch(`${mock.url}/_mock/calls/reset`, { method: "POST" })
         await fetch(`${mock.url}/_mock/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ kind: "throttle" }) })

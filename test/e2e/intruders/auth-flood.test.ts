@@ -40,7 +40,7 @@ const start = async (): Promise<AgentProcess> => {
     HAPROXY_NBTHREAD: "2"
   })
   cleanups.push(() => agent.stop())
-  await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+  await agent.ready(30_000)
   await eventually("web routed", async () => (await viaHaproxy(agent.listenPort, "web.example.test")).status === 200, 30_000)
   return agent
 }

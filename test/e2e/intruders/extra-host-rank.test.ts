@@ -53,7 +53,7 @@ describe("extra host names at equal age", () => {
       ])
     })
     cleanups.push(() => agent.stop())
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+    await agent.ready(30_000)
     // The free extra name shows the options were read and applied.
     await eventually("www.example.test routed to api", async () =>
       (await viaHaproxy(agent.listenPort, "www.example.test")).body.includes("api-1"), 30_000)

@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap } from "../../../src/mock/server.ts"
-import { type AgentProcess, BUN, eventually, ROOT, startAgent } from "../../support/agent.ts"
+import { type AgentProcess, BUN, ROOT, startAgent } from "../../support/agent.ts"
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -60,7 +60,7 @@ describe("HEALTH_PORT under a slow-connection flood", () => {
       NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
     })
     cleanups.push(() => agent.stop())
-    await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+    await agent.ready(30_000)
     execFileSync("prlimit", [`--pid=${agent.pid}`, "--nofile=1024:1024"])
     const readsBefore = await okCalls(agent)
 

@@ -52,7 +52,7 @@ beforeAll(async () => {
       { namespace: "int", domainname: "int.test", mode: "path" }
     ])
   })
-  await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+  await agent.ready(30_000)
   await eventually("routes", async () =>
     (await viaHaproxy(agent.listenPort, "other.example.test")).body.includes("other-1") &&
     (await viaHaproxy(agent.listenPort, "int.test", "/docs/")).body.includes("docs-1"), 30_000)

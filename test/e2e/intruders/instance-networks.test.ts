@@ -50,7 +50,7 @@ const start = async (env: Record<string, string>) => {
     ...env
   })
   cleanups.push(() => agent.stop())
-  await eventually("readyz", async () => (await agent.get("/readyz")).status === 200, 30_000)
+  await agent.ready(30_000)
   const sdk = sdkFor(mock.url)
   const ns = await namespaceId(sdk, "apps")
   return { agent, sdk, ns, web: backends.byName("web-1").port }

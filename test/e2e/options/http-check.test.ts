@@ -64,7 +64,7 @@ describe("options: HTTP health checks", () => {
       }
     })
     agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...OPTIONS_ENV })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
 
   afterAll(async () => {

@@ -93,7 +93,7 @@ describe("options: injection corpus", () => {
       ...OPTIONS_ENV,
       MAX_REMOVAL_PERCENT: "100"
     })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     for (const s of ALL) await eventually(`${s.name} serving`, async () => (await request(agent, s)).status === 200)
     baseline = liveConfig(agent)
   })

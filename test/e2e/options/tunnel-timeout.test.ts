@@ -40,7 +40,7 @@ describe("options: tunnel timeout", () => {
       }
     })
     agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...OPTIONS_ENV })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
     for (const svc of ["short", "long"]) {
       await eventually(`${svc} routed`, async () => (await viaHaproxy(agent.listenPort, `${svc}.example.test`)).status === 200)
     }

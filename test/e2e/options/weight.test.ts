@@ -37,7 +37,7 @@ describe("options: instance weight", () => {
     backends = await startBackends([{ name: "web-a" }, { name: "web-b" }])
     mock = await startMockCloudMap({ fixture: appsFixture(backends, { web: ["web-a", "web-b"] }) })
     agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP, ...OPTIONS_ENV })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
 
   afterAll(async () => {

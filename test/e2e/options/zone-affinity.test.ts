@@ -59,7 +59,7 @@ describe("zone affinity", () => {
       ZONE_AFFINITY: "true",
       ECS_CONTAINER_METADATA_URI_V4: `${mock.url}/task-metadata`
     })
-    await eventually("ready", async () => (await agent.get("/readyz")).status === 200)
+    await agent.ready()
   })
 
   afterAll(async () => {
