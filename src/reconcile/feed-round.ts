@@ -163,6 +163,7 @@ export const makeChangeFeed = (
      * The resumed listing's next pages: from where the last round ended, CHANGE_FEED_MAX_PAGES at
      * most but never fewer than two (the last page again, and the one it filled up into).
      */
+    const pagesPerTailRound = Math.max(settings.maxPages, 2)
     const walkTail = (cloudMap: CloudMap["Service"], tail: Tail) =>
       Effect.gen(function*() {
         const operations: Array<OperationSummary> = []
@@ -170,7 +171,7 @@ export const makeChangeFeed = (
         for (let pages = 1;; pages++) {
           const page = yield* cloudMap.listOperationsPage(tail.window, token).pipe(Effect.mapError(failedCall))
           operations.push(...page.operations)
-          if (page.nextToken === undefined || pages >= Math.max(settings.maxPages, 2)) {
+          if (page.nextToken === undefined || pages >= pagesPerTailRound) {
             return { operations, pages, tail: afterTailPages(tail, token, page.nextToken) } satisfies Listed
           }
           token = page.nextToken
@@ -184,7 +185,7 @@ export const makeChangeFeed = (
     const resume = (before: FeedState, now: number, tail: Tail, why: string) =>
       Effect.gen(function*() {
         yield* Effect.logWarning("change feed: " + why + "; each round now goes on from the page the last one ended on, and every revision is checked until it has caught up", {
-          pagesPerRound: settings.maxPages
+          pagesPerRound: pagesPerTailRound
         })
         lastRound = { at: now, pages: 0, operations: 0, new: 0, services: 0, checkedAll: true }
         const active = before.mode._tag === "Active"
@@ -264,11 +265,11 @@ export const makeChangeFeed = (
           yield* Effect.logDebug("change feed round failed; the next window covers it", { error: failure.detail })
           return { _tag: "Missed" } as const
         }
-        const { operations, pages } = listed.success
+        const { operations, pages, tail: resumed } = listed.success
         const listing = classifyListing(before, operations)
         yield* Metric.update(M.changeFeedOperations, listing.fresh.length)
         // A resumed listing passes an operation's page before its status is final: follow it.
-        const followIds = listed.success.tail === undefined
+        const followIds = resumed === undefined
           ? []
           : toFollow(before.seen, new Set(operations.map((op) => op.id)), isForeign, now, Math.ceil(settings.maxOperations / 2))
         // A backlog of more than a few rounds: this round checks every revision and records them all.
@@ -286,13 +287,13 @@ export const makeChangeFeed = (
           if (at.serviceId !== undefined) serviceIds.add(at.serviceId)
           else unplaced++
         }
-        const catchingUp = listed.success.tail !== undefined && !listed.success.tail.caughtUp
+        const catchingUp = resumed !== undefined && !resumed.caughtUp
         const checkAll = unplaced > 0 || catchingUp
         lastRound = { at: now, pages, operations: operations.length, new: listing.fresh.length, services: serviceIds.size, checkedAll: checkAll }
         const walkedState = afterWalk(before, now, [...operations, ...followed.operations], placed, looked.skipped)
         const verify = named(checkAll ? namedAll(walkedState.verify, now) : walkedState.verify, serviceIds, now)
-        const next = { ...walkedState, verify, tail: listed.success.tail }
-        if (listed.success.tail?.caughtUp === true && tail?.caughtUp !== true) {
+        const next = { ...walkedState, verify, tail: resumed }
+        if (resumed?.caughtUp === true && tail?.caughtUp !== true) {
           yield* Effect.logInfo("change feed: the resumed listing has caught up; changes are seen within CHANGE_FEED_RATE again", {
             rounds: "each goes on from the page the last one ended on"
           })
@@ -300,7 +301,7 @@ export const makeChangeFeed = (
         // GetOperation refused (a policy with ListOperations only): this round checks everything.
         // A resumed listing that has not caught up within CHANGE_FEED_RETRY: the account adds
         // operations faster than CHANGE_FEED_MAX_PAGES pages a round can follow.
-        const behind = catchingUp && now - listed.success.tail!.since >= settings.retrySeconds * 1000
+        const behind = resumed !== undefined && !resumed.caughtUp && now - resumed.since >= settings.retrySeconds * 1000
         const refused = looked.refused ??
           (behind ? walkFailed("pages", `the resumed listing did not reach its last page within ${settings.retrySeconds} s (CHANGE_FEED_RETRY) at ${settings.maxPages} pages a round (CHANGE_FEED_MAX_PAGES)`) : undefined)
         yield* commit(before, refused === undefined ? next : afterFailure(next, now, refused, settings))
