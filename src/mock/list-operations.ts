@@ -61,23 +61,31 @@ const matches = (state: MockState, f: Filter<OperationFilterName>, op: Operation
   }
 }
 
-/**
- * With the `updateDate` scan reading, where paging starts: the first operation that may have
- * changed status since the UPDATE_DATE filter's start (created at most its delay before it).
- */
-const scanStart = (state: MockState, filters: ReadonlyArray<Filter<OperationFilterName>>): number => {
-  const dates = filters.find((f) => f.name === "UPDATE_DATE")
-  if (state.feedReadings.operationScan !== "updateDate" || dates === undefined) return 0
-  const from = filterDateMs(state, dates.values[0]!) - state.operationDelayMs
+/** The first operation created at or after `ms` (operations are kept in creation order). */
+const firstCreatedFrom = (state: MockState, ms: number): number => {
   const records = state.operations.shared.records
   let lo = 0
   let hi = state.operations.size
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (records[mid]!.createDate < from) lo = mid + 1
+    if (records[mid]!.createDate < ms) lo = mid + 1
     else hi = mid
   }
   return lo
+}
+
+/**
+ * With the `updateDate` scan reading, what paging walks, as an index by date would: from the first
+ * operation that may have changed status since the UPDATE_DATE filter's start (created at most its
+ * delay before it) to the last one created by its end. Otherwise the whole log.
+ */
+const scanRange = (state: MockState, filters: ReadonlyArray<Filter<OperationFilterName>>): { start: number; end: number } => {
+  const dates = filters.find((f) => f.name === "UPDATE_DATE")
+  if (state.feedReadings.operationScan !== "updateDate" || dates === undefined) return { start: 0, end: state.operations.size }
+  return {
+    start: firstCreatedFrom(state, filterDateMs(state, dates.values[0]!) - state.operationDelayMs),
+    end: firstCreatedFrom(state, filterDateMs(state, dates.values[1]!) + 1)
+  }
 }
 
 export const listOperations = operation(ListOperationsInput, (state, input, ctx) =>
@@ -93,10 +101,11 @@ export const listOperations = operation(ListOperationsInput, (state, input, ctx)
       for (const f of filters) if (!matches(state, f, op, status, updateDate)) return undefined
       return { Id: op.id, Status: status }
     }
-    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention), scanStart(state, filters))
+    const range = scanRange(state, filters)
+    const start = Math.max(token?.pos ?? 0, firstRetained(log, ctx.now, retention), range.start)
     const max = input.MaxResults ?? DEFAULT_MAX_RESULTS
     // window = MaxResults: the page examines MaxResults operations, then filters them.
-    const { items, next } = scanPage(log.shared.records, start, max, max, select, log.size)
+    const { items, next } = scanPage(log.shared.records, start, max, max, select, range.end)
     const output: Record<string, unknown> = { Operations: items }
     if (next !== undefined) output["NextToken"] = encodeToken({ op: "ListOperations", pos: next, fp })
     return { state, output }

@@ -195,21 +195,39 @@ export const makeChangeFeed = (
       })
 
     /**
+     * What the window lists on its first CHANGE_FEED_MAX_PAGES pages: `found` at the first
+     * operation `unseen` accepts (one is proof enough: a busy account's long window is not walked
+     * to its end), `none` when the window ended without one, otherwise why it could not tell.
+     */
+    const probe = (cloudMap: CloudMap["Service"], window: OperationWindow, unseen: (op: OperationSummary) => boolean) =>
+      Effect.gen(function*() {
+        let token: string | undefined
+        for (let pages = 1; pages <= settings.maxPages; pages++) {
+          const page = yield* cloudMap.listOperationsPage(window, token)
+          if (page.operations.some(unseen)) return { found: true } as const
+          token = page.nextToken
+          if (token === undefined) return { found: false, why: `UPDATE_DATE in ${window.unit} lists none of them either` } as const
+        }
+        return { found: false, why: `UPDATE_DATE in ${window.unit} could not be tried: the window had more than ${settings.maxPages} pages (CHANGE_FEED_MAX_PAGES)` } as const
+      }).pipe(Effect.catch((e) => Effect.succeed({ found: false, why: `UPDATE_DATE in ${window.unit} could not be tried: ${failedCall(e).detail}` } as const)))
+
+    /**
      * The feed is blind by its misses: try the other unit of UPDATE_DATE over the missed changes'
      * time. Operations it lists that the feed never saw: that unit is Cloud Map's (the round goes
-     * on with it, from the first missed change on). None: the feed is unavailable (`misses`).
+     * on with it, from the first missed change on). Otherwise the feed is unavailable (`misses`),
+     * its detail saying what the other unit gave.
      */
     const recheck = (cloudMap: CloudMap["Service"], before: FeedState, now: number) =>
       Effect.gen(function*() {
         const from = Math.min(...before.verify.misses.map((m) => m.since))
         const unit = otherUnit(before.unit)
-        const probed = yield* Effect.result(walk(cloudMap, { from: from - OVERLAP_MS, to: now + AHEAD_MS, unit }))
-        if (probed._tag === "Success" && probed.success.operations.some((op) => !before.seen.has(op.id))) {
+        const probed = yield* probe(cloudMap, { from: from - OVERLAP_MS, to: now + AHEAD_MS, unit }, (op) => !before.seen.has(op.id))
+        if (probed.found) {
           const next: FeedState = { ...before, unit, since: from, tail: undefined, verify: { ...before.verify, misses: [], candidates: new Map() } }
           yield* commit(before, next)
           return next
         }
-        const detail = describeMisses(before.verify.misses, before.listedTotal)
+        const detail = `${describeMisses(before.verify.misses, before.listedTotal)}; ${probed.why}`
         yield* commit(before, afterFailure(before, now, { problem: "misses", detail }, settings))
         return undefined
       })

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { graceMs } from "../../src/reconcile/feed-verify.ts"
-import { deregister, noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
+import { apiId, deregister, noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
 
 const GRACE = graceMs(SETTINGS.periodSeconds)
 /** A read of web finding `revision` and these instances (what the reconciler hands the feed after each read). */
@@ -88,6 +88,44 @@ describe("change feed readings", () => {
         expect(yield* f.round(noIndex)).toEqual(names(webId))
       }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
 
+  it.effect("UPDATE_DATE read in milliseconds in a busy account: the missed changes' window holds more pages than a round walks, its first page proves the unit", () =>
+    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, advance, feed, status }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        yield* f.reads(read(1))
+        // 150 operations since the read: two pages of ListOperations (100 a page), one more than a round walks.
+        yield* Effect.promise(() => Promise.all(Array.from({ length: 150 }, (_, i) => register(client, webId, `web-${100 + i}`))))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual(names())
+        yield* f.reads(read(2))
+        yield* advance(GRACE)
+        expect((yield* f.round(noIndex))._tag).toBe("Changes")
+        expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
+      }), 0, { operationTargets: "service", updateDateUnit: "milliseconds", operationScan: "updateDate" }))
+
+  it.effect("the other unit cannot be told within CHANGE_FEED_MAX_PAGES (pages through the whole history): unavailable, and the detail says so", () =>
+    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, advance, feed, status }) =>
+      Effect.gen(function*() {
+        const f = yield* feed
+        // 150 operations a minute before the missed change: the first page of the history holds none of the window's.
+        yield* Effect.promise(() => Promise.all(Array.from({ length: 150 }, (_, i) => register(client, apiId, `api-${100 + i}`))))
+        yield* advance(60_000)
+        // The history has more pages than a round walks: the listing resumes from its last page.
+        expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual(names())
+        yield* f.reads(read(1))
+        yield* Effect.promise(() => register(client, webId, "web-9"))
+        yield* advance(2_000)
+        expect(yield* f.round(noIndex)).toEqual(names())
+        yield* f.reads(read(2))
+        yield* advance(GRACE)
+        expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
+        const feedStatus = (yield* status).changeFeed
+        expect(feedStatus).toMatchObject({ state: "unavailable", problem: "misses", updateDateUnit: "seconds" })
+        expect(feedStatus.detail).toContain("UPDATE_DATE in milliseconds could not be tried: the window had more than 1 pages (CHANGE_FEED_MAX_PAGES)")
+      }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
+
   it.effect("a feed that lists nothing in either unit while the reads find changes: unavailable (misses), polling, retried later", () =>
     withFeed({ ...SETTINGS, retrySeconds: 60 }, ({ client, control, advance, feed, status }) =>
       Effect.gen(function*() {
@@ -104,6 +142,7 @@ describe("change feed readings", () => {
         const feedStatus = (yield* status).changeFeed
         expect(feedStatus).toMatchObject({ state: "unavailable", problem: "misses", misses: 1, updateDateUnit: "seconds" })
         expect(feedStatus.detail).toContain("web")
+        expect(feedStatus.detail).toContain("UPDATE_DATE in milliseconds lists none of them either")
         expect(yield* f.periodSeconds).toBeUndefined()
         yield* advance(60_000)
         expect((yield* f.round(noIndex))._tag).toBe("Changes")
