@@ -2,7 +2,9 @@
  * Which service each instance was read in: the change feed places an operation whose
  * GetOperation names no service (Targets with INSTANCE only) by its instance. Filled from the
  * reads; an instance is remembered for KEEP_MS after it was last read, so a deregistration listed
- * after the read that dropped its instance is still placed.
+ * after the read that dropped its instance is still placed. Cloud Map makes an instance id unique
+ * within its service only: an id read in more than one service places nothing (the round then
+ * checks every revision, never the wrong service).
  */
 import type { ServiceUpdate } from "./snapshot-update.ts"
 
@@ -15,18 +17,28 @@ export interface InstanceIndex {
 }
 
 export const makeInstanceIndex = (): InstanceIndex => {
-  const byInstance = new Map<string, { serviceId: string; at: number }>()
+  const byInstance = new Map<string, Map<string, number>>()
   let prunedAt = 0
   return {
     remember: (reads, now) => {
       for (const { service } of reads) {
         if (service._tag !== "Ok") continue
-        for (const instance of service.instances) byInstance.set(instance.id, { serviceId: service.id, at: now })
+        for (const instance of service.instances) {
+          const services = byInstance.get(instance.id) ?? new Map<string, number>()
+          services.set(service.id, now)
+          byInstance.set(instance.id, services)
+        }
       }
       if (now - prunedAt < KEEP_MS) return
       prunedAt = now
-      for (const [id, entry] of byInstance) if (now - entry.at > KEEP_MS) byInstance.delete(id)
+      for (const [id, services] of byInstance) {
+        for (const [serviceId, at] of services) if (now - at > KEEP_MS) services.delete(serviceId)
+        if (services.size === 0) byInstance.delete(id)
+      }
     },
-    serviceOf: (instanceId) => byInstance.get(instanceId)?.serviceId
+    serviceOf: (instanceId) => {
+      const services = byInstance.get(instanceId)
+      return services?.size === 1 ? services.keys().next().value : undefined
+    }
   }
 }
