@@ -1,7 +1,8 @@
 /**
  * The watchdog on HAProxy's own sockets: every few seconds `show info` on the admin socket (the
  * worker) and `show proc` on the master CLI (2.6's master has no `show info`), each with a short
- * timeout. HAProxy that answers neither for HAPROXY_WATCHDOG seconds (stopped, wedged, starved)
+ * timeout; a probe is answered when both answer (a wedged master blocks every reload). HAProxy
+ * whose probes go unanswered for HAPROXY_WATCHDOG seconds (stopped, wedged, starved)
  * fails /readyz, for HAPROXY_WATCHDOG_LIVENESS seconds /healthz (status.ts); each step is logged
  * once and shown in /status (`haproxy.unresponsive`) and the metric. When it answers again
  * (SIGCONT, say) both recover by themselves: nothing is restarted here.

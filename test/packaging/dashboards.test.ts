@@ -157,7 +157,7 @@ describe("examples/prometheus-alerts.yml", () => {
   })
 
   it("alerts, at info, on a change feed unavailable for 30 minutes (not on CHANGE_FEED=false), saying routing still works", () => {
-    const feed = rules.filter((r) => promqlNames(r.expr).metrics.includes("cloudmap_haproxy_change_feed_active"))
+    const feed = rules.filter((r) => promqlNames(r.expr).metrics.includes("cloudmap_haproxy_change_feed_unavailable_total"))
     expect(feed).toHaveLength(1)
     const rule = feed[0]!
     expect(rule.expr).toMatch(/^cloudmap_haproxy_change_feed_active == 0 and on \(job, instance\) cloudmap_haproxy_change_feed_unavailable_total > 0$/)
@@ -166,5 +166,14 @@ describe("examples/prometheus-alerts.yml", () => {
     expect(rule.annotations?.description).toContain("Routing still works")
     expect(rule.annotations?.description).toContain("revision polling")
     expect(rule.annotations?.description).toContain("/status (changeFeed)")
+  })
+
+  it("alerts, at info, on a change feed that keeps missing changes while it stays active", () => {
+    const misses = rules.filter((r) => promqlNames(r.expr).metrics.includes("cloudmap_haproxy_change_feed_misses_total"))
+    expect(misses).toHaveLength(1)
+    const rule = misses[0]!
+    expect(rule.expr).toMatch(/increase\(cloudmap_haproxy_change_feed_misses_total\[1h\]\) > 0 and on \(job, instance\) cloudmap_haproxy_change_feed_active == 1/)
+    expect(rule.labels?.severity).toBe("info")
+    expect(rule.annotations?.description).toContain("/status (changeFeed.misses)")
   })
 })
