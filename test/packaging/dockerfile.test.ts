@@ -68,10 +68,11 @@ describe("Dockerfile", () => {
     }
   })
 
-  it("runs on the official HAProxy image, an LTS 3.x release, Debian-based", () => {
+  it("runs on the official HAProxy image, an LTS release from 3.4 on (runtime backends), Debian-based", () => {
     const match = /^haproxy:(\d+)\.(\d+)\.(\d+)(-[a-z]+)?$/.exec(finalStage.image)
     expect(match, finalStage.image).not.toBeNull()
     expect(Number(match![1])).toBe(3)
+    expect(Number(match![2]), "3.4 is the first line that adds backends at runtime").toBeGreaterThanOrEqual(4)
     expect(Number(match![2]) % 2, "LTS branches have an even minor version").toBe(0)
     expect(finalStage.image).not.toContain("alpine") // the bun binary is linked against glibc
   })
