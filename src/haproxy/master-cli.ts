@@ -17,7 +17,7 @@
  * Older versions (≤ 2.4) have an extra `<relative PID>` column and print old
  * workers' relative pid as `[was: N]`; the header tells which layout it is.
  *
- * `reload` implements docs/haproxy.md §2.3: the only reliable verdict on every
+ * `reload` implements docs/haproxy-facts.md "Master-worker mode and reloads": the only reliable verdict on every
  * version is `show proc` (2.6 answers `reload` with nothing, 3.x with
  * `Success=0|1` that can also be cut short).
  */
@@ -221,7 +221,7 @@ const renderShowProc = (p: ShowProc): string =>
 
 /**
  * Reloads HAProxy through the master CLI and waits for the verdict
- * (docs/haproxy.md §2.3):
+ * (docs/haproxy-facts.md):
  * 1. `show proc` → master.reloads = R, current worker = W;
  * 2. `reload` (2.6 answers nothing; 3.x answers `Success=0|1` when it can);
  * 3. poll `show proc` (connection errors while the master re-executes are

@@ -1,6 +1,6 @@
 /**
  * Owns the HAProxy process: `haproxy -W -db -S <masterSock>,mode,600 -f <cfg>`
- * (master-worker mode, docs/haproxy.md §2), tied to a Scope.
+ * (master-worker mode, docs/haproxy-facts.md), tied to a Scope.
  *
  * - stdout/stderr lines go to a bounded ring buffer (diagnostics, ExitInfo)
  *   and to the `onLog` callback (the agent logs them as JSON);

@@ -1,6 +1,6 @@
 /**
  * Runtime API client for a worker's admin socket
- * (`stats socket <path> mode 600 level admin`), docs/haproxy.md §4.
+ * (`stats socket <path> mode 600 level admin`), docs/haproxy-facts.md "Runtime API".
  *
  * Every identifier is re-validated here even though the planner already did
  * (defence in depth): names `[a-z0-9_.-]`, IP literals, integer ports. Every

@@ -4,11 +4,11 @@
  *
  * One command per connection: connect, write the request and half-close
  * (`socket.end(...)`, the master CLI otherwise stays connected), read until the
- * peer closes. See docs/haproxy.md §2.3 and §4.2.
+ * peer closes. See docs/haproxy-facts.md ("Master-worker mode and reloads", "Runtime API").
  *
  * Safety rules enforced here (defence in depth, callers validate too): a command is one line of
- * printable ASCII, never contains `;` (the CLI splits commands on `;`, docs/haproxy.md §6 item
- * 6), and is shorter than {@link MAX_REQUEST_BYTES}: HAProxy silently drops requests larger than
+ * printable ASCII, never contains `;` (the CLI splits commands on `;`, docs/haproxy-facts.md
+ * "Injection"), and is shorter than {@link MAX_REQUEST_BYTES}: HAProxy silently drops requests larger than
  * `tune.bufsize` (16 384), so an oversized command is refused here, never truncated.
  */
 import { Buffer } from "node:buffer"

@@ -3,7 +3,7 @@
  * HAProxy.
  *
  * The verdict is the exit code only: the text differs by version (2.6 prints
- * "Configuration file is valid", 2.9+ prints nothing; docs/haproxy.md §2.3).
+ * "Configuration file is valid", 2.9+ prints nothing; docs/haproxy-facts.md).
  * `-q` is deliberately NOT passed: on 2.6.12 `-c -q` also suppresses the
  * ALERT lines (measured), and those are what an operator needs in /status.
  *

@@ -1,6 +1,6 @@
 /**
  * The safe grammar for everything that reaches a HAProxy config file, a map file or a runtime API
- * command. Cloud Map data is untrusted (see docs/haproxy.md §6: a newline in a service name opens a
+ * command. Cloud Map data is untrusted (see docs/haproxy-facts.md, "Injection": a newline in a service name opens a
  * whole new proxy, a space rewrites a map line, `#` comments out the rest of a line, `$` and `%`
  * expand, `;` splits runtime API commands). Every check is a small pure function that either gives
  * the normalised value or a precise reason an operator can act on. Whitelists only: nothing is

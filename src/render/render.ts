@@ -282,12 +282,12 @@ const renderConfig = (desired: Desired, settings: RenderSettings): string => {
       "mworker-max-reloads 50",
       // One HAProxy per traffic port: a second one (say, left by an earlier run) fails to bind
       // instead of silently sharing the traffic. Reloads stay seamless: the new worker takes
-      // the listening sockets over from the old one (docs/haproxy.md §3.1).
+      // the listening sockets over from the old one (docs/haproxy-facts.md, "noreuseport").
       "noreuseport"
     ]),
     section("defaults", DEFAULTS_LINES)
   ]
-  // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy.md §5).
+  // Hashes single-quoted: `$` expands inside double quotes (docs/haproxy-facts.md).
   for (const [header, user] of monitoringUserlists(settings)) parts.push(section(header, [user]))
   parts.push(renderFrontend(settings))
   if (settings.monitoringPort !== undefined) {

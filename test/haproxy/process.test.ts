@@ -131,7 +131,7 @@ describe("HaproxyProcess (real haproxy)", () => {
       yield* s.track(hx.pid, oldWorker)
 
       yield* writeFile(s.cfg, s.config("b", [{ name: "fe_busy", port: busyPort }]))
-      // The trap from docs/haproxy.md §2.3: `haproxy -c` accepts it.
+      // The trap in docs/haproxy-facts.md ("haproxy -c does not catch everything"): `haproxy -c` accepts it.
       yield* validateConfig(haproxyBin, s.cfg)
 
       const started = Date.now()

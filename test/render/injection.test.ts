@@ -1,5 +1,5 @@
 /**
- * The injection corpus (docs/haproxy.md §6): hostile service names, instance ids, addresses and
+ * The injection corpus (docs/haproxy-facts.md, "Injection"): hostile service names, instance ids, addresses and
  * ports are each quarantined with a reason, NOTHING of them reaches the rendered bytes, the good
  * siblings still render, and the result passes `haproxy -c`.
  */
