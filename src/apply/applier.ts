@@ -150,6 +150,8 @@ export const makeApplier = (options: ApplierOptions) => {
           code: e.code,
           durationMs
         }))
+      // Why a change the runtime API could have made took a reload after all (its failure).
+      let fellBack: string | undefined
       // A reload or start loads the option profiles this generation renders.
       const done = (method: "start" | "reload" | "runtime" | "dry-run") =>
         Effect.gen(function*() {
@@ -162,7 +164,11 @@ export const makeApplier = (options: ApplierOptions) => {
           const plan = previous === undefined || !previous.loaded?.runtimeBackends
             ? undefined
             : planRuntimeBackends(previous.desired, desired, diff, previous.loaded)
-          const why = plan?._tag === "Reload" && needsReload(diff) ? `; reload: ${plan.why}` : ""
+          const why = fellBack !== undefined
+            ? `; reload: the runtime update failed (${fellBack})`
+            : plan?._tag === "Reload" && needsReload(diff)
+            ? `; reload: ${plan.why}`
+            : ""
           return { _tag: "Applied", applied: { ...applied, loaded }, method, reason: reason + why, changes, label, durationMs } satisfies ApplyOutcome
         })
       /** HAProxy runs `desired` (runtime API); its files are still `previous`'s: written on a later apply. */
@@ -238,6 +244,7 @@ export const makeApplier = (options: ApplierOptions) => {
           return yield* runtimeRefused(why)
         }
         if (runtime._tag === "Failure") {
+          fellBack = runtime.failure.message
           yield* Effect.logWarning("runtime update could not be verified; reloading instead", {
             error: runtime.failure.message,
             errorTag: runtime.failure._tag

@@ -2,6 +2,7 @@
  * A fake HaproxyControl (the applier's seam to HAProxy) that records what it was asked and what
  * haproxy.cfg held at that moment, and fails on demand with the real typed errors.
  */
+import { planRuntimeBackends } from "../../src/apply/backend-plan.ts"
 import { needsReload } from "../../src/apply/diff.ts"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -22,6 +23,8 @@ export interface FakeControl {
   /** Runs after each validation (between staging a candidate and installing it). */
   afterValidate: (() => void) | undefined
   runtime: boolean
+  /** HAProxy 3.4+: new and removed services go through the runtime API when their profiles are loaded. */
+  backends: boolean
   running: boolean
 }
 
@@ -54,6 +57,7 @@ export const fakeControl = (configDir: string): FakeControl => {
     fail: { validate: [], start: [], reload: [], runtime: [] },
     afterValidate: undefined,
     runtime: false,
+    backends: false,
     running: false,
     control: {
       validate: (cfg) =>
@@ -79,14 +83,16 @@ export const fakeControl = (configDir: string): FakeControl => {
         const failure = fake.fail.reload.shift()
         return failure === undefined ? Effect.void : Effect.fail(failure as ReloadFailed)
       }),
-      // HAProxy before 3.4: new and removed services take a reload.
-      runtimeBackends: Effect.succeed(false),
-      // Like the real runtime updater: a change that needs a reload is refused (false).
-      applyRuntime: (_before, _after, diff) =>
+      runtimeBackends: Effect.sync(() => fake.backends),
+      // Like the real runtime updater: a change it cannot make answers false (the applier reloads):
+      // new and removed services before 3.4, or with an option profile HAProxy has not loaded.
+      applyRuntime: (before, after, diff, loaded) =>
         Effect.suspend(() => {
           fake.calls.push("runtime")
-          const failure = needsReload(diff) ? undefined : fake.fail.runtime.shift()
-          return failure === undefined ? Effect.succeed(fake.runtime && !needsReload(diff)) : Effect.fail(failure)
+          const services = needsReload(diff)
+          if (services && (!fake.backends || planRuntimeBackends(before, after, diff, loaded)._tag === "Reload")) return Effect.succeed(false)
+          const failure = fake.fail.runtime.shift()
+          return failure === undefined ? Effect.succeed(fake.runtime || services) : Effect.fail(failure)
         })
     }
   }
