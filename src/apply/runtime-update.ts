@@ -64,6 +64,7 @@ export const makeRuntimeUpdater = (options: RuntimeUpdaterOptions) =>
         yield* api.setServerState(backend, s.name, "maint")
         yield* api.setServerAddr(backend, s.name, s.address, s.port)
         yield* api.setServerWeight(backend, s.name, s.weight)
+        yield* api.enableHealth(backend, s.name)
         yield* api.setServerState(backend, s.name, "ready")
       })
 

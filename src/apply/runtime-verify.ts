@@ -16,7 +16,10 @@ export class RuntimeStateMismatch extends Schema.TaggedError<RuntimeStateMismatc
   }
 }
 
-/** Undefined when the servers HAProxy reports match what should be there. Pure. */
+/** srv_check_state's "administratively enabled" bit (CHK_ST_ENABLED): every server is rendered with `check`. */
+const CHECK_ENABLED = 0x04
+
+/** Undefined when the servers HAProxy reports match what should be there, health checks on. Pure. */
 export const verifyBackend = (
   state: ReadonlyArray<ServerStateRecord>,
   servers: ReadonlyArray<Server>,
@@ -29,6 +32,7 @@ export const verifyBackend = (
     if (r.address !== s.address || r.port !== s.port) return `${s.name} at ${r.address}:${r.port}, expected ${s.address}:${s.port}`
     if (r.adminState === "maint") return `${s.name} in maintenance`
     if (r.userWeight !== s.weight) return `${s.name} has weight ${r.userWeight}, expected ${s.weight}`
+    if ((r.checkState & CHECK_ENABLED) === 0) return `${s.name} has its health check disabled`
   }
   for (const s of removed) {
     const r = byName.get(s.name)

@@ -38,8 +38,9 @@ describe("diffDesired", () => {
 })
 
 describe("verifyBackend", () => {
-  const record = (serverName: string, port: number, adminState: "ready" | "maint"): ServerStateRecord =>
-    ({ serverName, address: "10.0.0.1", port, adminState, userWeight: 1 } as unknown as ServerStateRecord)
+  // srv_check_state 6: configured and enabled (what HAProxy reports for a server with `check`).
+  const record = (serverName: string, port: number, adminState: "ready" | "maint", checkState = 6): ServerStateRecord =>
+    ({ serverName, address: "10.0.0.1", port, adminState, userWeight: 1, checkState } as unknown as ServerStateRecord)
   it("accepts the state HAProxy reports only when it matches", () => {
     expect(verifyBackend([record("i-1", 80, "ready")], [server("i-1", 80)], [])).toBeUndefined()
     expect(verifyBackend([record("i-1", 81, "ready")], [server("i-1", 80)], [])).toContain("expected 10.0.0.1:80")
@@ -47,6 +48,8 @@ describe("verifyBackend", () => {
     expect(verifyBackend([record("i-2", 80, "ready")], [], [server("i-2", 80)])).toContain("still receives traffic")
     expect(verifyBackend([record("i-2", 80, "maint")], [], [server("i-2", 80)])).toBeUndefined()
     expect(verifyBackend([record("i-1", 80, "ready")], [{ ...server("i-1", 80), weight: 5 }], [])).toContain("weight 1, expected 5")
+    // Added, but its health check never enabled (`enable health` refused or not sent).
+    expect(verifyBackend([record("i-1", 80, "ready", 2)], [server("i-1", 80)], [])).toContain("health check disabled")
   })
 })
 

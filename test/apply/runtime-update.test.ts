@@ -91,7 +91,7 @@ const setupWith = (many: number) => Effect.gen(function*() {
       ],
       backends: before.backends.map((be) => ({
         name: be.name,
-        servers: be.servers.map((s) => ({ name: s.name, addr: s.address, port: s.port }))
+        servers: be.servers.map((s) => ({ name: s.name, addr: s.address, port: s.port, extra: "check" }))
       }))
     })
   )
@@ -123,8 +123,11 @@ describe("runtime updater (real haproxy), bulk changes", () => {
   it.live("removes 500 of 600 servers, moves 20, adds 51 and drains busy ones in one update, without a reload", () =>
     Effect.gen(function*() {
       const s = yield* setup
-      // What a refused `del server` leaves behind: a server in maintenance that an instance re-uses.
-      yield* s.api.addServer("be_add", "n-reuse", "127.0.0.1", 1)
+      // What a refused `del server` leaves behind: a server the updater added (checked), now in
+      // maintenance, that an instance re-uses.
+      yield* s.api.addServer("be_add", "n-reuse", "127.0.0.1", 1, { check: true })
+      yield* s.api.enableHealth("be_add", "n-reuse")
+      yield* s.api.setServerState("be_add", "n-reuse", "maint")
       const after = desired([
         backend("be_add", [server("base", s.a.port), server("n-reuse", s.b.port), ...range(50).map((i) => server(`n-${pad(i, 3)}`, s.b.port))]),
         backend("be_bulk", range(100).map((i) => server(`i-${pad(i)}`, i < 20 ? s.b.port : i % 2 === 0 ? s.a.port : s.b.port))),

@@ -122,9 +122,14 @@ describe("runtime updates", () => {
 
   it("reuses a server left in maintenance when its instance comes back before a reload", async () => {
     const before = await reloads(agent)
-    // What a refused `del server` leaves behind: the instance's server, in maintenance.
+    // What a refused `del server` leaves behind: the instance's server as the agent added it
+    // (health check on), in maintenance.
     const api = makeRuntimeApi(join(agent.configDir, "admin.sock"))
-    await Effect.runPromise(api.addServer("be_web.example.test", "i-web-9", "127.0.0.1", 1))
+    await Effect.runPromise(Effect.all([
+      api.addServer("be_web.example.test", "i-web-9", "127.0.0.1", 1, { check: true }),
+      api.enableHealth("be_web.example.test", "i-web-9"),
+      api.setServerState("be_web.example.test", "i-web-9", "maint")
+    ]))
     await register(sdkFor(mock.url), "srv-web", "web-9", backends.byName("web-3").port)
     await eventually("web-9 (answering as web-3) serving", async () => {
       for (let i = 0; i < 4; i++) {

@@ -31,10 +31,10 @@ const setup = Effect.gen(function*() {
     adminSocket,
     frontends: [{ name: "fe_w", port: w!, backend: "be_w" }, { name: "fe_bk", port: bk!, backend: "be_bk" }],
     backends: [
-      { name: "be_w", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
-      { name: "be_bk", lines: ["option allbackups"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] },
+      { name: "be_w", servers: [{ name: "s1", addr: "127.0.0.1", port: a.port, extra: "check" }] },
+      { name: "be_bk", lines: ["option allbackups"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port, extra: "check" }] },
       { name: "be_h2", lines: ["option httpchk", "http-check send meth GET uri /"] },
-      { name: "be_src", balance: "source", lines: ["hash-type consistent"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port }] }
+      { name: "be_src", balance: "source", lines: ["hash-type consistent"], servers: [{ name: "s1", addr: "127.0.0.1", port: a.port, extra: "check" }] }
     ]
   }))
   const hx = yield* makeHaproxyProcess({ bin: haproxyBin, cfgPath: cfg, masterSocket: join(dir, "master.sock") })
