@@ -22,12 +22,17 @@ import type { AgentConfig } from "../config/agent-config-type.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
 import { type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
 import { CloudMapActivity } from "./activity.ts"
-import { classifyError, CloudMapError } from "./errors.ts"
+import { descriptorsExhausted } from "./descriptors.ts"
+import { classifyError, CloudMapError, isConnectFailure } from "./errors.ts"
 import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
 export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
 export { classifyError, CloudMapError, isActionDenied } from "./errors.ts"
+
+/** Classifies a failed call; a failure to connect also asks the kernel whether the descriptors ran out. */
+const classified = (operation: string, error: unknown): CloudMapError =>
+  classifyError(operation, error, isConnectFailure(error) && descriptorsExhausted())
 
 export interface NamespaceInfo {
   readonly id: string
@@ -199,7 +204,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
     const attempt = <A>(operation: string, send: (signal: AbortSignal) => Promise<A>, timeout: boolean, first = false) =>
       Effect.andThen(tokens(operation, first), Effect.gen(function*() {
         const started = clock.currentTimeMillisUnsafe()
-        const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classifyError(operation, error) })
+        const sent = Effect.tryPromise({ try: (signal) => send(signal), catch: (error) => classified(operation, error) })
         const exit = yield* Effect.exit(
           timeout
             ? Effect.timeoutOrElse(sent, {
@@ -280,7 +285,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
             const started = clock.currentTimeMillisUnsafe()
             return dataPlane.discoverRevision(s.httpName, s.serviceName, signal).then(
               (revision) => ({ ok: true as const, revision, ms: clock.currentTimeMillisUnsafe() - started }),
-              (error: unknown) => ({ ok: false as const, error: classifyError(REVISION, error), ms: clock.currentTimeMillisUnsafe() - started })
+              (error: unknown) => ({ ok: false as const, error: classified(REVISION, error), ms: clock.currentTimeMillisUnsafe() - started })
             )
           })
         )

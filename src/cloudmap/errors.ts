@@ -49,8 +49,17 @@ const outOfDescriptors = (error: unknown): boolean => {
   return [e?.code, e?.name, e?.cause?.code, e?.cause?.name].some((c) => typeof c === "string" && NO_DESCRIPTORS.has(c))
 }
 
-/** Maps whatever the SDK threw into a classified CloudMapError. Exported for tests. */
-export const classifyError = (operation: string, error: unknown): CloudMapError => {
+/** A failure to connect at all: what a socket that could not be created looks like under some stacks. */
+export const isConnectFailure = (error: unknown): boolean => {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined
+  return [e?.code, e?.cause?.code].some((c) => c === "ECONNREFUSED" || c === "ECONNRESET" || c === "ENOTCONN")
+}
+
+/**
+ * Maps whatever the SDK threw into a classified CloudMapError. `noDescriptors`: the process is
+ * known to be out of file descriptors (./descriptors.ts), whatever the error says. Pure.
+ */
+export const classifyError = (operation: string, error: unknown, noDescriptors = false): CloudMapError => {
   const e = error as { name?: string; message?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } }
   const code = String((e?.name !== undefined && e.name !== "Error" ? e.name : undefined) ?? e?.code ?? "UnknownError")
   const status = e?.$metadata?.httpStatusCode
@@ -72,7 +81,7 @@ export const classifyError = (operation: string, error: unknown): CloudMapError 
   if (code === "InvalidInput" || code === "ValidationException") {
     return new CloudMapError({ operation, code, message: text, kind: "invalid" })
   }
-  if (outOfDescriptors(error)) {
+  if (noDescriptors || outOfDescriptors(error)) {
     return new CloudMapError({
       operation,
       code: "EMFILE",
