@@ -70,17 +70,20 @@ export const renderSection = (
   const poll = fmtS(d.revisionPollSeconds)
   const stale = staleMoves(a)
   const moves = a.changes.filter((c) => c.kind === "move").length
+  // HAProxy 3.4+ adds new services at runtime: the run says which path (a) took.
+  const noReloads = reloadsA === 0
+  const newServicesBy = noReloads ? "added through the runtime API (no reload: HAProxy adds backends at runtime)" : "reloaded"
   const reading: Array<string> = []
   reading.push(
     `* **Failed requests.** (a) ${a.requests.failed} of ${count(a.requests.total)}, ` +
       `(b) ${b.requests.failed} of ${count(b.requests.total)}. ` +
       (a.requests.failed === 0
-        ? "The 0 target for (a) is met: instances were added, moved and drained through the runtime API, and new services reloaded, under keep-alive load without a single error. "
+        ? `The 0 target for (a) is met: instances were added, moved and drained through the runtime API, and new services ${newServicesBy}, under keep-alive load without a single error. `
         : "The 0 target for (a) is MISSED; see the failure detail above. ") +
       (b.requests.failed === 0
         ? "The baseline did not drop requests either: both render the same haproxy.cfg, whose `option idle-close-on-response` closes each idle keep-alive " +
           "connection of an old worker only after its next response (with `Connection: close`), and master-worker reloads never drop new connections. " +
-          "So on HAProxy 2.6 with this configuration the price of reload-per-change is not errors but churn: "
+          "So with this configuration the price of reload-per-change is not errors but churn: "
         : "The baseline's failures come from reloads (keep-alive connections of old workers). Beyond errors, reload-per-change costs ") +
       `every reload makes every keep-alive client reconnect (${b.loadConnects} load connections opened in (b) vs ${a.loadConnects} in (a), ` +
       `${LOAD_CONNECTIONS} of them at the start${perReload === undefined ? "" : `, about ${perReload} reconnects per reload`}), ` +
@@ -89,8 +92,10 @@ export const renderSection = (
   reading.push(
     `* **Reloads.** (a) ${reloadsA ?? "?"} for ${nInst(a)} instance changes and ${nNew(a)} new services; ` +
       `${instanceReloadsA === 0 ? "none was caused by an instance change (target met): " : `${instanceReloadsA} were labelled as instance reloads (target MISSED): `}` +
-      `reloads happen only for new services (a new service is listed as soon as the change feed names it, and two reloads are at least ` +
-      `RELOAD_MIN_INTERVAL = ${fmtS(d.reloadMinIntervalSeconds)} apart, so services created close together share one). ` +
+      (noReloads
+        ? "new services too went through the runtime API (`add backend` from their option profile's defaults, servers, `publish backend`, map entries). "
+        : `reloads happen only for new services (a new service is listed as soon as the change feed names it, and two reloads are at least ` +
+          `RELOAD_MIN_INTERVAL = ${fmtS(d.reloadMinIntervalSeconds)} apart, so services created close together share one). `) +
       `(b) ${reloadsB ?? "?"}: one per poll round that saw any change.`
   )
   reading.push(
@@ -100,14 +105,14 @@ export const renderSection = (
       `checked (with the feed unavailable, revision polling takes over: every REVISION_POLL_RATE = ${poll}, or more often for a fleet under ` +
       `${Math.ceil((d.revisionCheckBudget * d.revisionPollSeconds) / 60)} services). ` +
       "A change lands at a random phase, so the median wait is about half a period and the tail about a whole one; applying through the " +
-      "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart), also while a new service's reload " +
-      "waits out RELOAD_MIN_INTERVAL (instance changes of the other services go ahead through the runtime API). " +
+      "runtime API then takes well under 0.2 s (new servers get their share at once, no slowstart)" +
+      (noReloads ? ". " : ", also while a new service's reload waits out RELOAD_MIN_INTERVAL (instance changes of the other services go ahead through the runtime API). ") +
       `Health flips: p50 ${secs(healthA.p50)}, p95 ${secs(healthA.p95)}. A health change does not bump InstancesRevision, so only a ` +
       `service's DiscoverInstances read sees it; each service is re-read at least every REFRESH_RATE = ${fmtS(d.refreshSeconds)} ` +
       `(spread over the rounds), so the expected wait is about half of that: a health flip reported only by Cloud Map is bounded by REFRESH_RATE, not by the 2 s / 5 s targets, which apply to registrations, deregistrations and moves (HAProxy's own checks take an instance that stops answering out within about 6 s). ` +
       `All ${nInst(a)} instance changes together: ${verdict(allA)}; max ${secs(allA.max)}. ` +
       `New services: p50 ${secs(newA.p50)}, p95 ${secs(newA.p95)}: the feed names the new service at its first registration, which ` +
-      "re-lists services at once, then a reload (coalesced within RELOAD_MIN_INTERVAL)."
+      (noReloads ? "re-lists services at once, then the runtime API adds it." : "re-lists services at once, then a reload (coalesced within RELOAD_MIN_INTERVAL).")
   )
   if (stale.length > 0) {
     const worst = Math.max(...stale.map((c) => c.oldStoppedMs! - c.convergedMs!))
