@@ -36,8 +36,8 @@ interface LoopState {
 const sameDesired = (a: Desired, b: Desired) => samePlanned({ desired: a, complete: false }, { desired: b, complete: false })
 
 /** The first of `wait` and the next published state; Some(planned) when a newer one came. */
-const untilNewer = (channel: DesiredChannel["Service"], waitMs: number) =>
-  Effect.raceFirst(Effect.as(Effect.sleep(Duration.millis(Math.max(0, waitMs))), Option.none<Planned>()), Effect.map(channel.take, Option.some))
+const untilNewer = (take: Effect.Effect<Planned>, waitMs: number) =>
+  Effect.raceFirst(Effect.as(Effect.sleep(Duration.millis(Math.max(0, waitMs))), Option.none<Planned>()), Effect.map(take, Option.some))
 
 export const makeApplyLoop = (options: ApplyLoopOptions) =>
   Effect.gen(function*() {
@@ -45,6 +45,10 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
     const channel = yield* DesiredChannel
     const status = yield* StatusStore
     const state = yield* Ref.make<LoopState>({ applied: undefined, planned: undefined, refusedAt: undefined, lastReloadAt: undefined })
+    // The newest state taken from the channel: it is published once, so a bug that ends an
+    // iteration must not lose it (retried like a refused state).
+    const latest = yield* Ref.make<Planned | undefined>(undefined)
+    const take = Effect.tap(channel.take, (planned) => Ref.set(latest, planned))
 
     /**
      * The next state to apply: a newer one, or the refused one once its retry is due (the same
@@ -52,11 +56,11 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
      */
     const next: Effect.Effect<Planned> = Effect.gen(function*() {
       const s = yield* Ref.get(state)
-      if (s.planned === undefined || s.refusedAt === undefined) return yield* channel.take
+      if (s.planned === undefined || s.refusedAt === undefined) return yield* take
       const refused = s.planned
       while (true) {
         const now = yield* Clock.currentTimeMillis
-        const newer = yield* untilNewer(channel, s.refusedAt + options.rejectedRetryMs - now)
+        const newer = yield* untilNewer(take, s.refusedAt + options.rejectedRetryMs - now)
         if (Option.isNone(newer)) return refused
         if (!samePlanned(newer.value, refused)) return newer.value
       }
@@ -115,11 +119,11 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
         const due = s.lastReloadAt + options.reloadMinIntervalMs
         if (due <= (yield* Clock.currentTimeMillis)) return planned
         yield* applyRuntimePart(planned)
-        const newer = yield* untilNewer(channel, due - (yield* Clock.currentTimeMillis))
+        const newer = yield* untilNewer(take, due - (yield* Clock.currentTimeMillis))
         return Option.isSome(newer) ? yield* paced(newer.value) : planned
       })
 
-    const iteration = Effect.gen(function*() {
+    const once = Effect.gen(function*() {
       const planned = yield* Effect.flatMap(next, paced)
       const before = yield* Ref.get(state)
       const outcome = yield* applyOrDefect(before.applied, planned.desired, true)
@@ -140,6 +144,20 @@ export const makeApplyLoop = (options: ApplyLoopOptions) =>
       })
       yield* publish(planned, outcome, now, retried)
     })
+
+    /**
+     * One iteration. A bug outside an apply (an apply's own becomes a refusal: applyOrDefect), in
+     * the pacing or the reporting, keeps the newest state taken for a retry after
+     * REJECTED_RETRY_INTERVAL instead of dropping it until Cloud Map changes again.
+     */
+    const iteration = once.pipe(Effect.catchDefect((defect) =>
+      Effect.gen(function*() {
+        yield* Effect.logError("the apply loop failed unexpectedly (a bug); the newest state is tried again", Cause.die(defect))
+        const planned = yield* Ref.get(latest)
+        const now = yield* Clock.currentTimeMillis
+        if (planned !== undefined) yield* Ref.update(state, (s) => ({ ...s, planned, refusedAt: now }))
+      })
+    ))
 
     const publish = (planned: Planned, outcome: ApplyOutcome, now: number, retried: boolean) =>
       Effect.gen(function*() {

@@ -1,7 +1,7 @@
 /**
  * Defects of the apply loop found by reading, each shown failing before its fix (TestClock, the
  * real applier over a temp CONFIG_DIR, the fake HAProxy): a runtime part that reloads behind the
- * pacing, /status vs what HAProxy serves, a bug in an apply, instance changes on a full disk, and
+ * pacing, /status vs what HAProxy serves, a bug in an apply or around it, instance changes on a full disk, and
  * the suspected race between the pacing timer and the channel (refuted).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -86,6 +86,23 @@ describe("apply loop defects", () => {
       const after = yield* t.status
       assert.deepStrictEqual(servers(after), [["shop", 1], ["web", 1]])
       assert.strictEqual(after.pending, undefined)
+      yield* t.stop
+    }))
+
+  it.effect("a bug outside an apply (in the reporting) keeps the state: retried, and /status catches up with what HAProxy serves", () =>
+    Effect.gen(function*() {
+      const t = yield* startApplyLoop({ reloadMinIntervalMs: 0, rejectedRetryMs: 10 * SECOND })
+      yield* t.publish(desired(backend("web", [8080])))
+      t.fake.runtime = true
+      t.knobs.reportBugs = 1
+      // Applied through the runtime API; the first /status update of its report dies.
+      yield* t.publish(desired(backend("web", [8080, 8081])))
+      assert.deepStrictEqual(servers(yield* t.status), [["web", 1]])
+      // Nothing new is published (Cloud Map is quiet): the retry reports what HAProxy serves.
+      yield* TestClock.adjust(10 * SECOND)
+      yield* t.settle
+      assert.deepStrictEqual(servers(yield* t.status), [["web", 2]])
+      assert.strictEqual(t.reloads(), 1, "the retry found the state applied: no reload")
       yield* t.stop
     }))
 

@@ -1,7 +1,8 @@
 /**
  * The apply loop running in the background (TestClock) over a fresh CONFIG_DIR, the real applier
  * and the fake HaproxyControl, guarded like ApplyLoopLive (an iteration that fails is logged and
- * the loop goes on). Knobs: a full disk (every write answers ENOSPC) and a bug in the next apply.
+ * the loop goes on). Knobs: a full disk (every write answers ENOSPC), a bug in the next apply, and
+ * a bug in the loop's next /status update.
  */
 import { mkdtempSync, rmSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -27,7 +28,8 @@ export const startApplyLoop = (options: { readonly reloadMinIntervalMs: number; 
     tempDirs.push(dir)
     const configDir = join(dir, "cfg")
     const fake = fakeControl(configDir)
-    const knobs = { diskFull: false, bugs: 0 }
+    // bugs: the next applies die; reportBugs: the next /status updates of the loop die (a bug outside an apply).
+    const knobs = { diskFull: false, bugs: 0, reportBugs: 0 }
     const write: WriteFn = (fd, buffer, offset, length, position) => {
       if (knobs.diskFull) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })
       return writeSync(fd, buffer, offset, length, position)
@@ -42,7 +44,16 @@ export const startApplyLoop = (options: { readonly reloadMinIntervalMs: number; 
           return Effect.die(new TypeError("injected: cannot read properties of undefined"))
         })
     }
-    const context = yield* Layer.build(Layer.mergeAll(Layer.succeed(Applier, applier), DesiredChannel.layer, StatusStore.layer))
+    const store = yield* Layer.build(StatusStore.layer).pipe(Effect.map((c) => Context.get(c, StatusStore)))
+    const buggyStore = StatusStore.of({
+      ...store,
+      update: (f) => Effect.suspend(() => {
+        if (knobs.reportBugs === 0) return store.update(f)
+        knobs.reportBugs--
+        return Effect.die(new TypeError("injected: a bug while reporting"))
+      })
+    })
+    const context = yield* Layer.build(Layer.mergeAll(Layer.succeed(Applier, applier), DesiredChannel.layer, Layer.succeed(StatusStore, buggyStore)))
     const loop = yield* makeApplyLoop(options).pipe(Effect.provideContext(context))
     const guarded = loop.iteration.pipe(Effect.catchCause((cause) => Effect.logDebug("apply loop iteration failed", cause)))
     const fiber = yield* Effect.forkChild(Effect.forever(guarded).pipe(Effect.provideContext(context)))
