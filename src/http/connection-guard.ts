@@ -10,23 +10,11 @@
  *   connections age out first, and a probe that sends its request at once always gets in.
  * - Short timeouts (guardTimeouts): headers within 5 s, a request within 10 s, idle keep-alive 5 s.
  */
-import { readFileSync } from "node:fs"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 
 /** Descriptors assumed when /proc/self/limits cannot be read (the usual soft limit). */
 const ASSUMED_FILE_LIMIT = 1024
-
-/** The soft limit on open files of this process (Linux /proc/self/limits), or undefined. */
-export const openFileLimit = (): number | undefined => {
-  try {
-    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"))
-    if (line === null) return undefined
-    return line[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(line[1])
-  } catch {
-    return undefined
-  }
-}
 
 /** A quarter of the file limit, between 16 and 256: the other three quarters are the reserve. */
 export const healthConnectionCap = (fileLimit: number | undefined): number =>
