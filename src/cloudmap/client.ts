@@ -6,16 +6,11 @@
  * jittered exponential backoff when the failure is transient (throttling, 5xx, timeouts,
  * connection errors). Until the first full read is done (`settle`) every bucket runs at the
  * start-up rate, so a large fleet is read in seconds. Permission errors name the IAM action to
- * grant. List operations are paginated to the end. The hot calls go through ./data-plane.ts, the
- * List* calls through the SDK.
+ * grant. List operations are paginated to the end. The hot calls (the reads, the change feed's
+ * ListOperations and GetOperation) go through ./data-plane.ts, ListNamespaces and ListServices
+ * through the SDK.
  */
-import {
-  GetOperationCommand,
-  ListNamespacesCommand,
-  ListOperationsCommand,
-  ListServicesCommand,
-  ServiceDiscoveryClient
-} from "@aws-sdk/client-servicediscovery"
+import { ListNamespacesCommand, ListServicesCommand, ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
 import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Schedule, Semaphore } from "effect"
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { AgentConfig } from "../config/agent-config-type.ts"
@@ -355,33 +350,19 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
       getServiceAttributes: (serviceId) =>
         call("GetServiceAttributes", (signal) => dataPlane.getServiceAttributes(serviceId, signal), false),
       listOperationsPage: (window, token) =>
-        attempt("ListOperations", (abortSignal) =>
-          client.send(
-            new ListOperationsCommand({
-              MaxResults: 100,
-              Filters: [
-                { Name: "TYPE", Condition: "IN", Values: INSTANCE_OPERATIONS },
-                {
-                  Name: "UPDATE_DATE",
-                  Condition: "BETWEEN",
-                  Values: updateDateValues(window)
-                }
-              ],
-              ...(token === undefined ? {} : { NextToken: token })
-            }),
-            { abortSignal }
-          ).then((p) => ({
-            operations: (p.Operations ?? []).flatMap((o) => o.Id === undefined ? [] : [{ id: o.Id, status: o.Status ?? "UNKNOWN" }]),
-            nextToken: p.NextToken === undefined || p.NextToken === "" ? undefined : p.NextToken
-          })), true),
+        attempt("ListOperations", (signal) =>
+          dataPlane.listOperations([
+            { Name: "TYPE", Condition: "IN", Values: INSTANCE_OPERATIONS },
+            { Name: "UPDATE_DATE", Condition: "BETWEEN", Values: updateDateValues(window) }
+          ], token, signal), false),
       getOperation: (operationId) =>
-        attempt("GetOperation", (abortSignal) =>
-          client.send(new GetOperationCommand({ OperationId: operationId }), { abortSignal }).then((p) => ({
+        attempt("GetOperation", (signal) =>
+          dataPlane.getOperation(operationId, signal).then((o) => ({
             id: operationId,
-            status: p.Operation?.Status ?? "UNKNOWN",
-            serviceId: p.Operation?.Targets?.["SERVICE"],
-            instanceId: p.Operation?.Targets?.["INSTANCE"]
-          })), true),
+            status: o.status,
+            serviceId: o.targets["SERVICE"],
+            instanceId: o.targets["INSTANCE"]
+          })), false),
       settle: Effect.all([calls.settle, reads.settle, controls.settle], { discard: true }),
       concurrency: options.concurrency
     })

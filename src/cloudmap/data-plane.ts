@@ -10,8 +10,10 @@
  *
  * Failures are thrown as objects shaped like the SDK's errors (`name` = Cloud Map's error code,
  * `$metadata.httpStatusCode`), so the client classifies, retries and meters them exactly as it
- * does the SDK's (client.ts `classifyError`). Everything else (the List* calls, a few a minute)
- * stays on the SDK.
+ * does the SDK's (client.ts `classifyError`). The change feed's ListOperations (every
+ * CHANGE_FEED_RATE) and GetOperation (every change) come this way too: through the SDK each opened
+ * a connection and ran its middleware, most of the agent's CPU at rest at 100 services
+ * (BENCHMARKS.md). The List* listings (a few a minute) stay on the SDK.
  */
 import type { ServiceDiscoveryClient } from "@aws-sdk/client-servicediscovery"
 import { SignatureV4 } from "@smithy/signature-v4"
@@ -42,7 +44,29 @@ export interface DataPlane {
   readonly discoverRevision: (namespace: string, service: string, signal: AbortSignal) => Promise<number | undefined>
   /** GetServiceAttributes, on the control-plane endpoint (no `data-` prefix). */
   readonly getServiceAttributes: (serviceId: string, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>
+  /** One page of ListOperations (control plane) with these filters. */
+  readonly listOperations: (filters: ReadonlyArray<OperationFilter>, token: string | undefined, signal: AbortSignal) => Promise<OperationsPageWire>
+  /** GetOperation (control plane): its status and its targets. */
+  readonly getOperation: (operationId: string, signal: AbortSignal) => Promise<OperationWire>
 }
+
+export interface OperationFilter {
+  readonly Name: string
+  readonly Condition: string
+  readonly Values: ReadonlyArray<string>
+}
+
+export interface OperationsPageWire {
+  readonly operations: ReadonlyArray<{ readonly id: string; readonly status: string }>
+  readonly nextToken: string | undefined
+}
+
+export interface OperationWire {
+  readonly status: string
+  readonly targets: Readonly<Record<string, string>>
+}
+
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
 
 /** An error shaped like the SDK's, for `classifyError`. */
 const awsError = (name: string, message: string, status: number | undefined) =>
@@ -172,6 +196,20 @@ export const makeDataPlane = (
       const out = await post("GetServiceAttributes", { ServiceId: serviceId }, signal, "control")
       const attributes = (out.ServiceAttributes as { readonly Attributes?: unknown } | undefined)?.Attributes
       return attributesOf(attributes)
+    },
+    listOperations: async (filters, token, signal) => {
+      const out = await post("ListOperations", { MaxResults: 100, Filters: filters, ...(token === undefined ? {} : { NextToken: token }) }, signal, "control")
+      const wire = Array.isArray(out.Operations) ? (out.Operations as ReadonlyArray<{ readonly Id?: unknown; readonly Status?: unknown }>) : []
+      const next = text(out.NextToken)
+      return {
+        operations: wire.flatMap((o) => typeof o.Id === "string" ? [{ id: o.Id, status: text(o.Status) ?? "UNKNOWN" }] : []),
+        nextToken: next === "" ? undefined : next
+      }
+    },
+    getOperation: async (operationId, signal) => {
+      const out = await post("GetOperation", { OperationId: operationId }, signal, "control")
+      const operation = (out.Operation ?? {}) as { readonly Status?: unknown; readonly Targets?: unknown }
+      return { status: text(operation.Status) ?? "UNKNOWN", targets: attributesOf(operation.Targets) }
     }
   }
 }
