@@ -6,10 +6,12 @@
  * own that exits after 20 s (killed by PID at the end).
  */
 import { execFileSync, spawn } from "node:child_process"
+import { connect } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap } from "../../../src/mock/server.ts"
 import { type AgentProcess, BUN, ROOT, startAgent } from "../../support/agent.ts"
+import { GUARD_TIMEOUTS } from "../../../src/http/connection-guard.ts"
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -85,4 +87,40 @@ describe("HEALTH_PORT under a slow-connection flood", () => {
     // Said once, for the operator.
     expect(agent.logs.filter((l) => l.includes("HEALTH_PORT connection cap reached")).length).toBe(1)
   }, 90_000)
+
+  it("closes a request head that does not finish within 5 s and a keep-alive connection idle for 5 s", async () => {
+    const mock = await startMockCloudMap({ fixture: { namespaces: [{ name: "apps", services: [{ name: "web", instances: [] }] }] } })
+    cleanups.push(() => mock.close())
+    const agent = await startAgent({
+      AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
+      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
+    })
+    cleanups.push(() => agent.stop())
+    await agent.ready(30_000)
+    /** Opens a connection, sends `data`, and resolves with how long the agent kept it open (and what it answered). */
+    const heldFor = (data: string) =>
+      new Promise<{ ms: number; answer: string }>((resolve) => {
+        const t0 = performance.now()
+        let answer = ""
+        const socket = connect(agent.healthPort, "127.0.0.1", () => socket.write(data))
+        socket.on("data", (c: Buffer) => (answer += c.toString()))
+        socket.on("close", () => resolve({ ms: performance.now() - t0, answer }))
+        socket.on("error", () => undefined)
+        // Bounded: never more than 20 s.
+        setTimeout(() => socket.destroy(), 20_000).unref()
+        cleanups.push(async () => socket.destroy())
+      })
+    const [slowHead, idle] = await Promise.all([
+      // A request head that never ends (slowloris).
+      heldFor("GET /healthz HTTP/1.1\r\nHost: x\r\n"),
+      // A whole request answered, then the keep-alive connection left idle.
+      heldFor("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    ])
+    expect(slowHead.answer).not.toContain(" 200 ")
+    expect(slowHead.ms).toBeGreaterThanOrEqual(GUARD_TIMEOUTS.headersMs - 500)
+    expect(slowHead.ms).toBeLessThan(GUARD_TIMEOUTS.headersMs + GUARD_TIMEOUTS.checkEveryMs + 3_000)
+    expect(idle.answer).toContain("HTTP/1.1 200")
+    expect(idle.ms).toBeGreaterThanOrEqual(GUARD_TIMEOUTS.keepAliveMs - 500)
+    expect(idle.ms).toBeLessThan(GUARD_TIMEOUTS.keepAliveMs + GUARD_TIMEOUTS.checkEveryMs + 3_000)
+  }, 60_000)
 })
