@@ -6,7 +6,7 @@
 import { request } from "node:http"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
-import { type AgentProcess, startAgent } from "../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, startAgent } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { appsFixture } from "../support/fixtures.ts"
 import { freePort } from "../support/ports.ts"
@@ -37,7 +37,7 @@ beforeAll(async () => {
   monitoring = await freePort()
   agent = await startAgent({
     AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-    NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+    NAMESPACE_MAP: APPS_HOST_MAP,
     MONITORING_PORT: String(monitoring)
   })
   await agent.ready(40_000)

@@ -21,7 +21,7 @@ import type { LiveState } from "../../src/http/live-servers.ts"
 import { agentHttpHandler } from "../../src/http/server.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
 import { type ChangeFeedState, initialStatus, type Status } from "../../src/status/status.ts"
-import { type AgentProcess, eventually, ROOT, startAgent } from "../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, ROOT, startAgent } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { type Chromium, startChromium } from "../support/browser.ts"
 import { sdkFor } from "../support/cloudmap-sdk.ts"
@@ -124,7 +124,7 @@ describe("status page: the real agent", () => {
     })
     agent = await startAgent({
       AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+      NAMESPACE_MAP: APPS_HOST_MAP,
       ...OPTIONS_ENV
     })
     await eventually("ready with the hostile records reported", async () => {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../support/agent.ts"
 import { type Backends, startBackends } from "../support/backends.ts"
 import { createService, namespaceId, register, sdkFor } from "../support/cloudmap-sdk.ts"
 import { faultWrapper } from "../support/fault-wrapper.ts"
@@ -41,7 +41,7 @@ describe("the metrics the dashboard and the alert rules name exist", () => {
     faultDir = realpathSync(mkdtempSync(join(tmpdir(), "cmh-dashboards-fault-")))
     agent = await startAgent({
       AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+      NAMESPACE_MAP: APPS_HOST_MAP,
       STATS_PASSWD: "stats-secret-2b7c",
       PROM_USER,
       PROM_PASSWD,

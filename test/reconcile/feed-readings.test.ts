@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { graceMs } from "../../src/reconcile/feed-verify.ts"
-import { apiId, deregister, noIndex, register, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
+import { apiId, deregister, noIndex, register, type Session, SETTINGS, webId, withFeed } from "../support/feed-session.ts"
 
 const GRACE = graceMs(SETTINGS.periodSeconds)
 /** A read of web finding `revision` and these instances (what the reconciler hands the feed after each read). */
@@ -25,6 +25,21 @@ const read = (revision: number, instances: ReadonlyArray<string> = []) => [{
 const names = (...ids: Array<string>) => ({ _tag: "Changes", serviceIds: new Set(ids), checkAll: false })
 const CHECKS_ALL = { _tag: "Changes", serviceIds: new Set(), checkAll: true }
 const INSTANCE_ONLY = { operationTargets: "instance", updateDateUnit: "seconds" } as const
+
+/**
+ * A change the feed does not list: web read, `register` run, a round that names nothing, web read
+ * again with a new revision, the grace waited out. The next round confirms the miss.
+ */
+const missedChange = (s: Session, register: () => Promise<unknown>) =>
+  Effect.gen(function*() {
+    const f = yield* s.feed
+    yield* f.reads(read(1))
+    yield* Effect.promise(register)
+    yield* s.advance(2_000)
+    expect(yield* f.round(noIndex)).toEqual(names())
+    yield* f.reads(read(2))
+    yield* s.advance(GRACE)
+  })
 
 describe("change feed readings", () => {
   it.effect("Targets with INSTANCE only: placed by the instance index; an instance never read makes the round check every revision", () =>
@@ -70,16 +85,12 @@ describe("change feed readings", () => {
       })))
 
   it.effect("UPDATE_DATE read in milliseconds: the reads' misses make the feed try milliseconds, keep them and name the missed service", () =>
-    withFeed(SETTINGS, ({ client, advance, feed, status }) =>
+    withFeed(SETTINGS, (s) =>
       Effect.gen(function*() {
+        const { client, advance, feed, status } = s
         const f = yield* feed
-        yield* f.reads(read(1))
-        yield* Effect.promise(() => register(client, webId, "web-9"))
-        yield* advance(2_000)
         // Sent in seconds, read as milliseconds: a window in 1970, nothing listed.
-        expect(yield* f.round(noIndex)).toEqual(names())
-        yield* f.reads(read(2))
-        yield* advance(GRACE)
+        yield* missedChange(s, () => register(client, webId, "web-9"))
         expect(yield* f.round(noIndex)).toEqual(names(webId))
         expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
         // From now on registrations are named at once.
@@ -89,23 +100,20 @@ describe("change feed readings", () => {
       }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
 
   it.effect("UPDATE_DATE read in milliseconds in a busy account: the missed changes' window holds more pages than a round walks, its first page proves the unit", () =>
-    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, advance, feed, status }) =>
+    withFeed({ ...SETTINGS, maxPages: 1 }, (s) =>
       Effect.gen(function*() {
+        const { client, feed, status } = s
         const f = yield* feed
-        yield* f.reads(read(1))
         // 150 operations since the read: two pages of ListOperations (100 a page), one more than a round walks.
-        yield* Effect.promise(() => Promise.all(Array.from({ length: 150 }, (_, i) => register(client, webId, `web-${100 + i}`))))
-        yield* advance(2_000)
-        expect(yield* f.round(noIndex)).toEqual(names())
-        yield* f.reads(read(2))
-        yield* advance(GRACE)
+        yield* missedChange(s, () => Promise.all(Array.from({ length: 150 }, (_, i) => register(client, webId, `web-${100 + i}`))))
         expect((yield* f.round(noIndex))._tag).toBe("Changes")
         expect((yield* status).changeFeed).toMatchObject({ state: "active", misses: 1, updateDateUnit: "milliseconds" })
       }), 0, { operationTargets: "service", updateDateUnit: "milliseconds", operationScan: "updateDate" }))
 
   it.effect("the other unit cannot be told within CHANGE_FEED_MAX_PAGES (pages through the whole history): unavailable, and the detail says so", () =>
-    withFeed({ ...SETTINGS, maxPages: 1 }, ({ client, advance, feed, status }) =>
+    withFeed({ ...SETTINGS, maxPages: 1 }, (s) =>
       Effect.gen(function*() {
+        const { client, advance, feed, status } = s
         const f = yield* feed
         // 150 operations a minute before the missed change: the first page of the history holds none of the window's.
         yield* Effect.promise(() => Promise.all(Array.from({ length: 150 }, (_, i) => register(client, apiId, `api-${100 + i}`))))
@@ -114,12 +122,7 @@ describe("change feed readings", () => {
         expect(yield* f.round(noIndex)).toEqual(CHECKS_ALL)
         yield* advance(2_000)
         expect(yield* f.round(noIndex)).toEqual(names())
-        yield* f.reads(read(1))
-        yield* Effect.promise(() => register(client, webId, "web-9"))
-        yield* advance(2_000)
-        expect(yield* f.round(noIndex)).toEqual(names())
-        yield* f.reads(read(2))
-        yield* advance(GRACE)
+        yield* missedChange(s, () => register(client, webId, "web-9"))
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         const feedStatus = (yield* status).changeFeed
         expect(feedStatus).toMatchObject({ state: "unavailable", problem: "misses", updateDateUnit: "seconds" })
@@ -127,17 +130,13 @@ describe("change feed readings", () => {
       }), 0, { operationTargets: "service", updateDateUnit: "milliseconds" }))
 
   it.effect("a feed that lists nothing in either unit while the reads find changes: unavailable (misses), polling, retried later", () =>
-    withFeed({ ...SETTINGS, retrySeconds: 60 }, ({ client, control, advance, feed, status }) =>
+    withFeed({ ...SETTINGS, retrySeconds: 60 }, (s) =>
       Effect.gen(function*() {
+        const { client, control, advance, feed, status } = s
         const f = yield* feed
         // Operations are gone at once: ListOperations never lists them, whatever the unit.
         yield* Effect.promise(() => control("POST", "/_mock/options", { operationRetentionMs: 0 }))
-        yield* f.reads(read(1))
-        yield* Effect.promise(() => register(client, webId, "web-9"))
-        yield* advance(2_000)
-        expect(yield* f.round(noIndex)).toEqual(names())
-        yield* f.reads(read(2))
-        yield* advance(GRACE)
+        yield* missedChange(s, () => register(client, webId, "web-9"))
         expect(yield* f.round(noIndex)).toEqual({ _tag: "Polling" })
         const feedStatus = (yield* status).changeFeed
         expect(feedStatus).toMatchObject({ state: "unavailable", problem: "misses", misses: 1, updateDateUnit: "seconds" })

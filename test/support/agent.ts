@@ -9,6 +9,8 @@ import { join } from "node:path"
 import { freePort } from "./ports.ts"
 
 export const ROOT = new URL("../..", import.meta.url).pathname
+/** NAMESPACE_MAP of most e2e tests: the mock's `apps` namespace as `<service>.example.test`. */
+export const APPS_HOST_MAP = JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
 export const BUN = join(ROOT, "node_modules/.bin/bun")
 
 export interface AgentProcess {

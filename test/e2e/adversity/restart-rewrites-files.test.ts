@@ -8,7 +8,7 @@ import { readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
-import { eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
+import { APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { appsFixture } from "../../support/fixtures.ts"
 
@@ -26,7 +26,7 @@ afterAll(async () => {
 it("a restart after the configuration files were removed renders them again", async () => {
   const agent = await startAgent({
     AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-    NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+    NAMESPACE_MAP: APPS_HOST_MAP,
     HAPROXY_RESTART: "true"
   })
   try {

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap, type MockCloudMapHandle } from "../../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 import { keepAliveLoad } from "../../support/load.ts"
@@ -110,7 +110,7 @@ describe("a new service never takes over a live route", () => {
     cleanups.push(() => mock.close())
     const agent = await startAgent({
       AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
+      NAMESPACE_MAP: APPS_HOST_MAP
     })
     cleanups.push(() => agent.stop())
     await agent.ready(30_000)

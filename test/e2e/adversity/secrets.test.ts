@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sendCommand } from "../../../src/haproxy/socket-client.ts"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent } from "../../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, startAgent } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { appsFixture } from "../../support/fixtures.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
@@ -45,7 +45,7 @@ describe("adversity: secrets and file modes", () => {
       ...SECRETS,
       AWS_ACCESS_KEY_ID: "aws-key-id",
       AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+      NAMESPACE_MAP: APPS_HOST_MAP,
       HAPROXY_BIN: faultWrapper(faultDir)
     })
     await agent.ready()

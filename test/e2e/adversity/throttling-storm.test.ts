@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type MockCloudMapHandle, startMockCloudMap } from "../../../src/mock/server.ts"
-import { eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
+import { APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { type Backends, startBackends } from "../../support/backends.ts"
 import { register, sdkFor } from "../../support/cloudmap-sdk.ts"
 import { appsFixture } from "../../support/fixtures.ts"
@@ -35,7 +35,7 @@ describe("adversity: a throttling storm", () => {
       })
       const agent = await startAgent({
         AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-        NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+        NAMESPACE_MAP: APPS_HOST_MAP,
         ...(mode === "CHANGE_FEED=false" ? { CHANGE_FEED: "false" } : {})
       })
       try {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap } from "../../../src/mock/server.ts"
 import { basic, flood, get, throughput } from "../../../scripts/bench/auth-flood.ts"
 import { cpuSeconds, haproxyServingPidsFor } from "../../../scripts/bench/proc.ts"
-import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { startBackends } from "../../support/backends.ts"
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -34,7 +34,7 @@ const start = async (): Promise<AgentProcess> => {
   cleanups.push(() => mock.close())
   const agent = await startAgent({
     AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-    NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+    NAMESPACE_MAP: APPS_HOST_MAP,
     STATS_PASSWD: STATS.password,
     PROM_PASSWD: PROM.password,
     HAPROXY_NBTHREAD: "2"

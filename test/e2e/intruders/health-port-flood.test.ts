@@ -10,7 +10,7 @@ import { connect } from "node:net"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap } from "../../../src/mock/server.ts"
-import { type AgentProcess, BUN, ROOT, startAgent } from "../../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, BUN, ROOT, startAgent } from "../../support/agent.ts"
 import { GUARD_TIMEOUTS } from "../../../src/http/connection-guard.ts"
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -53,16 +53,19 @@ const slowConnections = async (port: number, count: number, seconds: number, dri
   return { stop }
 }
 
+/** An agent, ready, over a mock with one service and no instance (stopped after the test). */
+const readyAgent = async (): Promise<AgentProcess> => {
+  const mock = await startMockCloudMap({ fixture: { namespaces: [{ name: "apps", services: [{ name: "web", instances: [] }] }] } })
+  cleanups.push(() => mock.close())
+  const agent = await startAgent({ AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url, NAMESPACE_MAP: APPS_HOST_MAP })
+  cleanups.push(() => agent.stop())
+  await agent.ready(30_000)
+  return agent
+}
+
 describe("HEALTH_PORT under a slow-connection flood", () => {
   it("5,000 slow connections (a byte every 10 s) at a 1,024 file limit: every /healthz probe answers 200 within 1 s, Cloud Map reads go on", async () => {
-    const mock = await startMockCloudMap({ fixture: { namespaces: [{ name: "apps", services: [{ name: "web", instances: [] }] }] } })
-    cleanups.push(() => mock.close())
-    const agent: AgentProcess = await startAgent({
-      AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
-    })
-    cleanups.push(() => agent.stop())
-    await agent.ready(30_000)
+    const agent = await readyAgent()
     execFileSync("prlimit", [`--pid=${agent.pid}`, "--nofile=1024:1024"])
     const readsBefore = await okCalls(agent)
 
@@ -89,14 +92,7 @@ describe("HEALTH_PORT under a slow-connection flood", () => {
   }, 90_000)
 
   it("closes a request head that does not finish within 5 s and a keep-alive connection idle for 5 s", async () => {
-    const mock = await startMockCloudMap({ fixture: { namespaces: [{ name: "apps", services: [{ name: "web", instances: [] }] }] } })
-    cleanups.push(() => mock.close())
-    const agent = await startAgent({
-      AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-      NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }])
-    })
-    cleanups.push(() => agent.stop())
-    await agent.ready(30_000)
+    const agent = await readyAgent()
     /** Opens a connection, sends `data`, and resolves with how long the agent kept it open (and what it answered). */
     const heldFor = (data: string) =>
       new Promise<{ ms: number; answer: string }>((resolve) => {

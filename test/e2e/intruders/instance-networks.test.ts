@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { startMockCloudMap } from "../../../src/mock/server.ts"
-import { type AgentProcess, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
+import { type AgentProcess, APPS_HOST_MAP, eventually, startAgent, viaHaproxy } from "../../support/agent.ts"
 import { startBackends } from "../../support/backends.ts"
 import { createService, namespaceId, register, sdkFor } from "../../support/cloudmap-sdk.ts"
 
@@ -46,7 +46,7 @@ const start = async (env: Record<string, string>) => {
   cleanups.push(() => mock.close())
   const agent = await startAgent({
     AWS_ENDPOINT_URL_SERVICEDISCOVERY: mock.url,
-    NAMESPACE_MAP: JSON.stringify([{ namespace: "apps", domainname: "example.test", mode: "host" }]),
+    NAMESPACE_MAP: APPS_HOST_MAP,
     ...env
   })
   cleanups.push(() => agent.stop())
