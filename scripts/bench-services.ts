@@ -152,13 +152,21 @@ const cpuMeter = (pids: () => ReadonlyArray<number>) => {
   sample()
   started = true
   const timer = setInterval(sample, 200)
+  const sum = () => {
+    let total = 0
+    for (const [pid, cpu] of last) total += cpu - (first.get(pid) ?? 0)
+    return total
+  }
   return {
+    /** The CPU seconds so far, the meter running on. */
+    read: (): number => {
+      sample()
+      return sum()
+    },
     stop: (): number => {
       clearInterval(timer)
       sample()
-      let sum = 0
-      for (const [pid, cpu] of last) sum += cpu - (first.get(pid) ?? 0)
-      return sum
+      return sum()
     }
   }
 }
@@ -184,6 +192,9 @@ interface SizeResult {
   readonly serveMs: ReadonlyArray<number | undefined>
   readonly goneMs: ReadonlyArray<number | undefined>
   readonly cpuMsPerService: number
+  /** Of it, the creation phase's (CreateService to serving) and the deletion phase's, each per service. */
+  readonly cpuMsPerNew: number
+  readonly cpuMsPerDeleted: number
 }
 
 const runSize = async (size: number): Promise<SizeResult> => {
@@ -240,6 +251,7 @@ const runSize = async (size: number): Promise<SizeResult> => {
       await sdk.send(new RegisterInstanceCommand({ ServiceId: id, InstanceId: `${name}-1`, Attributes: instanceAttributes(sink.port) }))
       serveMs.push(await until(listenPort, `${name}.${BENCH_DOMAIN}`, (s) => s === 200, performance.now(), 30_000))
     }
+    const createCpu = meter.read() - idleRate * ((performance.now() - phaseStart) / 1000)
     // Deleted together (the listing sees them in one pass), each timed from its own DeleteService.
     const deleted: Array<{ name: string; at: number }> = []
     for (const { id, name } of created) {
@@ -270,7 +282,9 @@ const runSize = async (size: number): Promise<SizeResult> => {
       failed,
       serveMs,
       goneMs,
-      cpuMsPerService: (cpu * 1000) / NEW
+      cpuMsPerService: (cpu * 1000) / NEW,
+      cpuMsPerNew: (createCpu * 1000) / NEW,
+      cpuMsPerDeleted: ((cpu - createCpu) * 1000) / NEW
     }
   } finally {
     await agent.stop()
@@ -301,13 +315,13 @@ for (const size of SIZES) {
 }
 if (JSON_OUT !== undefined) writeFileSync(JSON_OUT, JSON.stringify({ version, commit: gitDescribe(ROOT), results }, null, 2))
 console.log(`commit ${gitDescribe(ROOT)}, HAProxy ${version}, load average at the end ${loadAverageText()}`)
-console.log("| HAProxy | services | reloads | same worker | requests (failed) | new → serving p50 / p95 / max | deleted → 404 p50 / max | applies (method: count, median ms) | CPU per new + deleted service (agent + HAProxy) |")
-console.log("|---|---|---|---|---|---|---|---|---|")
+console.log("| HAProxy | services | reloads | same worker | requests (failed) | new → serving p50 / p95 / max | deleted → 404 p50 / max | applies (method: count, median ms) | CPU per new + deleted service (agent + HAProxy) | of it: new / deleted |")
+console.log("|---|---|---|---|---|---|---|---|---|---|")
 for (const r of results) {
   const serveMax = r.serveMs.some((x) => x === undefined) ? "timeout" : fmt(Math.max(...(r.serveMs as Array<number>)))
   const goneMax = r.goneMs.some((x) => x === undefined) ? "timeout" : fmt(Math.max(...(r.goneMs as Array<number>)))
   console.log(
-    `| ${version} | ${r.size} | ${r.reloads} | ${r.workersSame ? "yes" : "no"} | ${r.sent} (${r.failed}) | ${pct(r.serveMs, 50)} / ${pct(r.serveMs, 95)} / ${serveMax} | ${pct(r.goneMs, 50)} / ${goneMax} | ${appliesText(r.applies)} | ${r.cpuMsPerService.toFixed(0)} ms |`
+    `| ${version} | ${r.size} | ${r.reloads} | ${r.workersSame ? "yes" : "no"} | ${r.sent} (${r.failed}) | ${pct(r.serveMs, 50)} / ${pct(r.serveMs, 95)} / ${serveMax} | ${pct(r.goneMs, 50)} / ${goneMax} | ${appliesText(r.applies)} | ${r.cpuMsPerService.toFixed(0)} ms | ${r.cpuMsPerNew.toFixed(0)} ms / ${r.cpuMsPerDeleted.toFixed(0)} ms |`
   )
 }
 process.exit(0)
