@@ -55,14 +55,20 @@ export const makeCallWindow = (windowSeconds = WINDOW_SECONDS) => {
     let calls = 0
     let throttled = 0
     let failed = 0
+    let firstThrottled: number | undefined
     for (const b of buckets) {
       if (b.second > second - windowSeconds && b.second <= second) {
         calls += b.calls
         throttled += b.throttled
         failed += b.failed
+        if (b.throttled > 0 && (firstThrottled === undefined || b.second < firstThrottled)) firstThrottled = b.second
       }
     }
-    return { windowSeconds, calls, throttled, failed, lastAttemptAt, lastThrottledAt }
+    let callsSinceThrottled = 0
+    for (const b of buckets) {
+      if (firstThrottled !== undefined && b.second >= firstThrottled && b.second <= second) callsSinceThrottled += b.calls
+    }
+    return { windowSeconds, calls, throttled, failed, lastAttemptAt, lastThrottledAt, callsSinceThrottled: firstThrottled === undefined ? calls : callsSinceThrottled }
   }
   return { record, summary }
 }

@@ -33,10 +33,19 @@ export interface ActivitySummary {
   readonly lastAttemptAt: number | undefined
   /** When the last throttled answer came (epoch ms). */
   readonly lastThrottledAt: number | undefined
+  /**
+   * The window's calls from its first second with a throttled one on (all of them when none was):
+   * a storm's share is not diluted by the calls made before it began.
+   */
+  readonly callsSinceThrottled?: number | undefined
 }
 
-/** Cloud Map throttles the agent: at least 2 calls, and 10 % of the window's calls, were throttled. */
-export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * s.calls
+/**
+ * Cloud Map throttles the agent: at least 2 calls were throttled, and 10 % of the calls made since
+ * the window's first throttled one (so a storm shows within a second or two, not once it fills
+ * the window; a stray throttle among many calls does not count).
+ */
+export const isThrottling = (s: ActivitySummary): boolean => s.throttled >= 2 && s.throttled >= 0.1 * (s.callsSinceThrottled ?? s.calls)
 
 export interface ApplyRecord {
   readonly at: number

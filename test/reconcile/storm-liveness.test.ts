@@ -12,7 +12,7 @@ import { cadenceOf } from "../../src/reconcile/cadence.ts"
 import { Hangups } from "../../src/reconcile/hangups.ts"
 import { PollingLive } from "../../src/reconcile/polling.ts"
 import { Reconciler } from "../../src/reconcile/reconciler-service.ts"
-import { degradedReasons, type HealthRules, liveness, type Status } from "../../src/status/status.ts"
+import { degradedReasons, type HealthRules, isThrottling, liveness, type Status } from "../../src/status/status.ts"
 import { StatusStore } from "../../src/status/status-store.ts"
 
 const SECOND = 1000
@@ -84,13 +84,29 @@ describe("liveness and degraded through a throttling storm", () => {
     assert.match(reasons(3, 2)[0] ?? "", /throttling/)
   })
 
+  it("a storm is throttling from its first seconds, whatever the calls before it; a stray throttle among many calls is not", () => {
+    const w = makeCallWindow(5)
+    // 70 calls a second, all answered, for 4 s; then the storm: 60 % of 70 throttled.
+    for (let s = 0; s < 4; s++) w.record("ok", 70, s * 1_000)
+    w.record("ok", 28, 4_000)
+    w.record("throttled", 42, 4_100)
+    const storm = w.summary(4_500)
+    assert.strictEqual(storm.calls, 350)
+    assert.strictEqual(storm.callsSinceThrottled, 70)
+    assert.strictEqual(isThrottling(storm), true, "42 of 350 in the window, but 42 of the 70 since the storm began")
+    const quiet = makeCallWindow(5)
+    for (let s = 0; s < 5; s++) quiet.record("ok", 70, s * 1_000)
+    quiet.record("throttled", 2, 4_200)
+    assert.strictEqual(isThrottling(quiet.summary(4_500)), false, "2 of 72 since the first throttle")
+  })
+
   it("the call window counts the last 30 s only (a window of 30 here)", () => {
     const w = makeCallWindow(30)
     w.record("ok", 10, 1_000)
     w.record("throttled", 5, 2_000)
     w.record("error", 1, 3_500)
-    assert.deepStrictEqual(w.summary(4_000), { windowSeconds: 30, calls: 16, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
-    assert.deepStrictEqual(w.summary(31_500), { windowSeconds: 30, calls: 6, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
-    assert.deepStrictEqual(w.summary(40_000), { windowSeconds: 30, calls: 0, throttled: 0, failed: 0, lastAttemptAt: 3_500, lastThrottledAt: 2_000 })
+    assert.deepStrictEqual(w.summary(4_000), { windowSeconds: 30, calls: 16, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000, callsSinceThrottled: 6 })
+    assert.deepStrictEqual(w.summary(31_500), { windowSeconds: 30, calls: 6, throttled: 5, failed: 1, lastAttemptAt: 3_500, lastThrottledAt: 2_000, callsSinceThrottled: 6 })
+    assert.deepStrictEqual(w.summary(40_000), { windowSeconds: 30, calls: 0, throttled: 0, failed: 0, lastAttemptAt: 3_500, lastThrottledAt: 2_000, callsSinceThrottled: 0 })
   })
 })
