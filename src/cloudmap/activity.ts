@@ -64,11 +64,11 @@ export const makeCallWindow = (windowSeconds = WINDOW_SECONDS) => {
         if (b.throttled > 0 && (firstThrottled === undefined || b.second < firstThrottled)) firstThrottled = b.second
       }
     }
+    // Without a throttled call every second counts; with one, from its second on.
+    const from = firstThrottled ?? second - windowSeconds + 1
     let callsSinceThrottled = 0
-    for (const b of buckets) {
-      if (firstThrottled !== undefined && b.second >= firstThrottled && b.second <= second) callsSinceThrottled += b.calls
-    }
-    return { windowSeconds, calls, throttled, failed, lastAttemptAt, lastThrottledAt, callsSinceThrottled: firstThrottled === undefined ? calls : callsSinceThrottled }
+    for (const b of buckets) if (b.second >= from && b.second <= second) callsSinceThrottled += b.calls
+    return { windowSeconds, calls, throttled, failed, lastAttemptAt, lastThrottledAt, callsSinceThrottled }
   }
   return { record, summary }
 }

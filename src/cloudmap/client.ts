@@ -15,14 +15,21 @@ import { Cause, Clock, Context, Effect, Exit, Layer, Metric, Option, Result, Sch
 import { cloudMapCalls, cloudMapCallSeconds } from "../observability/metrics.ts"
 import type { AgentConfig } from "../config/agent-config-type.ts"
 import type { HealthFilter } from "../model/snapshot.ts"
-import { type DiscoveredInstances, makeDataPlane } from "./data-plane.ts"
+import { type DiscoveredInstances, makeDataPlane, type OperationInfo, type OperationsPage } from "./data-plane.ts"
 import { CloudMapActivity } from "./activity.ts"
 import { descriptorsExhausted } from "../observability/descriptors.ts"
 import { classifyError, CloudMapError, isConnectFailure } from "./errors.ts"
 import { pool } from "./pool.ts"
 import { makeRateLimiter } from "./rate-limiter.ts"
 
-export { DISCOVER_MAX_RESULTS, type DiscoveredInstances, type InstanceInfo } from "./data-plane.ts"
+export {
+  DISCOVER_MAX_RESULTS,
+  type DiscoveredInstances,
+  type InstanceInfo,
+  type OperationInfo,
+  type OperationsPage,
+  type OperationSummary
+} from "./data-plane.ts"
 export { classifyError, CloudMapError, isActionDenied } from "./errors.ts"
 
 /** Classifies a failed call; a failure to connect also asks the kernel whether the descriptors ran out. */
@@ -58,24 +65,6 @@ export const updateDateValues = (window: OperationWindow): [string, string] =>
   window.unit === "milliseconds"
     ? [String(Math.floor(window.from)), String(Math.ceil(window.to))]
     : [String(Math.floor(window.from / 1000)), String(Math.ceil(window.to / 1000))]
-
-export interface OperationSummary {
-  readonly id: string
-  readonly status: string
-}
-
-export interface OperationsPage {
-  readonly operations: ReadonlyArray<OperationSummary>
-  readonly nextToken: string | undefined
-}
-
-export interface OperationInfo {
-  readonly id: string
-  readonly status: string
-  /** Targets.SERVICE: the service whose instances changed. */
-  readonly serviceId: string | undefined
-  readonly instanceId: string | undefined
-}
 
 /** The client's settings: the configuration's (AgentConfig.cloudMap) and the region. */
 export type CloudMapClientOptions = AgentConfig["cloudMap"] & { readonly region: string }
@@ -355,14 +344,7 @@ const makeCloudMap = (options: CloudMapClientOptions) =>
             { Name: "TYPE", Condition: "IN", Values: INSTANCE_OPERATIONS },
             { Name: "UPDATE_DATE", Condition: "BETWEEN", Values: updateDateValues(window) }
           ], token, signal), false),
-      getOperation: (operationId) =>
-        attempt("GetOperation", (signal) =>
-          dataPlane.getOperation(operationId, signal).then((o) => ({
-            id: operationId,
-            status: o.status,
-            serviceId: o.targets["SERVICE"],
-            instanceId: o.targets["INSTANCE"]
-          })), false),
+      getOperation: (operationId) => attempt("GetOperation", (signal) => dataPlane.getOperation(operationId, signal), false),
       settle: Effect.all([calls.settle, reads.settle, controls.settle], { discard: true }),
       concurrency: options.concurrency
     })

@@ -45,9 +45,9 @@ export interface DataPlane {
   /** GetServiceAttributes, on the control-plane endpoint (no `data-` prefix). */
   readonly getServiceAttributes: (serviceId: string, signal: AbortSignal) => Promise<Readonly<Record<string, string>>>
   /** One page of ListOperations (control plane) with these filters. */
-  readonly listOperations: (filters: ReadonlyArray<OperationFilter>, token: string | undefined, signal: AbortSignal) => Promise<OperationsPageWire>
-  /** GetOperation (control plane): its status and its targets. */
-  readonly getOperation: (operationId: string, signal: AbortSignal) => Promise<OperationWire>
+  readonly listOperations: (filters: ReadonlyArray<OperationFilter>, token: string | undefined, signal: AbortSignal) => Promise<OperationsPage>
+  /** GetOperation (control plane): its status and the service and instance it targets. */
+  readonly getOperation: (operationId: string, signal: AbortSignal) => Promise<OperationInfo>
 }
 
 export interface OperationFilter {
@@ -56,14 +56,22 @@ export interface OperationFilter {
   readonly Values: ReadonlyArray<string>
 }
 
-export interface OperationsPageWire {
-  readonly operations: ReadonlyArray<{ readonly id: string; readonly status: string }>
+export interface OperationSummary {
+  readonly id: string
+  readonly status: string
+}
+
+export interface OperationsPage {
+  readonly operations: ReadonlyArray<OperationSummary>
   readonly nextToken: string | undefined
 }
 
-export interface OperationWire {
+export interface OperationInfo {
+  readonly id: string
   readonly status: string
-  readonly targets: Readonly<Record<string, string>>
+  /** Targets.SERVICE: the service whose instances changed. */
+  readonly serviceId: string | undefined
+  readonly instanceId: string | undefined
 }
 
 const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
@@ -209,7 +217,8 @@ export const makeDataPlane = (
     getOperation: async (operationId, signal) => {
       const out = await post("GetOperation", { OperationId: operationId }, signal, "control")
       const operation = (out.Operation ?? {}) as { readonly Status?: unknown; readonly Targets?: unknown }
-      return { status: text(operation.Status) ?? "UNKNOWN", targets: attributesOf(operation.Targets) }
+      const targets = attributesOf(operation.Targets)
+      return { id: operationId, status: text(operation.Status) ?? "UNKNOWN", serviceId: targets["SERVICE"], instanceId: targets["INSTANCE"] }
     }
   }
 }

@@ -159,11 +159,11 @@ export const makeChangeFeed = (
         }
       })
 
+    const pagesPerTailRound = Math.max(settings.maxPages, 2)
     /**
      * The resumed listing's next pages: from where the last round ended, CHANGE_FEED_MAX_PAGES at
      * most but never fewer than two (the last page again, and the one it filled up into).
      */
-    const pagesPerTailRound = Math.max(settings.maxPages, 2)
     const walkTail = (cloudMap: CloudMap["Service"], tail: Tail) =>
       Effect.gen(function*() {
         const operations: Array<OperationSummary> = []
@@ -195,9 +195,9 @@ export const makeChangeFeed = (
       })
 
     /**
-     * What the window lists on its first CHANGE_FEED_MAX_PAGES pages: `found` at the first
-     * operation `unseen` accepts (one is proof enough: a busy account's long window is not walked
-     * to its end), `none` when the window ended without one, otherwise why it could not tell.
+     * Whether the window's first CHANGE_FEED_MAX_PAGES pages list an operation `unseen` accepts:
+     * found at the first one (proof enough: a busy account's long window is not walked to its end);
+     * otherwise `why` says whether the window ended without one or could not be walked.
      */
     const probe = (cloudMap: CloudMap["Service"], window: OperationWindow, unseen: (op: OperationSummary) => boolean) =>
       Effect.gen(function*() {
@@ -319,7 +319,7 @@ export const makeChangeFeed = (
         // GetOperation refused (a policy with ListOperations only): this round checks everything.
         // A resumed listing that has not caught up within CHANGE_FEED_RETRY: the account adds
         // operations faster than CHANGE_FEED_MAX_PAGES pages a round can follow.
-        const behind = resumed !== undefined && !resumed.caughtUp && now - resumed.since >= settings.retrySeconds * 1000
+        const behind = catchingUp && now - resumed.since >= settings.retrySeconds * 1000
         const refused = looked.refused ??
           (behind ? walkFailed("pages", `the resumed listing did not reach its last page within ${settings.retrySeconds} s (CHANGE_FEED_RETRY) at ${settings.maxPages} pages a round (CHANGE_FEED_MAX_PAGES)`) : undefined)
         yield* commit(before, refused === undefined ? next : afterFailure(next, now, refused, settings))
